@@ -1,0 +1,127 @@
+"""The command line: parse options, run the pipeline, turn failures into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from reportgen import __version__
+from reportgen.errors import ReportInputError, one_line
+from reportgen.pictures import Options
+from reportgen.progress import Progress
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+DEFAULT_OUTPUT_DIR = Path("output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `reportgen` / `python -m reportgen`."""
+    parser = argparse.ArgumentParser(
+        prog="reportgen",
+        description="Write a self-contained HTML report (and a JSON sidecar) of what a Keras "
+                    "model's layers learned: weights, statistics against a fresh "
+                    "initialisation, kernel images and feature maps.")
+    parser.add_argument("model", nargs="?", type=Path,
+                        help="a Keras model file: .keras (Keras 3) or .h5 (legacy HDF5)")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="the HTML report to write (default: output/<model name>.html); "
+                             "the JSON sidecar goes beside it with the suffix .json")
+    parser.add_argument("--input", dest="inputs", type=Path, action="append", default=[],
+                        metavar="FILE",
+                        help="a sample input: PNG/JPEG, or .npy of HxW, HxWxC or NxHxWxC "
+                             "(repeatable); default: a synthetic test pattern")
+    parser.add_argument("--labels", type=Path, metavar="FILE",
+                        help="class names, one a line, for the predictions")
+    parser.add_argument("--input-scale", default="auto", type=_scale, metavar="auto|NUMBER",
+                        help="divide input values by this number; 'auto' (default) divides "
+                             "integer data by 255 and leaves floats as they are")
+    parser.add_argument("--max-filters", type=_positive, default=64, metavar="N",
+                        help="filters shown per kernel mosaic (default 64)")
+    parser.add_argument("--max-channels", type=_positive, default=64, metavar="N",
+                        help="input channels per kernel mosaic and feature maps per layer "
+                             "(default 64)")
+    parser.add_argument("--kernel-scale", default="0.5", type=_kernel_scale,
+                        metavar="NUMBER|layer",
+                        help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
+                             "textbook), or 'layer' for each layer's own largest weight")
+    parser.add_argument("--demo", action="store_true",
+                        help="train the textbook's CNN on generated shapes and report on it")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    return parser
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _number(text: str) -> float:
+    """A finite positive number, for scales."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def _scale(text: str) -> str:
+    """An argparse type for --input-scale."""
+    return text if text == "auto" else repr(_number(text))
+
+
+def _kernel_scale(text: str) -> str:
+    """An argparse type for --kernel-scale."""
+    return text if text == "layer" else repr(_number(text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.model is None and not args.demo:
+        build_parser().error("give a model file, or --demo")
+    progress = Progress(quiet=args.quiet)
+    try:
+        written = run(args, progress)
+    except ReportInputError as exc:
+        return _fail(args, exc, EXIT_INPUT)
+    except KeyboardInterrupt:
+        print("reportgen: interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # Anything else is our bug: say so in one line.
+        return _fail(args, exc, EXIT_INTERNAL, prefix="internal error: ")
+    if not args.quiet:
+        print(f"reportgen: wrote {written[0]} and {written[1]}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
+    """Turn parsed options into a report request and carry it out."""
+    from reportgen.pipeline import ReportRequest, generate_report
+
+    options = Options(max_filters=args.max_filters, max_channels=args.max_channels,
+                      kernel_scale=args.kernel_scale)
+    if args.demo:
+        from reportgen.demo import run_demo
+
+        return run_demo(args.output, options, progress)
+    output = args.output or DEFAULT_OUTPUT_DIR / f"{args.model.stem}.html"
+    request = ReportRequest(model_path=args.model, output=output,
+                            input_paths=tuple(args.inputs), labels_path=args.labels,
+                            input_scale=args.input_scale, options=options)
+    return generate_report(request, progress)
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, code: int, prefix: str = "") -> int:
+    """Report a failure in one line (a traceback only with --debug)."""
+    if args.debug:
+        traceback.print_exception(exc)
+    print(f"reportgen: {prefix}{one_line(exc)}", file=sys.stderr)
+    return code

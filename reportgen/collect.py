@@ -1,0 +1,105 @@
+"""Pure functions that turn a model snapshot and forward-pass outputs into report facts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.facts import (ActivationFacts, InputFacts, LayerFacts, ModelFacts, Prediction,
+                             WeightFacts)
+from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.stats import channel_stats, histogram, shared_edges, tensor_stats
+
+TOP_K = 5
+
+
+def collect_layer(index: int, layer: LayerSnapshot,
+                  init_values: list[np.ndarray] | None) -> LayerFacts:
+    """Facts of one layer; the init weights (same order as the trained ones) may be absent."""
+    usable_init = init_values is not None and len(init_values) == len(layer.weights)
+    trained, init = [], []
+    for k, weight in enumerate(layer.weights):
+        fresh = init_values[k] if usable_init else None
+        edges = shared_edges([weight.values] + ([fresh] if fresh is not None else []))
+        trained.append(weight_facts(weight, weight.values, edges))
+        if fresh is not None:
+            init.append(weight_facts(weight, fresh, edges))
+    return LayerFacts(
+        index=index,
+        name=layer.name,
+        class_name=layer.class_name,
+        output_shape=layer.output_shape,
+        n_params=layer.n_params,
+        trainable=layer.trainable,
+        activation=layer.activation,
+        weights=tuple(trained),
+        init=tuple(init) if usable_init and layer.weights else None,
+    )
+
+
+def weight_facts(weight: WeightArray, values: np.ndarray, edges: np.ndarray) -> WeightFacts:
+    """Facts of one weight tensor's values (trained or freshly initialised)."""
+    return WeightFacts(
+        name=weight.name,
+        shape=tuple(int(d) for d in values.shape),
+        dtype=str(values.dtype),
+        trainable=weight.trainable,
+        stats=tensor_stats(values),
+        histogram=histogram(values, edges),
+    )
+
+
+def collect_activation(layer_name: str, output: np.ndarray) -> ActivationFacts:
+    """Facts of one layer's output for one input (batch axis already removed)."""
+    return ActivationFacts(
+        layer=layer_name,
+        shape=tuple(int(d) for d in output.shape),
+        stats=tensor_stats(output),
+        channels=channel_stats(output) if output.ndim >= 2 else (),
+    )
+
+
+def top_predictions(scores: np.ndarray, labels: list[str], k: int = TOP_K) -> tuple[Prediction, ...]:
+    """The k highest-scoring classes of a 1-D model output, named from labels where given."""
+    flat = np.asarray(scores, dtype=np.float64).ravel()
+    if flat.size < 2:
+        return ()
+    order = np.argsort(-flat, kind="stable")[:k]
+    return tuple(
+        Prediction(class_index=int(i), label=labels[i] if i < len(labels) else f"class {i}",
+                   probability=float(flat[i]))
+        for i in order
+    )
+
+
+def collect_input(name: str, source: str, shape: tuple[int, ...],
+                  outputs: dict[str, np.ndarray], scores: np.ndarray,
+                  labels: list[str]) -> InputFacts:
+    """Facts of one input: every layer's output for it and the top predictions."""
+    return InputFacts(
+        name=name,
+        source=source,
+        shape=tuple(int(d) for d in shape),
+        activations=tuple(collect_activation(layer, out) for layer, out in outputs.items()),
+        predictions=top_predictions(scores, labels),
+    )
+
+
+def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> ModelFacts:
+    """Facts of the model as a whole; file_info carries the file and version fields."""
+    all_weights = [w for layer in snapshot.layers for w in layer.weights]
+    n_trainable = sum(int(w.values.size) for w in all_weights if w.trainable)
+    n_frozen = sum(int(w.values.size) for w in all_weights if not w.trainable)
+    return ModelFacts(
+        class_name=snapshot.class_name,
+        n_params=n_trainable + n_frozen,
+        n_trainable_params=n_trainable,
+        n_non_trainable_params=n_frozen,
+        input_shape=shape_text(snapshot.input_shape),
+        output_shape=shape_text(snapshot.output_shape),
+        **file_info,
+    )
+
+
+def shape_text(shape: tuple) -> str:
+    """A shape with its batch axis, as Keras prints it: (None, 28, 28, 1)."""
+    return str((None,) + tuple(shape))

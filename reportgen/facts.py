@@ -1,0 +1,133 @@
+"""Plain data describing a model: what the templates and the JSON sidecar are made from.
+
+Nothing here holds a Keras object or a numpy array; every field is a number, a string,
+or a tuple of them, so facts can be compared in tests and serialised as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TensorStats:
+    """Summary statistics of one tensor; NaN and Inf are counted, the rest use finite values."""
+
+    count: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    p1: float | None
+    p50: float | None
+    p99: float | None
+    zero_fraction: float
+    l2_norm: float | None
+    n_nan: int
+    n_inf: int
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of values in bins; `edges` has one more entry than `counts`."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WeightFacts:
+    """One weight tensor of a layer (kernel, bias, gamma, moving_mean, ...)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool
+    stats: TensorStats
+    histogram: Histogram
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """One layer as `model.summary()` shows it, plus its weights trained and at initialisation."""
+
+    index: int
+    name: str
+    class_name: str
+    output_shape: str
+    n_params: int
+    trainable: bool
+    activation: str
+    weights: tuple[WeightFacts, ...]
+    init: tuple[WeightFacts, ...] | None
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """One channel of a feature map: its mean and its share of exact zeros (dead share)."""
+
+    mean: float
+    zero_fraction: float
+
+
+@dataclass(frozen=True)
+class ActivationFacts:
+    """The output of one layer for one input."""
+
+    layer: str
+    shape: tuple[int, ...]
+    stats: TensorStats
+    channels: tuple[ChannelStats, ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One of the top classes for an input."""
+
+    class_index: int
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class InputFacts:
+    """One sample input: where it came from and what the model made of it."""
+
+    name: str
+    source: str
+    shape: tuple[int, ...]
+    activations: tuple[ActivationFacts, ...]
+    predictions: tuple[Prediction, ...]
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """The model file and the model as a whole."""
+
+    file_name: str
+    file_size: int
+    sha256: str
+    format: str
+    saved_by_keras_version: str
+    keras_version: str
+    tensorflow_version: str
+    reportgen_version: str
+    generated_at: str
+    class_name: str
+    n_params: int
+    n_trainable_params: int
+    n_non_trainable_params: int
+    input_shape: str
+    output_shape: str
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """Everything one report says."""
+
+    mode: str
+    model: ModelFacts
+    layers: tuple[LayerFacts, ...]
+    inputs: tuple[InputFacts, ...]
+    notes: tuple[str, ...]
+    kernel_scale: str

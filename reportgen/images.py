@@ -1,0 +1,166 @@
+"""Images as numpy arrays: kernel and feature-map mosaics, coloured with a lookup table.
+
+A mosaic is built in one vectorised step (never a plot per filter) and stays a plain
+array until encode.py turns it into PNG bytes, so tests can inspect every pixel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+KERNEL_CMAP = "RdBu_r"
+FEATURE_CMAP = "viridis"
+INPUT_CMAP = "gray"
+MAX_MOSAIC_WIDTH = 1200
+KERNEL_TILE_PX = 24
+FEATURE_TILE_PX = 56
+WRAP_COLUMNS = 16
+TRANSPOSED_CONVS = {"Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"}
+
+
+@dataclass(frozen=True)
+class KernelGrid:
+    """A kernel arranged as a grid of 2-D tiles, and what was cut to fit the caps."""
+
+    tiles: np.ndarray
+    n_cols: int
+    row_axis: str
+    col_axis: str
+    n_rows_shown: int
+    n_rows_total: int
+    n_cols_shown: int
+    n_cols_total: int
+
+
+@lru_cache(maxsize=None)
+def colour_table(cmap_name: str) -> np.ndarray:
+    """A 256x4 uint8 RGBA lookup table for a matplotlib colormap."""
+    from matplotlib import colormaps
+
+    return (colormaps[cmap_name](np.linspace(0.0, 1.0, 256)) * 255).round().astype(np.uint8)
+
+
+def colourise(values: np.ndarray, vmin: float, vmax: float, cmap_name: str) -> np.ndarray:
+    """Map a 2-D float array to RGBA; NaN (the gaps between tiles) becomes transparent."""
+    span = (vmax - vmin) or 1.0
+    unit = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / span, 0.0, 1.0)
+    rgba = colour_table(cmap_name)[(unit * 255).round().astype(np.uint8)]
+    rgba[np.isnan(values)] = 0
+    return rgba
+
+
+def tile_scale(tile_h: int, tile_w: int, n_cols: int, target_px: int, gap: int) -> int:
+    """Whole-pixel upscaling that makes tiles about target_px big within the width cap."""
+    by_target = target_px // max(tile_h, tile_w)
+    by_width = (MAX_MOSAIC_WIDTH // max(n_cols, 1) - gap) // max(tile_w, 1)
+    return int(max(1, min(by_target, by_width, 16)))
+
+
+def mosaic(tiles: np.ndarray, n_cols: int, scale: int, gap: int) -> np.ndarray:
+    """Tiles (N, h, w[, c]) laid out n_cols wide, upscaled by whole pixels, gaps filled with NaN."""
+    n, h, w = tiles.shape[:3]
+    extra = tiles.shape[3:]
+    n_rows = math.ceil(n / n_cols)
+    big_h, big_w = h * scale, w * scale
+    framed = np.full((n_rows * n_cols, big_h + gap, big_w + gap) + extra, np.nan, np.float32)
+    framed[:n, :big_h, :big_w] = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+    grid = framed.reshape((n_rows, n_cols, big_h + gap, big_w + gap) + extra).swapaxes(1, 2)
+    grid = grid.reshape((n_rows * (big_h + gap), n_cols * (big_w + gap)) + extra)
+    return grid[: grid.shape[0] - gap, : grid.shape[1] - gap]
+
+
+def kernel_grid(kernel: np.ndarray, class_name: str, max_filters: int,
+                max_channels: int) -> KernelGrid:
+    """Arrange a convolution kernel (..., a, b) as tiles: one per (a, b) pair, capped."""
+    as_2d = _spatial_2d(kernel)
+    filters_last = class_name not in TRANSPOSED_CONVS
+    row_cap, col_cap = (max_channels, max_filters) if filters_last else (max_filters, max_channels)
+    n_rows_total, n_cols_total = as_2d.shape[2], as_2d.shape[3]
+    n_rows, n_cols = min(n_rows_total, row_cap), min(n_cols_total, col_cap)
+    cut = as_2d[:, :, :n_rows, :n_cols]
+    tiles = cut.transpose(2, 3, 0, 1).reshape(n_rows * n_cols, cut.shape[0], cut.shape[1])
+    row_axis, col_axis = _axis_names(class_name, filters_last)
+    return KernelGrid(
+        tiles=tiles,
+        n_cols=min(n_cols, WRAP_COLUMNS) if n_rows == 1 else n_cols,
+        row_axis=row_axis, col_axis=col_axis,
+        n_rows_shown=n_rows, n_rows_total=n_rows_total,
+        n_cols_shown=n_cols, n_cols_total=n_cols_total,
+    )
+
+
+def _spatial_2d(kernel: np.ndarray) -> np.ndarray:
+    """A 1-D, 2-D or 3-D convolution kernel as (h, w, a, b); 3-D depth slices sit side by side."""
+    if kernel.ndim == 3:
+        return kernel[None, :, :, :]
+    if kernel.ndim == 5:
+        depth, height, width = kernel.shape[:3]
+        return kernel.transpose(1, 0, 2, 3, 4).reshape(height, depth * width, *kernel.shape[3:])
+    return kernel
+
+
+def _axis_names(class_name: str, filters_last: bool) -> tuple[str, str]:
+    """What the rows and the columns of a kernel mosaic are."""
+    if class_name == "DepthwiseConv2D" or class_name == "DepthwiseConv1D":
+        return "input channels", "depth multiplier"
+    return ("input channels", "filters") if filters_last else ("filters", "input channels")
+
+
+def kernel_image(grid: KernelGrid, vmax: float) -> np.ndarray:
+    """The RGBA mosaic of a kernel grid on a colour scale symmetric around zero."""
+    h, w = grid.tiles.shape[1:]
+    scale = tile_scale(h, w, grid.n_cols, KERNEL_TILE_PX, gap=2)
+    return colourise(mosaic(grid.tiles, grid.n_cols, scale, gap=2), -vmax, vmax, KERNEL_CMAP)
+
+
+def colour_filters_image(kernel: np.ndarray, max_filters: int) -> np.ndarray:
+    """A first layer's (h, w, 3, filters) kernel as RGB pictures, each filter scaled on its own."""
+    filters = kernel[..., :max_filters].transpose(3, 0, 1, 2).astype(np.float32)
+    reach = np.abs(filters).max(axis=(1, 2, 3), keepdims=True)
+    unit = 0.5 + filters / (2 * np.where(reach > 0, reach, 1.0))
+    n_cols = min(len(unit), WRAP_COLUMNS)
+    scale = tile_scale(unit.shape[1], unit.shape[2], n_cols, KERNEL_TILE_PX, gap=2)
+    grid = mosaic(unit, n_cols, scale, gap=2)
+    alpha = np.where(np.isnan(grid[..., :1]), 0, 255)
+    rgb = np.nan_to_num(grid) * 255
+    return np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8)
+
+
+def feature_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
+    """The channels of an (H, W, C) feature map as a mosaic, each map on its own scale."""
+    maps = activation[..., :max_channels].transpose(2, 0, 1).astype(np.float32)
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    unit = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
+    n_cols = 8 if len(unit) <= 64 else WRAP_COLUMNS
+    n_cols = min(n_cols, len(unit))
+    scale = tile_scale(unit.shape[1], unit.shape[2], n_cols, FEATURE_TILE_PX, gap=2)
+    return colourise(mosaic(unit, n_cols, scale, gap=2), 0.0, 1.0, FEATURE_CMAP)
+
+
+def input_image(array: np.ndarray) -> np.ndarray:
+    """A model input (H, W, C) as the picture the model sees, stretched to its own range."""
+    image = array if array.ndim == 3 else array.reshape(_square_side(array.size), -1, 1)
+    low, high = float(np.min(image)), float(np.max(image))
+    unit = (image - low) / ((high - low) or 1.0)
+    scale = tile_scale(unit.shape[0], unit.shape[1], 1, 4 * FEATURE_TILE_PX, gap=0)
+    big = mosaic(unit[None], 1, scale, gap=0)
+    if big.ndim == 3 and big.shape[2] == 3:
+        rgb = (big * 255).round().astype(np.uint8)
+        return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    return colourise(big[..., 0], 0.0, 1.0, INPUT_CMAP)
+
+
+def _square_side(size: int) -> int:
+    """The side of a square image with `size` pixels (a flattened MNIST-like input)."""
+    return max(1, int(round(math.sqrt(size))))
+
+
+def colour_bar(cmap_name: str, width: int = 256, height: int = 12) -> np.ndarray:
+    """A horizontal RGBA strip of a colormap, low values on the left."""
+    ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
+    return colourise(ramp, 0.0, 1.0, cmap_name)

@@ -1,0 +1,160 @@
+"""Sample inputs for the forward pass: image and .npy files, or a synthetic test pattern."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.errors import ReportInputError, one_line
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+DEFAULT_SIDE = 64
+SYNTHETIC_NAME = "synthetic test pattern"
+
+
+@dataclass(frozen=True)
+class SampleInput:
+    """One input ready for the model: `array` has the model's input shape, no batch axis."""
+
+    name: str
+    source: str
+    array: np.ndarray
+
+
+def load_inputs(paths: list[Path], input_shape: tuple, scale: str) -> list[SampleInput]:
+    """Read every input file and convert it to the model's input shape."""
+    samples: list[SampleInput] = []
+    for path in paths:
+        for k, raw in enumerate(_read_arrays(path)):
+            name = path.name if k == 0 else f"{path.name}[{k}]"
+            array = conform(_scaled(raw, scale, path), input_shape, path)
+            samples.append(SampleInput(name=name, source=str(path), array=array))
+    return samples
+
+
+def _read_arrays(path: Path) -> list[np.ndarray]:
+    """The images in one file: one for a picture, one or more for a .npy array."""
+    if not path.is_file():
+        raise ReportInputError(f"{path}: no such input file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return _read_npy(path)
+    if suffix in IMAGE_SUFFIXES:
+        return [_read_image(path)]
+    raise ReportInputError(f"{path}: unsupported input type (use PNG, JPEG or .npy)")
+
+
+def _read_npy(path: Path) -> list[np.ndarray]:
+    """A .npy of HxW, HxWxC or NxHxWxC values (never pickled objects)."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from exc
+    if array.dtype.kind not in "biuf":
+        raise ReportInputError(f"{path}: array of {array.dtype} is not numeric")
+    if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        return list(array)
+    if array.ndim in (2, 3):
+        return [array]
+    raise ReportInputError(f"{path}: array of shape {array.shape} is not HxW, HxWxC or NxHxWxC")
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """A picture file as an HxWxC uint8 array."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
+            return np.asarray(image.convert(mode))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ReportInputError(f"{path}: not a readable image: {one_line(exc)}") from exc
+
+
+def _scaled(raw: np.ndarray, scale: str, path: Path) -> np.ndarray:
+    """Values scaled as the model expects: integers / 255 by default, like the textbook."""
+    values = raw.astype(np.float32)
+    if scale == "auto":
+        return values / 255.0 if raw.dtype.kind in "biu" else values
+    return values / float(scale)
+
+
+def conform(image: np.ndarray, input_shape: tuple, path: Path | str) -> np.ndarray:
+    """Resize and convert an HxW or HxWxC image to the model's input shape."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if len(input_shape) == 1 and input_shape[0] is not None:
+        side = int(round(np.sqrt(input_shape[0])))
+        if side * side != input_shape[0]:
+            raise ReportInputError(f"{path}: cannot map an image onto input shape {input_shape}")
+        return _resized(_channels(image, 1), side, side).reshape(input_shape)
+    if len(input_shape) != 3:
+        raise ReportInputError(f"{path}: the model's input shape {input_shape} is not an image")
+    height, width, n_channels = input_shape
+    image = _channels(image, n_channels or image.shape[-1])
+    return _resized(image, height or image.shape[0], width or image.shape[1])
+
+
+def _channels(image: np.ndarray, n_channels: int) -> np.ndarray:
+    """Grayscale or colour as the model wants: average to one channel or repeat to three."""
+    have = image.shape[-1]
+    if have == n_channels:
+        return image
+    if n_channels == 1:
+        return image[:, :, :3].mean(axis=2, keepdims=True)
+    if have == 1:
+        return np.repeat(image, n_channels, axis=2)
+    if have == 4 and n_channels == 3:
+        return image[:, :, :3]
+    raise ReportInputError(f"cannot convert {have} channels to the model's {n_channels}")
+
+
+def _resized(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of float HxWxC (Pillow, per channel), unchanged when already that size."""
+    if image.shape[:2] == (height, width):
+        return image.astype(np.float32)
+    from PIL import Image
+
+    planes = [np.asarray(Image.fromarray(image[:, :, c].astype(np.float32), mode="F")
+                         .resize((width, height), Image.BILINEAR))
+              for c in range(image.shape[2])]
+    return np.stack(planes, axis=2).astype(np.float32)
+
+
+def synthetic_input(input_shape: tuple) -> SampleInput:
+    """A deterministic test pattern in 0..1: edges at several angles, a ring, a gradient."""
+    probe = tuple(d if d is not None else DEFAULT_SIDE for d in input_shape)
+    height, width = (probe[0], probe[1]) if len(probe) == 3 else (DEFAULT_SIDE, DEFAULT_SIDE)
+    pattern = pattern_image(height, width)
+    array = conform(pattern, probe, SYNTHETIC_NAME)
+    return SampleInput(name=SYNTHETIC_NAME, source="generated by reportgen", array=array)
+
+
+def pattern_image(height: int, width: int) -> np.ndarray:
+    """An HxW float image with four quadrants: stripes, a ring, a diagonal edge, a gradient."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    y, x = y / max(height - 1, 1), x / max(width - 1, 1)
+    top, left = y < 0.5, x < 0.5
+    stripes = (np.sin(2 * np.pi * 4 * x) > 0).astype(np.float32)
+    radius = np.hypot(x - 0.75, y - 0.25)
+    ring = ((radius > 0.12) & (radius < 0.2)).astype(np.float32)
+    diagonal = (x - 0.5 > 0.5 - (y - 0.5)).astype(np.float32)
+    gradient = (x - 0.5) * 2
+    return np.where(top & left, stripes,
+                    np.where(top, ring, np.where(left, diagonal, gradient))).astype(np.float32)
+
+
+
+
+def read_labels(path: Path | None) -> list[str]:
+    """Class names from a text file, one a line; empty list when no file is given."""
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportInputError(f"{path}: cannot read labels: {one_line(exc)}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]

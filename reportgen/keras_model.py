@@ -1,0 +1,133 @@
+"""Everything that touches Keras: load a model, read its layers, re-initialise it, run it.
+
+This is the one module that imports Keras (and so TensorFlow); the rest of reportgen
+works on the plain snapshots and numpy arrays it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.errors import ReportInputError, one_line
+from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+
+INIT_SEED = 1234
+FORWARD_BATCH = 32
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Hide the C++ log lines TensorFlow prints at import, which no environment variable stops."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras():
+    """Import Keras with the TensorFlow backend, quietly."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with _native_stderr_silenced():
+        import keras
+    return keras
+
+
+def versions() -> tuple[str, str]:
+    """The Keras and TensorFlow versions that read the model."""
+    keras = import_keras()
+    import tensorflow as tf
+
+    return keras.__version__, tf.__version__
+
+
+def load(path: Path):
+    """Load a model in Keras safe mode (no code from the file runs), or raise ReportInputError."""
+    keras = import_keras()
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for unreadable files.
+        raise ReportInputError(f"{path}: cannot load the model: {one_line(exc)}") from exc
+
+
+def snapshot(model) -> ModelSnapshot:
+    """Read the model's layers and weights into plain data."""
+    return ModelSnapshot(
+        class_name=type(model).__name__,
+        layers=tuple(_layer_snapshot(layer) for layer in model.layers),
+        input_shape=_shape_without_batch(model.inputs[0].shape) if model.inputs else (),
+        output_shape=_shape_without_batch(model.outputs[0].shape) if model.outputs else (),
+    )
+
+
+def _layer_snapshot(layer) -> LayerSnapshot:
+    """One layer's summary fields and weights."""
+    config = layer.get_config()
+    return LayerSnapshot(
+        name=layer.name,
+        class_name=type(layer).__name__,
+        output_shape=_output_shape_text(layer),
+        n_params=int(layer.count_params()) if layer.built else 0,
+        trainable=bool(layer.trainable),
+        activation=str(config.get("activation") or ""),
+        weights=tuple(
+            WeightArray(name=w.name, values=np.asarray(w.numpy()), trainable=bool(w.trainable))
+            for w in layer.weights
+        ),
+    )
+
+
+def _output_shape_text(layer) -> str:
+    """The layer's output shape as model.summary() writes it."""
+    try:
+        return str(tuple(layer.output.shape))
+    except (AttributeError, ValueError):
+        return "multiple"
+
+
+def _shape_without_batch(shape) -> tuple[int | None, ...]:
+    """A tensor shape without its leading batch axis."""
+    return tuple(None if d is None else int(d) for d in tuple(shape)[1:])
+
+
+def initial_weights(model) -> dict[str, list[np.ndarray]] | None:
+    """Each layer's weights freshly initialised from its own config, or None if it cannot rebuild.
+
+    This is the textbook's "no_training_model": the same architecture before any training.
+    The seed is fixed so that two reports of one file are identical.
+    """
+    keras = import_keras()
+    keras.utils.set_random_seed(INIT_SEED)
+    try:
+        twin = keras.models.clone_model(model)
+    except Exception:  # A model that cannot be cloned simply has no comparison.
+        return None
+    return {layer.name: [np.asarray(w.numpy()) for w in layer.weights] for layer in twin.layers}
+
+
+def forward(model, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every layer's output and the model's output for a batch, in one forward pass."""
+    keras = import_keras()
+    tapped = [layer for layer in model.layers if _has_single_output(layer)]
+    probe = keras.Model(model.inputs, [layer.output for layer in tapped] + [model.outputs[0]])
+    chunks = [probe([batch[i:i + FORWARD_BATCH]], training=False)
+              for i in range(0, len(batch), FORWARD_BATCH)]
+    outputs = [np.concatenate([np.asarray(chunk[k]) for chunk in chunks])
+               for k in range(len(tapped) + 1)]
+    return {layer.name: out for layer, out in zip(tapped, outputs)}, outputs[-1]
+
+
+def _has_single_output(layer) -> bool:
+    """Whether the layer has exactly one symbolic output tensor to tap."""
+    try:
+        return not isinstance(layer.output, (list, tuple, dict))
+    except (AttributeError, ValueError):
+        return False

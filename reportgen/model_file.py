@@ -1,0 +1,88 @@
+"""What can be learnt about a model file without Keras: format, size, hash, saving version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen.errors import ReportInputError
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A checked model file: where it is and what kind of file it is."""
+
+    path: Path
+    format: str
+    size: int
+    sha256: str
+    saved_by_keras_version: str
+
+
+def check_model_file(path: Path) -> ModelFile:
+    """Check that `path` is a readable .h5 or .keras file, or raise ReportInputError."""
+    if not path.exists():
+        raise ReportInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReportInputError(f"{path}: is a directory, not a model file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise ReportInputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not head:
+        raise ReportInputError(f"{path}: the file is empty")
+    file_format = _detect_format(path, head)
+    return ModelFile(
+        path=path,
+        format=file_format,
+        size=path.stat().st_size,
+        sha256=file_sha256(path),
+        saved_by_keras_version=_saved_by_version(path, file_format),
+    )
+
+
+def _detect_format(path: Path, head: bytes) -> str:
+    """The model format from the file's first bytes (its suffix may lie)."""
+    if head.startswith(HDF5_SIGNATURE):
+        return "HDF5 (legacy .h5)"
+    if head.startswith(ZIP_SIGNATURE):
+        return "Keras v3 (.keras zip)"
+    raise ReportInputError(
+        f"{path}: not a Keras model file (neither HDF5 nor a .keras zip archive)")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks so large checkpoints are not held in memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _saved_by_version(path: Path, file_format: str) -> str:
+    """The Keras version recorded in the file by whoever saved it, or 'unknown'."""
+    try:
+        if file_format.startswith("HDF5"):
+            return _hdf5_keras_version(path)
+        with zipfile.ZipFile(path) as archive:
+            metadata = json.loads(archive.read("metadata.json"))
+        return str(metadata.get("keras_version", "unknown"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return "unknown"
+
+
+def _hdf5_keras_version(path: Path) -> str:
+    """The root `keras_version` attribute of a legacy HDF5 model."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        version = handle.attrs.get("keras_version", "unknown")
+    return version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)

@@ -1,0 +1,90 @@
+"""The JSON sidecar: every number of the report, for scripts. Its keys are a public contract."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from reportgen.facts import ActivationFacts, InputFacts, LayerFacts, ReportFacts, WeightFacts
+
+SCHEMA_VERSION = 1
+
+
+def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
+    """The sidecar's content as plain JSON-ready data."""
+    m = facts.model
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "mode": facts.mode,
+        "generated_at": m.generated_at,
+        "generator": {"name": "reportgen", "version": m.reportgen_version},
+        "model": {
+            "file": m.file_name,
+            "file_size": m.file_size,
+            "sha256": m.sha256,
+            "format": m.format,
+            "saved_by_keras_version": m.saved_by_keras_version,
+            "read_with": {"keras": m.keras_version, "tensorflow": m.tensorflow_version},
+            "class_name": m.class_name,
+            "params": {"total": m.n_params, "trainable": m.n_trainable_params,
+                       "non_trainable": m.n_non_trainable_params},
+            "input_shape": m.input_shape,
+            "output_shape": m.output_shape,
+        },
+        "settings": settings,
+        "notes": list(facts.notes),
+        "layers": [layer_dict(layer) for layer in facts.layers],
+        "inputs": [{"name": i.name, "source": i.source, "shape": list(i.shape)}
+                   for i in facts.inputs],
+        "activations": [activations_dict(i) for i in facts.inputs],
+        "predictions": [{"input": i.name, "top": [dataclasses.asdict(p) for p in i.predictions]}
+                        for i in facts.inputs],
+    }
+
+
+def layer_dict(layer: LayerFacts) -> dict:
+    """One layer, with its trained and initial weight statistics."""
+    return {
+        "index": layer.index,
+        "name": layer.name,
+        "class_name": layer.class_name,
+        "output_shape": layer.output_shape,
+        "params": layer.n_params,
+        "trainable": layer.trainable,
+        "activation": layer.activation,
+        "weights": [weight_dict(w) for w in layer.weights],
+        "init": None if layer.init is None else [weight_dict(w) for w in layer.init],
+    }
+
+
+def weight_dict(weight: WeightFacts) -> dict:
+    """A weight tensor: name, shape, dtype and its statistics under their own names."""
+    return {
+        "name": weight.name,
+        "shape": list(weight.shape),
+        "dtype": weight.dtype,
+        "trainable": weight.trainable,
+        **dataclasses.asdict(weight.stats),
+        "histogram": {"edges": list(weight.histogram.edges),
+                      "counts": list(weight.histogram.counts)},
+    }
+
+
+def activations_dict(item: InputFacts) -> dict:
+    """Every layer's output statistics for one input."""
+    return {"input": item.name, "layers": [activation_dict(a) for a in item.activations]}
+
+
+def activation_dict(activation: ActivationFacts) -> dict:
+    """One layer's output for one input: shape, statistics and per-channel figures."""
+    return {
+        "name": activation.layer,
+        "shape": list(activation.shape),
+        **dataclasses.asdict(activation.stats),
+        "channels": [dataclasses.asdict(c) for c in activation.channels],
+    }
+
+
+def sidecar_text(facts: ReportFacts, settings: dict) -> str:
+    """The sidecar as strict JSON text (no NaN: missing statistics are null)."""
+    return json.dumps(sidecar_dict(facts, settings), indent=1, allow_nan=False) + "\n"
