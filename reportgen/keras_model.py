@@ -7,7 +7,9 @@ works on the plain snapshots and numpy arrays it returns.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,9 @@ def import_keras():
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     with _native_stderr_silenced():
         import keras
+    # Keras's own advice to model authors (legacy format, input_shape arguments) is noise here.
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"keras(\.|$)")
     return keras
 
 
@@ -131,3 +136,40 @@ def _has_single_output(layer) -> bool:
         return not isinstance(layer.output, (list, tuple, dict))
     except (AttributeError, ValueError):
         return False
+
+
+def book_cnn(n_classes: int):
+    """The textbook's Fashion-MNIST CNN (chapter 8), with the layer names its notebook shows."""
+    keras = import_keras()
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu", padding="same", name="conv2d"),
+        layers.MaxPooling2D(2, name="max_pooling2d"),
+        layers.Conv2D(64, 3, activation="relu", padding="same", name="conv2d_1"),
+        layers.MaxPooling2D(2, name="max_pooling2d_1"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(100, activation="relu", name="dense"),
+        layers.Dropout(0.4, name="dropout"),
+        layers.Dense(n_classes, activation="softmax", name="dense_1"),
+    ], name="demo_cnn")
+
+
+def train_demo_model(images: np.ndarray, labels: np.ndarray, n_classes: int, path: Path,
+                     seed: int = 42, epochs: int = 4) -> float:
+    """Train the book's CNN deterministically, save it to path; return held-out accuracy."""
+    keras = import_keras()
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    model = book_cnn(n_classes)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    n_train = int(len(images) * 0.8)
+    model.fit(images[:n_train], labels[:n_train], batch_size=64, epochs=epochs,
+              shuffle=True, verbose=0)
+    _, accuracy = model.evaluate(images[n_train:], labels[n_train:], verbose=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return float(accuracy)

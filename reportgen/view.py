@@ -33,6 +33,7 @@ def report_view(facts: ReportFacts, kernels: dict[str, list[KernelPictures]],
         "feature_bar": bars["feature"],
         "kernel_scale": kernel_scale_text(facts.kernel_scale),
         "stat_headers": [label for _, label in STAT_COLUMNS],
+        "has_init": any(layer.init is not None for layer in facts.layers),
         "generator": f"reportgen {facts.model.reportgen_version}",
     }
 
@@ -126,24 +127,28 @@ def stat_row(label: str, weight: WeightFacts) -> dict:
 
 
 def histogram_view(trained: Histogram, init: Histogram | None) -> dict:
-    """Bar geometry of a histogram (and its initialisation overlay) for an inline SVG."""
-    peak = max(max(trained.counts, default=0), max(init.counts, default=0) if init else 0) or 1
+    """Bar geometry of a histogram and its initialisation overlay, each scaled to its own peak.
+
+    Own peaks, because a zero-initialised bias is one spike that would flatten the trained bars.
+    """
     width = HIST_WIDTH / max(len(trained.counts), 1)
-
-    def bars(hist: Histogram) -> list[dict]:
-        return [{"x": f"{i * width:.2f}", "w": f"{width:.2f}",
-                 "y": f"{HIST_HEIGHT * (1 - c / peak):.2f}", "h": f"{HIST_HEIGHT * c / peak:.2f}"}
-                for i, c in enumerate(hist.counts) if c]
-
     low, high = trained.edges[0], trained.edges[-1]
-    zero_x = f"{HIST_WIDTH * (0 - low) / (high - low):.2f}" if low < 0 < high else ""
     return {
         "width": str(HIST_WIDTH), "height": str(HIST_HEIGHT),
         "box_height": str(HIST_HEIGHT + 22), "label_y": str(HIST_HEIGHT + 13),
-        "trained": bars(trained), "init": bars(init) if init else [],
-        "low": fmt_number(low), "high": fmt_number(high), "zero_x": zero_x,
-        "peak": fmt_int(peak),
+        "trained": histogram_bars(trained.counts, width),
+        "init": histogram_bars(init.counts, width) if init else [],
+        "low": fmt_number(low), "high": fmt_number(high),
+        "zero_x": f"{HIST_WIDTH * (0 - low) / (high - low):.2f}" if low < 0 < high else "",
     }
+
+
+def histogram_bars(counts: tuple[int, ...], width: float) -> list[dict]:
+    """SVG rectangles (as strings) for the non-empty bins of one histogram."""
+    peak = max(counts, default=0) or 1
+    return [{"x": f"{i * width:.2f}", "w": f"{width:.2f}",
+             "y": f"{HIST_HEIGHT * (1 - c / peak):.2f}", "h": f"{HIST_HEIGHT * c / peak:.2f}"}
+            for i, c in enumerate(counts) if c]
 
 
 def kernel_view(kernel: KernelPictures) -> dict:

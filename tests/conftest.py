@@ -1,0 +1,79 @@
+"""Shared fixtures: tiny models built here in seconds, and the reference data when present."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+BOOK = SHARED_DATA / "book"
+FASHION = SHARED_DATA / "fashion-mnist-sample"
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+
+
+def require_shared(path: Path) -> Path:
+    """The reference file, or skip the test saying why."""
+    if not path.exists():
+        pytest.skip(f"reference data {path} is absent (it lives in ../shared/data beside a checkout)")
+    return path
+
+
+def tiny_cnn():
+    """A small CNN like the textbook's, with a layer whose name is hostile HTML."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([
+        keras.Input(shape=(12, 12, 1)),
+        keras.layers.Conv2D(6, 3, activation="relu", padding="same", name=HOSTILE_NAME),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.Conv2D(5, 3, activation="relu", name="conv_b"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(4, activation="softmax", name="probs"),
+    ], name="tiny")
+    # Weights away from their initialisation, as after training.
+    for layer in model.layers:
+        layer.set_weights([w * 3 + 0.01 for w in layer.get_weights()])
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_files(tmp_path_factory) -> dict[str, Path]:
+    """The tiny CNN saved as .keras and as legacy .h5."""
+    folder = tmp_path_factory.mktemp("models")
+    model = tiny_cnn()
+    files = {"keras": folder / "tiny.keras", "h5": folder / "tiny.h5"}
+    model.save(files["keras"])
+    model.save(files["h5"])
+    return files
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """The tiny CNN in memory."""
+    return tiny_cnn()
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):
+    """Run the real command line in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd or REPO,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def gray_png(path: Path, side: int = 20) -> Path:
+    """Write a small grayscale PNG with a bright square on black."""
+    from PIL import Image
+
+    pixels = np.zeros((side, side), np.uint8)
+    pixels[side // 4: side // 2, side // 4: side // 2] = 255
+    Image.fromarray(pixels).save(path)
+    return path

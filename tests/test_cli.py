@@ -1,0 +1,154 @@
+"""End-to-end: the real command on real files, checked through the HTML and JSON it writes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import HOSTILE_NAME, gray_png, run_cli
+from reportgen.cli import main
+from test_render import PageParser
+
+
+
+@pytest.fixture(scope="module")
+def hostile_labels(tmp_path_factory):
+    path = tmp_path_factory.mktemp("labels") / "labels.txt"
+    path.write_text("<script>alert(1)</script>\nsecond\nthird\nfourth\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["keras", "h5"])
+def test_command_writes_a_self_contained_report(tmp_path, tiny_files, tiny_model, kind,
+                                                hostile_labels):
+    out = tmp_path / "report.html"
+    sample = gray_png(tmp_path / "sample.png", side=24)
+    result = run_cli(tiny_files[kind], "-o", out, "--input", sample, "--labels", hostile_labels)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    html = out.read_text(encoding="utf-8")
+    page = PageParser()
+    page.feed(html)
+
+    assert page.images and all(i["src"].startswith("data:image/png;base64,") for i in page.images)
+    assert all(ref.startswith(("data:", "#")) for ref in page.references)
+    assert "http:" not in html and "https:" not in html and "url(" not in html
+    assert "script" not in page.tags
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert all(link[1:] in page.ids for link in page.links)
+
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["mode"] == "full" and data["schema_version"] == 1
+    assert [l["name"] for l in data["layers"]] == [l.name for l in tiny_model.layers]
+    kernel = tiny_model.layers[0].get_weights()[0].astype(np.float64)
+    stats = data["layers"][0]["weights"][0]
+    assert stats["shape"] == list(kernel.shape)
+    assert stats["mean"] == pytest.approx(kernel.mean(), abs=1e-9)
+    assert stats["std"] == pytest.approx(kernel.std(), abs=1e-9)
+    assert data["layers"][0]["init"][0]["shape"] == list(kernel.shape)
+    shapes = {a["name"]: a["shape"] for a in data["activations"][0]["layers"]}
+    assert shapes[HOSTILE_NAME] == [12, 12, 6] and shapes["conv_b"] == [4, 4, 5]
+    assert len(data["predictions"][0]["top"]) == 4
+    # Trained and initial mosaics of 2 conv kernels, each with its colour bar; feature maps of
+    # the 3 image-shaped outputs, with one colour bar; and the input.
+    assert len(page.images) == 2 * (2 + 1) + (3 + 1) + 1
+
+
+def test_default_output_goes_to_output_folder(tmp_path, tiny_files):
+    result = run_cli(tiny_files["keras"], "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert (tmp_path / "output" / "tiny.html").is_file()
+    assert (tmp_path / "output" / "tiny.json").is_file()
+    assert "synthetic test pattern" in (tmp_path / "output" / "tiny.html").read_text("utf-8")
+
+
+def test_progress_lines_go_to_stderr(tmp_path, tiny_files, capsys):
+    assert main([str(tiny_files["h5"]), "-o", str(tmp_path / "r.html")]) == 0
+    err = capsys.readouterr().err
+    assert "loading tiny.h5" in err and "wrote" in err
+
+
+def test_same_input_gives_byte_identical_reports(tmp_path, tiny_files, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for name in ("a", "b"):
+        assert main([str(tiny_files["keras"]), "-q", "-o", str(tmp_path / f"{name}.html")]) == 0
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert "2023-11-14 22:13:20 UTC" in (tmp_path / "a.html").read_text("utf-8")
+
+
+def bad_files(tmp_path):
+    (tmp_path / "empty.h5").write_bytes(b"")
+    (tmp_path / "text.keras").write_text("just some words\n")
+    (tmp_path / "broken.keras").write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    (tmp_path / "folder.h5").mkdir()
+    return {"missing": tmp_path / "absent.h5", "empty": tmp_path / "empty.h5",
+            "text": tmp_path / "text.keras", "broken zip": tmp_path / "broken.keras",
+            "directory": tmp_path / "folder.h5"}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "broken zip", "directory"])
+def test_bad_model_files_get_one_line_and_exit_2(tmp_path, case, capsys):
+    path = bad_files(tmp_path)[case]
+    out = tmp_path / "out" / "r.html"
+    assert main([str(path), "-q", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("reportgen: ") and str(path) in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_input_through_the_real_command(tmp_path, tiny_files):
+    broken = bad_files(tmp_path)["broken zip"]
+    result = run_cli(broken, "-o", tmp_path / "r.html", "-q")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--input", "absent.png"], "no such input file"),
+    (["--input", "notes.txt"], "unsupported input type"),
+    (["-o", "report.json"], "must be an .html file"),
+])
+def test_bad_options_are_refused_before_any_output(tmp_path, tiny_files, extra, message,
+                                                   capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("hi")
+    args = [str(tiny_files["keras"]), "-q"] + (extra if "-o" in extra else extra + ["-o", "r.html"])
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob("*.json"))
+
+
+def test_a_report_never_overwrites_its_own_input(tmp_path, tiny_files, capsys):
+    labels = tmp_path / "labels.html"
+    labels.write_text("a\nb\n")
+    assert main([str(tiny_files["keras"]), "--labels", str(labels), "-o", str(labels)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert labels.read_text() == "a\nb\n"
+
+
+def test_failed_run_keeps_the_previous_report(tmp_path, tiny_files, capsys):
+    out = tmp_path / "r.html"
+    out.write_text("previous report")
+    assert main([str(tiny_files["keras"]), "-q", "-o", str(out), "--input",
+                 str(tmp_path / "absent.png")]) == 2
+    assert out.read_text() == "previous report"
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([])
+    assert stop.value.code == 2
+    with pytest.raises(SystemExit) as stop:
+        main(["m.keras", "--max-filters", "0"])
+    assert stop.value.code == 2
+
+
+def test_help_runs():
+    result = run_cli("--help")
+    assert result.returncode == 0 and "--max-filters" in result.stdout

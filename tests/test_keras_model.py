@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from reportgen import keras_model
+from reportgen.errors import ReportInputError
+
+
+def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
+    snap = keras_model.snapshot(tiny_model)
+    assert [l.name for l in snap.layers] == [l.name for l in tiny_model.layers]
+    assert snap.input_shape == (12, 12, 1) and snap.output_shape == (4,)
+    conv = snap.layers[0]
+    assert (conv.class_name, conv.activation, conv.n_params) == ("Conv2D", "relu", 60)
+    assert [w.name for w in conv.weights] == ["kernel", "bias"]
+    assert np.array_equal(conv.weights[0].values, tiny_model.layers[0].get_weights()[0])
+    assert conv.output_shape == "(None, 12, 12, 6)"
+
+
+def test_initial_weights_are_fresh_reproducible_and_shaped_alike(tiny_model):
+    first = keras_model.initial_weights(tiny_model)
+    second = keras_model.initial_weights(tiny_model)
+    name = tiny_model.layers[0].name
+    trained = tiny_model.layers[0].get_weights()
+    assert [a.shape for a in first[name]] == [w.shape for w in trained]
+    assert not np.allclose(first[name][0], trained[0])
+    assert np.array_equal(first[name][0], second[name][0])
+    assert not first[name][1].any()  # biases start at zero
+
+
+def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):
+    batch = np.random.default_rng(0).random((3, 12, 12, 1)).astype(np.float32)
+    outputs, scores = keras_model.forward(tiny_model, batch)
+    assert list(outputs) == [l.name for l in tiny_model.layers]
+    assert outputs[tiny_model.layers[0].name].shape == (3, 12, 12, 6)
+    expected = np.asarray(tiny_model(batch, training=False))
+    assert np.allclose(scores, expected, atol=1e-6)
+    assert np.allclose(outputs["probs"], expected, atol=1e-6)
+
+
+def test_unloadable_file_is_an_input_error(tmp_path):
+    path = tmp_path / "broken.keras"
+    path.write_bytes(b"PK\x03\x04 truncated zip")
+    with pytest.raises(ReportInputError, match="cannot load the model"):
+        keras_model.load(path)

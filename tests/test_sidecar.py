@@ -1,0 +1,44 @@
+import json
+
+import numpy as np
+
+from reportgen.collect import collect_layer, collect_model
+from reportgen.facts import ReportFacts
+from reportgen.sidecar import SCHEMA_VERSION, sidecar_text
+from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+
+FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3",
+                 saved_by_keras_version="3.4.1", keras_version="3", tensorflow_version="2",
+                 reportgen_version="0", generated_at="t")
+
+
+def facts_with(values):
+    layer = LayerSnapshot("d", "Dense", "(None, 2)", values.size, True, "",
+                          (WeightArray("kernel", values, True),))
+    snap = ModelSnapshot("Sequential", (layer,), (3,), (2,))
+    return ReportFacts("full", collect_model(snap, FILE_INFO),
+                       (collect_layer(0, layer, [np.zeros_like(values)]),), (), (), "0.5")
+
+
+def test_documented_keys_and_statistics():
+    values = np.arange(6, dtype=np.float32).reshape(3, 2)
+    data = json.loads(sidecar_text(facts_with(values), {"max_filters": 64}))
+    assert data["schema_version"] == SCHEMA_VERSION and data["mode"] == "full"
+    assert data["model"]["saved_by_keras_version"] == "3.4.1"
+    assert data["model"]["params"] == {"total": 6, "trainable": 6, "non_trainable": 0}
+    [weight] = data["layers"][0]["weights"]
+    assert weight["shape"] == [3, 2] and weight["mean"] == 2.5
+    for key in ("std", "min", "max", "p1", "p50", "p99", "zero_fraction", "l2_norm",
+                "n_nan", "n_inf", "count", "histogram"):
+        assert key in weight
+    assert data["layers"][0]["init"][0]["max"] == 0.0
+    for key in ("activations", "predictions", "inputs", "settings", "notes"):
+        assert key in data
+
+
+def test_nan_statistics_become_null_and_json_stays_strict():
+    values = np.full((2, 2), np.nan, np.float32)
+    text = sidecar_text(facts_with(values), {})
+    assert "NaN" not in text
+    weight = json.loads(text)["layers"][0]["weights"][0]
+    assert weight["mean"] is None and weight["n_nan"] == 4

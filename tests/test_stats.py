@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from reportgen.stats import channel_stats, histogram, shared_edges, tensor_stats
+
+
+def test_statistics_equal_numpy():
+    values = np.random.default_rng(0).normal(0.1, 0.3, size=(3, 3, 4, 8)).astype(np.float32)
+    values[0, 0, 0, :3] = 0
+    s = tensor_stats(values)
+    wide = values.astype(np.float64).ravel()
+    assert s.count == values.size
+    assert s.mean == pytest.approx(wide.mean(), abs=1e-12)
+    assert s.std == pytest.approx(wide.std(), abs=1e-12)
+    assert (s.min, s.max) == (wide.min(), wide.max())
+    assert [s.p1, s.p50, s.p99] == pytest.approx(np.percentile(wide, [1, 50, 99]))
+    assert s.zero_fraction == pytest.approx(3 / values.size)
+    assert s.l2_norm == pytest.approx(np.linalg.norm(wide))
+    assert (s.n_nan, s.n_inf) == (0, 0)
+
+
+def test_nan_and_inf_are_counted_and_left_out():
+    values = np.array([1.0, 2.0, np.nan, np.inf, -np.inf, 3.0], np.float32)
+    s = tensor_stats(values)
+    assert (s.n_nan, s.n_inf, s.count) == (1, 2, 6)
+    assert s.mean == pytest.approx(2.0)
+    assert s.max == 3.0
+
+
+def test_all_nan_tensor_has_no_figures():
+    s = tensor_stats(np.full(4, np.nan, np.float32))
+    assert s.mean is None and s.std is None and s.n_nan == 4
+
+
+def test_integer_tensors_are_supported():
+    s = tensor_stats(np.array([0, 0, 4], np.int64))
+    assert s.mean == pytest.approx(4 / 3) and s.zero_fraction == pytest.approx(2 / 3)
+
+
+def test_histograms_share_bins_and_count_every_value():
+    a = np.linspace(-1, 1, 101)
+    b = np.linspace(-0.1, 0.1, 50)
+    edges = shared_edges([a, b], bins=10)
+    assert edges[0] == -1 and edges[-1] == 1 and len(edges) == 11
+    assert sum(histogram(a, edges).counts) == a.size
+    assert sum(histogram(b, edges).counts) == b.size
+    assert histogram(b, edges).counts == tuple(np.histogram(b, edges)[0])
+
+
+def test_constant_tensor_gets_a_usable_range():
+    edges = shared_edges([np.zeros(5)], bins=4)
+    assert edges[0] < 0 < edges[-1]
+    assert sum(histogram(np.zeros(5), edges).counts) == 5
+
+
+def test_channel_stats_per_last_axis():
+    act = np.zeros((4, 4, 3), np.float32)
+    act[..., 1] = 2.0
+    act[0, 0, 2] = 8.0
+    stats = channel_stats(act)
+    assert [c.mean for c in stats] == pytest.approx([0.0, 2.0, 0.5])
+    assert [c.zero_fraction for c in stats] == pytest.approx([1.0, 0.0, 15 / 16])
