@@ -1,0 +1,55 @@
+"""Acceptance on the textbook's own checkpoints: the figures its notebook printed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import BOOK, FASHION, require_shared, run_cli
+
+
+def book_report(tmp_path, name, *extra):
+    model = require_shared(BOOK / name)
+    out = tmp_path / "book.html"
+    result = run_cli(model, "-q", "-o", out, *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def conv1(data):
+    return next(l for l in data["layers"] if l["name"] == "conv2d")
+
+
+@pytest.fixture(scope="module")
+def keras_report(tmp_path_factory):
+    sample = require_shared(FASHION / "ankle_boot.png")
+    return book_report(tmp_path_factory.mktemp("book"), "best-cnn-model.keras",
+                       "--input", sample, "--labels", FASHION / "classes.txt")
+
+
+def test_kernel_figures_match_the_notebook(keras_report):
+    kernel, bias = conv1(keras_report)["weights"]
+    assert kernel["shape"] == [3, 3, 1, 32] and bias["shape"] == [32]
+    assert kernel["mean"] == pytest.approx(-0.014383553, abs=1e-6)
+    assert kernel["std"] == pytest.approx(0.23351653, abs=1e-6)
+
+
+def test_fresh_initialisation_has_glorot_spread(keras_report):
+    init_kernel = conv1(keras_report)["init"][0]
+    assert 0.07 <= init_kernel["std"] <= 0.095
+
+
+def test_feature_maps_and_prediction_for_the_ankle_boot(keras_report):
+    shapes = {a["name"]: a["shape"] for a in keras_report["activations"][0]["layers"]}
+    assert shapes["conv2d"] == [28, 28, 32] and shapes["conv2d_1"] == [14, 14, 64]
+    assert keras_report["predictions"][0]["top"][0]["label"] == "Ankle boot"
+
+
+def test_legacy_h5_checkpoint_gives_its_own_figures(tmp_path):
+    data = book_report(tmp_path, "best-cnn-model.h5")
+    kernel = conv1(data)["weights"][0]
+    assert data["model"]["format"].startswith("HDF5")
+    assert data["model"]["saved_by_keras_version"].startswith("2.")
+    assert kernel["mean"] == pytest.approx(-0.02494116, abs=1e-6)
+    assert kernel["std"] == pytest.approx(0.24951957, abs=1e-6)
