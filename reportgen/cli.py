@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="NUMBER|layer",
                         help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
                              "textbook), or 'layer' for each layer's own largest weight")
+    parser.add_argument("--weights-only", action="store_true",
+                        help="read the weights straight from the file (fast, no TensorFlow): "
+                             "statistics, histograms and kernel images, no activations")
+    parser.add_argument("--trust-model", action="store_true",
+                        help="turn Keras safe mode off, so Lambda layers and custom code in "
+                             "the file can run; only for files you trust (the report says so)")
     parser.add_argument("--demo", action="store_true",
                         help="train the textbook's CNN on generated shapes and report on it")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -115,7 +121,8 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
     output = args.output or DEFAULT_OUTPUT_DIR / f"{args.model.stem}.html"
     request = ReportRequest(model_path=args.model, output=output,
                             input_paths=tuple(args.inputs), labels_path=args.labels,
-                            input_scale=args.input_scale, options=options)
+                            input_scale=args.input_scale, options=options,
+                            weights_only=args.weights_only, trust_model=args.trust_model)
     return generate_report(request, progress)
 
 

@@ -5,24 +5,32 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.facts import (ActivationFacts, InputFacts, LayerFacts, ModelFacts, Prediction,
-                             WeightFacts)
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+                             Series, WeightFacts)
+from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
 from reportgen.stats import channel_stats, histogram, shared_edges, tensor_stats
 
 TOP_K = 5
+MAX_SERIES = 1024
 
 
 def collect_layer(index: int, layer: LayerSnapshot,
-                  init_values: list[np.ndarray] | None) -> LayerFacts:
-    """Facts of one layer; the init weights (same order as the trained ones) may be absent."""
+                  init: dict[str, list[np.ndarray]] | None) -> LayerFacts:
+    """Facts of one layer (and of its children, for a nested model).
+
+    `init` maps layer paths to freshly initialised weights in the trained weights' order.
+    Each tensor is read once here, so weights kept on disk are never all in memory.
+    """
+    init_values = (init or {}).get(layer.path)
     usable_init = init_values is not None and len(init_values) == len(layer.weights)
-    trained, init = [], []
+    trained, fresh_facts, series = [], [], []
     for k, weight in enumerate(layer.weights):
+        values = np.asarray(weight.values)
         fresh = init_values[k] if usable_init else None
-        edges = shared_edges([weight.values] + ([fresh] if fresh is not None else []))
-        trained.append(weight_facts(weight, weight.values, edges))
+        edges = shared_edges([values] + ([fresh] if fresh is not None else []))
+        trained.append(weight_facts(weight, values, edges))
         if fresh is not None:
-            init.append(weight_facts(weight, fresh, edges))
+            fresh_facts.append(weight_facts(weight, fresh, edges))
+        series += weight_series(layer.class_name, weight.name, values)
     return LayerFacts(
         index=index,
         name=layer.name,
@@ -32,8 +40,27 @@ def collect_layer(index: int, layer: LayerSnapshot,
         trainable=layer.trainable,
         activation=layer.activation,
         weights=tuple(trained),
-        init=tuple(init) if usable_init and layer.weights else None,
+        init=tuple(fresh_facts) if usable_init and layer.weights else None,
+        path=layer.path or layer.name,
+        series=tuple(series),
+        children=tuple(collect_layer(i, child, init) for i, child in enumerate(layer.children)),
     )
+
+
+def weight_series(class_name: str, weight_name: str, values: np.ndarray) -> list[Series]:
+    """Per-index charts: batch-norm statistics per channel, and token vector norms."""
+    if class_name == "BatchNormalization" and values.ndim == 1:
+        return [_series(f"{weight_name} per channel", values)]
+    if class_name == "Embedding" and values.ndim == 2:
+        norms = np.sqrt(np.square(values.astype(np.float64)).sum(axis=1))
+        return [_series("vector norm per token id", norms)]
+    return []
+
+
+def _series(name: str, values: np.ndarray) -> Series:
+    """A capped series of floats."""
+    shown = np.asarray(values, dtype=np.float64)[:MAX_SERIES]
+    return Series(name=name, values=tuple(float(v) for v in shown), total=int(values.shape[0]))
 
 
 def weight_facts(weight: WeightArray, values: np.ndarray, edges: np.ndarray) -> WeightFacts:
@@ -86,7 +113,7 @@ def collect_input(name: str, source: str, shape: tuple[int, ...],
 
 def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> ModelFacts:
     """Facts of the model as a whole; file_info carries the file and version fields."""
-    all_weights = [w for layer in snapshot.layers for w in layer.weights]
+    all_weights = [w for layer in all_layers(snapshot.layers) for w in layer.weights]
     n_trainable = sum(int(w.values.size) for w in all_weights if w.trainable)
     n_frozen = sum(int(w.values.size) for w in all_weights if not w.trainable)
     return ModelFacts(

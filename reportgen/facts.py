@@ -48,8 +48,21 @@ class WeightFacts:
 
 
 @dataclass(frozen=True)
+class Series:
+    """Per-index values worth a chart: a batch norm's per-channel gamma, token vector norms."""
+
+    name: str
+    values: tuple[float, ...]
+    total: int
+
+
+@dataclass(frozen=True)
 class LayerFacts:
-    """One layer as `model.summary()` shows it, plus its weights trained and at initialisation."""
+    """One layer as `model.summary()` shows it, plus its weights trained and at initialisation.
+
+    A nested model (a model used as a layer) has no weights of its own: its layers are
+    its children.
+    """
 
     index: int
     name: str
@@ -60,6 +73,9 @@ class LayerFacts:
     activation: str
     weights: tuple[WeightFacts, ...]
     init: tuple[WeightFacts, ...] | None
+    path: str = ""
+    series: tuple[Series, ...] = ()
+    children: tuple["LayerFacts", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,8 +125,7 @@ class ModelFacts:
     sha256: str
     format: str
     saved_by_keras_version: str
-    keras_version: str
-    tensorflow_version: str
+    read_with: tuple[tuple[str, str], ...]
     reportgen_version: str
     generated_at: str
     class_name: str
@@ -131,3 +146,13 @@ class ReportFacts:
     inputs: tuple[InputFacts, ...]
     notes: tuple[str, ...]
     kernel_scale: str
+    weights_only_reason: str = ""
+    repairs: tuple[str, ...] = ()
+    trusted: bool = False
+
+
+def all_layer_facts(layers: tuple[LayerFacts, ...]):
+    """Every layer's facts, nested models' layers right after their model."""
+    for layer in layers:
+        yield layer
+        yield from all_layer_facts(layer.children)

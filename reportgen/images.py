@@ -122,12 +122,7 @@ def colour_filters_image(kernel: np.ndarray, max_filters: int) -> np.ndarray:
     filters = kernel[..., :max_filters].transpose(3, 0, 1, 2).astype(np.float32)
     reach = np.abs(filters).max(axis=(1, 2, 3), keepdims=True)
     unit = 0.5 + filters / (2 * np.where(reach > 0, reach, 1.0))
-    n_cols = min(len(unit), WRAP_COLUMNS)
-    scale = tile_scale(unit.shape[1], unit.shape[2], n_cols, KERNEL_TILE_PX, gap=2)
-    grid = mosaic(unit, n_cols, scale, gap=2)
-    alpha = np.where(np.isnan(grid[..., :1]), 0, 255)
-    rgb = np.nan_to_num(grid) * 255
-    return np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8)
+    return _rgba_mosaic(unit, KERNEL_TILE_PX)
 
 
 def feature_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
@@ -158,6 +153,62 @@ def input_image(array: np.ndarray) -> np.ndarray:
 def _square_side(size: int) -> int:
     """The side of a square image with `size` pixels (a flattened MNIST-like input)."""
     return max(1, int(round(math.sqrt(size))))
+
+
+def matrix_tiles(matrix: np.ndarray, n_parts: int, max_rows: int, max_cols: int) -> np.ndarray:
+    """A 2-D weight matrix split into n_parts column blocks (gates), each capped: (n, rows, cols)."""
+    part = matrix.shape[1] // n_parts
+    blocks = matrix[:max_rows, : part * n_parts].reshape(min(matrix.shape[0], max_rows),
+                                                          n_parts, part)
+    return blocks[:, :, :max_cols].transpose(1, 0, 2)
+
+
+def matrix_image(tiles: np.ndarray, vmax: float, cmap_name: str = KERNEL_CMAP) -> np.ndarray:
+    """Heatmaps of (n, rows, cols) tiles side by side, each cell a few pixels wide."""
+    n, rows, cols = tiles.shape
+    scale = max(1, min(8, (MAX_MOSAIC_WIDTH // max(n, 1) - 4) // max(cols, 1),
+                       600 // max(rows, 1)))
+    return colourise(mosaic(tiles, n, scale, gap=4), -vmax, vmax, cmap_name)
+
+
+def unit_templates(kernel: np.ndarray, image_shape: tuple[int, int, int],
+                   max_units: int) -> tuple[np.ndarray, float | None]:
+    """A Dense kernel's columns reshaped to the image it reads: what each unit looks for.
+
+    One tile per unit; colour images as RGB (each unit on its own range, no shared scale),
+    others on one scale symmetric around zero, returned with the mosaic. Images with more
+    than 3 channels show the mean over channels.
+    """
+    height, width, n_channels = image_shape
+    units = kernel[:, :max_units].T.reshape(-1, height, width, n_channels).astype(np.float32)
+    if n_channels == 3:
+        reach = np.abs(units).max(axis=(1, 2, 3), keepdims=True)
+        return _rgba_mosaic(0.5 + units / (2 * np.where(reach > 0, reach, 1.0)),
+                            FEATURE_TILE_PX), None
+    tiles = units.mean(axis=3)
+    vmax = float(np.abs(tiles).max()) or 1.0
+    n_cols = min(len(tiles), WRAP_COLUMNS)
+    scale = tile_scale(height, width, n_cols, FEATURE_TILE_PX, gap=2)
+    return colourise(mosaic(tiles, n_cols, scale, gap=2), -vmax, vmax, KERNEL_CMAP), vmax
+
+
+def _rgba_mosaic(unit_rgb: np.ndarray, target_px: int) -> np.ndarray:
+    """(N, h, w, 3) pictures in 0..1 as an RGBA mosaic with transparent gaps."""
+    n_cols = min(len(unit_rgb), WRAP_COLUMNS)
+    scale = tile_scale(unit_rgb.shape[1], unit_rgb.shape[2], n_cols, target_px, gap=2)
+    grid = mosaic(unit_rgb, n_cols, scale, gap=2)
+    alpha = np.where(np.isnan(grid[..., :1]), 0, 255)
+    rgb = np.nan_to_num(grid) * 255
+    return np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8)
+
+
+def sequence_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
+    """A (time, units) output as a heatmap: time down, units across, on its own range."""
+    values = activation[:, :max_channels].astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    unit = (values - low) / ((high - low) or 1.0)
+    scale = max(1, min(8, MAX_MOSAIC_WIDTH // values.shape[1], 400 // values.shape[0]))
+    return colourise(mosaic(unit[None], 1, scale, gap=0), 0.0, 1.0, FEATURE_CMAP)
 
 
 def colour_bar(cmap_name: str, width: int = 256, height: int = 12) -> np.ndarray:

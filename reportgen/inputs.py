@@ -23,42 +23,67 @@ class SampleInput:
     array: np.ndarray
 
 
-def load_inputs(paths: list[Path], input_shape: tuple, scale: str) -> list[SampleInput]:
+def load_inputs(paths: list[Path], input_shape: tuple, scale: str,
+                token_limit: int | None = None) -> list[SampleInput]:
     """Read every input file and convert it to the model's input shape."""
     samples: list[SampleInput] = []
     for path in paths:
-        for k, raw in enumerate(_read_arrays(path)):
+        for k, raw in enumerate(_read_arrays(path, input_shape)):
             name = path.name if k == 0 else f"{path.name}[{k}]"
-            array = conform(_scaled(raw, scale, path), input_shape, path)
+            if token_limit is not None:
+                array = token_ids(raw, input_shape, token_limit, path)
+            else:
+                array = conform(_scaled(raw, scale), input_shape, path)
             samples.append(SampleInput(name=name, source=str(path), array=array))
     return samples
 
 
-def _read_arrays(path: Path) -> list[np.ndarray]:
-    """The images in one file: one for a picture, one or more for a .npy array."""
+def _read_arrays(path: Path, input_shape: tuple) -> list[np.ndarray]:
+    """The samples in one file: one for a picture, one or more for a .npy array."""
     if not path.is_file():
         raise ReportInputError(f"{path}: no such input file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        return _read_npy(path)
+        return _split_batch(_read_npy(path), input_shape)
     if suffix in IMAGE_SUFFIXES:
         return [_read_image(path)]
     raise ReportInputError(f"{path}: unsupported input type (use PNG, JPEG or .npy)")
 
 
-def _read_npy(path: Path) -> list[np.ndarray]:
-    """A .npy of HxW, HxWxC or NxHxWxC values (never pickled objects)."""
+def _read_npy(path: Path) -> np.ndarray:
+    """A numeric .npy array (never pickled objects)."""
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from exc
-    if array.dtype.kind not in "biuf":
-        raise ReportInputError(f"{path}: array of {array.dtype} is not numeric")
-    if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
-        return list(array)
-    if array.ndim in (2, 3):
-        return [array]
-    raise ReportInputError(f"{path}: array of shape {array.shape} is not HxW, HxWxC or NxHxWxC")
+    if array.dtype.kind not in "biuf" or array.ndim == 0 or array.size == 0:
+        raise ReportInputError(f"{path}: an array of {array.dtype} {array.shape} is no input")
+    return array
+
+
+def _split_batch(array: np.ndarray, input_shape: tuple) -> list[np.ndarray]:
+    """One sample, or a batch of them: images are HxW, HxWxC or NxHxWxC (N stacked HxW too)."""
+    rank = len(input_shape)
+    if rank == 3:
+        if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+            return list(array)
+        if array.ndim in (2, 3):
+            return [array]
+        raise ReportInputError(f"array of shape {array.shape} is not HxW, HxWxC or NxHxWxC")
+    return list(array) if array.ndim == rank + 1 else [array]
+
+
+def token_ids(raw: np.ndarray, input_shape: tuple, token_limit: int, path: Path) -> np.ndarray:
+    """Integer token ids for an Embedding model, checked against its vocabulary."""
+    if raw.dtype.kind not in "iub":
+        raise ReportInputError(f"{path}: this model reads token ids; give an .npy of integers")
+    ids = raw.reshape(-1) if raw.ndim > 1 else raw
+    length = input_shape[0] if input_shape and input_shape[0] is not None else len(ids)
+    if len(ids) != length:
+        raise ReportInputError(f"{path}: {len(ids)} token ids, the model reads {length}")
+    if ids.min() < 0 or ids.max() >= token_limit:
+        raise ReportInputError(f"{path}: token ids must lie in 0..{token_limit - 1}")
+    return ids.astype(np.int32)
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -74,7 +99,7 @@ def _read_image(path: Path) -> np.ndarray:
         raise ReportInputError(f"{path}: not a readable image: {one_line(exc)}") from exc
 
 
-def _scaled(raw: np.ndarray, scale: str, path: Path) -> np.ndarray:
+def _scaled(raw: np.ndarray, scale: str) -> np.ndarray:
     """Values scaled as the model expects: integers / 255 by default, like the textbook."""
     values = raw.astype(np.float32)
     if scale == "auto":
@@ -83,7 +108,12 @@ def _scaled(raw: np.ndarray, scale: str, path: Path) -> np.ndarray:
 
 
 def conform(image: np.ndarray, input_shape: tuple, path: Path | str) -> np.ndarray:
-    """Resize and convert an HxW or HxWxC image to the model's input shape."""
+    """Resize and convert an HxW or HxWxC image to the model's input shape.
+
+    An array that already has the model's input shape (a sequence, say) is used as it is.
+    """
+    if _fits(image.shape, input_shape):
+        return image.astype(np.float32)
     if image.ndim == 2:
         image = image[:, :, None]
     if len(input_shape) == 1 and input_shape[0] is not None:
@@ -96,6 +126,12 @@ def conform(image: np.ndarray, input_shape: tuple, path: Path | str) -> np.ndarr
     height, width, n_channels = input_shape
     image = _channels(image, n_channels or image.shape[-1])
     return _resized(image, height or image.shape[0], width or image.shape[1])
+
+
+def _fits(shape: tuple, input_shape: tuple) -> bool:
+    """Whether an array shape matches an input shape, None matching any size."""
+    return len(shape) == len(input_shape) and all(
+        want is None or have == want for have, want in zip(shape, input_shape))
 
 
 def _channels(image: np.ndarray, n_channels: int) -> np.ndarray:
@@ -124,13 +160,32 @@ def _resized(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack(planes, axis=2).astype(np.float32)
 
 
-def synthetic_input(input_shape: tuple) -> SampleInput:
-    """A deterministic test pattern in 0..1: edges at several angles, a ring, a gradient."""
+def synthetic_input(input_shape: tuple, token_limit: int | None = None) -> SampleInput:
+    """A deterministic test input of the model's input shape.
+
+    Images get stripes, a ring, an edge and a gradient; token models a fixed spread of
+    valid ids; other inputs smooth waves of several frequencies.
+    """
     probe = tuple(d if d is not None else DEFAULT_SIDE for d in input_shape)
-    height, width = (probe[0], probe[1]) if len(probe) == 3 else (DEFAULT_SIDE, DEFAULT_SIDE)
-    pattern = pattern_image(height, width)
-    array = conform(pattern, probe, SYNTHETIC_NAME)
+    if token_limit is not None:
+        length = probe[0] if probe else DEFAULT_SIDE
+        array = ((np.arange(length) * 7919 + 11) % token_limit).astype(np.int32)
+    elif len(probe) == 3:
+        array = conform(pattern_image(probe[0], probe[1]), probe, SYNTHETIC_NAME)
+    elif len(probe) == 1 and round(np.sqrt(probe[0])) ** 2 == probe[0]:
+        side = int(round(np.sqrt(probe[0])))
+        array = pattern_image(side, side).reshape(probe)
+    else:
+        array = waves(probe)
     return SampleInput(name=SYNTHETIC_NAME, source="generated by reportgen", array=array)
+
+
+def waves(shape: tuple) -> np.ndarray:
+    """Sine waves along the first axis, a different frequency for each feature."""
+    steps = np.linspace(0.0, 1.0, shape[0], dtype=np.float32)[:, None]
+    n_features = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    freqs = np.arange(1, n_features + 1, dtype=np.float32)[None, :]
+    return np.sin(2 * np.pi * steps * freqs).reshape(shape).astype(np.float32)
 
 
 def pattern_image(height: int, width: int) -> np.ndarray:

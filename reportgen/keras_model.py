@@ -9,13 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from reportgen.errors import ReportInputError, one_line
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.errors import one_line
+from reportgen.model_file import ModelFile, read_config, staged_copy
+from reportgen.repairs import repair_config
+from reportgen.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, all_layers,
+                                weight_display_names)
 
 INIT_SEED = 1234
 FORWARD_BATCH = 32
@@ -54,40 +59,89 @@ def versions() -> tuple[str, str]:
     return keras.__version__, tf.__version__
 
 
-def load(path: Path):
-    """Load a model in Keras safe mode (no code from the file runs), or raise ReportInputError."""
+class ModelNotRebuilt(Exception):
+    """Keras could not rebuild the model from its file (the weights may still be readable)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model Keras rebuilt, with the config repairs it needed."""
+
+    model: object
+    repairs: tuple[str, ...]
+
+
+def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
+    """Load in safe mode (unless trusted), repairing known Keras 2 config differences first."""
     keras = import_keras()
-    try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for unreadable files.
-        raise ReportInputError(f"{path}: cannot load the model: {one_line(exc)}") from exc
+    config = read_config(model_file)
+    repairs = repair_config(config) if config is not None else []
+    with tempfile.TemporaryDirectory(prefix="reportgen-") as folder:
+        path = staged_copy(model_file, Path(folder), config if repairs else None)
+        try:
+            model = keras.models.load_model(path, compile=False, safe_mode=not trust)
+        except Exception as exc:  # Keras raises many types for files it cannot rebuild.
+            raise ModelNotRebuilt(one_line(exc)) from exc
+    if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
+        raise ModelNotRebuilt("the model has no defined inputs and outputs (a subclassed model)")
+    return LoadedModel(model, tuple(repairs))
 
 
 def snapshot(model) -> ModelSnapshot:
     """Read the model's layers and weights into plain data."""
+    first_input = model.inputs[0]
     return ModelSnapshot(
         class_name=type(model).__name__,
-        layers=tuple(_layer_snapshot(layer) for layer in model.layers),
-        input_shape=_shape_without_batch(model.inputs[0].shape) if model.inputs else (),
-        output_shape=_shape_without_batch(model.outputs[0].shape) if model.outputs else (),
+        layers=tuple(_layer_snapshot(layer, "") for layer in model.layers),
+        input_shape=_shape_without_batch(first_input.shape),
+        output_shape=_shape_without_batch(model.outputs[0].shape),
+        input_dtype=str(first_input.dtype),
+        token_limit=_token_limit(model),
     )
 
 
-def _layer_snapshot(layer) -> LayerSnapshot:
-    """One layer's summary fields and weights."""
+def _token_limit(model) -> int | None:
+    """For models that start with an Embedding: the number of valid token ids."""
+    dims = [layer.get_config().get("input_dim") for layer in model.layers
+            if type(layer).__name__ == "Embedding"]
+    return int(min(dims)) if dims and all(isinstance(d, int) for d in dims) else None
+
+
+def _layer_snapshot(layer, prefix: str) -> LayerSnapshot:
+    """One layer's summary fields and weights; a nested model's layers become its children."""
     config = layer.get_config()
+    path = f"{prefix}{layer.name}"
+    nested = isinstance(layer, import_keras().Model)
     return LayerSnapshot(
         name=layer.name,
         class_name=type(layer).__name__,
         output_shape=_output_shape_text(layer),
         n_params=int(layer.count_params()) if layer.built else 0,
         trainable=bool(layer.trainable),
-        activation=str(config.get("activation") or ""),
-        weights=tuple(
-            WeightArray(name=w.name, values=np.asarray(w.numpy()), trainable=bool(w.trainable))
-            for w in layer.weights
-        ),
+        activation=str(config.get("activation") or "") if isinstance(config, dict) else "",
+        weights=() if nested else tuple(
+            WeightArray(name=name, values=np.asarray(w.numpy()), trainable=bool(w.trainable))
+            for name, w in zip(weight_names(layer), layer.weights)),
+        path=path,
+        input_shape=_input_shape(layer),
+        children=tuple(_layer_snapshot(inner, path + "/") for inner in layer.layers)
+        if nested else (),
     )
+
+
+def weight_names(layer) -> list[str]:
+    """The layer's weight names, from their paths inside the layer."""
+    marker = f"{layer.name}/"
+    return weight_display_names([w.path.split(marker, 1)[-1] for w in layer.weights])
+
+
+def _input_shape(layer) -> tuple[int | None, ...] | None:
+    """The layer's input shape without the batch axis, when it has one input."""
+    try:
+        shape = layer.input.shape
+    except (AttributeError, ValueError):
+        return None
+    return _shape_without_batch(shape) if isinstance(shape, tuple) else None
 
 
 def _output_shape_text(layer) -> str:
@@ -104,10 +158,11 @@ def _shape_without_batch(shape) -> tuple[int | None, ...]:
 
 
 def initial_weights(model) -> dict[str, list[np.ndarray]] | None:
-    """Each layer's weights freshly initialised from its own config, or None if it cannot rebuild.
+    """Each layer's weights freshly initialised from its own config, keyed by layer path.
 
     This is the textbook's "no_training_model": the same architecture before any training.
-    The seed is fixed so that two reports of one file are identical.
+    The seed is fixed so that two reports of one file are identical. None when the
+    architecture cannot be cloned.
     """
     keras = import_keras()
     keras.utils.set_random_seed(INIT_SEED)
@@ -115,7 +170,8 @@ def initial_weights(model) -> dict[str, list[np.ndarray]] | None:
         twin = keras.models.clone_model(model)
     except Exception:  # A model that cannot be cloned simply has no comparison.
         return None
-    return {layer.name: [np.asarray(w.numpy()) for w in layer.weights] for layer in twin.layers}
+    return {layer.path: [np.asarray(w.values) for w in layer.weights]
+            for layer in all_layers(snapshot(twin).layers)}
 
 
 def forward(model, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:

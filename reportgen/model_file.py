@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +87,57 @@ def _hdf5_keras_version(path: Path) -> str:
     with h5py.File(path, "r") as handle:
         version = handle.attrs.get("keras_version", "unknown")
     return version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
+
+
+def read_config(model_file: ModelFile) -> dict | None:
+    """The model config stored in the file (HDF5 `model_config` or the zip's config.json)."""
+    try:
+        if model_file.format.startswith("HDF5"):
+            import h5py
+
+            with h5py.File(model_file.path, "r") as handle:
+                raw = handle.attrs.get("model_config")
+        else:
+            with zipfile.ZipFile(model_file.path) as archive:
+                raw = archive.read("config.json")
+    except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile):
+        return None
+    if raw is None:
+        return None
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def keras_suffix(model_file: ModelFile) -> str:
+    """The suffix Keras needs to pick the right loader (it goes by name, not content)."""
+    return ".h5" if model_file.format.startswith("HDF5") else ".keras"
+
+
+def staged_copy(model_file: ModelFile, folder: Path, config: dict | None) -> Path:
+    """A path Keras can load: the file itself, or a copy with the right suffix / a new config."""
+    suffix = keras_suffix(model_file)
+    if config is None and model_file.path.suffix.lower() in (suffix, ".hdf5"):
+        return model_file.path
+    target = folder / f"model{suffix}"
+    if config is None:
+        target.symlink_to(model_file.path.resolve())
+    elif suffix == ".h5":
+        import h5py
+
+        shutil.copyfile(model_file.path, target)
+        with h5py.File(target, "r+") as handle:
+            handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
+    else:
+        _rewrite_zip(model_file.path, target, {"config.json": json.dumps(config).encode("utf-8")})
+    return target
+
+
+def _rewrite_zip(source: Path, target: Path, replaced: dict[str, bytes]) -> None:
+    """Copy a zip archive, replacing some members."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = replaced.get(info.filename)
+            new.writestr(info, data if data is not None else old.read(info.filename))

@@ -8,9 +8,12 @@ import numpy as np
 
 from reportgen import images
 from reportgen.encode import data_uri, png_bytes
-from reportgen.snapshot import ModelSnapshot
+from reportgen.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 KERNEL_RANKS = (3, 4, 5)
+RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}
+GATES = {4: ("input", "forget", "cell", "output"), 3: ("update", "reset", "candidate")}
+MAX_MATRIX_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -25,15 +28,15 @@ class Picture:
 
 
 @dataclass(frozen=True)
-class KernelPictures:
-    """The pictures of one convolution kernel: trained, initialised, and as colour filters."""
+class Figure:
+    """Pictures of one weight tensor with their colour scale (`bar` names the colour bar)."""
 
-    weight: str
-    trained: Picture
-    init: Picture | None
-    colour: Picture | None
-    vmax: float
-    cut_note: str
+    title: str
+    pictures: tuple[Picture, ...]
+    note: str
+    bar: str
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -50,54 +53,76 @@ def picture(rgba: np.ndarray, alt: str, caption: str = "") -> Picture:
     return Picture(data_uri(png_bytes(rgba)), int(rgba.shape[1]), int(rgba.shape[0]), alt, caption)
 
 
-def kernel_pictures(snapshot: ModelSnapshot, init: dict[str, list[np.ndarray]] | None,
-                    options: Options) -> dict[str, list[KernelPictures]]:
-    """Kernel mosaics of every convolution layer, keyed by layer name."""
-    found: dict[str, list[KernelPictures]] = {}
-    for layer in snapshot.layers:
-        fresh = (init or {}).get(layer.name)
-        for k, weight in enumerate(layer.weights):
-            if weight.values.ndim not in KERNEL_RANKS:
-                continue
-            fresh_values = fresh[k] if fresh is not None and k < len(fresh) else None
-            found.setdefault(layer.name, []).append(
-                _one_kernel(layer.name, layer.class_name, weight.name, weight.values,
-                            fresh_values, options))
+def layer_figures(snapshot: ModelSnapshot, init: dict[str, list[np.ndarray]] | None,
+                  options: Options) -> dict[str, list[Figure]]:
+    """The weight pictures of every layer that has a natural one, keyed by layer path."""
+    found: dict[str, list[Figure]] = {}
+    flat = list(all_layers(snapshot.layers))
+    for k, layer in enumerate(flat):
+        fresh = (init or {}).get(layer.path)
+        previous = flat[k - 1] if k else None
+        figures = []
+        for i, weight in enumerate(layer.weights):
+            values = np.asarray(weight.values)
+            fresh_values = fresh[i] if fresh is not None and i < len(fresh) else None
+            figure = weight_figure(layer, weight.name, values, fresh_values, previous, options)
+            if figure is not None:
+                figures.append(figure)
+        if figures:
+            found[layer.path] = figures
     return found
+
+
+def weight_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
+                  fresh: np.ndarray | None, previous: LayerSnapshot | None,
+                  options: Options) -> Figure | None:
+    """The picture that reads naturally for this kind of weight, or None."""
+    if values.ndim in KERNEL_RANKS and values.dtype.kind == "f":
+        return kernel_figure(layer, name, values, fresh, options)
+    if values.ndim != 2 or values.dtype.kind != "f" or min(values.shape) == 0:
+        return None
+    if layer.class_name in RECURRENT and name.endswith("kernel"):
+        return recurrent_figure(layer, name, values)
+    image_shape = _flattened_image(previous, values.shape[0])
+    if layer.class_name == "Dense" and name == "kernel" and image_shape is not None:
+        return templates_figure(layer, values, image_shape, options)
+    return matrix_figure(layer, name, values)
 
 
 def kernel_vmax(values: np.ndarray, kernel_scale: str) -> float:
     """The colour scale's half-range: fixed like the textbook's 0.5, or the layer's own reach."""
     if kernel_scale == "layer":
-        finite = values[np.isfinite(values)]
-        reach = float(np.abs(finite).max()) if finite.size else 0.0
-        return reach or 1.0
+        return own_reach(values)
     return float(kernel_scale)
 
 
-def _one_kernel(layer_name: str, class_name: str, weight_name: str, values: np.ndarray,
-                fresh: np.ndarray | None, options: Options) -> KernelPictures:
-    """Draw the pictures of one kernel tensor."""
+def own_reach(values: np.ndarray) -> float:
+    """The largest absolute finite value, for a scale symmetric around zero."""
+    finite = values[np.isfinite(values)]
+    return float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+
+
+def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
+                  fresh: np.ndarray | None, options: Options) -> Figure:
+    """A convolution kernel as a mosaic of filters x input channels, trained beside initial."""
     vmax = kernel_vmax(values, options.kernel_scale)
-    grid = images.kernel_grid(values, class_name, options.max_filters, options.max_channels)
+    grid = images.kernel_grid(values, layer.class_name, options.max_filters, options.max_channels)
     layout = f"rows: {grid.row_axis}, columns: {grid.col_axis}"
     if grid.n_rows_shown == 1:
         layout = f"one tile per {grid.col_axis.rstrip('s')}"
-    trained = picture(images.kernel_image(grid, vmax),
-                      f"{layer_name} {weight_name} after training, {layout}",
-                      "trained")
-    init = None
+    pictures = [picture(images.kernel_image(grid, vmax),
+                        f"{layer.name} {name} after training, {layout}", "trained")]
     if fresh is not None and fresh.shape == values.shape:
-        fresh_grid = images.kernel_grid(fresh, class_name, options.max_filters,
+        fresh_grid = images.kernel_grid(fresh, layer.class_name, options.max_filters,
                                         options.max_channels)
-        init = picture(images.kernel_image(fresh_grid, vmax),
-                       f"{layer_name} {weight_name} freshly initialised, {layout}",
-                       "freshly initialised")
-    colour = None
-    if values.ndim == 4 and values.shape[2] == 3 and class_name == "Conv2D":
-        colour = picture(images.colour_filters_image(values, options.max_filters),
-                         f"{layer_name} filters as RGB pictures", "as colour filters")
-    return KernelPictures(weight_name, trained, init, colour, vmax, _cut_note(grid, layout))
+        pictures.append(picture(images.kernel_image(fresh_grid, vmax),
+                                f"{layer.name} {name} freshly initialised, {layout}",
+                                "freshly initialised"))
+    if values.ndim == 4 and values.shape[2] == 3 and layer.class_name == "Conv2D":
+        pictures.append(picture(images.colour_filters_image(values, options.max_filters),
+                                f"{layer.name} filters as RGB pictures", "as colour filters"))
+    return Figure(f"{name} as images", tuple(pictures), _cut_note(grid, layout), "kernel",
+                  -vmax, vmax)
 
 
 def _cut_note(grid: images.KernelGrid, layout: str) -> str:
@@ -110,10 +135,96 @@ def _cut_note(grid: images.KernelGrid, layout: str) -> str:
     return "; ".join(parts)
 
 
-def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture | None:
-    """The feature-map mosaic of one layer's (H, W, C) output, or None for other shapes."""
-    if output.ndim != 3:
+def recurrent_figure(layer: LayerSnapshot, name: str, values: np.ndarray) -> Figure:
+    """A recurrent (or input) kernel as heatmaps, one per gate."""
+    n_gates = _gate_count(layer)
+    gate_names = GATES.get(n_gates, ())
+    tiles = images.matrix_tiles(values, n_gates, MAX_MATRIX_ROWS, MAX_MATRIX_ROWS)
+    vmax = own_reach(values)
+    note = f"rows: {'units' if 'recurrent' in name else 'inputs'}, columns: units"
+    if gate_names:
+        note += "; gates left to right: " + ", ".join(gate_names)
+    note += _rows_cut(values.shape[0], values.shape[1] // n_gates)
+    return Figure(f"{name} per gate", (picture(images.matrix_image(tiles, vmax),
+                                               f"{layer.name} {name} heatmap per gate", ""),),
+                  note, "kernel", -vmax, vmax)
+
+
+def _gate_count(layer: LayerSnapshot) -> int:
+    """How many gates a recurrent layer's kernels hold: columns over units."""
+    for weight in layer.weights:
+        if weight.name.endswith("recurrent_kernel") and weight.values.shape[0]:
+            return max(1, weight.values.shape[1] // weight.values.shape[0])
+    return 1
+
+
+def _rows_cut(n_rows: int, n_cols: int) -> str:
+    """The cut a heatmap's row and column caps made, in words."""
+    cut = []
+    if n_rows > MAX_MATRIX_ROWS:
+        cut.append(f"showing {MAX_MATRIX_ROWS} of {n_rows} rows (the first)")
+    if n_cols > MAX_MATRIX_ROWS:
+        cut.append(f"showing {MAX_MATRIX_ROWS} of {n_cols} columns (the first)")
+    return "".join(f"; {c}" for c in cut)
+
+
+def _flattened_image(previous: LayerSnapshot | None, n_inputs: int) -> tuple[int, int, int] | None:
+    """The image a Dense layer reads when the layer before it flattens one."""
+    if previous is None or previous.class_name != "Flatten" or not previous.input_shape:
         return None
+    shape = previous.input_shape
+    if len(shape) == 2:
+        shape = shape + (1,)
+    if len(shape) != 3 or None in shape or int(np.prod(shape)) != n_inputs:
+        return None
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+def templates_figure(layer: LayerSnapshot, values: np.ndarray,
+                     image_shape: tuple[int, int, int], options: Options) -> Figure:
+    """Each unit's weights shown as the image it reads: what each neuron looks for."""
+    n_units = values.shape[1]
+    shown = min(n_units, options.max_filters)
+    height, width, n_channels = image_shape
+    note = f"one tile per unit: its {values.shape[0]} weights as a {height}x{width} image"
+    if n_channels > 3:
+        note += f", averaged over the {n_channels} channels"
+    if n_channels == 3:
+        note += ", each unit scaled to its own range"
+    if shown < n_units:
+        note += f"; showing {shown} of {n_units} units (the first {shown})"
+    image, vmax = images.unit_templates(values, image_shape, options.max_filters)
+    return Figure("kernel as unit templates",
+                  (picture(image, f"{layer.name} kernel: each unit's weights as an image", ""),),
+                  note, "kernel" if vmax else "", -(vmax or 0.0), vmax or 0.0)
+
+
+def matrix_figure(layer: LayerSnapshot, name: str, values: np.ndarray) -> Figure:
+    """A 2-D weight matrix (Dense kernel, embeddings) as one heatmap."""
+    tiles = images.matrix_tiles(values, 1, MAX_MATRIX_ROWS, MAX_MATRIX_ROWS)
+    vmax = own_reach(values)
+    note = "rows: inputs, columns: units" if name == "kernel" else "rows: index, columns: vector"
+    note += _rows_cut(values.shape[0], values.shape[1])
+    return Figure(f"{name} as a heatmap",
+                  (picture(images.matrix_image(tiles, vmax), f"{layer.name} {name} heatmap", ""),),
+                  note, "kernel", -vmax, vmax)
+
+
+def output_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture | None:
+    """One layer's output for one input: maps for (H, W, C), a heatmap for (time, units)."""
+    if output.ndim == 3 and output.dtype.kind == "f":
+        return feature_picture(layer_name, output, options)
+    if output.ndim == 2 and output.dtype.kind == "f" and min(output.shape) > 0:
+        caption = f"{output.shape[0]} steps (down) x {output.shape[1]} units (across)"
+        if output.shape[1] > options.max_channels:
+            caption += f", showing {options.max_channels} of {output.shape[1]} units (the first)"
+        return picture(images.sequence_image(output, options.max_channels),
+                       f"output of {layer_name} over time: {caption}", caption)
+    return None
+
+
+def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture:
+    """The feature-map mosaic of one layer's (H, W, C) output."""
     n_channels = output.shape[-1]
     shown = min(n_channels, options.max_channels)
     caption = f"{n_channels} maps of {output.shape[0]}x{output.shape[1]}"
@@ -125,8 +236,13 @@ def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Pi
                    caption)
 
 
-def input_picture(name: str, array: np.ndarray) -> Picture:
-    """The input as the model sees it."""
+def input_picture(name: str, array: np.ndarray) -> Picture | None:
+    """The input as the model sees it, when it is an image."""
+    if array.dtype.kind != "f" or array.ndim not in (1, 3) or (array.ndim == 3 and
+                                                              array.shape[2] not in (1, 3)):
+        return None
+    if array.ndim == 1 and round(np.sqrt(array.size)) ** 2 != array.size:
+        return None
     return picture(images.input_image(array), f"input image {name}", name)
 
 

@@ -1,10 +1,15 @@
-"""The whole run, in order: load -> collect facts -> render images -> fill templates -> write."""
+"""The whole run, in order: load -> collect facts -> render images -> fill templates -> write.
+
+A model Keras can rebuild gets the full report. One it cannot (or any model with
+--weights-only) gets the weights-only report, read straight from HDF5 without TensorFlow.
+"""
 
 from __future__ import annotations
 
 import datetime
 import os
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +20,22 @@ from reportgen.errors import ReportInputError, one_line
 from reportgen.facts import ReportFacts
 from reportgen.inputs import SampleInput, load_inputs, read_labels, synthetic_input
 from reportgen.model_file import ModelFile, check_model_file
-from reportgen.pictures import (Options, colour_bars, feature_picture, input_picture,
-                                kernel_pictures)
+from reportgen.pictures import (Options, colour_bars, input_picture, layer_figures,
+                                output_picture)
 from reportgen.progress import Progress
 from reportgen.render import render_report
 from reportgen.sidecar import sidecar_text
+from reportgen.snapshot import ModelSnapshot
 from reportgen.view import report_view
 from reportgen.write import write_all
 
 SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthetic test "
-                  "pattern (stripes, a ring, a diagonal edge and a gradient), not real data.")
+                  "pattern ({what}), not real data.")
 NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
+TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
+                "model file (Lambda layers, custom objects) may have run.")
+ASKED_WEIGHTS_ONLY = "--weights-only was given"
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,17 @@ class ReportRequest:
     labels_path: Path | None = None
     input_scale: str = "auto"
     options: Options = field(default_factory=Options)
+    weights_only: bool = False
+    trust_model: bool = False
+
+
+@dataclass(frozen=True)
+class Content:
+    """A report's facts and its encoded pictures, ready for the template."""
+
+    facts: ReportFacts
+    figures: dict
+    inputs: list
 
 
 def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, Path]:
@@ -49,52 +69,106 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     for path in request.input_paths:
         if not path.is_file():
             raise ReportInputError(f"{path}: no such input file")
+    if request.weights_only:
+        content = weights_only_content(model_file, request, ASKED_WEIGHTS_ONLY, progress)
+    else:
+        content = full_or_fallback_content(model_file, request, labels, progress)
+    progress.step(f"writing {html_path}")
+    html = render_report(report_view(content.facts, content.figures, content.inputs,
+                                     colour_bars()))
+    settings = {"max_filters": request.options.max_filters,
+                "max_channels": request.options.max_channels,
+                "kernel_scale": request.options.kernel_scale,
+                "input_scale": request.input_scale,
+                "trust_model": request.trust_model}
+    write_all({html_path: html, json_path: sidecar_text(content.facts, settings)})
+    return html_path, json_path
 
+
+def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labels: list[str],
+                             progress: Progress) -> Content:
+    """The full report, or the weights-only one when Keras cannot rebuild the model."""
     progress.step(f"loading {model_file.path.name} (importing TensorFlow)")
-    model = keras_model.load(model_file.path)
+    try:
+        loaded = keras_model.load(model_file, trust=request.trust_model)
+    except keras_model.ModelNotRebuilt as exc:
+        reason = f"Keras could not rebuild the model: {exc}"
+        if not request.trust_model and "safe_mode" in str(exc):
+            reason += " (reportgen never runs code from a model file unless --trust-model is given)"
+        return weights_only_content(model_file, request, reason, progress)
+    return full_content(model_file, loaded, request, labels, progress)
+
+
+def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
+                 progress: Progress) -> Content:
+    """Everything: weights against initialisation, activations and predictions."""
+    model = loaded.model
     snapshot = keras_model.snapshot(model)
     progress.step("re-initialising the architecture for the comparison")
     init = keras_model.initial_weights(model)
-
-    samples = load_inputs(
-        list(request.input_paths), snapshot.input_shape, request.input_scale)
-    notes = [] if samples else [SYNTHETIC_NOTE]
-    samples = samples or [synthetic_input(snapshot.input_shape)]
+    samples = load_inputs(list(request.input_paths), snapshot.input_shape, request.input_scale,
+                          token_limit=snapshot.token_limit)
+    notes = [] if samples else [SYNTHETIC_NOTE.format(what=_synthetic_what(snapshot))]
+    samples = samples or [synthetic_input(snapshot.input_shape, snapshot.token_limit)]
     notes += [] if init is not None else [NO_INIT_NOTE]
+    notes += [TRUSTED_NOTE] if request.trust_model else []
     progress.step(f"running the model on {len(samples)} input(s)")
     outputs, scores = run_forward(model, samples, model_file.path)
 
     progress.step("computing statistics")
     facts = ReportFacts(
         mode="full",
-        model=collect_model(snapshot, file_info(model_file)),
-        layers=tuple(collect_layer(i, layer, (init or {}).get(layer.name))
-                     for i, layer in enumerate(snapshot.layers)),
+        model=collect_model(snapshot, file_info(model_file, keras_read_with())),
+        layers=tuple(collect_layer(i, layer, init) for i, layer in enumerate(snapshot.layers)),
         inputs=tuple(collect_input(s.name, s.source, s.array.shape,
                                    {name: out[k] for name, out in outputs.items()},
                                    scores[k], labels)
                      for k, s in enumerate(samples)),
         notes=tuple(notes),
         kernel_scale=request.options.kernel_scale,
+        repairs=loaded.repairs,
+        trusted=request.trust_model,
     )
-
     progress.step("drawing kernels and feature maps")
-    kernels = kernel_pictures(snapshot, init, request.options)
-    input_pictures = [
-        (input_picture(s.name, s.array),
-         {name: pic for name, out in outputs.items()
-          if (pic := feature_picture(name, out[k], request.options)) is not None})
-        for k, s in enumerate(samples)
-    ]
+    figures = layer_figures(snapshot, init, request.options)
+    pictures = [(input_picture(s.name, s.array),
+                 {name: pic for name, out in outputs.items()
+                  if (pic := output_picture(name, out[k], request.options)) is not None})
+                for k, s in enumerate(samples)]
+    return Content(facts, figures, pictures)
 
-    progress.step(f"writing {html_path}")
-    html = render_report(report_view(facts, kernels, input_pictures, colour_bars()))
-    settings = {"max_filters": request.options.max_filters,
-                "max_channels": request.options.max_channels,
-                "kernel_scale": request.options.kernel_scale,
-                "input_scale": request.input_scale}
-    write_all({html_path: html, json_path: sidecar_text(facts, settings)})
-    return html_path, json_path
+
+def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: str,
+                         progress: Progress) -> Content:
+    """What needs no forward pass, read tensor by tensor from the file with h5py."""
+    from reportgen.weights_file import open_weights
+
+    progress.step(f"reading the weights of {model_file.path.name} ({reason})")
+    with open_weights(model_file) as snapshot:
+        progress.step("computing statistics")
+        facts = ReportFacts(
+            mode="weights-only",
+            model=collect_model(snapshot, file_info(model_file, hdf5_read_with())),
+            layers=tuple(collect_layer(i, layer, None)
+                         for i, layer in enumerate(snapshot.layers)),
+            inputs=(),
+            notes=(),
+            kernel_scale=request.options.kernel_scale,
+            weights_only_reason=reason,
+            trusted=request.trust_model,
+        )
+        progress.step("drawing kernels")
+        figures = layer_figures(snapshot, None, request.options)
+    return Content(facts, figures, [])
+
+
+def _synthetic_what(snapshot: ModelSnapshot) -> str:
+    """How the synthetic input was made, for the note."""
+    if snapshot.token_limit:
+        return f"a fixed sequence of token ids below {snapshot.token_limit}"
+    if len(snapshot.input_shape) == 3:
+        return "stripes, a ring, a diagonal edge and a gradient"
+    return "smooth waves of several frequencies"
 
 
 def output_paths(request: ReportRequest) -> tuple[Path, Path]:
@@ -108,39 +182,50 @@ def output_paths(request: ReportRequest) -> tuple[Path, Path]:
     for target in (html_path, json_path):
         if target.is_dir():
             raise ReportInputError(f"{target}: is a directory")
-        if any(_same_file(target, p) for p in protected):
+        if any(target.resolve() == p.resolve() for p in protected):
             raise ReportInputError(f"{target}: refusing to overwrite an input file")
     return html_path, json_path
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name the same file (or would, once written)."""
-    return a.resolve() == b.resolve()
 
 
 def run_forward(model, samples: list[SampleInput],
                 path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One forward pass over all samples, or a clear error when the model cannot run them."""
-    batch = np.stack([s.array for s in samples]).astype(np.float32)
+    batch = np.stack([s.array for s in samples])
     try:
         return keras_model.forward(model, batch)
     except Exception as exc:  # A model that cannot run its own inputs is a bad input.
         raise ReportInputError(
-            f"{path}: the model cannot run on input of shape "
-            f"{batch.shape[1:]}: {one_line(exc)}") from exc
+            f"{path}: the model cannot run on input of shape {batch.shape[1:]}: "
+            f"{one_line(exc)}") from exc
 
 
-def file_info(model_file: ModelFile) -> dict:
+def keras_read_with() -> tuple[tuple[str, str], ...]:
+    """The libraries that read a model in the full report, with their versions."""
+    return (("keras", _version("keras")), ("tensorflow", _version("tensorflow")))
+
+
+def hdf5_read_with() -> tuple[tuple[str, str], ...]:
+    """The library that read a weights-only report."""
+    return (("h5py", _version("h5py")),)
+
+
+def _version(package: str) -> str:
+    """An installed package's version, without importing it."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def file_info(model_file: ModelFile, read_with: tuple[tuple[str, str], ...]) -> dict:
     """The file, version and time fields of the model facts."""
-    keras_version, tf_version = keras_model.versions()
     return {
         "file_name": model_file.path.name,
         "file_size": model_file.size,
         "sha256": model_file.sha256,
         "format": model_file.format,
         "saved_by_keras_version": model_file.saved_by_keras_version,
-        "keras_version": keras_version,
-        "tensorflow_version": tf_version,
+        "read_with": read_with,
         "reportgen_version": __version__,
         "generated_at": generation_time(),
     }

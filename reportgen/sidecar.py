@@ -16,6 +16,9 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "mode": facts.mode,
+        "weights_only_reason": facts.weights_only_reason or None,
+        "repairs": list(facts.repairs),
+        "trusted": facts.trusted,
         "generated_at": m.generated_at,
         "generator": {"name": "reportgen", "version": m.reportgen_version},
         "model": {
@@ -24,7 +27,7 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
             "sha256": m.sha256,
             "format": m.format,
             "saved_by_keras_version": m.saved_by_keras_version,
-            "read_with": {"keras": m.keras_version, "tensorflow": m.tensorflow_version},
+            "read_with": dict(m.read_with),
             "class_name": m.class_name,
             "params": {"total": m.n_params, "trainable": m.n_trainable_params,
                        "non_trainable": m.n_non_trainable_params},
@@ -52,8 +55,11 @@ def layer_dict(layer: LayerFacts) -> dict:
         "params": layer.n_params,
         "trainable": layer.trainable,
         "activation": layer.activation,
+        "path": layer.path,
         "weights": [weight_dict(w) for w in layer.weights],
         "init": None if layer.init is None else [weight_dict(w) for w in layer.init],
+        "series": [dataclasses.asdict(s) for s in layer.series],
+        "layers": [layer_dict(child) for child in layer.children],
     }
 
 

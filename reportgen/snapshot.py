@@ -13,7 +13,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WeightArray:
-    """One weight tensor as read from the model."""
+    """One weight tensor as read from the model.
+
+    `values` is a numpy array, or an array-like read on demand (an h5py dataset) so that
+    a large file is never held in memory all at once; `np.asarray(values)` reads it.
+    """
 
     name: str
     values: np.ndarray
@@ -31,6 +35,9 @@ class LayerSnapshot:
     trainable: bool
     activation: str
     weights: tuple[WeightArray, ...]
+    path: str = ""
+    input_shape: tuple[int | None, ...] | None = None
+    children: tuple["LayerSnapshot", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,3 +48,21 @@ class ModelSnapshot:
     layers: tuple[LayerSnapshot, ...]
     input_shape: tuple[int | None, ...]
     output_shape: tuple[int | None, ...]
+    input_dtype: str = "float32"
+    token_limit: int | None = None
+
+
+def all_layers(layers: tuple[LayerSnapshot, ...]):
+    """Every layer, nested models' layers right after their model, in model order."""
+    for layer in layers:
+        yield layer
+        yield from all_layers(layer.children)
+
+
+def weight_display_names(paths: list[str]) -> list[str]:
+    """Weight names as a reader knows them: 'kernel' where unique in the layer, else the path.
+
+    Both readers (Keras and HDF5) name weights this way, so their reports agree.
+    """
+    short = [p.rsplit("/", 1)[-1] for p in paths]
+    return short if len(set(short)) == len(short) else list(paths)

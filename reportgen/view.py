@@ -4,36 +4,44 @@ from __future__ import annotations
 
 import re
 
-from reportgen.facts import Histogram, InputFacts, LayerFacts, ReportFacts, WeightFacts
+from reportgen.facts import (Histogram, InputFacts, LayerFacts, ReportFacts, Series, WeightFacts,
+                             all_layer_facts)
 from reportgen.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
-from reportgen.pictures import KernelPictures, Picture
+from reportgen.pictures import Figure, Picture
 
 STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
                 ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))
 HIST_WIDTH, HIST_HEIGHT = 320, 90
+SERIES_WIDTH = 480
+WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a fresh "
+                        "initialisation, no feature maps and no prediction; every weight, its "
+                        "statistics, histogram and images are here.")
 
 
-def report_view(facts: ReportFacts, kernels: dict[str, list[KernelPictures]],
-                inputs: list[tuple[Picture, dict[str, Picture]]],
+def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
+                inputs: list[tuple[Picture | None, dict[str, Picture]]],
                 bars: dict[str, Picture]) -> dict:
     """Everything the report template shows, as strings, lists and dicts."""
-    anchors = layer_anchors([layer.name for layer in facts.layers])
+    layers = list(all_layer_facts(facts.layers))
+    anchors = layer_anchors([layer.path for layer in layers])
     return {
         "title": f"reportgen: {facts.model.file_name}",
         "model_name": facts.model.file_name,
         "mode": facts.mode,
+        "weights_only_reason": facts.weights_only_reason,
+        "missing": WEIGHTS_ONLY_MISSING if facts.mode == "weights-only" else "",
         "summary": model_summary(facts),
         "notes": list(facts.notes),
-        "layer_rows": [layer_row(layer, anchors[layer.name]) for layer in facts.layers],
-        "layers": [layer_section(layer, anchors[layer.name], kernels.get(layer.name, []))
-                   for layer in facts.layers if layer.weights],
+        "repairs": list(facts.repairs),
+        "layer_rows": [layer_row(layer, anchors[layer.path]) for layer in layers],
+        "layers": [layer_section(layer, anchors[layer.path], figures.get(layer.path, []), bars)
+                   for layer in layers if layer.weights],
         "inputs": [input_section(item, picture, maps, anchors)
                    for item, (picture, maps) in zip(facts.inputs, inputs)],
-        "kernel_bar": bars["kernel"],
         "feature_bar": bars["feature"],
         "kernel_scale": kernel_scale_text(facts.kernel_scale),
         "stat_headers": [label for _, label in STAT_COLUMNS],
-        "has_init": any(layer.init is not None for layer in facts.layers),
+        "has_init": any(layer.init is not None for layer in layers),
         "generator": f"reportgen {facts.model.reportgen_version}",
     }
 
@@ -61,8 +69,8 @@ def model_summary(facts: ReportFacts) -> list[tuple[str, str]]:
         ("SHA-256", m.sha256),
         ("Format", m.format),
         ("Saved by Keras", m.saved_by_keras_version),
-        ("Read with", f"Keras {m.keras_version}, TensorFlow {m.tensorflow_version}, "
-                      f"reportgen {m.reportgen_version}"),
+        ("Read with", ", ".join(f"{lib} {version}" for lib, version in m.read_with)
+         + f", reportgen {m.reportgen_version}"),
         ("Generated", m.generated_at),
         ("Model class", m.class_name),
         ("Parameters", f"{fmt_int(m.n_params)} ({fmt_int(m.n_trainable_params)} trainable, "
@@ -73,11 +81,12 @@ def model_summary(facts: ReportFacts) -> list[tuple[str, str]]:
 
 
 def layer_row(layer: LayerFacts, anchor: str) -> dict:
-    """One row of the model.summary()-like layer table."""
+    """One row of the model.summary()-like layer table; nested layers show their path."""
     return {
         "index": str(layer.index),
-        "name": layer.name,
+        "name": layer.path.replace("/", " / "),
         "anchor": anchor if layer.weights else "",
+        "nested": "/" in layer.path,
         "class_name": layer.class_name,
         "output_shape": layer.output_shape,
         "n_params": fmt_int(layer.n_params),
@@ -86,17 +95,18 @@ def layer_row(layer: LayerFacts, anchor: str) -> dict:
     }
 
 
-def layer_section(layer: LayerFacts, anchor: str, kernels: list[KernelPictures]) -> dict:
-    """The section of a layer with weights: tables, histograms, kernel mosaics."""
+def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
+                  bars: dict[str, Picture]) -> dict:
+    """The section of a layer with weights: tables, histograms, charts and images."""
     init_by_name = {w.name: w for w in layer.init or ()}
     return {
-        "name": layer.name,
+        "name": layer.path.replace("/", " / "),
         "anchor": anchor,
         "class_name": layer.class_name,
         "n_params": fmt_int(layer.n_params),
-        "has_init": layer.init is not None,
         "weights": [weight_view(w, init_by_name.get(w.name)) for w in layer.weights],
-        "kernels": [kernel_view(k) for k in kernels],
+        "series": [series_view(s) for s in layer.series],
+        "figures": [figure_view(f, bars) for f in figures],
     }
 
 
@@ -151,18 +161,40 @@ def histogram_bars(counts: tuple[int, ...], width: float) -> list[dict]:
             for i, c in enumerate(counts) if c]
 
 
-def kernel_view(kernel: KernelPictures) -> dict:
-    """A kernel's mosaics with their legend."""
+def figure_view(figure: Figure, bars: dict[str, Picture]) -> dict:
+    """A weight's pictures with their colour legend."""
     return {
-        "weight": kernel.weight,
-        "pictures": [p for p in (kernel.trained, kernel.init, kernel.colour) if p is not None],
-        "note": kernel.cut_note,
-        "low": fmt_number(-kernel.vmax),
-        "high": fmt_number(kernel.vmax),
+        "title": figure.title,
+        "pictures": list(figure.pictures),
+        "note": figure.note,
+        "bar": bars.get(figure.bar),
+        "low": fmt_number(figure.low),
+        "high": fmt_number(figure.high),
     }
 
 
-def input_section(item: InputFacts, picture: Picture, maps: dict[str, Picture],
+def series_view(series: Series) -> dict:
+    """A per-index bar chart (bars up from zero, down for negatives) for an inline SVG."""
+    values = series.values
+    top = max(max(values, default=0.0), 0.0)
+    bottom = min(min(values, default=0.0), 0.0)
+    span = (top - bottom) or 1.0
+    width = SERIES_WIDTH / max(len(values), 1)
+    zero_y = HIST_HEIGHT * top / span
+    bars = [{"x": f"{i * width:.2f}", "w": f"{max(width - 0.5, 0.5):.2f}",
+             "y": f"{min(zero_y, zero_y - HIST_HEIGHT * v / span):.2f}",
+             "h": f"{abs(HIST_HEIGHT * v / span):.2f}"} for i, v in enumerate(values)]
+    shown = f"first {len(values)} of {series.total}" if len(values) < series.total else \
+        f"{series.total} values"
+    return {
+        "name": series.name, "shown": shown, "bars": bars,
+        "width": str(SERIES_WIDTH), "height": str(HIST_HEIGHT),
+        "box_height": str(HIST_HEIGHT + 22), "label_y": str(HIST_HEIGHT + 13),
+        "zero_y": f"{zero_y:.2f}", "top": fmt_number(top), "bottom": fmt_number(bottom),
+    }
+
+
+def input_section(item: InputFacts, picture: Picture | None, maps: dict[str, Picture],
                   anchors: dict[str, str]) -> dict:
     """One input: its picture, the prediction, and every layer's output."""
     top = item.predictions[0].probability if item.predictions else 1.0

@@ -52,9 +52,10 @@ def test_command_writes_a_self_contained_report(tmp_path, tiny_files, tiny_model
     shapes = {a["name"]: a["shape"] for a in data["activations"][0]["layers"]}
     assert shapes[HOSTILE_NAME] == [12, 12, 6] and shapes["conv_b"] == [4, 4, 5]
     assert len(data["predictions"][0]["top"]) == 4
-    # Trained and initial mosaics of 2 conv kernels, each with its colour bar; feature maps of
-    # the 3 image-shaped outputs, with one colour bar; and the input.
-    assert len(page.images) == 2 * (2 + 1) + (3 + 1) + 1
+    # Trained and initial mosaics of 2 conv kernels, each with its colour bar; the Dense
+    # layer's unit templates (it reads a flattened 4x4x5 map) with a colour bar; feature maps
+    # of the 3 image-shaped outputs, with one colour bar; and the input.
+    assert len(page.images) == 2 * (2 + 1) + (1 + 1) + (3 + 1) + 1
 
 
 def test_default_output_goes_to_output_folder(tmp_path, tiny_files):

@@ -9,13 +9,13 @@ def layer(name="conv", weights=None):
     rng = np.random.default_rng(0)
     weights = weights or (WeightArray("kernel", rng.normal(size=(3, 3, 1, 4)), True),
                           WeightArray("bias", np.zeros(4), True))
-    return LayerSnapshot(name, "Conv2D", "(None, 8, 8, 4)", 40, True, "relu", weights)
+    return LayerSnapshot(name, "Conv2D", "(None, 8, 8, 4)", 40, True, "relu", weights, path=name)
 
 
 def test_layer_facts_carry_trained_and_initial_statistics():
     snap = layer()
     init = [np.full((3, 3, 1, 4), 0.5), np.ones(4)]
-    facts = collect_layer(0, snap, init)
+    facts = collect_layer(0, snap, {"conv": init})
     assert [w.name for w in facts.weights] == ["kernel", "bias"]
     assert facts.weights[0].shape == (3, 3, 1, 4)
     assert facts.weights[0].stats.std == pytest.approx(snap.weights[0].values.std())
@@ -50,7 +50,7 @@ def test_model_parameters_split_trainable_and_frozen():
                             WeightArray("moving_mean", np.zeros(4), False)))
     snap = ModelSnapshot("Sequential", (layer(), frozen), (8, 8, 1), (4,))
     file_info = dict(file_name="m.keras", file_size=1, sha256="0", format="f",
-                     saved_by_keras_version="3", keras_version="3", tensorflow_version="2",
+                     saved_by_keras_version="3", read_with=(("keras", "3"),),
                      reportgen_version="0", generated_at="now")
     facts = collect_model(snap, file_info)
     assert (facts.n_params, facts.n_trainable_params, facts.n_non_trainable_params) == (48, 44, 4)

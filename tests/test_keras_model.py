@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from reportgen import keras_model
-from reportgen.errors import ReportInputError
+from reportgen.model_file import check_model_file
 
 
 def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
@@ -19,7 +19,7 @@ def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
 def test_initial_weights_are_fresh_reproducible_and_shaped_alike(tiny_model):
     first = keras_model.initial_weights(tiny_model)
     second = keras_model.initial_weights(tiny_model)
-    name = tiny_model.layers[0].name
+    name = tiny_model.layers[0].name  # top-level layers: the path is the name
     trained = tiny_model.layers[0].get_weights()
     assert [a.shape for a in first[name]] == [w.shape for w in trained]
     assert not np.allclose(first[name][0], trained[0])
@@ -37,8 +37,8 @@ def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):
     assert np.allclose(outputs["probs"], expected, atol=1e-6)
 
 
-def test_unloadable_file_is_an_input_error(tmp_path):
+def test_unloadable_file_is_reported_as_not_rebuilt(tmp_path):
     path = tmp_path / "broken.keras"
     path.write_bytes(b"PK\x03\x04 truncated zip")
-    with pytest.raises(ReportInputError, match="cannot load the model"):
-        keras_model.load(path)
+    with pytest.raises(keras_model.ModelNotRebuilt):
+        keras_model.load(check_model_file(path))

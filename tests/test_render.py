@@ -8,7 +8,7 @@ import pytest
 
 from reportgen.collect import collect_input, collect_layer, collect_model
 from reportgen.facts import ReportFacts
-from reportgen.pictures import Options, colour_bars, feature_picture, input_picture, kernel_pictures
+from reportgen.pictures import Options, colour_bars, input_picture, layer_figures, output_picture
 from reportgen.render import render_report
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
 from reportgen.view import report_view
@@ -44,24 +44,25 @@ def hand_made_report(layer_name=SCRIPT_NAME, label="<b>boot</b>"):
     rng = np.random.default_rng(0)
     kernel = WeightArray("kernel", rng.normal(0, 0.2, (3, 3, 1, 4)).astype(np.float32), True)
     bias = WeightArray("bias", np.zeros(4, np.float32), True)
-    layers = (LayerSnapshot(layer_name, "Conv2D", "(None, 6, 6, 4)", 40, True, "relu", (kernel, bias)),
-              LayerSnapshot("flat", "Flatten", "(None, 144)", 0, True, "", ()))
+    layers = (LayerSnapshot(layer_name, "Conv2D", "(None, 6, 6, 4)", 40, True, "relu",
+                            (kernel, bias), path=layer_name),
+              LayerSnapshot("flat", "Flatten", "(None, 144)", 0, True, "", (), path="flat"))
     snapshot = ModelSnapshot("Sequential", layers, (6, 6, 1), (144,))
     init = {layer_name: [rng.normal(0, 0.1, (3, 3, 1, 4)).astype(np.float32), np.zeros(4, np.float32)]}
     outputs = {layer_name: rng.random((6, 6, 4)).astype(np.float32), "flat": rng.random(144)}
     image = rng.random((6, 6, 1)).astype(np.float32)
     file_info = dict(file_name=f"{layer_name}.keras", file_size=10, sha256="ab", format="Keras v3",
-                     saved_by_keras_version="3.0", keras_version="3", tensorflow_version="2",
+                     saved_by_keras_version="3.0", read_with=(("keras", "3"),),
                      reportgen_version="0", generated_at="2020-01-01 00:00:00 UTC")
     facts = ReportFacts(
         mode="full", model=collect_model(snapshot, file_info),
-        layers=tuple(collect_layer(i, l, init.get(l.name)) for i, l in enumerate(layers)),
+        layers=tuple(collect_layer(i, l, init) for i, l in enumerate(layers)),
         inputs=(collect_input("in.png", "in.png", image.shape, outputs, np.array([0.9, 0.1]),
                               [label, "other"]),),
         notes=("a note",), kernel_scale="0.5")
     options = Options()
-    maps = {name: p for name, out in outputs.items() if (p := feature_picture(name, out, options))}
-    view = report_view(facts, kernel_pictures(snapshot, init, options),
+    maps = {name: p for name, out in outputs.items() if (p := output_picture(name, out, options))}
+    view = report_view(facts, layer_figures(snapshot, init, options),
                        [(input_picture("in.png", image), maps)], colour_bars())
     return render_report(view)
 

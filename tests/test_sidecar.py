@@ -8,16 +8,16 @@ from reportgen.sidecar import SCHEMA_VERSION, sidecar_text
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
 
 FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3",
-                 saved_by_keras_version="3.4.1", keras_version="3", tensorflow_version="2",
+                 saved_by_keras_version="3.4.1", read_with=(("keras", "3"),),
                  reportgen_version="0", generated_at="t")
 
 
 def facts_with(values):
     layer = LayerSnapshot("d", "Dense", "(None, 2)", values.size, True, "",
-                          (WeightArray("kernel", values, True),))
+                          (WeightArray("kernel", values, True),), path="d")
     snap = ModelSnapshot("Sequential", (layer,), (3,), (2,))
     return ReportFacts("full", collect_model(snap, FILE_INFO),
-                       (collect_layer(0, layer, [np.zeros_like(values)]),), (), (), "0.5")
+                       (collect_layer(0, layer, {"d": [np.zeros_like(values)]}),), (), (), "0.5")
 
 
 def test_documented_keys_and_statistics():

@@ -1,0 +1,250 @@
+"""Read a model file's weights straight from HDF5, without TensorFlow or Keras.
+
+This serves the weights-only report: for checkpoints Keras cannot rebuild (custom or
+Lambda layers, configs from another era, `save_weights` files) and for the fast
+`--weights-only` option. Tensors stay on disk as h5py datasets until a stage reads one, so
+a large file is never held in memory at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import struct
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+from reportgen.errors import ReportInputError, one_line
+from reportgen.model_file import ModelFile, read_config
+from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names
+
+WEIGHTS_MEMBER = "model.weights.h5"
+FROZEN_NAMES = ("moving_mean", "moving_variance")
+# The order in which Keras 3 layers create their variables ("vars/0", "vars/1", ...).
+VARIABLE_NAMES = {
+    "Dense": ("kernel", "bias"), "EinsumDense": ("kernel", "bias"),
+    "Conv1D": ("kernel", "bias"), "Conv2D": ("kernel", "bias"), "Conv3D": ("kernel", "bias"),
+    "Conv1DTranspose": ("kernel", "bias"), "Conv2DTranspose": ("kernel", "bias"),
+    "Conv3DTranspose": ("kernel", "bias"),
+    "DepthwiseConv1D": ("kernel", "bias"), "DepthwiseConv2D": ("kernel", "bias"),
+    "SeparableConv1D": ("depthwise_kernel", "pointwise_kernel", "bias"),
+    "SeparableConv2D": ("depthwise_kernel", "pointwise_kernel", "bias"),
+    "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
+    "LayerNormalization": ("gamma", "beta"),
+    "Embedding": ("embeddings",),
+    "SimpleRNN": ("kernel", "recurrent_kernel", "bias"),
+    "LSTM": ("kernel", "recurrent_kernel", "bias"),
+    "GRU": ("kernel", "recurrent_kernel", "bias"),
+    "PReLU": ("alpha",),
+}
+OPTIONAL = {"bias": "use_bias", "gamma": "scale", "beta": "center"}
+
+
+@contextlib.contextmanager
+def open_weights(model_file: ModelFile) -> Iterator[ModelSnapshot]:
+    """A snapshot whose tensors are read from the file on demand, valid inside the block."""
+    import h5py
+
+    config = read_config(model_file)
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(h5py.File(_hdf5_source(model_file, stack), "r"))
+            snapshot = snapshot_from_hdf5(handle, config)
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError,
+                zipfile.BadZipFile, struct.error) as exc:
+            raise ReportInputError(
+                f"{model_file.path}: cannot read the weights: {one_line(exc)}") from exc
+        yield snapshot
+
+
+def _hdf5_source(model_file: ModelFile, stack: contextlib.ExitStack):
+    """The HDF5 file to open: the file itself, or the weights inside a .keras archive."""
+    if model_file.format.startswith("HDF5"):
+        return str(model_file.path)
+    archive = stack.enter_context(zipfile.ZipFile(model_file.path))
+    info = archive.getinfo(WEIGHTS_MEMBER)
+    if info.compress_type == zipfile.ZIP_STORED:
+        raw = stack.enter_context(model_file.path.open("rb"))
+        return MemberFile(raw, _data_offset(raw, info), info.file_size)
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="reportgen-"))
+    return archive.extract(info, folder)
+
+
+def _data_offset(raw, info: zipfile.ZipInfo) -> int:
+    """Where a stored zip member's bytes start: after its local header."""
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise ValueError("corrupt zip member header")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
+class MemberFile(io.RawIOBase):
+    """A read-only window onto part of a file: a stored zip member, readable in place."""
+
+    def __init__(self, raw, start: int, size: int):
+        super().__init__()
+        self.raw, self.start, self.size, self.position = raw, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        wanted = min(len(buffer), max(0, self.size - self.position))
+        self.raw.seek(self.start + self.position)
+        data = self.raw.read(wanted)
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def snapshot_from_hdf5(handle, config: dict | None) -> ModelSnapshot:
+    """Lay out the layers of a legacy (Keras 2 style) or Keras 3 weights file."""
+    configs = layer_configs(config)
+    if "layers" in handle and isinstance(handle["layers"], _group_type()):
+        layers = keras3_layers(handle["layers"], configs, prefix="")
+    else:
+        root = handle["model_weights"] if "model_weights" in handle else handle
+        layers = legacy_layers(root, configs)
+    if not any(layer.weights or layer.children for layer in layers):
+        raise ValueError("no weights found in the file")
+    return ModelSnapshot(
+        class_name=str((config or {}).get("class_name", "unknown")),
+        layers=tuple(layers),
+        input_shape=model_input_shape(config),
+        output_shape=(),
+    )
+
+
+def _group_type():
+    import h5py
+
+    return h5py.Group
+
+
+def legacy_layers(root, configs: dict[str, dict]) -> list[LayerSnapshot]:
+    """Layers of an HDF5 file written by Keras 2 (or Keras 3's legacy writer), in saved order."""
+    names = [_text(n) for n in root.attrs.get("layer_names", [])]
+    if not names:
+        raise ValueError("no layer_names attribute: not a Keras weights file")
+    layers = []
+    for name in names:
+        group = root[name]
+        paths = [_text(n) for n in group.attrs.get("weight_names", [])]
+        datasets = [group[p] for p in paths]
+        short = weight_display_names([legacy_weight_name(p, name) for p in paths])
+        layers.append(_layer(name, configs.get(name), list(zip(short, datasets)), name))
+    return layers
+
+
+def legacy_weight_name(path: str, layer_name: str) -> str:
+    """'model/conv2d/kernel:0' -> 'kernel': the weight's path inside its layer."""
+    path = re.sub(r":\d+$", "", path)
+    marker = f"{layer_name}/"
+    return path.split(marker, 1)[1] if marker in path else path.rsplit("/", 1)[-1]
+
+
+def keras3_layers(group, configs: dict[str, dict], prefix: str) -> list[LayerSnapshot]:
+    """Layers of a Keras 3 weights file (`layers/<name>/vars/<i>`), nested models recursively."""
+    order = [n for n in configs if n in group] + sorted(n for n in group if n not in configs)
+    layers = []
+    for name in order:
+        node = group[name]
+        config = configs.get(name)
+        if "layers" in node and isinstance(node["layers"], _group_type()):
+            children = keras3_layers(node["layers"], layer_configs(config), f"{prefix}{name}/")
+            layers.append(_layer(name, config, [], prefix + name, tuple(children)))
+            continue
+        found = _datasets_below(node)
+        names = keras3_names(config, [path for path, _ in found])
+        layers.append(_layer(name, config, list(zip(names, [d for _, d in found])),
+                             prefix + name))
+    return layers
+
+
+def _datasets_below(node) -> list[tuple[str, object]]:
+    """Every dataset under a layer's group, as (relative path, dataset), in creation order."""
+    found = []
+    node.visititems(lambda path, obj: found.append((path, obj)) if hasattr(obj, "shape") else None)
+    return sorted(found, key=lambda item: [int(p) if p.isdigit() else p
+                                           for p in item[0].split("/")])
+
+
+def keras3_names(config: dict | None, paths: list[str]) -> list[str]:
+    """Names for a layer's numbered variables, from its class; the paths when unknown."""
+    if config is None:
+        return paths
+    candidates = VARIABLE_NAMES.get(config.get("class_name", ""), ())
+    settings = config.get("config", {})
+    names = [n for n in candidates if settings.get(OPTIONAL.get(n, ""), True) is not False]
+    return names if len(names) == len(paths) else paths
+
+
+def _layer(name: str, config: dict | None, weights: list, path: str,
+           children: tuple = ()) -> LayerSnapshot:
+    """One layer of a weights-only snapshot."""
+    settings = (config or {}).get("config", {})
+    trainable = settings.get("trainable", True) is not False
+    arrays = tuple(WeightArray(n, d, trainable and n.rsplit("/", 1)[-1] not in FROZEN_NAMES)
+                   for n, d in weights)
+    build = (config or {}).get("build_config") or {}
+    return LayerSnapshot(
+        name=name,
+        class_name=str((config or {}).get("class_name", "unknown")),
+        output_shape="unknown",
+        n_params=sum(int(w.values.size) for w in arrays) + sum(c.n_params for c in children),
+        trainable=trainable,
+        activation=str(settings.get("activation") or ""),
+        weights=arrays,
+        path=path,
+        input_shape=_without_batch(build.get("input_shape")),
+        children=children,
+    )
+
+
+def layer_configs(config: dict | None) -> dict[str, dict]:
+    """The layer configs of a model config, by layer name, in model order."""
+    inner = (config or {}).get("config", {})
+    layers = inner.get("layers", []) if isinstance(inner, dict) else []
+    found = {}
+    for layer in layers if isinstance(layers, list) else []:
+        if isinstance(layer, dict) and isinstance(layer.get("config"), dict):
+            found[str(layer["config"].get("name", layer.get("name", "")))] = layer
+    return found
+
+
+def model_input_shape(config: dict | None) -> tuple[int | None, ...]:
+    """The model's input shape from its config, when written there."""
+    for layer in layer_configs(config).values():
+        settings = layer["config"]
+        for key in ("batch_shape", "batch_input_shape"):
+            if isinstance(settings.get(key), list):
+                return _without_batch(settings[key]) or ()
+    return ()
+
+
+def _without_batch(shape) -> tuple[int | None, ...] | None:
+    """A saved shape list without its batch axis."""
+    if not isinstance(shape, list) or not shape:
+        return None
+    return tuple(d if isinstance(d, int) else None for d in shape[1:])
+
+
+def _text(value) -> str:
+    """An HDF5 string attribute as str."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
