@@ -60,7 +60,26 @@ def versions() -> tuple[str, str]:
 
 
 class ModelNotRebuilt(Exception):
-    """Keras could not rebuild the model from its file (the weights may still be readable)."""
+    """Keras could not rebuild the model from its file (the weights may still be readable).
+
+    `needs_trust` is set when safe mode refused code stored in the file.
+    """
+
+    def __init__(self, reason: str, needs_trust: bool = False):
+        super().__init__(reason)
+        self.needs_trust = needs_trust
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The most specific sentence of a Keras loading error (Keras wraps the cause in context)."""
+    deepest = exc
+    while deepest.__cause__ is not None or deepest.__context__ is not None:
+        deepest = deepest.__cause__ or deepest.__context__
+    text = str(deepest) or str(exc)
+    text = text.rsplit("Exception encountered:", 1)[-1]
+    line = one_line(ValueError(text)) if text.strip() else type(deepest).__name__
+    sentence = line.split(". ", 1)[0].rstrip(".")
+    return sentence[:300]
 
 
 @dataclass(frozen=True)
@@ -81,7 +100,7 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
         try:
             model = keras.models.load_model(path, compile=False, safe_mode=not trust)
         except Exception as exc:  # Keras raises many types for files it cannot rebuild.
-            raise ModelNotRebuilt(one_line(exc)) from exc
+            raise ModelNotRebuilt(failure_reason(exc), "safe_mode" in str(exc)) from exc
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
         raise ModelNotRebuilt("the model has no defined inputs and outputs (a subclassed model)")
     return LoadedModel(model, tuple(repairs))
@@ -175,15 +194,51 @@ def initial_weights(model) -> dict[str, list[np.ndarray]] | None:
 
 
 def forward(model, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Every layer's output and the model's output for a batch, in one forward pass."""
+    """Every top-level layer's output and the model's output for a batch, in one pass."""
+    chunks = [batch[i:i + FORWARD_BATCH] for i in range(0, len(batch), FORWARD_BATCH)]
+    if isinstance(model, import_keras().Sequential):
+        names = [layer.name for layer in model.layers]
+        runs = [_sequential_pass(model, chunk) for chunk in chunks]
+    else:
+        tapped = _connected_taps(model)
+        names = [layer.name for layer in tapped]
+        probe = import_keras().Model(model.inputs,
+                                     [layer.output for layer in tapped] + [model.outputs[0]])
+        runs = [probe([chunk], training=False) for chunk in chunks]
+    outputs = [np.concatenate([np.asarray(run[k]) for run in runs])
+               for k in range(len(names) + 1)]
+    return dict(zip(names, outputs)), outputs[-1]
+
+
+def _sequential_pass(model, chunk: np.ndarray) -> list:
+    """A Sequential model run layer by layer: each output, then the last again as the result.
+
+    Layer by layer because a nested model's own output tensor is not part of the outer graph.
+    """
+    outputs, x = [], chunk
+    for layer in model.layers:
+        x = layer(x, training=False)
+        outputs.append(x)
+    return outputs + [x]
+
+
+def _connected_taps(model) -> list:
+    """The layers of a functional model whose single output belongs to the model's graph."""
     keras = import_keras()
     tapped = [layer for layer in model.layers if _has_single_output(layer)]
-    probe = keras.Model(model.inputs, [layer.output for layer in tapped] + [model.outputs[0]])
-    chunks = [probe([batch[i:i + FORWARD_BATCH]], training=False)
-              for i in range(0, len(batch), FORWARD_BATCH)]
-    outputs = [np.concatenate([np.asarray(chunk[k]) for chunk in chunks])
-               for k in range(len(tapped) + 1)]
-    return {layer.name: out for layer, out in zip(tapped, outputs)}, outputs[-1]
+    try:
+        keras.Model(model.inputs, [layer.output for layer in tapped])
+        return tapped
+    except ValueError:
+        pass  # Some layer (a nested model, say) is not connected: keep the others.
+    connected = []
+    for layer in tapped:
+        try:
+            keras.Model(model.inputs, layer.output)
+            connected.append(layer)
+        except ValueError:
+            continue
+    return connected
 
 
 def _has_single_output(layer) -> bool:

@@ -93,7 +93,7 @@ def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labe
         loaded = keras_model.load(model_file, trust=request.trust_model)
     except keras_model.ModelNotRebuilt as exc:
         reason = f"Keras could not rebuild the model: {exc}"
-        if not request.trust_model and "safe_mode" in str(exc):
+        if exc.needs_trust:
             reason += " (reportgen never runs code from a model file unless --trust-model is given)"
         return weights_only_content(model_file, request, reason, progress)
     return full_content(model_file, loaded, request, labels, progress)

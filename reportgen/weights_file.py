@@ -160,12 +160,21 @@ def legacy_weight_name(path: str, layer_name: str) -> str:
 
 
 def keras3_layers(group, configs: dict[str, dict], prefix: str) -> list[LayerSnapshot]:
-    """Layers of a Keras 3 weights file (`layers/<name>/vars/<i>`), nested models recursively."""
-    order = [n for n in configs if n in group] + sorted(n for n in group if n not in configs)
+    """Layers of a Keras 3 weights file, nested models recursively.
+
+    Keras 3 stores each layer under its class name in snake case, numbered in model order
+    (`layers/conv2d_1/vars/0`), not under the layer's own name; the config gives the order
+    and the real names. Without a config, the stored names are all there is.
+    """
+    placed = stored_names(configs) if configs else {}
+    # Groups the config does not account for are still reported, under their stored names.
+    placed.update({n: n for n in sorted(group) if n not in placed.values()})
     layers = []
-    for name in order:
-        node = group[name]
-        config = configs.get(name)
+    for name, stored in placed.items():
+        if stored not in group:
+            continue
+        node = group[stored]
+        config = configs.get(name) or _guessed_config(stored)
         if "layers" in node and isinstance(node["layers"], _group_type()):
             children = keras3_layers(node["layers"], layer_configs(config), f"{prefix}{name}/")
             layers.append(_layer(name, config, [], prefix + name, tuple(children)))
@@ -175,6 +184,37 @@ def keras3_layers(group, configs: dict[str, dict], prefix: str) -> list[LayerSna
         layers.append(_layer(name, config, list(zip(names, [d for _, d in found])),
                              prefix + name))
     return layers
+
+
+def stored_names(configs: dict[str, dict]) -> dict[str, str]:
+    """Each layer's name -> the group Keras 3 stored it under (class in snake case, numbered)."""
+    used: dict[str, int] = {}
+    placed = {}
+    for name, config in configs.items():
+        stored = snake_case(str(config.get("class_name", "")))
+        if stored in used:
+            used[stored] += 1
+            stored = f"{stored}_{used[stored]}"
+        else:
+            used[stored] = 0
+        placed[name] = stored
+    return placed
+
+
+def snake_case(class_name: str) -> str:
+    """Keras's own rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _guessed_config(stored: str) -> dict | None:
+    """With no config, the class a stored group name stands for, when it is a known one."""
+    base = re.sub(r"_\d+$", "", stored)
+    for class_name in VARIABLE_NAMES:
+        if snake_case(class_name) == base:
+            return {"class_name": class_name, "config": {}}
+    return None
 
 
 def _datasets_below(node) -> list[tuple[str, object]]:

@@ -77,3 +77,68 @@ def gray_png(path: Path, side: int = 20) -> Path:
     pixels[side // 4: side // 2, side // 4: side // 2] = 255
     Image.fromarray(pixels).save(path)
     return path
+
+
+def keras2_style_h5(model, path: Path, patch) -> Path:
+    """Save a model as legacy HDF5, then rewrite its config as Keras 2.x wrote it."""
+    import json
+
+    import h5py
+
+    model.save(path)
+    with h5py.File(path, "r+") as handle:
+        config = json.loads(handle.attrs["model_config"])
+        for node in _layer_nodes(config):
+            patch(node["class_name"], node["config"])
+        handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
+        handle.attrs["keras_version"] = b"2.4.0"
+    return path
+
+
+def _layer_nodes(tree):
+    """Every {"class_name", "config"} layer dict in a config tree."""
+    if isinstance(tree, dict):
+        if isinstance(tree.get("config"), dict) and "name" in tree["config"]:
+            yield tree
+        for value in tree.values():
+            yield from _layer_nodes(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _layer_nodes(value)
+
+
+def recurrent_model():
+    """Token ids -> Embedding -> Bidirectional LSTM -> GRU -> Dense."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([
+        keras.Input(shape=(10,), dtype="int32"),
+        keras.layers.Embedding(50, 8, name="emb"),
+        keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True), name="bi"),
+        keras.layers.GRU(3, name="gru"),
+        keras.layers.Dense(2, activation="softmax", name="out"),
+    ], name="recurrent")
+
+
+def add_time_major(class_name: str, config: dict) -> None:
+    """What Keras 2.x wrote into every recurrent layer's config."""
+    if class_name in ("LSTM", "GRU", "SimpleRNN"):
+        config["time_major"] = False
+
+
+def legacy_weights_h5(model, path: Path) -> Path:
+    """A Keras 2 `save_weights` file: per-layer groups, no model config."""
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
+        handle.attrs["keras_version"] = b"2.3.1"
+        handle.attrs["backend"] = b"tensorflow"
+        for layer in model.layers:
+            group = handle.create_group(layer.name)
+            names = [f"{layer.name}/{w.name}:0" for w in layer.weights]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, weight in zip(names, layer.weights):
+                group.create_dataset(name, data=weight.numpy())
+    return path
