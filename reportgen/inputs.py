@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.model_file import MAX_INPUT_VALUES
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 DEFAULT_SIDE = 64
@@ -26,6 +27,7 @@ class SampleInput:
 def load_inputs(paths: list[Path], input_shape: tuple, scale: str,
                 token_limit: int | None = None) -> list[SampleInput]:
     """Read every input file and convert it to the model's input shape."""
+    check_input_size(input_shape)
     samples: list[SampleInput] = []
     for path in paths:
         for k, raw in enumerate(_read_arrays(path, input_shape)):
@@ -160,12 +162,20 @@ def _resized(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack(planes, axis=2).astype(np.float32)
 
 
+def check_input_size(input_shape: tuple) -> None:
+    """Refuse an input shape too large to make or run (a corrupt or hostile config)."""
+    probe = [d if d is not None else DEFAULT_SIDE for d in input_shape]
+    if any(d < 0 for d in probe) or float(np.prod(probe, dtype=np.float64)) > MAX_INPUT_VALUES:
+        raise ReportInputError(f"the model's input shape {input_shape} is too large to run")
+
+
 def synthetic_input(input_shape: tuple, token_limit: int | None = None) -> SampleInput:
     """A deterministic test input of the model's input shape.
 
     Images get stripes, a ring, an edge and a gradient; token models a fixed spread of
     valid ids; other inputs smooth waves of several frequencies.
     """
+    check_input_size(input_shape)
     probe = tuple(d if d is not None else DEFAULT_SIDE for d in input_shape)
     if token_limit is not None:
         length = probe[0] if probe else DEFAULT_SIDE

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import one_line
-from reportgen.model_file import ModelFile, read_config, staged_copy
+from reportgen.model_file import ModelFile, implausible_config, read_config, staged_copy
 from reportgen.repairs import repair_config
 from reportgen.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, all_layers,
                                 weight_display_names)
@@ -92,8 +92,11 @@ class LoadedModel:
 
 def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
     """Load in safe mode (unless trusted), repairing known Keras 2 config differences first."""
-    keras = import_keras()
     config = read_config(model_file)
+    problem = implausible_config(config) if config is not None else None
+    if problem:
+        raise ModelNotRebuilt(f"{problem}, which no real model has")
+    keras = import_keras()
     repairs = repair_config(config) if config is not None else []
     with tempfile.TemporaryDirectory(prefix="reportgen-") as folder:
         path = staged_copy(model_file, Path(folder), config if repairs else None)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportInputError
 
+# What reading a damaged zip or HDF5 file can raise, besides OSError.
+READ_ERRORS = (OSError, EOFError, KeyError, ValueError, TypeError, RuntimeError,
+               NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error)
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
 
@@ -75,8 +80,8 @@ def _saved_by_version(path: Path, file_format: str) -> str:
             return _hdf5_keras_version(path)
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read("metadata.json"))
-        return str(metadata.get("keras_version", "unknown"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return printable(str(metadata.get("keras_version", "unknown")))
+    except READ_ERRORS:
         return "unknown"
 
 
@@ -86,7 +91,13 @@ def _hdf5_keras_version(path: Path) -> str:
 
     with h5py.File(path, "r") as handle:
         version = handle.attrs.get("keras_version", "unknown")
-    return version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
+    return printable(version.decode("utf-8", "replace") if isinstance(version, bytes)
+                     else str(version))
+
+
+def printable(text: str) -> str:
+    """Text from a file made safe to write as UTF-8 (undecodable bytes become U+FFFD)."""
+    return text.encode("utf-8", "replace").decode("utf-8", "replace")
 
 
 def read_config(model_file: ModelFile) -> dict | None:
@@ -100,12 +111,12 @@ def read_config(model_file: ModelFile) -> dict | None:
         else:
             with zipfile.ZipFile(model_file.path) as archive:
                 raw = archive.read("config.json")
-    except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile):
+    except READ_ERRORS:
         return None
     if raw is None:
         return None
     try:
-        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else printable(str(raw)))
     except (ValueError, UnicodeDecodeError):
         return None
     return config if isinstance(config, dict) else None
@@ -141,3 +152,42 @@ def _rewrite_zip(source: Path, target: Path, replaced: dict[str, bytes]) -> None
         for info in old.infolist():
             data = replaced.get(info.filename)
             new.writestr(info, data if data is not None else old.read(info.filename))
+
+
+SIZE_KEYS = ("units", "filters", "input_dim", "output_dim", "depth_multiplier", "num_heads",
+             "key_dim")
+SHAPE_KEYS = ("batch_shape", "batch_input_shape", "input_shape", "kernel_size", "pool_size",
+              "target_shape", "dims", "size")
+MAX_SIZE = 10_000_000
+MAX_INPUT_VALUES = 50_000_000
+
+
+def implausible_config(config: dict) -> str | None:
+    """A declared size no real model has (it would make Keras allocate without bound), if any."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key in SIZE_KEYS and isinstance(value, int) and not 0 <= value <= MAX_SIZE:
+                return f"the config declares {key}={value}"
+            if key in SHAPE_KEYS and isinstance(value, list) and _implausible_shape(value):
+                return f"the config declares {key}={value}"
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+    return None
+
+
+def _implausible_shape(shape: list) -> bool:
+    """A shape with a negative or huge dimension, or too many values in all."""
+    dims = [d for d in shape if isinstance(d, int)]
+    if any(d < 0 or d > MAX_SIZE for d in dims):
+        return True
+    total = 1
+    for d in dims:
+        total *= max(d, 1)
+    return total > MAX_INPUT_VALUES

@@ -27,6 +27,7 @@ from reportgen.render import render_report
 from reportgen.sidecar import sidecar_text
 from reportgen.snapshot import ModelSnapshot
 from reportgen.view import report_view
+from reportgen.weights_file import implausible_tensors
 from reportgen.write import write_all
 
 SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthetic test "
@@ -88,6 +89,9 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
 def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labels: list[str],
                              progress: Progress) -> Content:
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
+    problem = implausible_tensors(model_file)
+    if problem:
+        raise ReportInputError(f"{model_file.path}: {problem}")
     progress.step(f"loading {model_file.path.name} (importing TensorFlow)")
     try:
         loaded = keras_model.load(model_file, trust=request.trust_model)

@@ -17,8 +17,10 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from reportgen.errors import ReportInputError, one_line
-from reportgen.model_file import ModelFile, read_config
+from reportgen.model_file import READ_ERRORS, ModelFile, printable, read_config
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names
 
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -49,12 +51,14 @@ def open_weights(model_file: ModelFile) -> Iterator[ModelSnapshot]:
     import h5py
 
     config = read_config(model_file)
+    problem = implausible_tensors(model_file)
+    if problem:
+        raise ReportInputError(f"{model_file.path}: cannot read the weights: {problem}")
     with contextlib.ExitStack() as stack:
         try:
             handle = stack.enter_context(h5py.File(_hdf5_source(model_file, stack), "r"))
             snapshot = snapshot_from_hdf5(handle, config)
-        except (OSError, KeyError, ValueError, TypeError, RuntimeError,
-                zipfile.BadZipFile, struct.error) as exc:
+        except READ_ERRORS as exc:
             raise ReportInputError(
                 f"{model_file.path}: cannot read the weights: {one_line(exc)}") from exc
         yield snapshot
@@ -147,6 +151,8 @@ def legacy_layers(root, configs: dict[str, dict]) -> list[LayerSnapshot]:
         group = root[name]
         paths = [_text(n) for n in group.attrs.get("weight_names", [])]
         datasets = [group[p] for p in paths]
+        if not all(_is_tensor(d) for d in datasets):
+            raise ValueError(f"layer {name!r} lists weights that are not numeric arrays")
         short = weight_display_names([legacy_weight_name(p, name) for p in paths])
         layers.append(_layer(name, configs.get(name), list(zip(short, datasets)), name))
     return layers
@@ -218,9 +224,9 @@ def _guessed_config(stored: str) -> dict | None:
 
 
 def _datasets_below(node) -> list[tuple[str, object]]:
-    """Every dataset under a layer's group, as (relative path, dataset), in creation order."""
+    """Every numeric dataset under a layer's group, as (relative path, dataset), in order."""
     found = []
-    node.visititems(lambda path, obj: found.append((path, obj)) if hasattr(obj, "shape") else None)
+    node.visititems(lambda path, obj: found.append((path, obj)) if _is_tensor(obj) else None)
     return sorted(found, key=lambda item: [int(p) if p.isdigit() else p
                                            for p in item[0].split("/")])
 
@@ -285,6 +291,37 @@ def _without_batch(shape) -> tuple[int | None, ...] | None:
     return tuple(d if isinstance(d, int) else None for d in shape[1:])
 
 
+def _is_tensor(obj) -> bool:
+    """Whether an HDF5 object is a numeric array (a weight), not a group or text."""
+    return hasattr(obj, "shape") and hasattr(obj, "dtype") and obj.dtype.kind in "biuf"
+
+
+def implausible_tensors(model_file: ModelFile) -> str | None:
+    """A tensor whose declared size the file cannot hold (a corrupt or hostile header), if any.
+
+    Checked before anything reads a tensor, so a forged shape cannot exhaust memory.
+    """
+    import h5py
+
+    limit = 64 * model_file.size + (1 << 20)
+    found: list[str] = []
+
+    def visit(path, obj):
+        if not found and hasattr(obj, "shape") and hasattr(obj, "dtype"):
+            declared = int(np.prod(obj.shape, dtype=np.float64) * obj.dtype.itemsize)
+            if declared > limit:
+                found.append(f"tensor {path} declares {declared:,} bytes, more than the "
+                             f"{model_file.size:,}-byte file can hold")
+
+    try:
+        with contextlib.ExitStack() as stack:
+            with h5py.File(_hdf5_source(model_file, stack), "r") as handle:
+                handle.visititems(visit)
+    except READ_ERRORS:
+        return None  # Unreadable: the loaders will say so in their own words.
+    return found[0] if found else None
+
+
 def _text(value) -> str:
     """An HDF5 string attribute as str."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return printable(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))

@@ -16,7 +16,8 @@ def write_all(files: dict[Path, str]) -> None:
             handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                                  dir=target.parent)
             staged.append((Path(temporary), target))
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            # errors="replace": a stray surrogate from a damaged file must not cost the report.
+            with os.fdopen(handle, "w", encoding="utf-8", errors="replace", newline="\n") as out:
                 out.write(text)
             os.chmod(temporary, 0o666 & ~_umask())
         for temporary, target in staged:
