@@ -7,7 +7,9 @@ import numpy as np
 from reportgen.facts import (ActivationFacts, InputFacts, LayerFacts, ModelFacts, Prediction,
                              Series, WeightFacts)
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
-from reportgen.stats import channel_stats, histogram, shared_edges, tensor_stats
+from reportgen.alerts import DUPLICATE_COSINE
+from reportgen.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
+                             shared_edges, tensor_stats)
 
 TOP_K = 5
 MAX_SERIES = 1024
@@ -65,6 +67,7 @@ def _series(name: str, values: np.ndarray) -> Series:
 
 def weight_facts(weight: WeightArray, values: np.ndarray, edges: np.ndarray) -> WeightFacts:
     """Facts of one weight tensor's values (trained or freshly initialised)."""
+    max_cosine, similar = filter_similarity(values, DUPLICATE_COSINE)
     return WeightFacts(
         name=weight.name,
         shape=tuple(int(d) for d in values.shape),
@@ -72,6 +75,8 @@ def weight_facts(weight: WeightArray, values: np.ndarray, edges: np.ndarray) -> 
         trainable=weight.trainable,
         stats=tensor_stats(values),
         histogram=histogram(values, edges),
+        max_filter_cosine=max_cosine,
+        similar_filter_pairs=similar,
     )
 
 
@@ -108,6 +113,7 @@ def collect_input(name: str, source: str, shape: tuple[int, ...],
         shape=tuple(int(d) for d in shape),
         activations=tuple(collect_activation(layer, out) for layer, out in outputs.items()),
         predictions=top_predictions(scores, labels),
+        output_entropy=normalised_entropy(scores),
     )
 
 

@@ -45,6 +45,8 @@ class WeightFacts:
     trainable: bool
     stats: TensorStats
     histogram: Histogram
+    max_filter_cosine: float | None = None
+    similar_filter_pairs: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class InputFacts:
     shape: tuple[int, ...]
     activations: tuple[ActivationFacts, ...]
     predictions: tuple[Prediction, ...]
+    output_entropy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,15 @@ class ModelFacts:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """One finding about one layer (or about an input, with `layer` empty); see alerts.py."""
+
+    kind: str
+    layer: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ReportFacts:
     """Everything one report says."""
 
@@ -149,6 +161,7 @@ class ReportFacts:
     weights_only_reason: str = ""
     repairs: tuple[str, ...] = ()
     trusted: bool = False
+    alerts: tuple[Alert, ...] = ()
 
 
 def all_layer_facts(layers: tuple[LayerFacts, ...]):

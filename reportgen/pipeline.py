@@ -6,6 +6,7 @@ A model Keras can rebuild gets the full report. One it cannot (or any model with
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen import __version__, keras_model
+from reportgen.alerts import find_alerts
 from reportgen.collect import collect_input, collect_layer, collect_model
 from reportgen.errors import ReportInputError, one_line
 from reportgen.facts import ReportFacts
@@ -37,6 +39,7 @@ NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so t
 TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
                 "model file (Lambda layers, custom objects) may have run.")
 ASKED_WEIGHTS_ONLY = "--weights-only was given"
+UNUSED_INPUTS_NOTE = "The --input files were not used: a weights-only report runs no model."
 
 
 @dataclass(frozen=True)
@@ -74,15 +77,15 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
         content = weights_only_content(model_file, request, ASKED_WEIGHTS_ONLY, progress)
     else:
         content = full_or_fallback_content(model_file, request, labels, progress)
+    facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
     progress.step(f"writing {html_path}")
-    html = render_report(report_view(content.facts, content.figures, content.inputs,
-                                     colour_bars()))
+    html = render_report(report_view(facts, content.figures, content.inputs, colour_bars()))
     settings = {"max_filters": request.options.max_filters,
                 "max_channels": request.options.max_channels,
                 "kernel_scale": request.options.kernel_scale,
                 "input_scale": request.input_scale,
                 "trust_model": request.trust_model}
-    write_all({html_path: html, json_path: sidecar_text(content.facts, settings)})
+    write_all({html_path: html, json_path: sidecar_text(facts, settings)})
     return html_path, json_path
 
 
@@ -156,7 +159,7 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
             layers=tuple(collect_layer(i, layer, None)
                          for i, layer in enumerate(snapshot.layers)),
             inputs=(),
-            notes=(),
+            notes=(UNUSED_INPUTS_NOTE,) if request.input_paths else (),
             kernel_scale=request.options.kernel_scale,
             weights_only_reason=reason,
             trusted=request.trust_model,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
+from reportgen.alerts import KINDS
 from reportgen.facts import ActivationFacts, InputFacts, LayerFacts, ReportFacts, WeightFacts
 
 SCHEMA_VERSION = 1
@@ -35,12 +37,15 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
             "output_shape": m.output_shape,
         },
         "settings": settings,
+        "alert_kinds": [dataclasses.asdict(kind) for kind in KINDS],
+        "alerts": [dataclasses.asdict(alert) for alert in facts.alerts],
         "notes": list(facts.notes),
         "layers": [layer_dict(layer) for layer in facts.layers],
         "inputs": [{"name": i.name, "source": i.source, "shape": list(i.shape)}
                    for i in facts.inputs],
         "activations": [activations_dict(i) for i in facts.inputs],
-        "predictions": [{"input": i.name, "top": [dataclasses.asdict(p) for p in i.predictions]}
+        "predictions": [{"input": i.name, "top": [dataclasses.asdict(p) for p in i.predictions],
+                         "output_entropy": i.output_entropy}
                         for i in facts.inputs],
     }
 
@@ -73,6 +78,8 @@ def weight_dict(weight: WeightFacts) -> dict:
         **dataclasses.asdict(weight.stats),
         "histogram": {"edges": list(weight.histogram.edges),
                       "counts": list(weight.histogram.counts)},
+        "max_filter_cosine": weight.max_filter_cosine,
+        "similar_filter_pairs": weight.similar_filter_pairs,
     }
 
 
@@ -92,5 +99,16 @@ def activation_dict(activation: ActivationFacts) -> dict:
 
 
 def sidecar_text(facts: ReportFacts, settings: dict) -> str:
-    """The sidecar as strict JSON text (no NaN: missing statistics are null)."""
-    return json.dumps(sidecar_dict(facts, settings), indent=1, allow_nan=False) + "\n"
+    """The sidecar as strict JSON text: a NaN or infinite number is written as null."""
+    return json.dumps(finite(sidecar_dict(facts, settings)), indent=1, allow_nan=False) + "\n"
+
+
+def finite(data):
+    """The same data with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [finite(value) for value in data]
+    return data

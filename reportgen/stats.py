@@ -67,3 +67,35 @@ def channel_stats(activation: np.ndarray) -> tuple[ChannelStats, ...]:
     means = per_channel.mean(axis=0)
     zeros = (per_channel == 0).mean(axis=0)
     return tuple(ChannelStats(float(m), float(z)) for m, z in zip(means, zeros))
+
+
+MAX_FILTERS_COMPARED = 4096
+
+
+def filter_similarity(kernel: np.ndarray, threshold: float) -> tuple[float | None, int]:
+    """The largest cosine similarity between two filters (last axis), and pairs above threshold.
+
+    All-zero filters have no direction and are left out; so are layers with too many
+    filters to compare pairwise.
+    """
+    n_filters = kernel.shape[-1]
+    if kernel.ndim < 3 or not 2 <= n_filters <= MAX_FILTERS_COMPARED:
+        return None, 0
+    flat = kernel.reshape(-1, n_filters).astype(np.float64)
+    flat = flat[:, np.isfinite(flat).all(axis=0)]
+    norms = np.linalg.norm(flat, axis=0)
+    unit = flat[:, norms > 0] / norms[norms > 0]
+    if unit.shape[1] < 2:
+        return None, 0
+    cosine = unit.T @ unit
+    upper = cosine[np.triu_indices(unit.shape[1], k=1)]
+    return float(upper.max()), int(np.count_nonzero(upper > threshold))
+
+
+def normalised_entropy(scores: np.ndarray) -> float | None:
+    """Entropy / log(K) of an output that is a probability vector, else None."""
+    p = np.asarray(scores, dtype=np.float64).ravel()
+    if p.size < 2 or not np.isfinite(p).all() or p.min() < 0 or abs(p.sum() - 1.0) > 1e-3:
+        return None
+    nonzero = p[p > 0]
+    return float(-(nonzero * np.log(nonzero)).sum() / np.log(p.size))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from reportgen.facts import (Histogram, InputFacts, LayerFacts, ReportFacts, Series, WeightFacts,
-                             all_layer_facts)
+from reportgen.alerts import KINDS
+from reportgen.facts import (Alert, Histogram, InputFacts, LayerFacts, ReportFacts, Series,
+                             WeightFacts, all_layer_facts)
 from reportgen.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.pictures import Figure, Picture
 
@@ -13,6 +14,9 @@ STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max")
                 ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))
 HIST_WIDTH, HIST_HEIGHT = 320, 90
 SERIES_WIDTH = 480
+KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
+# What a weights-only report can still check: no initialisation, no activations.
+WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters"}
 WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a fresh "
                         "initialisation, no feature maps and no prediction; every weight, its "
                         "statistics, histogram and images are here.")
@@ -24,6 +28,16 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
     """Everything the report template shows, as strings, lists and dicts."""
     layers = list(all_layer_facts(facts.layers))
     anchors = layer_anchors([layer.path for layer in layers])
+    alerts_by_layer: dict[str, list[dict]] = {}
+    targets = {layer.path: anchors[layer.path] if layer.weights else
+               (f"act-0-{anchors[layer.path]}" if facts.inputs else "") for layer in layers}
+    alert_rows = [alert_view(a, targets) for a in facts.alerts]
+    for alert, row in zip(facts.alerts, alert_rows):
+        alerts_by_layer.setdefault(alert.layer, []).append(row)
+    sections = [layer_section(layer, anchors[layer.path], figures.get(layer.path, []), bars,
+                              alerts_by_layer.get(layer.path, []))
+                for layer in layers if layer.weights]
+    numbered = number_figures(sections)
     return {
         "title": f"reportgen: {facts.model.file_name}",
         "model_name": facts.model.file_name,
@@ -33,11 +47,16 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "summary": model_summary(facts),
         "notes": list(facts.notes),
         "repairs": list(facts.repairs),
-        "layer_rows": [layer_row(layer, anchors[layer.path]) for layer in layers],
-        "layers": [layer_section(layer, anchors[layer.path], figures.get(layer.path, []), bars)
-                   for layer in layers if layer.weights],
-        "inputs": [input_section(item, picture, maps, anchors)
-                   for item, (picture, maps) in zip(facts.inputs, inputs)],
+        "layer_rows": [layer_row(layer, anchors[layer.path],
+                                 len(alerts_by_layer.get(layer.path, [])))
+                       for layer in layers],
+        "layers": numbered,
+        "inputs": [input_section(k, item, picture, maps, anchors, alerts_by_layer)
+                   for k, (item, (picture, maps)) in enumerate(zip(facts.inputs, inputs))],
+        "checks": check_rows(facts),
+        "alerts": alert_rows,
+        "verdict": verdict(facts),
+        "toc": table_of_contents(facts, layers, anchors, alerts_by_layer),
         "feature_bar": bars["feature"],
         "kernel_scale": kernel_scale_text(facts.kernel_scale),
         "stat_headers": [label for _, label in STAT_COLUMNS],
@@ -80,9 +99,84 @@ def model_summary(facts: ReportFacts) -> list[tuple[str, str]]:
     ]
 
 
-def layer_row(layer: LayerFacts, anchor: str) -> dict:
+def alert_view(alert: Alert, anchors: dict[str, str]) -> dict:
+    """One alert line, linking to the layer's section (or its output, for a layer without
+    weights)."""
+    kind = KINDS_BY_NAME[alert.kind]
+    return {"kind": alert.kind, "title": kind.title, "layer": alert.layer.replace("/", " / "),
+            "anchor": anchors.get(alert.layer, ""), "message": alert.message,
+            "explanation": kind.explanation}
+
+
+def check_rows(facts: ReportFacts) -> list[dict]:
+    """Every alert kind, whether it was checked, and how many alerts it raised."""
+    rows = []
+    for kind in KINDS:
+        n = sum(1 for a in facts.alerts if a.kind == kind.name)
+        checked = facts.mode == "full" or kind.name in WEIGHTS_ONLY_CHECKS
+        status = ("alert" if n else "ok") if checked else "not checked"
+        rows.append({"title": kind.title, "status": status,
+                     "status_class": status.replace(" ", "-"),
+                     "count": f"{n} alert{'s' if n != 1 else ''}" if n else "",
+                     "threshold": kind.threshold, "explanation": kind.explanation})
+    return rows
+
+
+def verdict(facts: ReportFacts) -> list[str]:
+    """A few plain sentences a reader takes away first."""
+    layers = list(all_layer_facts(facts.layers))
+    n_weighted = sum(1 for layer in layers if layer.weights)
+    lines = [f"{len(layers)} layers, {n_weighted} with weights, "
+             f"{fmt_int(facts.model.n_params)} parameters."]
+    if facts.alerts:
+        kinds = sorted({KINDS_BY_NAME[a.kind].title.lower() for a in facts.alerts})
+        lines.append(f"{len(facts.alerts)} alert{'s' if len(facts.alerts) > 1 else ''}: "
+                     + "; ".join(kinds) + ".")
+    else:
+        lines.append("No alert: every check below passed.")
+    for item in facts.inputs[:3]:
+        if item.predictions:
+            top = item.predictions[0]
+            lines.append(f"Input {item.name}: predicted {top.label} "
+                         f"({fmt_number(top.probability)}).")
+    return lines
+
+
+def table_of_contents(facts: ReportFacts, layers: list[LayerFacts], anchors: dict[str, str],
+                      alerts_by_layer: dict[str, list[dict]]) -> list[dict]:
+    """The navigation: sections, each layer with weights (alerts counted), each input."""
+    def entry(label, anchor, n_alerts=0, depth=0):
+        return {"label": label, "anchor": anchor, "alerts": str(n_alerts) if n_alerts else "",
+                "depth": str(depth)}
+
+    toc = [entry("Summary", "summary", len(facts.alerts)), entry("Layers", "layers"),
+           entry("Weights", "weights")]
+    toc += [entry(layer.path.replace("/", " / "), anchors[layer.path],
+                  len(alerts_by_layer.get(layer.path, [])), 1)
+            for layer in layers if layer.weights]
+    if facts.inputs:
+        toc.append(entry("Feature maps", "activations"))
+        toc += [entry(item.name, f"input-{k}", 0, 1) for k, item in enumerate(facts.inputs)]
+    return toc
+
+
+def number_figures(sections: list[dict]) -> list[dict]:
+    """Give every weight picture a stable id, so it can be opened at full size."""
+    n = 0
+    for section in sections:
+        for figure in section["figures"]:
+            figure["entries"] = []
+            for picture in figure["pictures"]:
+                n += 1
+                figure["entries"].append({"picture": picture, "id": f"fig-{n}",
+                                        "back": section["anchor"]})
+    return sections
+
+
+def layer_row(layer: LayerFacts, anchor: str, n_alerts: int = 0) -> dict:
     """One row of the model.summary()-like layer table; nested layers show their path."""
     return {
+        "alerts": str(n_alerts) if n_alerts else "",
         "index": str(layer.index),
         "name": layer.path.replace("/", " / "),
         "anchor": anchor if layer.weights else "",
@@ -96,10 +190,11 @@ def layer_row(layer: LayerFacts, anchor: str) -> dict:
 
 
 def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
-                  bars: dict[str, Picture]) -> dict:
-    """The section of a layer with weights: tables, histograms, charts and images."""
+                  bars: dict[str, Picture], alerts: list[dict]) -> dict:
+    """The section of a layer with weights: alerts, tables, histograms, charts and images."""
     init_by_name = {w.name: w for w in layer.init or ()}
     return {
+        "alerts": alerts,
         "name": layer.path.replace("/", " / "),
         "anchor": anchor,
         "class_name": layer.class_name,
@@ -194,11 +289,13 @@ def series_view(series: Series) -> dict:
     }
 
 
-def input_section(item: InputFacts, picture: Picture | None, maps: dict[str, Picture],
-                  anchors: dict[str, str]) -> dict:
+def input_section(k: int, item: InputFacts, picture: Picture | None,
+                  maps: dict[str, Picture], anchors: dict[str, str],
+                  alerts_by_layer: dict[str, list[dict]]) -> dict:
     """One input: its picture, the prediction, and every layer's output."""
     top = item.predictions[0].probability if item.predictions else 1.0
     return {
+        "anchor": f"input-{k}",
         "name": item.name,
         "source": item.source,
         "shape": fmt_shape(item.shape),
@@ -207,16 +304,20 @@ def input_section(item: InputFacts, picture: Picture | None, maps: dict[str, Pic
                          "probability": fmt_number(p.probability),
                          "bar": f"{100 * max(p.probability, 0.0) / (top or 1.0):.1f}%"}
                         for k, p in enumerate(item.predictions)],
-        "maps": [activation_view(a, maps.get(a.layer), anchors.get(a.layer, ""))
+        "maps": [activation_view(a, maps.get(a.layer), f"act-{k}-{anchors.get(a.layer, '')}",
+                                 [r for r in alerts_by_layer.get(a.layer, [])
+                                  if r["kind"] == "dead_channels" or r["message"].startswith("output")])
                  for a in item.activations],
     }
 
 
-def activation_view(activation, picture: Picture | None, anchor: str) -> dict:
+def activation_view(activation, picture: Picture | None, anchor: str,
+                    alerts: list[dict]) -> dict:
     """One layer's output for one input: statistics, mosaic, and per-channel figures."""
     s = activation.stats
     dead = sum(1 for c in activation.channels if c.zero_fraction == 1.0)
     return {
+        "alerts": alerts,
         "layer": activation.layer,
         "anchor": anchor,
         "shape": fmt_shape(activation.shape),

@@ -39,6 +39,16 @@ def test_documented_keys_and_statistics():
 def test_nan_statistics_become_null_and_json_stays_strict():
     values = np.full((2, 2), np.nan, np.float32)
     text = sidecar_text(facts_with(values), {})
-    assert "NaN" not in text
-    weight = json.loads(text)["layers"][0]["weights"][0]
+
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    weight = json.loads(text, parse_constant=refuse)["layers"][0]["weights"][0]
     assert weight["mean"] is None and weight["n_nan"] == 4
+
+
+def test_every_non_finite_number_becomes_null():
+    from reportgen.sidecar import finite
+
+    data = {"a": [1.0, float("nan"), {"b": float("inf")}], "c": "NaN", "d": 3}
+    assert finite(data) == {"a": [1.0, None, {"b": None}], "c": "NaN", "d": 3}

@@ -1,0 +1,149 @@
+"""Alerts: the findings a careful reader should not miss, each with a documented threshold.
+
+Every kind has a name, the threshold it uses, and a one-line explanation; the report and
+the JSON sidecar list both the kinds that were checked and the alerts that fired. Alerts
+are computed from facts alone (pure functions), in model order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reportgen.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
+
+UNTRAINED_DISTANCE = 0.05
+EXPLODING_FACTOR = 10.0
+EXPLODING_REACH_FACTOR = 100.0
+VANISHING_FACTOR = 0.1
+DUPLICATE_COSINE = 0.99
+UNIFORM_ENTROPY = 0.95
+ACTIVATION_CLASSES = {"ReLU", "Activation", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU"}
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    """One kind of finding: its name, threshold in words, and what it means."""
+
+    name: str
+    title: str
+    threshold: str
+    explanation: str
+
+
+KINDS = (
+    AlertKind("non_finite", "NaN or Inf values", "any NaN or Inf value",
+              "NaN or infinite values in a weight or an activation poison every later "
+              "computation; training has diverged or the file is damaged."),
+    AlertKind("dead_channels", "Dead channels", "a channel that is exactly zero for every input",
+              "A channel that outputs zero for every input given (a ReLU stuck below zero) "
+              "no longer contributes to the prediction."),
+    AlertKind("untrained", "Layer may not have trained",
+              f"(|mean - init mean| + |std - init std|) / init std < {UNTRAINED_DISTANCE}",
+              "The weights' statistics barely differ from a fresh initialisation of the same "
+              "layer: it may not have trained (frozen, unreachable, or a tiny learning rate)."),
+    AlertKind("exploding_weights", "Exploding weights",
+              f"std above {EXPLODING_FACTOR:g}x, or largest |weight| above "
+              f"{EXPLODING_REACH_FACTOR:g}x, the initialisation's",
+              "Weights far outside the initialiser's range often come from a too-high learning "
+              "rate or missing regularisation."),
+    AlertKind("vanishing_weights", "Vanishing weights",
+              f"std below {VANISHING_FACTOR:g}x the initialisation's",
+              "Weights that shrank far below their initial spread carry little signal "
+              "(strong weight decay, or a layer that collapsed)."),
+    AlertKind("duplicate_filters", "Near-duplicate filters",
+              f"cosine similarity above {DUPLICATE_COSINE} between two filters of a layer",
+              "Filters that are almost the same waste capacity; many of them suggest the layer "
+              "is larger than it needs to be or collapsed during training."),
+    AlertKind("uniform_output", "Near-uniform prediction",
+              f"normalised entropy of a softmax output above {UNIFORM_ENTROPY}",
+              "The model is almost equally unsure of every class for this input: it has not "
+              "learned this kind of input, or the input is scaled differently from training."),
+)
+
+
+def find_alerts(facts: ReportFacts) -> tuple[Alert, ...]:
+    """Every alert for a report, in model order, then per input."""
+    found: list[Alert] = []
+    layers = list(all_layer_facts(facts.layers))
+    for layer in layers:
+        found += weight_alerts(layer)
+    found += activation_alerts(facts, {layer.path: layer for layer in layers})
+    return tuple(found)
+
+
+def weight_alerts(layer: LayerFacts) -> list[Alert]:
+    """Alerts about one layer's weights, trained against initialised."""
+    found = []
+    init = {w.name: w for w in layer.init or ()}
+    for weight in layer.weights:
+        s = weight.stats
+        if s.n_nan or s.n_inf:
+            found.append(Alert("non_finite", layer.path,
+                               f"{weight.name}: {s.n_nan} NaN and {s.n_inf} Inf of {s.count:,} values"))
+        if weight.similar_filter_pairs:
+            found.append(Alert("duplicate_filters", layer.path,
+                               f"{weight.name}: {_pairs(weight.similar_filter_pairs)} of filters "
+                               f"with cosine similarity above {DUPLICATE_COSINE}"))
+        if weight.name in init and len(weight.shape) >= 2:
+            found += compared_to_init(layer.path, weight, init[weight.name])
+    return found
+
+
+def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list[Alert]:
+    """Untrained, exploding and vanishing checks of one kernel against its initialisation."""
+    s, f = weight.stats, fresh.stats
+    if None in (s.mean, s.std, s.max, s.min, f.mean, f.std, f.max, f.min) or not f.std:
+        return []
+    distance = (abs(s.mean - f.mean) + abs(s.std - f.std)) / f.std
+    reach, fresh_reach = max(abs(s.min), abs(s.max)), max(abs(f.min), abs(f.max))
+    if distance < UNTRAINED_DISTANCE:
+        return [Alert("untrained", path, f"{weight.name}: distance {distance:.3f} from a fresh "
+                                         f"initialisation (threshold {UNTRAINED_DISTANCE})")]
+    if s.std > EXPLODING_FACTOR * f.std or reach > EXPLODING_REACH_FACTOR * fresh_reach:
+        return [Alert("exploding_weights", path,
+                      f"{weight.name}: std {s.std:.4g} and largest |w| {reach:.4g} against "
+                      f"{f.std:.4g} and {fresh_reach:.4g} at initialisation")]
+    if s.std < VANISHING_FACTOR * f.std:
+        return [Alert("vanishing_weights", path,
+                      f"{weight.name}: std {s.std:.4g} against {f.std:.4g} at initialisation")]
+    return []
+
+
+def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list[Alert]:
+    """NaN/Inf and dead channels in the outputs, and near-uniform predictions."""
+    found = []
+    if facts.inputs:
+        for k, first in enumerate(facts.inputs[0].activations):
+            per_input = [item.activations[k] for item in facts.inputs]
+            bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
+            if bad:
+                found.append(Alert("non_finite", first.layer,
+                                   f"output: {bad} NaN or Inf values over {len(per_input)} input(s)"))
+            if _can_die(layers.get(first.layer)) and first.channels:
+                dead = [c for c in range(len(first.channels))
+                        if all(a.channels[c].zero_fraction == 1.0 for a in per_input)]
+                if dead:
+                    found.append(Alert("dead_channels", first.layer,
+                                       f"{len(dead)} of {len(first.channels)} channels are zero "
+                                       f"for every input ({_few(dead)})"))
+    for item in facts.inputs:
+        if item.output_entropy is not None and item.output_entropy > UNIFORM_ENTROPY:
+            found.append(Alert("uniform_output", "",
+                               f"input {item.name}: normalised entropy {item.output_entropy:.3f}"))
+    return found
+
+
+def _pairs(n: int) -> str:
+    """'1 pair', '3 pairs'."""
+    return f"{n} pair" if n == 1 else f"{n} pairs"
+
+
+def _can_die(layer: LayerFacts | None) -> bool:
+    """Whether a layer's output channels are its own (not a pooled copy of another's)."""
+    return layer is not None and (bool(layer.weights) or layer.class_name in ACTIVATION_CLASSES)
+
+
+def _few(indices: list[int]) -> str:
+    """Some channel numbers, for a message."""
+    shown = ", ".join(str(i) for i in indices[:8])
+    return f"channels {shown}" + (", ..." if len(indices) > 8 else "")

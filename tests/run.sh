@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run them: Chromium (Debian package) for the browser
+# tests, reportgen with its test extras, then pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+      || echo "run.sh: could not install Chromium: the browser tests will be skipped" >&2
+  else
+    echo "run.sh: Chromium is missing (apt-get install chromium): browser tests will skip" >&2
+  fi
+fi
+python3 -m pip install -q -e ".[test]"
+python3 -m pytest "$@"

@@ -1,0 +1,174 @@
+"""The reports in a real browser: headless Chromium driven by Playwright.
+
+Screenshots (1280 px and 375 px) and a printed PDF of each report are saved under
+output/browser/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BOOK, FASHION, REPO
+from reportgen.cli import main
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "output" / "browser"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed (Debian package 'chromium'; .ci/run installs it)",
+                allow_module_level=True)
+
+
+def write_report(folder: Path, *args: str) -> Path:
+    out = folder / "report.html"
+    assert main([*args, "-q", "-o", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, tiny_files) -> dict[str, Path]:
+    import keras
+
+    made = {}
+    root = tmp_path_factory.mktemp("browser")
+    if BOOK.exists():
+        made["book"] = write_report(root / "book", str(BOOK / "best-cnn-model.keras"),
+                                    "--input", str(FASHION / "ankle_boot.png"),
+                                    "--labels", str(FASHION / "classes.txt"))
+    demo = root / "demo"
+    demo.mkdir()
+    assert main(["--demo", "-q", "-o", str(demo / "demo-model.html")]) == 0
+    made["demo"] = demo / "demo-model.html"
+    # A model with alerts: a NaN, dead channels, a duplicated filter.
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((12, 12, 3)),
+                              keras.layers.Conv2D(8, 3, activation="relu", name="conv"),
+                              keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    kernel, bias = model.get_layer("conv").get_weights()
+    kernel[..., 1] = kernel[..., 0]
+    kernel[0, 0, 0, 7] = np.nan
+    bias[2:4] = -100
+    model.get_layer("conv").set_weights([kernel, bias])
+    model.save(root / "alerts.keras")
+    made["alerts"] = write_report(root / "alerts", str(root / "alerts.keras"))
+    made["weights-only"] = write_report(root / "wo", str(tiny_files["h5"]), "--weights-only")
+    return made
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield launched
+        launched.close()
+
+
+def open_page(browser, path: Path, width: int = 1280):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    seen = {"requests": [], "errors": []}
+    page.on("request", lambda request: seen["requests"].append(request.url))
+    page.on("console", lambda msg: seen["errors"].append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+    page.goto(path.as_uri(), wait_until="load")
+    return page, seen
+
+
+NAMES = ["book", "demo", "alerts", "weights-only"]
+
+
+def report_for(reports, name) -> Path:
+    if name not in reports:
+        pytest.skip(f"no {name} report: its reference data (../shared/data) is absent")
+    return reports[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_report_is_self_contained_and_error_free(browser, reports, name):
+    path = report_for(reports, name)
+    page, seen = open_page(browser, path)
+    outside = [u for u in seen["requests"] if not u.startswith("data:") and u != path.as_uri()]
+    assert outside == []
+    assert seen["errors"] == []
+    images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    assert images and all(done and width > 0 for done, width in images)
+    broken = page.evaluate("""Array.from(document.querySelectorAll('a[href^="#"]'))
+        .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+        .filter(id => !document.getElementById(id))""")
+    assert broken == []
+    levels = page.evaluate("Array.from(document.querySelectorAll('h1,h2,h3,h4'))"
+                           ".map(h => Number(h.tagName[1]))")
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-1280.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_report_reads_on_a_phone(browser, reports, name):
+    page, seen = open_page(browser, report_for(reports, name), width=375)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / f"{name}-375.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_report_prints_to_pdf_with_everything_open(browser, reports, name):
+    page, _ = open_page(browser, report_for(reports, name))
+    page.emulate_media(media="print")
+    assert not page.locator("nav.toc").is_visible()
+    hidden_channel_tables = page.evaluate("""Array.from(document.querySelectorAll(
+        'details.channels table')).filter(t => t.getBoundingClientRect().height === 0).length""")
+    assert hidden_channel_tables == 0
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
+    page.close()
+
+
+def test_alerts_are_listed_and_link_to_their_layer(browser, reports):
+    path = reports["alerts"]
+    page, _ = open_page(browser, path)
+    kinds = {a["kind"] for a in json.loads(path.with_suffix(".json").read_text("utf-8"))["alerts"]}
+    assert {"non_finite", "dead_channels", "duplicate_filters"} <= kinds
+    summary_links = page.locator("#summary ul.alerts a")
+    assert summary_links.count() >= 3
+    summary_links.first.click()
+    assert page.evaluate("location.hash") == "#layer-conv"
+    assert page.locator("nav.toc .badge").count() >= 2
+    page.close()
+
+
+def test_keyboard_reaches_the_skip_link_and_images_open_full_size(browser, reports):
+    page, _ = open_page(browser, reports["demo"])
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#summary"
+    opener = page.locator("figure.zoomable a.open").first
+    opener.focus()
+    page.keyboard.press("Enter")
+    figure = page.locator("figure.zoomable:target")
+    assert figure.count() == 1
+    assert figure.evaluate("f => getComputedStyle(f).position") == "fixed"
+    box = figure.locator("img").bounding_box()
+    assert box["width"] > 900  # shown far larger than in the page
+    figure.locator("a.close").click()
+    assert page.locator("figure.zoomable:target").count() == 0
+    page.close()
+
+
+def test_dark_colour_scheme_is_applied(browser, reports):
+    page = browser.new_page(color_scheme="dark")
+    page.goto(reports["demo"].as_uri())
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 24, 29)"
+    page.screenshot(path=str(ARTIFACTS / "demo-dark.png"))
+    page.close()
