@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-channels", type=_positive, default=64, metavar="N",
                         help="input channels per kernel mosaic and feature maps per layer "
                              "(default 64)")
+    parser.add_argument("--max-map-layers", type=_positive, default=48, metavar="N",
+                        help="layers whose feature maps are drawn, spread evenly through the "
+                             "model (default 48); statistics always cover every layer")
     parser.add_argument("--kernel-scale", default="0.5", type=_kernel_scale,
                         metavar="NUMBER|layer",
                         help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
     from reportgen.pipeline import ReportRequest, generate_report
 
     options = Options(max_filters=args.max_filters, max_channels=args.max_channels,
-                      kernel_scale=args.kernel_scale)
+                      kernel_scale=args.kernel_scale, max_map_layers=args.max_map_layers)
     if args.demo:
         from reportgen.demo import run_demo
 

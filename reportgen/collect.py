@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.facts import (ActivationFacts, InputFacts, LayerFacts, ModelFacts, Prediction,
-                             Series, WeightFacts)
+                             Series, TensorStats, WeightFacts)
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
 from reportgen.alerts import DUPLICATE_COSINE
 from reportgen.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
-                             shared_edges, tensor_stats)
+                             sample_step, shared_edges, tensor_stats)
 
 TOP_K = 5
 MAX_SERIES = 1024
@@ -27,11 +27,14 @@ def collect_layer(index: int, layer: LayerSnapshot,
     trained, fresh_facts, series = [], [], []
     for k, weight in enumerate(layer.weights):
         values = np.asarray(weight.values)
-        fresh = init_values[k] if usable_init else None
-        edges = shared_edges([values] + ([fresh] if fresh is not None else []))
-        trained.append(weight_facts(weight, values, edges))
+        fresh = np.asarray(init_values[k]) if usable_init else None
+        stats = tensor_stats(values)
+        fresh_stats = tensor_stats(fresh) if fresh is not None else None
+        edges = shared_edges([(stats.min, stats.max)] +
+                             ([(fresh_stats.min, fresh_stats.max)] if fresh_stats else []))
+        trained.append(weight_facts(weight, values, stats, edges))
         if fresh is not None:
-            fresh_facts.append(weight_facts(weight, fresh, edges))
+            fresh_facts.append(weight_facts(weight, fresh, fresh_stats, edges))
         series += weight_series(layer.class_name, weight.name, values)
     return LayerFacts(
         index=index,
@@ -65,7 +68,8 @@ def _series(name: str, values: np.ndarray) -> Series:
     return Series(name=name, values=tuple(float(v) for v in shown), total=int(values.shape[0]))
 
 
-def weight_facts(weight: WeightArray, values: np.ndarray, edges: np.ndarray) -> WeightFacts:
+def weight_facts(weight: WeightArray, values: np.ndarray, stats: TensorStats,
+                 edges: np.ndarray) -> WeightFacts:
     """Facts of one weight tensor's values (trained or freshly initialised)."""
     max_cosine, similar = filter_similarity(values, DUPLICATE_COSINE)
     return WeightFacts(
@@ -73,7 +77,8 @@ def weight_facts(weight: WeightArray, values: np.ndarray, edges: np.ndarray) -> 
         shape=tuple(int(d) for d in values.shape),
         dtype=str(values.dtype),
         trainable=weight.trainable,
-        stats=tensor_stats(values),
+        sample_step=sample_step(int(values.size)),
+        stats=stats,
         histogram=histogram(values, edges),
         max_filter_cosine=max_cosine,
         similar_filter_pairs=similar,

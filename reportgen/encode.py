@@ -7,13 +7,20 @@ import io
 
 import numpy as np
 
+from reportgen.images import Indexed
 
-def png_bytes(rgba: np.ndarray) -> bytes:
-    """Encode an (H, W, 4) or (H, W, 3) uint8 array as PNG."""
+
+def png_bytes(image: Indexed | np.ndarray) -> bytes:
+    """Encode an image as PNG: a palette image as 8-bit palette PNG, an array as RGB(A)."""
     from PIL import Image
 
+    if isinstance(image, Indexed):
+        encoded = Image.fromarray(np.ascontiguousarray(image.indices), mode="P")
+        encoded.putpalette(np.ascontiguousarray(image.palette).tobytes(), rawmode="RGBA")
+    else:
+        encoded = Image.fromarray(np.ascontiguousarray(image))
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba)).save(buffer, format="PNG", compress_level=6)
+    encoded.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 
 

@@ -43,6 +43,7 @@ class WeightFacts:
     shape: tuple[int, ...]
     dtype: str
     trainable: bool
+    sample_step: int
     stats: TensorStats
     histogram: Histogram
     max_filter_cosine: float | None = None

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from reportgen.colourmaps import TABLES
+
 KERNEL_CMAP = "RdBu_r"
 FEATURE_CMAP = "viridis"
 INPUT_CMAP = "gray"
@@ -38,19 +40,48 @@ class KernelGrid:
 
 @lru_cache(maxsize=None)
 def colour_table(cmap_name: str) -> np.ndarray:
-    """A 256x4 uint8 RGBA lookup table for a matplotlib colormap."""
-    from matplotlib import colormaps
+    """A 256x4 uint8 RGBA lookup table of a matplotlib colormap (frozen in colourmaps.py)."""
+    rgb = np.frombuffer(bytes.fromhex(TABLES[cmap_name]), dtype=np.uint8).reshape(256, 3)
+    return np.concatenate([rgb, np.full((256, 1), 255, np.uint8)], axis=1)
 
-    return (colormaps[cmap_name](np.linspace(0.0, 1.0, 256)) * 255).round().astype(np.uint8)
+
+@dataclass(frozen=True)
+class Indexed:
+    """A colour-mapped image: palette indices and a palette of at most 256 RGBA colours.
+
+    Encoded as an 8-bit palette PNG, lossless and several times smaller than RGBA.
+    """
+
+    indices: np.ndarray
+    palette: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.indices.shape
+
+    def rgba(self) -> np.ndarray:
+        """The image as (H, W, 4) RGBA, for inspection."""
+        return self.palette[self.indices]
 
 
-def colourise(values: np.ndarray, vmin: float, vmax: float, cmap_name: str) -> np.ndarray:
-    """Map a 2-D float array to RGBA; NaN (the gaps between tiles) becomes transparent."""
+LEVELS = 255  # colour levels; palette entry 255 is the transparent gap colour
+TRANSPARENT = 255
+
+
+@lru_cache(maxsize=None)
+def palette(cmap_name: str) -> np.ndarray:
+    """255 colours sampled evenly from a colormap's table, then the transparent colour."""
+    picks = np.round(np.linspace(0, 255, LEVELS)).astype(int)
+    return np.concatenate([colour_table(cmap_name)[picks], np.zeros((1, 4), np.uint8)])
+
+
+def colourise(values: np.ndarray, vmin: float, vmax: float, cmap_name: str) -> Indexed:
+    """Map a 2-D float array to palette colours; NaN (the gaps between tiles) is transparent."""
     span = (vmax - vmin) or 1.0
     unit = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / span, 0.0, 1.0)
-    rgba = colour_table(cmap_name)[(unit * 255).round().astype(np.uint8)]
-    rgba[np.isnan(values)] = 0
-    return rgba
+    indices = (unit * (LEVELS - 1)).round().astype(np.uint8)
+    indices[np.isnan(values)] = TRANSPARENT
+    return Indexed(indices, palette(cmap_name))
 
 
 def tile_scale(tile_h: int, tile_w: int, n_cols: int, target_px: int, gap: int) -> int:
@@ -110,7 +141,7 @@ def _axis_names(class_name: str, filters_last: bool) -> tuple[str, str]:
     return ("input channels", "filters") if filters_last else ("filters", "input channels")
 
 
-def kernel_image(grid: KernelGrid, vmax: float) -> np.ndarray:
+def kernel_image(grid: KernelGrid, vmax: float) -> Indexed:
     """The RGBA mosaic of a kernel grid on a colour scale symmetric around zero."""
     h, w = grid.tiles.shape[1:]
     scale = tile_scale(h, w, grid.n_cols, KERNEL_TILE_PX, gap=2)
@@ -125,9 +156,17 @@ def colour_filters_image(kernel: np.ndarray, max_filters: int) -> np.ndarray:
     return _rgba_mosaic(unit, KERNEL_TILE_PX)
 
 
-def feature_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
-    """The channels of an (H, W, C) feature map as a mosaic, each map on its own scale."""
+def feature_image(activation: np.ndarray, max_channels: int) -> Indexed:
+    """The channels of an (H, W, C) feature map as a mosaic, each map on its own scale.
+
+    Maps larger than a tile are averaged down by a whole factor (see shrink_factor).
+    """
     maps = activation[..., :max_channels].transpose(2, 0, 1).astype(np.float32)
+    factor = shrink_factor(maps.shape[1], maps.shape[2])
+    if factor > 1:
+        n, h, w = maps.shape
+        maps = maps[:, : h // factor * factor, : w // factor * factor]
+        maps = maps.reshape(n, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
     low = maps.min(axis=(1, 2), keepdims=True)
     span = maps.max(axis=(1, 2), keepdims=True) - low
     unit = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
@@ -137,7 +176,12 @@ def feature_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
     return colourise(mosaic(unit, n_cols, scale, gap=2), 0.0, 1.0, FEATURE_CMAP)
 
 
-def input_image(array: np.ndarray) -> np.ndarray:
+def shrink_factor(height: int, width: int) -> int:
+    """How much a feature map is averaged down so that its tile stays about 56 pixels."""
+    return max(1, math.ceil(max(height, width) / FEATURE_TILE_PX))
+
+
+def input_image(array: np.ndarray) -> Indexed | np.ndarray:
     """A model input (H, W, C) as the picture the model sees, stretched to its own range."""
     image = array if array.ndim == 3 else array.reshape(_square_side(array.size), -1, 1)
     low, high = float(np.min(image)), float(np.max(image))
@@ -163,7 +207,7 @@ def matrix_tiles(matrix: np.ndarray, n_parts: int, max_rows: int, max_cols: int)
     return blocks[:, :, :max_cols].transpose(1, 0, 2)
 
 
-def matrix_image(tiles: np.ndarray, vmax: float, cmap_name: str = KERNEL_CMAP) -> np.ndarray:
+def matrix_image(tiles: np.ndarray, vmax: float, cmap_name: str = KERNEL_CMAP) -> Indexed:
     """Heatmaps of (n, rows, cols) tiles side by side, each cell a few pixels wide."""
     n, rows, cols = tiles.shape
     scale = max(1, min(8, (MAX_MOSAIC_WIDTH // max(n, 1) - 4) // max(cols, 1),
@@ -172,7 +216,7 @@ def matrix_image(tiles: np.ndarray, vmax: float, cmap_name: str = KERNEL_CMAP) -
 
 
 def unit_templates(kernel: np.ndarray, image_shape: tuple[int, int, int],
-                   max_units: int) -> tuple[np.ndarray, float | None]:
+                   max_units: int) -> tuple[Indexed | np.ndarray, float | None]:
     """A Dense kernel's columns reshaped to the image it reads: what each unit looks for.
 
     One tile per unit; colour images as RGB (each unit on its own range, no shared scale),
@@ -202,7 +246,7 @@ def _rgba_mosaic(unit_rgb: np.ndarray, target_px: int) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8)
 
 
-def sequence_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
+def sequence_image(activation: np.ndarray, max_channels: int) -> Indexed:
     """A (time, units) output as a heatmap: time down, units across, on its own range."""
     values = activation[:, :max_channels].astype(np.float32)
     low, high = float(values.min()), float(values.max())
@@ -211,7 +255,7 @@ def sequence_image(activation: np.ndarray, max_channels: int) -> np.ndarray:
     return colourise(mosaic(unit[None], 1, scale, gap=0), 0.0, 1.0, FEATURE_CMAP)
 
 
-def colour_bar(cmap_name: str, width: int = 256, height: int = 12) -> np.ndarray:
+def colour_bar(cmap_name: str, width: int = 256, height: int = 12) -> Indexed:
     """A horizontal RGBA strip of a colormap, low values on the left."""
     ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
     return colourise(ramp, 0.0, 1.0, cmap_name)

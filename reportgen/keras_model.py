@@ -59,6 +59,28 @@ def versions() -> tuple[str, str]:
     return keras.__version__, tf.__version__
 
 
+class VariableArray:
+    """A Keras variable seen as a read-on-demand array, like an h5py dataset.
+
+    Snapshots hold these instead of copies, so a large model's weights are not duplicated
+    in memory: a stage reads one tensor (or the slice it draws) at a time.
+    """
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.shape = tuple(int(d) for d in variable.shape)
+        self.dtype = np.dtype(str(variable.dtype))
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+
+    def __array__(self, dtype=None, copy=None):
+        values = np.asarray(self.variable.numpy())
+        return values if dtype is None else values.astype(dtype)
+
+    def __getitem__(self, key):
+        return np.asarray(self.variable[key])
+
+
 class ModelNotRebuilt(Exception):
     """Keras could not rebuild the model from its file (the weights may still be readable).
 
@@ -142,7 +164,7 @@ def _layer_snapshot(layer, prefix: str) -> LayerSnapshot:
         trainable=bool(layer.trainable),
         activation=str(config.get("activation") or "") if isinstance(config, dict) else "",
         weights=() if nested else tuple(
-            WeightArray(name=name, values=np.asarray(w.numpy()), trainable=bool(w.trainable))
+            WeightArray(name=name, values=VariableArray(w), trainable=bool(w.trainable))
             for name, w in zip(weight_names(layer), layer.weights)),
         path=path,
         input_shape=_input_shape(layer),
@@ -179,7 +201,7 @@ def _shape_without_batch(shape) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in tuple(shape)[1:])
 
 
-def initial_weights(model) -> dict[str, list[np.ndarray]] | None:
+def initial_weights(model) -> dict[str, list[VariableArray]] | None:
     """Each layer's weights freshly initialised from its own config, keyed by layer path.
 
     This is the textbook's "no_training_model": the same architecture before any training.
@@ -192,7 +214,7 @@ def initial_weights(model) -> dict[str, list[np.ndarray]] | None:
         twin = keras.models.clone_model(model)
     except Exception:  # A model that cannot be cloned simply has no comparison.
         return None
-    return {layer.path: [np.asarray(w.values) for w in layer.weights]
+    return {layer.path: [w.values for w in layer.weights]
             for layer in all_layers(snapshot(twin).layers)}
 
 

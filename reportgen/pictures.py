@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,16 +47,40 @@ class Options:
     max_filters: int = 64
     max_channels: int = 64
     kernel_scale: str = "0.5"
+    max_map_layers: int = 48
 
 
-def picture(rgba: np.ndarray, alt: str, caption: str = "") -> Picture:
-    """Encode one RGBA array into a Picture."""
-    return Picture(data_uri(png_bytes(rgba)), int(rgba.shape[1]), int(rgba.shape[0]), alt, caption)
+MAP_CLASSES = ("Conv", "Pool", "ReLU", "Activation", "ELU", "LSTM", "GRU", "RNN",
+               "Bidirectional", "Embedding")
 
 
-def layer_figures(snapshot: ModelSnapshot, init: dict[str, list[np.ndarray]] | None,
+def map_layers(layers: list[tuple[str, str]], cap: int) -> tuple[list[str], str]:
+    """Which layers' outputs get a picture: convolution, pooling, activation and recurrent
+    layers, at most `cap` of them spread evenly through the model; and a note on any cut."""
+    eligible = [name for name, class_name in layers
+                if any(part in class_name for part in MAP_CLASSES)]
+    if len(eligible) <= cap:
+        return eligible, ""
+    picks = sorted(set(np.linspace(0, len(eligible) - 1, cap).round().astype(int)))
+    chosen = [eligible[k] for k in picks]
+    return chosen, (f"Feature maps are drawn for {len(chosen)} of the {len(eligible)} "
+                    f"convolution, pooling, activation and recurrent layers, spread evenly "
+                    f"through the model (--max-map-layers); statistics cover every layer.")
+
+
+def picture(image: images.Indexed | np.ndarray, alt: str, caption: str = "") -> Picture:
+    """Encode one image (palette or RGBA) into a Picture."""
+    height, width = image.shape[:2]
+    return Picture(data_uri(png_bytes(image)), int(width), int(height), alt, caption)
+
+
+def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None,
                   options: Options) -> dict[str, list[Figure]]:
-    """The weight pictures of every layer that has a natural one, keyed by layer path."""
+    """The weight pictures of every layer that has a natural one, keyed by layer path.
+
+    Weights may be read on demand (h5py datasets, Keras variables): each picture reads only
+    the slice it shows.
+    """
     found: dict[str, list[Figure]] = {}
     flat = list(all_layers(snapshot.layers))
     for k, layer in enumerate(flat):
@@ -63,9 +88,9 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list[np.ndarray]] | N
         previous = flat[k - 1] if k else None
         figures = []
         for i, weight in enumerate(layer.weights):
-            values = np.asarray(weight.values)
             fresh_values = fresh[i] if fresh is not None and i < len(fresh) else None
-            figure = weight_figure(layer, weight.name, values, fresh_values, previous, options)
+            figure = weight_figure(layer, weight.name, weight.values, fresh_values, previous,
+                                   options)
             if figure is not None:
                 figures.append(figure)
         if figures:
@@ -73,24 +98,34 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list[np.ndarray]] | N
     return found
 
 
-def weight_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
-                  fresh: np.ndarray | None, previous: LayerSnapshot | None,
+def weight_figure(layer: LayerSnapshot, name: str, values, fresh, previous: LayerSnapshot | None,
                   options: Options) -> Figure | None:
     """The picture that reads naturally for this kind of weight, or None."""
-    if values.ndim in KERNEL_RANKS and values.dtype.kind == "f":
-        return kernel_figure(layer, name, values, fresh, options)
-    if values.ndim != 2 or values.dtype.kind != "f" or min(values.shape) == 0:
+    if values.dtype.kind != "f" or 0 in values.shape:
+        return None
+    if values.ndim in KERNEL_RANKS:
+        cap = max(options.max_filters, options.max_channels)
+        shown = (Ellipsis, slice(0, cap), slice(0, cap))
+        return kernel_figure(layer, name, np.asarray(values[shown]),
+                             np.asarray(fresh[shown]) if fresh is not None
+                             and fresh.shape == values.shape else None,
+                             tuple(values.shape), options)
+    if values.ndim != 2:
         return None
     if layer.class_name in RECURRENT and name.endswith("kernel"):
-        return recurrent_figure(layer, name, values)
+        return recurrent_figure(layer, name, np.asarray(values[:MAX_MATRIX_ROWS]),
+                                tuple(values.shape))
     image_shape = _flattened_image(previous, values.shape[0])
     if layer.class_name == "Dense" and name == "kernel" and image_shape is not None:
-        return templates_figure(layer, values, image_shape, options)
-    return matrix_figure(layer, name, values)
+        return templates_figure(layer, np.asarray(values[:, :options.max_filters]),
+                                image_shape, int(values.shape[1]), options)
+    return matrix_figure(layer, name, np.asarray(values[:MAX_MATRIX_ROWS, :MAX_MATRIX_ROWS]),
+                         tuple(values.shape))
 
 
 def kernel_vmax(values: np.ndarray, kernel_scale: str) -> float:
-    """The colour scale's half-range: fixed like the textbook's 0.5, or the layer's own reach."""
+    """The colour scale's half-range: fixed like the textbook's 0.5, or the reach of the
+    weights shown."""
     if kernel_scale == "layer":
         return own_reach(values)
     return float(kernel_scale)
@@ -103,22 +138,27 @@ def own_reach(values: np.ndarray) -> float:
 
 
 def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
-                  fresh: np.ndarray | None, options: Options) -> Figure:
-    """A convolution kernel as a mosaic of filters x input channels, trained beside initial."""
+                  fresh: np.ndarray | None, full_shape: tuple[int, ...],
+                  options: Options) -> Figure:
+    """A convolution kernel as a mosaic of filters x input channels, trained beside initial.
+
+    `values` is the kernel cut to the caps; `full_shape` the whole kernel's, for the note.
+    """
     vmax = kernel_vmax(values, options.kernel_scale)
     grid = images.kernel_grid(values, layer.class_name, options.max_filters, options.max_channels)
+    grid = dataclasses.replace(grid, n_rows_total=full_shape[-2], n_cols_total=full_shape[-1])
     layout = f"rows: {grid.row_axis}, columns: {grid.col_axis}"
     if grid.n_rows_shown == 1:
         layout = f"one tile per {grid.col_axis.rstrip('s')}"
     pictures = [picture(images.kernel_image(grid, vmax),
                         f"{layer.name} {name} after training, {layout}", "trained")]
-    if fresh is not None and fresh.shape == values.shape:
+    if fresh is not None:
         fresh_grid = images.kernel_grid(fresh, layer.class_name, options.max_filters,
                                         options.max_channels)
         pictures.append(picture(images.kernel_image(fresh_grid, vmax),
                                 f"{layer.name} {name} freshly initialised, {layout}",
                                 "freshly initialised"))
-    if values.ndim == 4 and values.shape[2] == 3 and layer.class_name == "Conv2D":
+    if len(full_shape) == 4 and full_shape[2] == 3 and layer.class_name == "Conv2D":
         pictures.append(picture(images.colour_filters_image(values, options.max_filters),
                                 f"{layer.name} filters as RGB pictures", "as colour filters"))
     return Figure(f"{name} as images", tuple(pictures), _cut_note(grid, layout), "kernel",
@@ -135,8 +175,9 @@ def _cut_note(grid: images.KernelGrid, layout: str) -> str:
     return "; ".join(parts)
 
 
-def recurrent_figure(layer: LayerSnapshot, name: str, values: np.ndarray) -> Figure:
-    """A recurrent (or input) kernel as heatmaps, one per gate."""
+def recurrent_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
+                     full_shape: tuple[int, int]) -> Figure:
+    """A recurrent (or input) kernel as heatmaps, one per gate (`values`: its first rows)."""
     n_gates = _gate_count(layer)
     gate_names = GATES.get(n_gates, ())
     tiles = images.matrix_tiles(values, n_gates, MAX_MATRIX_ROWS, MAX_MATRIX_ROWS)
@@ -144,7 +185,7 @@ def recurrent_figure(layer: LayerSnapshot, name: str, values: np.ndarray) -> Fig
     note = f"rows: {'units' if 'recurrent' in name else 'inputs'}, columns: units"
     if gate_names:
         note += "; gates left to right: " + ", ".join(gate_names)
-    note += _rows_cut(values.shape[0], values.shape[1] // n_gates)
+    note += _rows_cut(full_shape[0], full_shape[1] // n_gates)
     return Figure(f"{name} per gate", (picture(images.matrix_image(tiles, vmax),
                                                f"{layer.name} {name} heatmap per gate", ""),),
                   note, "kernel", -vmax, vmax)
@@ -181,9 +222,12 @@ def _flattened_image(previous: LayerSnapshot | None, n_inputs: int) -> tuple[int
 
 
 def templates_figure(layer: LayerSnapshot, values: np.ndarray,
-                     image_shape: tuple[int, int, int], options: Options) -> Figure:
-    """Each unit's weights shown as the image it reads: what each neuron looks for."""
-    n_units = values.shape[1]
+                     image_shape: tuple[int, int, int], n_units: int,
+                     options: Options) -> Figure:
+    """Each unit's weights shown as the image it reads: what each neuron looks for.
+
+    `values` holds the first units' columns only; `n_units` is how many there are.
+    """
     shown = min(n_units, options.max_filters)
     height, width, n_channels = image_shape
     note = f"one tile per unit: its {values.shape[0]} weights as a {height}x{width} image"
@@ -199,12 +243,13 @@ def templates_figure(layer: LayerSnapshot, values: np.ndarray,
                   note, "kernel" if vmax else "", -(vmax or 0.0), vmax or 0.0)
 
 
-def matrix_figure(layer: LayerSnapshot, name: str, values: np.ndarray) -> Figure:
-    """A 2-D weight matrix (Dense kernel, embeddings) as one heatmap."""
+def matrix_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
+                  full_shape: tuple[int, int]) -> Figure:
+    """A 2-D weight matrix (Dense kernel, embeddings) as one heatmap (`values`: the part shown)."""
     tiles = images.matrix_tiles(values, 1, MAX_MATRIX_ROWS, MAX_MATRIX_ROWS)
     vmax = own_reach(values)
     note = "rows: inputs, columns: units" if name == "kernel" else "rows: index, columns: vector"
-    note += _rows_cut(values.shape[0], values.shape[1])
+    note += _rows_cut(*full_shape)
     return Figure(f"{name} as a heatmap",
                   (picture(images.matrix_image(tiles, vmax), f"{layer.name} {name} heatmap", ""),),
                   note, "kernel", -vmax, vmax)
@@ -231,6 +276,9 @@ def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Pi
     if shown < n_channels:
         caption = f"showing {shown} of {n_channels} channels (the first {shown}), " \
                   f"maps of {output.shape[0]}x{output.shape[1]}"
+    factor = images.shrink_factor(output.shape[0], output.shape[1])
+    if factor > 1:
+        caption += f", each averaged down {factor}x"
     return picture(images.feature_image(output, options.max_channels),
                    f"feature maps of {layer_name}: {caption}, each map on its own scale",
                    caption)

@@ -23,7 +23,7 @@ from reportgen.facts import ReportFacts
 from reportgen.inputs import SampleInput, load_inputs, read_labels, synthetic_input
 from reportgen.model_file import ModelFile, check_model_file
 from reportgen.pictures import (Options, colour_bars, input_picture, layer_figures,
-                                output_picture)
+                                map_layers, output_picture)
 from reportgen.progress import Progress
 from reportgen.render import render_report
 from reportgen.sidecar import sidecar_text
@@ -82,6 +82,7 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     html = render_report(report_view(facts, content.figures, content.inputs, colour_bars()))
     settings = {"max_filters": request.options.max_filters,
                 "max_channels": request.options.max_channels,
+                "max_map_layers": request.options.max_map_layers,
                 "kernel_scale": request.options.kernel_scale,
                 "input_scale": request.input_scale,
                 "trust_model": request.trust_model}
@@ -138,10 +139,14 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     )
     progress.step("drawing kernels and feature maps")
     figures = layer_figures(snapshot, init, request.options)
+    drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
+                                  if layer.name in outputs], request.options.max_map_layers)
     pictures = [(input_picture(s.name, s.array),
-                 {name: pic for name, out in outputs.items()
-                  if (pic := output_picture(name, out[k], request.options)) is not None})
+                 {name: pic for name in drawn
+                  if (pic := output_picture(name, outputs[name][k], request.options)) is not None})
                 for k, s in enumerate(samples)]
+    if cut_note:
+        facts = dataclasses.replace(facts, notes=facts.notes + (cut_note,))
     return Content(facts, figures, pictures)
 
 

@@ -75,6 +75,7 @@ def weight_dict(weight: WeightFacts) -> dict:
         "shape": list(weight.shape),
         "dtype": weight.dtype,
         "trainable": weight.trainable,
+        "sample_step": weight.sample_step,
         **dataclasses.asdict(weight.stats),
         "histogram": {"edges": list(weight.histogram.edges),
                       "counts": list(weight.histogram.counts)},

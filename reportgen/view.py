@@ -213,6 +213,8 @@ def weight_view(weight: WeightFacts, init: WeightFacts | None) -> dict:
         "dtype": weight.dtype,
         "count": fmt_int(weight.stats.count),
         "trainable": "trainable" if weight.trainable else "non-trainable",
+        "sampled": (f"percentiles and histogram from every {weight.sample_step}th value"
+                    if weight.sample_step > 1 else ""),
         "rows": [stat_row("trained", weight)] + ([stat_row("initialised", init)] if init else []),
         "histogram": histogram_view(weight.histogram, init.histogram if init else None),
     }

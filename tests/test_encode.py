@@ -7,13 +7,23 @@ from PIL import Image
 from reportgen.encode import data_uri, png_bytes
 
 
-def test_png_round_trips_exactly():
-    rgba = np.random.default_rng(3).integers(0, 256, size=(7, 9, 4), dtype=np.uint8)
-    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(rgba))))
-    assert np.array_equal(decoded, rgba)
+def decoded(png: bytes) -> tuple[str, np.ndarray]:
+    image = Image.open(io.BytesIO(png))
+    return image.mode, np.asarray(image.convert("RGBA"))
 
 
-def test_data_uri_embeds_the_bytes():
-    uri = data_uri(b"\x89PNG abc")
-    assert uri.startswith("data:image/png;base64,")
-    assert base64.b64decode(uri.split(",", 1)[1]) == b"\x89PNG abc"
+def test_palette_images_round_trip_exactly():
+    from reportgen.images import colourise
+
+    values = np.linspace(-1, 1, 12 * 20).reshape(12, 20)
+    values[3, :] = np.nan
+    image = colourise(values, -1.0, 1.0, "viridis")
+    mode, pixels = decoded(png_bytes(image))
+    assert mode == "P" and np.array_equal(pixels, image.rgba())
+    assert (pixels[3, :, 3] == 0).all()  # the NaN row is transparent
+
+
+def test_rgba_arrays_stay_exact():
+    rgba = np.random.default_rng(3).integers(0, 256, size=(30, 40, 4), dtype=np.uint8)
+    mode, pixels = decoded(png_bytes(rgba))
+    assert mode == "RGBA" and np.array_equal(pixels, rgba)

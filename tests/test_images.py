@@ -46,7 +46,7 @@ def test_kernel_colours_are_symmetric_around_zero():
     kernel = np.zeros((1, 1, 1, 3), np.float32)
     kernel[..., 0], kernel[..., 2] = -0.5, 0.5
     grid = images.kernel_grid(kernel, "Conv2D", 64, 64)
-    rgba = images.kernel_image(grid, vmax=0.5)
+    rgba = images.kernel_image(grid, vmax=0.5).rgba()
     table = images.colour_table(images.KERNEL_CMAP)
     assert np.array_equal(rgba[0, 0], table[0])           # -0.5: lowest colour
     middle = rgba[0, rgba.shape[1] // 2]
@@ -58,7 +58,7 @@ def test_kernel_colours_are_symmetric_around_zero():
 def test_feature_maps_are_scaled_per_map_and_dead_maps_are_flat():
     act = np.zeros((4, 4, 2), np.float32)
     act[..., 1] = np.arange(16).reshape(4, 4) * 100
-    rgba = images.feature_image(act, max_channels=64)
+    rgba = images.feature_image(act, max_channels=64).rgba()
     table = images.colour_table(images.FEATURE_CMAP)
     h = (rgba.shape[0])
     left = rgba[:h, : (rgba.shape[1] - 2) // 2]
@@ -82,5 +82,5 @@ def test_colour_filters_map_zero_to_grey():
 
 
 def test_input_image_of_a_flat_vector_is_square():
-    rgba = images.input_image(np.linspace(0, 1, 16, dtype=np.float32))
+    rgba = images.input_image(np.linspace(0, 1, 16, dtype=np.float32)).rgba()
     assert rgba.shape[0] == rgba.shape[1]

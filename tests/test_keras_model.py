@@ -17,14 +17,22 @@ def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
 
 
 def test_initial_weights_are_fresh_reproducible_and_shaped_alike(tiny_model):
-    first = keras_model.initial_weights(tiny_model)
-    second = keras_model.initial_weights(tiny_model)
     name = tiny_model.layers[0].name  # top-level layers: the path is the name
+    first = [np.asarray(w) for w in keras_model.initial_weights(tiny_model)[name]]
+    second = [np.asarray(w) for w in keras_model.initial_weights(tiny_model)[name]]
     trained = tiny_model.layers[0].get_weights()
-    assert [a.shape for a in first[name]] == [w.shape for w in trained]
-    assert not np.allclose(first[name][0], trained[0])
-    assert np.array_equal(first[name][0], second[name][0])
-    assert not first[name][1].any()  # biases start at zero
+    assert [a.shape for a in first] == [w.shape for w in trained]
+    assert not np.allclose(first[0], trained[0])
+    assert np.array_equal(first[0], second[0])
+    assert not first[1].any()  # biases start at zero
+
+
+def test_variables_are_read_on_demand_whole_or_sliced(tiny_model):
+    variable = tiny_model.layers[2].weights[0]
+    lazy = keras_model.VariableArray(variable)
+    assert lazy.shape == (3, 3, 6, 5) and lazy.ndim == 4 and lazy.dtype == np.float32
+    assert np.array_equal(np.asarray(lazy), variable.numpy())
+    assert np.array_equal(lazy[..., :2, :3], variable.numpy()[..., :2, :3])
 
 
 def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):

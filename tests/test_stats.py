@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from reportgen.stats import channel_stats, histogram, shared_edges, tensor_stats
+from reportgen import stats as stats_module
+from reportgen.stats import channel_stats, histogram, sample_step, shared_edges, tensor_stats
 
 
 def test_statistics_equal_numpy():
@@ -40,7 +41,7 @@ def test_integer_tensors_are_supported():
 def test_histograms_share_bins_and_count_every_value():
     a = np.linspace(-1, 1, 101)
     b = np.linspace(-0.1, 0.1, 50)
-    edges = shared_edges([a, b], bins=10)
+    edges = shared_edges([(a.min(), a.max()), (b.min(), b.max())], bins=10)
     assert edges[0] == -1 and edges[-1] == 1 and len(edges) == 11
     assert sum(histogram(a, edges).counts) == a.size
     assert sum(histogram(b, edges).counts) == b.size
@@ -48,7 +49,7 @@ def test_histograms_share_bins_and_count_every_value():
 
 
 def test_constant_tensor_gets_a_usable_range():
-    edges = shared_edges([np.zeros(5)], bins=4)
+    edges = shared_edges([(0.0, 0.0)], bins=4)
     assert edges[0] < 0 < edges[-1]
     assert sum(histogram(np.zeros(5), edges).counts) == 5
 
@@ -60,3 +61,25 @@ def test_channel_stats_per_last_axis():
     stats = channel_stats(act)
     assert [c.mean for c in stats] == pytest.approx([0.0, 2.0, 0.5])
     assert [c.zero_fraction for c in stats] == pytest.approx([1.0, 0.0, 15 / 16])
+
+
+def test_huge_tensors_keep_exact_moments_and_sample_percentiles(monkeypatch):
+    monkeypatch.setattr(stats_module, "SAMPLE_LIMIT", 1000)
+    monkeypatch.setattr(stats_module, "CHUNK", 777)  # chunks that do not divide the size
+    values = np.random.default_rng(5).normal(0.2, 1.5, size=10_000).astype(np.float32)
+    values[17] = np.nan
+    s = tensor_stats(values)
+    finite = values[np.isfinite(values)].astype(np.float64)
+    assert s.mean == pytest.approx(finite.mean(), rel=1e-12)
+    assert s.std == pytest.approx(finite.std(), rel=1e-12)
+    assert (s.min, s.max, s.n_nan) == (finite.min(), finite.max(), 1)
+    assert sample_step(values.size) == 10
+    sample = values[::10].astype(np.float64)
+    assert s.p50 == pytest.approx(np.percentile(sample[np.isfinite(sample)], 50))
+    counts = histogram(values, np.linspace(-6, 6, 5)).counts
+    assert sum(counts) == np.isfinite(values[::10]).sum()
+
+
+def test_no_sampling_below_the_limit():
+    assert sample_step(stats_module.SAMPLE_LIMIT) == 1
+    assert sample_step(stats_module.SAMPLE_LIMIT + 1) == 2
