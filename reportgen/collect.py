@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.facts import (ActivationFacts, InputFacts, LayerFacts, ModelFacts, Prediction,
-                             Series, TensorStats, WeightFacts)
+from reportgen.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
+                             Prediction, Series, TensorStats, WeightFacts)
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
 from reportgen.alerts import DUPLICATE_COSINE
 from reportgen.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
-                             sample_step, shared_edges, tensor_stats)
+                             sample_step, shared_edges, summarise, tensor_stats)
 
 TOP_K = 5
 MAX_SERIES = 1024
@@ -22,20 +22,20 @@ def collect_layer(index: int, layer: LayerSnapshot,
     `init` maps layer paths to freshly initialised weights in the trained weights' order.
     Each tensor is read once here, so weights kept on disk are never all in memory.
     """
-    init_values = (init or {}).get(layer.path)
+    init_values = init.get(layer.path) if init is not None and layer.weights else None
     usable_init = init_values is not None and len(init_values) == len(layer.weights)
     trained, fresh_facts, series = [], [], []
     for k, weight in enumerate(layer.weights):
-        values = np.asarray(weight.values)
-        fresh = np.asarray(init_values[k]) if usable_init else None
-        stats = tensor_stats(values)
-        fresh_stats = tensor_stats(fresh) if fresh is not None else None
+        stats, sample = summarise(weight.values)
+        fresh = summarise(init_values[k]) if usable_init else None
         edges = shared_edges([(stats.min, stats.max)] +
-                             ([(fresh_stats.min, fresh_stats.max)] if fresh_stats else []))
-        trained.append(weight_facts(weight, values, stats, edges))
+                             ([(fresh[0].min, fresh[0].max)] if fresh else []))
+        trained.append(weight_facts(weight, weight.values, stats, histogram(sample, edges),
+                                    compare_filters=True))
         if fresh is not None:
-            fresh_facts.append(weight_facts(weight, fresh, fresh_stats, edges))
-        series += weight_series(layer.class_name, weight.name, values)
+            fresh_facts.append(weight_facts(weight, init_values[k], fresh[0],
+                                            histogram(fresh[1], edges)))
+        series += weight_series(layer.class_name, weight.name, weight.values)
     return LayerFacts(
         index=index,
         name=layer.name,
@@ -52,12 +52,12 @@ def collect_layer(index: int, layer: LayerSnapshot,
     )
 
 
-def weight_series(class_name: str, weight_name: str, values: np.ndarray) -> list[Series]:
+def weight_series(class_name: str, weight_name: str, values) -> list[Series]:
     """Per-index charts: batch-norm statistics per channel, and token vector norms."""
-    if class_name == "BatchNormalization" and values.ndim == 1:
-        return [_series(f"{weight_name} per channel", values)]
-    if class_name == "Embedding" and values.ndim == 2:
-        norms = np.sqrt(np.square(values.astype(np.float64)).sum(axis=1))
+    if class_name == "BatchNormalization" and len(values.shape) == 1:
+        return [_series(f"{weight_name} per channel", np.asarray(values))]
+    if class_name == "Embedding" and len(values.shape) == 2:
+        norms = np.sqrt(np.square(np.asarray(values).astype(np.float64)).sum(axis=1))
         return [_series("vector norm per token id", norms)]
     return []
 
@@ -68,18 +68,22 @@ def _series(name: str, values: np.ndarray) -> Series:
     return Series(name=name, values=tuple(float(v) for v in shown), total=int(values.shape[0]))
 
 
-def weight_facts(weight: WeightArray, values: np.ndarray, stats: TensorStats,
-                 edges: np.ndarray) -> WeightFacts:
-    """Facts of one weight tensor's values (trained or freshly initialised)."""
-    max_cosine, similar = filter_similarity(values, DUPLICATE_COSINE)
+def weight_facts(weight: WeightArray, values, stats: TensorStats, counts: Histogram,
+                 compare_filters: bool = False) -> WeightFacts:
+    """Facts of one weight tensor (trained, or freshly initialised: then the filters are not
+    compared, random ones are never near-duplicates). Kernels are read whole only for that."""
+    shape = tuple(int(d) for d in values.shape)
+    max_cosine, similar = None, 0
+    if compare_filters and len(shape) >= 3:
+        max_cosine, similar = filter_similarity(np.asarray(values), DUPLICATE_COSINE)
     return WeightFacts(
         name=weight.name,
-        shape=tuple(int(d) for d in values.shape),
+        shape=shape,
         dtype=str(values.dtype),
         trainable=weight.trainable,
-        sample_step=sample_step(int(values.size)),
+        sample_step=sample_step(int(np.prod(shape, dtype=np.int64))),
         stats=stats,
-        histogram=histogram(values, edges),
+        histogram=counts,
         max_filter_cosine=max_cosine,
         similar_filter_pairs=similar,
     )
@@ -125,8 +129,8 @@ def collect_input(name: str, source: str, shape: tuple[int, ...],
 def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> ModelFacts:
     """Facts of the model as a whole; file_info carries the file and version fields."""
     all_weights = [w for layer in all_layers(snapshot.layers) for w in layer.weights]
-    n_trainable = sum(int(w.values.size) for w in all_weights if w.trainable)
-    n_frozen = sum(int(w.values.size) for w in all_weights if not w.trainable)
+    n_trainable = sum(_size(w.values) for w in all_weights if w.trainable)
+    n_frozen = sum(_size(w.values) for w in all_weights if not w.trainable)
     return ModelFacts(
         class_name=snapshot.class_name,
         n_params=n_trainable + n_frozen,
@@ -136,6 +140,11 @@ def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> M
         output_shape=shape_text(snapshot.output_shape),
         **file_info,
     )
+
+
+def _size(values) -> int:
+    """The number of values of an array or array-like."""
+    return int(np.prod(values.shape, dtype=np.int64))
 
 
 def shape_text(shape: tuple) -> str:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,21 +202,59 @@ def _shape_without_batch(shape) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in tuple(shape)[1:])
 
 
-def initial_weights(model) -> dict[str, list[VariableArray]] | None:
-    """Each layer's weights freshly initialised from its own config, keyed by layer path.
+class FreshWeights:
+    """Each layer's weights freshly initialised from its own config, made when asked for.
 
-    This is the textbook's "no_training_model": the same architecture before any training.
-    The seed is fixed so that two reports of one file are identical. None when the
-    architecture cannot be cloned.
+    This is the textbook's "no_training_model": the same layer before any training. One
+    layer is rebuilt at a time (never a second copy of the whole model), with a seed fixed
+    per layer so that two reports of one file are identical.
     """
-    keras = import_keras()
-    keras.utils.set_random_seed(INIT_SEED)
-    try:
-        twin = keras.models.clone_model(model)
-    except Exception:  # A model that cannot be cloned simply has no comparison.
-        return None
-    return {layer.path: [w.values for w in layer.weights]
-            for layer in all_layers(snapshot(twin).layers)}
+
+    def __init__(self, model):
+        # The seed is global: two threads rebuilding layers at once would mix their draws.
+        self.lock = threading.Lock()
+        self.layers = {}
+        for index, layer in enumerate(_walk(model.layers)):
+            self.layers[layer.path] = (index, layer.layer)
+
+    def get(self, path: str, default=None) -> list[VariableArray] | None:
+        """The fresh weights of the layer at `path`, in its own order; default if it cannot
+        be rebuilt."""
+        if path not in self.layers:
+            return default
+        index, layer = self.layers[path]
+        keras = import_keras()
+        try:
+            with self.lock:
+                keras.utils.set_random_seed(INIT_SEED + index)
+                fresh = type(layer).from_config(layer.get_config())
+                if not fresh.built:
+                    fresh.build(layer.input.shape)
+        except Exception:  # A layer that cannot rebuild simply has no comparison.
+            return default
+        if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
+            return default
+        return [VariableArray(w) for w in fresh.weights]
+
+
+@dataclass(frozen=True)
+class _Placed:
+    path: str
+    layer: object
+
+
+def _walk(layers, prefix: str = ""):
+    """Every layer with its path, nested models' layers after their model."""
+    for layer in layers:
+        path = f"{prefix}{layer.name}"
+        yield _Placed(path, layer)
+        if isinstance(layer, import_keras().Model):
+            yield from _walk(layer.layers, path + "/")
+
+
+def initial_weights(model) -> FreshWeights:
+    """Fresh initial weights of every layer, rebuilt on demand (see FreshWeights)."""
+    return FreshWeights(model)
 
 
 def forward(model, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -84,7 +84,9 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None,
     found: dict[str, list[Figure]] = {}
     flat = list(all_layers(snapshot.layers))
     for k, layer in enumerate(flat):
-        fresh = (init or {}).get(layer.path)
+        # Only kernel mosaics show the initialisation: rebuild no other layer for pictures.
+        has_kernel = any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights)
+        fresh = init.get(layer.path) if init is not None and has_kernel else None
         previous = flat[k - 1] if k else None
         figures = []
         for i, weight in enumerate(layer.weights):

@@ -243,19 +243,23 @@ def histogram_view(trained: Histogram, init: Histogram | None) -> dict:
     return {
         "width": str(HIST_WIDTH), "height": str(HIST_HEIGHT),
         "box_height": str(HIST_HEIGHT + 22), "label_y": str(HIST_HEIGHT + 13),
-        "trained": histogram_bars(trained.counts, width),
-        "init": histogram_bars(init.counts, width) if init else [],
+        "trained": bar_path(histogram_boxes(trained.counts, width)),
+        "init": bar_path(histogram_boxes(init.counts, width)) if init else "",
         "low": fmt_number(low), "high": fmt_number(high),
         "zero_x": f"{HIST_WIDTH * (0 - low) / (high - low):.2f}" if low < 0 < high else "",
     }
 
 
-def histogram_bars(counts: tuple[int, ...], width: float) -> list[dict]:
-    """SVG rectangles (as strings) for the non-empty bins of one histogram."""
+def histogram_boxes(counts: tuple[int, ...], width: float) -> list[tuple[float, ...]]:
+    """(x, y, width, height) of the bar of each non-empty bin, scaled to the peak."""
     peak = max(counts, default=0) or 1
-    return [{"x": f"{i * width:.2f}", "w": f"{width:.2f}",
-             "y": f"{HIST_HEIGHT * (1 - c / peak):.2f}", "h": f"{HIST_HEIGHT * c / peak:.2f}"}
+    return [(i * width, HIST_HEIGHT * (1 - c / peak), width, HIST_HEIGHT * c / peak)
             for i, c in enumerate(counts) if c]
+
+
+def bar_path(boxes: list[tuple[float, ...]]) -> str:
+    """Boxes as one SVG path: a few bytes a bar, where a <rect> each cost 70."""
+    return "".join(f"M{x:.1f} {y:.1f}h{w:.1f}v{h:.1f}h{-w:.1f}z" for x, y, w, h in boxes)
 
 
 def figure_view(figure: Figure, bars: dict[str, Picture]) -> dict:
@@ -278,9 +282,9 @@ def series_view(series: Series) -> dict:
     span = (top - bottom) or 1.0
     width = SERIES_WIDTH / max(len(values), 1)
     zero_y = HIST_HEIGHT * top / span
-    bars = [{"x": f"{i * width:.2f}", "w": f"{max(width - 0.5, 0.5):.2f}",
-             "y": f"{min(zero_y, zero_y - HIST_HEIGHT * v / span):.2f}",
-             "h": f"{abs(HIST_HEIGHT * v / span):.2f}"} for i, v in enumerate(values)]
+    bars = bar_path([(i * width, min(zero_y, zero_y - HIST_HEIGHT * v / span),
+                      max(width - 0.5, 0.5), abs(HIST_HEIGHT * v / span))
+                     for i, v in enumerate(values)])
     shown = f"first {len(values)} of {series.total}" if len(values) < series.total else \
         f"{series.total} values"
     return {

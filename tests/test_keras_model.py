@@ -18,8 +18,8 @@ def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
 
 def test_initial_weights_are_fresh_reproducible_and_shaped_alike(tiny_model):
     name = tiny_model.layers[0].name  # top-level layers: the path is the name
-    first = [np.asarray(w) for w in keras_model.initial_weights(tiny_model)[name]]
-    second = [np.asarray(w) for w in keras_model.initial_weights(tiny_model)[name]]
+    first = [np.asarray(w) for w in keras_model.initial_weights(tiny_model).get(name)]
+    second = [np.asarray(w) for w in keras_model.initial_weights(tiny_model).get(name)]
     trained = tiny_model.layers[0].get_weights()
     assert [a.shape for a in first] == [w.shape for w in trained]
     assert not np.allclose(first[0], trained[0])
