@@ -24,6 +24,7 @@ from reportgen.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, all_l
                                 weight_display_names)
 
 INIT_SEED = 1234
+KEEP_FRESH_VALUES = 1 << 22
 FORWARD_BATCH = 32
 
 
@@ -213,6 +214,7 @@ class FreshWeights:
     def __init__(self, model):
         # The seed is global: two threads rebuilding layers at once would mix their draws.
         self.lock = threading.Lock()
+        self.kept: dict[str, list[VariableArray]] = {}
         self.layers = {}
         for index, layer in enumerate(_walk(model.layers)):
             self.layers[layer.path] = (index, layer.layer)
@@ -220,6 +222,8 @@ class FreshWeights:
     def get(self, path: str, default=None) -> list[VariableArray] | None:
         """The fresh weights of the layer at `path`, in its own order; default if it cannot
         be rebuilt."""
+        if path in self.kept:
+            return self.kept[path]
         if path not in self.layers:
             return default
         index, layer = self.layers[path]
@@ -234,7 +238,10 @@ class FreshWeights:
             return default
         if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
             return default
-        return [VariableArray(w) for w in fresh.weights]
+        arrays = [VariableArray(w) for w in fresh.weights]
+        if sum(a.size for a in arrays) <= KEEP_FRESH_VALUES:
+            self.kept[path] = arrays  # asked for again by the pictures; big ones are not kept
+        return arrays
 
 
 @dataclass(frozen=True)
