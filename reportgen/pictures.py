@@ -9,6 +9,7 @@ import numpy as np
 
 from reportgen import images
 from reportgen.encode import data_uri, png_bytes
+from reportgen.parallel import ordered_map
 from reportgen.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 KERNEL_RANKS = (3, 4, 5)
@@ -81,23 +82,23 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None,
     Weights may be read on demand (h5py datasets, Keras variables): each picture reads only
     the slice it shows.
     """
-    found: dict[str, list[Figure]] = {}
     flat = list(all_layers(snapshot.layers))
-    for k, layer in enumerate(flat):
+
+    def figures_of(k: int) -> list[Figure]:
+        layer = flat[k]
         # Only kernel mosaics show the initialisation: rebuild no other layer for pictures.
         has_kernel = any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights)
         fresh = init.get(layer.path) if init is not None and has_kernel else None
         previous = flat[k - 1] if k else None
-        figures = []
-        for i, weight in enumerate(layer.weights):
-            fresh_values = fresh[i] if fresh is not None and i < len(fresh) else None
-            figure = weight_figure(layer, weight.name, weight.values, fresh_values, previous,
-                                   options)
-            if figure is not None:
-                figures.append(figure)
-        if figures:
-            found[layer.path] = figures
-    return found
+        drawn = (weight_figure(layer, weight.name, weight.values,
+                               fresh[i] if fresh is not None and i < len(fresh) else None,
+                               previous, options)
+                 for i, weight in enumerate(layer.weights))
+        return [figure for figure in drawn if figure is not None]
+
+    return {layer.path: figures
+            for layer, figures in zip(flat, ordered_map(figures_of, range(len(flat))))
+            if figures}
 
 
 def weight_figure(layer: LayerSnapshot, name: str, values, fresh, previous: LayerSnapshot | None,

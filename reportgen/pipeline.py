@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +22,7 @@ from reportgen.errors import ReportInputError, one_line
 from reportgen.facts import ReportFacts
 from reportgen.inputs import SampleInput, load_inputs, read_labels, synthetic_input
 from reportgen.model_file import ModelFile, check_model_file
+from reportgen.parallel import ordered_map
 from reportgen.pictures import (Options, colour_bars, input_picture, layer_figures,
                                 map_layers, output_picture)
 from reportgen.progress import Progress
@@ -142,9 +142,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     figures = layer_figures(snapshot, init, request.options)
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
                                   if layer.name in outputs], request.options.max_map_layers)
-    pictures = [(input_picture(s.name, s.array),
-                 {name: pic for name in drawn
-                  if (pic := output_picture(name, outputs[name][k], request.options)) is not None})
+    pictures = [(input_picture(s.name, s.array), output_pictures(drawn, outputs, k, request.options))
                 for k, s in enumerate(samples)]
     if cut_note:
         facts = dataclasses.replace(facts, notes=facts.notes + (cut_note,))
@@ -174,12 +172,16 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
     return Content(facts, figures, [])
 
 
+def output_pictures(names: list[str], outputs: dict, k: int, options: Options) -> dict:
+    """The pictures of the chosen layers' outputs for input k, two layers at a time."""
+    drawn = ordered_map(lambda name: output_picture(name, outputs[name][k], options), names)
+    return {name: pic for name, pic in zip(names, drawn) if pic is not None}
+
+
 def collect_layers(snapshot: ModelSnapshot, init) -> tuple:
-    """Every layer's facts, two layers at a time: numpy releases the GIL in the heavy parts
-    (partition, matrix products), so both cores work; the order stays the model's."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return tuple(pool.map(lambda item: collect_layer(item[0], item[1], init),
-                              enumerate(snapshot.layers)))
+    """Every layer's facts, two layers at a time, in the model's order."""
+    return tuple(ordered_map(lambda item: collect_layer(item[0], item[1], init),
+                             enumerate(snapshot.layers)))
 
 
 def _synthetic_what(snapshot: ModelSnapshot) -> str:

@@ -84,3 +84,13 @@ def test_colour_filters_map_zero_to_grey():
 def test_input_image_of_a_flat_vector_is_square():
     rgba = images.input_image(np.linspace(0, 1, 16, dtype=np.float32)).rgba()
     assert rgba.shape[0] == rgba.shape[1]
+
+
+def test_large_feature_maps_are_averaged_down_to_tile_size():
+    assert images.shrink_factor(28, 28) == 1 and images.shrink_factor(112, 112) == 2
+    act = np.zeros((112, 112, 1), np.float32)
+    act[:56] = 1.0  # top half bright
+    small = images.feature_image(act, max_channels=1).rgba()
+    assert small.shape[0] == 56  # 112 averaged down 2x, then drawn 1:1
+    table = images.colour_table(images.FEATURE_CMAP)
+    assert np.array_equal(small[0, 0], table[255]) and np.array_equal(small[-1, 0], table[0])
