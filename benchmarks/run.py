@@ -1,7 +1,8 @@
 """Benchmark reportgen against what cannot be avoided and against the textbook's notebook.
 
-Every case runs as a whole process, several times; the table gives the median and the
-range of wall time, the median peak RSS (from the kernel's accounting of the finished child,
+Every case runs as a whole process, several times, round-robin with the other cases of its
+group (so that a slow spell of this shared machine hits all alike); the table gives the
+median and the range of wall time, the median peak RSS (from the kernel's accounting of the finished child,
 os.wait4), the HTML size, and each target's ratio with pass/fail. Baselines are measured in
 the same run. Run from the repository root:
 
@@ -65,15 +66,23 @@ def run_once(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def measure(name: str, command: list[str], runs: int, html: Path | None = None) -> Measured:
-    """Run a case several times (plus one warm-up run, not counted: it fills the file cache)."""
-    run_once(command)
-    results = [run_once(command) for _ in range(runs)]
-    found = Measured(name, [r[0] for r in results], [r[1] for r in results])
-    if html is not None and html.exists():
-        found.html_bytes = html.stat().st_size
-    print(f"  measured {name}: median {found.median:.2f} s", file=sys.stderr)
-    return found
+def measure_all(cases: list[tuple[str, list[str], Path | None]], runs: int) -> list[Measured]:
+    """Run the cases round-robin, `runs` times each (after one uncounted warm-up round that
+    fills the file cache), so a slow spell of this shared machine hits every case alike and
+    the ratios between them stay fair."""
+    for _, command, _ in cases:
+        run_once(command)
+    found = {name: Measured(name, [], []) for name, _, _ in cases}
+    for _ in range(runs):
+        for name, command, _ in cases:
+            seconds, rss = run_once(command)
+            found[name].seconds.append(seconds)
+            found[name].rss_mib.append(rss)
+    for name, _, html in cases:
+        if html is not None and html.exists():
+            found[name].html_bytes = html.stat().st_size
+        print(f"  measured {name}: median {found[name].median:.2f} s", file=sys.stderr)
+    return list(found.values())
 
 
 def reportgen(*args: str) -> list[str]:
@@ -83,37 +92,37 @@ def reportgen(*args: str) -> list[str]:
 def book_cases(out: Path, runs: int) -> list[Measured]:
     """B1, B2, B3 on the textbook's checkpoint."""
     html = out / "book.html"
-    return [
-        measure("floor: import TF + load_model + forward", [sys.executable, str(HERE / "floor.py"), str(BOOK)], runs),
-        measure("textbook notebook script", [sys.executable, str(HERE / "notebook_baseline.py"),
-                                             str(BOOK), str(BOOT), str(out / "notebook")], runs),
-        measure("reportgen full (book)", reportgen(str(BOOK), "-o", str(html), "--input", str(BOOT),
-                                                   "--labels", str(LABELS)), runs, html),
-        measure("floor: python + numpy, h5py, Pillow, Jinja2 imports",
-                [sys.executable, "-c", "import numpy, h5py, PIL.Image, jinja2"], runs),
-        measure("reportgen --weights-only (book)",
-                reportgen(str(BOOK), "--weights-only", "-o", str(out / "book-wo.html")), runs,
-                out / "book-wo.html"),
-    ]
+    return measure_all([
+        ("floor: import TF + load_model + forward",
+         [sys.executable, str(HERE / "floor.py"), str(BOOK)], None),
+        ("textbook notebook script", [sys.executable, str(HERE / "notebook_baseline.py"),
+                                      str(BOOK), str(BOOT), str(out / "notebook")], None),
+        ("reportgen full (book)", reportgen(str(BOOK), "-o", str(html), "--input", str(BOOT),
+                                            "--labels", str(LABELS)), html),
+        ("floor: python + numpy, h5py, Pillow, Jinja2 imports",
+         [sys.executable, "-c", "import numpy, h5py, PIL.Image, jinja2"], None),
+        ("reportgen --weights-only (book)",
+         reportgen(str(BOOK), "--weights-only", "-o", str(out / "book-wo.html")),
+         out / "book-wo.html"),
+    ], runs)
 
 
 def large_cases(out: Path, cache: Path, runs: int) -> list[Measured]:
     """B4 on ResNet50 and VGG16 built locally."""
     subprocess.run([sys.executable, str(HERE / "build_models.py"), str(cache)], check=True,
                    cwd=REPO)
-    return [
-        measure("reportgen full (ResNet50 .keras)",
-                reportgen(str(cache / "resnet50.keras"), "-o", str(out / "resnet50.html")), runs,
-                out / "resnet50.html"),
-        measure("reportgen --weights-only (VGG16 .h5)",
-                reportgen(str(cache / "vgg16.h5"), "--weights-only", "-o",
-                          str(out / "vgg16-wo.html")), runs, out / "vgg16-wo.html"),
-        measure("bare load_model (VGG16 .h5)",
-                [sys.executable, str(HERE / "floor.py"), str(cache / "vgg16.h5"), "--no-forward"], runs),
-        measure("reportgen full (VGG16 .h5)",
-                reportgen(str(cache / "vgg16.h5"), "-o", str(out / "vgg16.html")), runs,
-                out / "vgg16.html"),
-    ]
+    return measure_all([
+        ("reportgen full (ResNet50 .keras)",
+         reportgen(str(cache / "resnet50.keras"), "-o", str(out / "resnet50.html")),
+         out / "resnet50.html"),
+        ("reportgen --weights-only (VGG16 .h5)",
+         reportgen(str(cache / "vgg16.h5"), "--weights-only", "-o", str(out / "vgg16-wo.html")),
+         out / "vgg16-wo.html"),
+        ("bare load_model (VGG16 .h5)",
+         [sys.executable, str(HERE / "floor.py"), str(cache / "vgg16.h5"), "--no-forward"], None),
+        ("reportgen full (VGG16 .h5)",
+         reportgen(str(cache / "vgg16.h5"), "-o", str(out / "vgg16.html")), out / "vgg16.html"),
+    ], runs)
 
 
 def targets(found: dict[str, Measured]) -> list[tuple[str, str, bool]]:

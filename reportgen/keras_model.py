@@ -53,14 +53,6 @@ def import_keras():
     return keras
 
 
-def versions() -> tuple[str, str]:
-    """The Keras and TensorFlow versions that read the model."""
-    keras = import_keras()
-    import tensorflow as tf
-
-    return keras.__version__, tf.__version__
-
-
 class VariableArray:
     """A Keras variable seen as a read-on-demand array, like an h5py dataset.
 

@@ -52,7 +52,7 @@ RULES: tuple[Rule, ...] = (
 def repair_config(config: Any) -> list[str]:
     """Apply every rule to a model config in place (nested layers too); describe each change."""
     applied: list[str] = []
-    for node in _layer_nodes(config):
+    for node in layer_nodes(config):
         class_name, layer_config = node["class_name"], node["config"]
         for rule in RULES:
             if class_name not in rule.classes or rule.key not in layer_config:
@@ -72,13 +72,13 @@ def repair_config(config: Any) -> list[str]:
     return applied
 
 
-def _layer_nodes(tree: Any):
+def layer_nodes(tree: Any):
     """Every {"class_name": ..., "config": {...}} dict in a config tree, outermost first."""
     if isinstance(tree, dict):
         if isinstance(tree.get("class_name"), str) and isinstance(tree.get("config"), dict):
             yield tree
         for value in tree.values():
-            yield from _layer_nodes(value)
+            yield from layer_nodes(value)
     elif isinstance(tree, list):
         for value in tree:
-            yield from _layer_nodes(value)
+            yield from layer_nodes(value)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reportgen.repairs import layer_nodes
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,23 +90,11 @@ def keras2_style_h5(model, path: Path, patch) -> Path:
     model.save(path)
     with h5py.File(path, "r+") as handle:
         config = json.loads(handle.attrs["model_config"])
-        for node in _layer_nodes(config):
+        for node in layer_nodes(config):
             patch(node["class_name"], node["config"])
         handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
         handle.attrs["keras_version"] = b"2.4.0"
     return path
-
-
-def _layer_nodes(tree):
-    """Every {"class_name", "config"} layer dict in a config tree."""
-    if isinstance(tree, dict):
-        if isinstance(tree.get("config"), dict) and "name" in tree["config"]:
-            yield tree
-        for value in tree.values():
-            yield from _layer_nodes(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from _layer_nodes(value)
 
 
 def recurrent_model():
