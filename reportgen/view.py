@@ -15,6 +15,7 @@ STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max")
 HIST_WIDTH, HIST_HEIGHT = 320, 90
 SERIES_WIDTH = 480
 KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
+OPEN_GROUP = 6  # alert groups longer than this start collapsed
 # What a weights-only report can still check: no initialisation, no activations.
 WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters"}
 WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a fresh "
@@ -54,7 +55,7 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "inputs": [input_section(k, item, picture, maps, anchors, alerts_by_layer)
                    for k, (item, (picture, maps)) in enumerate(zip(facts.inputs, inputs))],
         "checks": check_rows(facts),
-        "alerts": alert_rows,
+        "alert_groups": alert_groups(alert_rows),
         "verdict": verdict(facts),
         "toc": table_of_contents(facts, layers, anchors, alerts_by_layer),
         "feature_bar": bars["feature"],
@@ -106,6 +107,18 @@ def alert_view(alert: Alert, anchors: dict[str, str]) -> dict:
     return {"kind": alert.kind, "title": kind.title, "layer": alert.layer.replace("/", " / "),
             "anchor": anchors.get(alert.layer, ""), "message": alert.message,
             "explanation": kind.explanation}
+
+
+def alert_groups(rows: list[dict]) -> list[dict]:
+    """Alerts grouped by kind, in the order of KINDS; long groups start collapsed."""
+    groups = []
+    for kind in KINDS:
+        members = [row for row in rows if row["kind"] == kind.name]
+        if members:
+            groups.append({"title": kind.title, "explanation": kind.explanation,
+                           "count": str(len(members)), "open": len(members) <= OPEN_GROUP,
+                           "alerts": members})
+    return groups
 
 
 def check_rows(facts: ReportFacts) -> list[dict]:
