@@ -10,12 +10,11 @@ import dataclasses
 import datetime
 import os
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from reportgen import __version__, keras_model
+from reportgen import __version__
 from reportgen.alerts import find_alerts
 from reportgen.collect import collect_input, collect_layer, collect_model
 from reportgen.errors import ReportInputError, one_line
@@ -94,6 +93,8 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
 def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labels: list[str],
                              progress: Progress) -> Content:
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
+    from reportgen import keras_model  # not at the top: weights-only runs never need it
+
     problem = implausible_tensors(model_file)
     if problem:
         raise ReportInputError(f"{model_file.path}: {problem}")
@@ -111,6 +112,8 @@ def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labe
 def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
                  progress: Progress) -> Content:
     """Everything: weights against initialisation, activations and predictions."""
+    from reportgen import keras_model
+
     model = loaded.model
     snapshot = keras_model.snapshot(model)
     progress.step("re-initialising the architecture for the comparison")
@@ -212,6 +215,8 @@ def output_paths(request: ReportRequest) -> tuple[Path, Path]:
 def run_forward(model, samples: list[SampleInput],
                 path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One forward pass over all samples, or a clear error when the model cannot run them."""
+    from reportgen import keras_model
+
     batch = np.stack([s.array for s in samples])
     try:
         return keras_model.forward(model, batch)
@@ -223,20 +228,17 @@ def run_forward(model, samples: list[SampleInput],
 
 def keras_read_with() -> tuple[tuple[str, str], ...]:
     """The libraries that read a model in the full report, with their versions."""
-    return (("keras", _version("keras")), ("tensorflow", _version("tensorflow")))
+    import keras
+    import tensorflow
+
+    return (("keras", keras.__version__), ("tensorflow", tensorflow.__version__))
 
 
 def hdf5_read_with() -> tuple[tuple[str, str], ...]:
     """The library that read a weights-only report."""
-    return (("h5py", _version("h5py")),)
+    import h5py
 
-
-def _version(package: str) -> str:
-    """An installed package's version, without importing it."""
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return (("h5py", h5py.__version__),)
 
 
 def file_info(model_file: ModelFile, read_with: tuple[tuple[str, str], ...]) -> dict:
