@@ -37,15 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-scale", default="auto", type=_scale, metavar="auto|NUMBER",
                         help="divide input values by this number; 'auto' (default) divides "
                              "integer data by 255 and leaves floats as they are")
-    parser.add_argument("--max-filters", type=_positive, default=64, metavar="N",
+    parser.add_argument("--max-filters", type=_positive, default=Options.max_filters, metavar="N",
                         help="filters shown per kernel mosaic (default 64)")
-    parser.add_argument("--max-channels", type=_positive, default=64, metavar="N",
+    parser.add_argument("--max-channels", type=_positive, default=Options.max_channels,
+                        metavar="N",
                         help="input channels per kernel mosaic and feature maps per layer "
                              "(default 64)")
-    parser.add_argument("--max-map-layers", type=_positive, default=48, metavar="N",
+    parser.add_argument("--max-map-layers", type=_positive, default=Options.max_map_layers,
+                        metavar="N",
                         help="layers whose feature maps are drawn, spread evenly through the "
                              "model (default 48); statistics always cover every layer")
-    parser.add_argument("--kernel-scale", default="0.5", type=_kernel_scale,
+    parser.add_argument("--kernel-scale", default=Options.kernel_scale, type=_kernel_scale,
                         metavar="NUMBER|layer",
                         help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
                              "textbook), or 'layer' for each layer's own largest weight")

@@ -208,6 +208,7 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
     init_by_name = {w.name: w for w in layer.init or ()}
     return {
         "alerts": alerts,
+        "n_alerts": str(len(alerts)) if alerts else "",
         "name": layer.path.replace("/", " / "),
         "anchor": anchor,
         "class_name": layer.class_name,
