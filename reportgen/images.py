@@ -151,9 +151,7 @@ def kernel_image(grid: KernelGrid, vmax: float) -> Indexed:
 def colour_filters_image(kernel: np.ndarray, max_filters: int) -> np.ndarray:
     """A first layer's (h, w, 3, filters) kernel as RGB pictures, each filter scaled on its own."""
     filters = kernel[..., :max_filters].transpose(3, 0, 1, 2).astype(np.float32)
-    reach = np.abs(filters).max(axis=(1, 2, 3), keepdims=True)
-    unit = 0.5 + filters / (2 * np.where(reach > 0, reach, 1.0))
-    return _rgba_mosaic(unit, KERNEL_TILE_PX)
+    return _rgba_mosaic(filters, KERNEL_TILE_PX)
 
 
 def feature_image(activation: np.ndarray, max_channels: int) -> Indexed:
@@ -226,9 +224,7 @@ def unit_templates(kernel: np.ndarray, image_shape: tuple[int, int, int],
     height, width, n_channels = image_shape
     units = kernel[:, :max_units].T.reshape(-1, height, width, n_channels).astype(np.float32)
     if n_channels == 3:
-        reach = np.abs(units).max(axis=(1, 2, 3), keepdims=True)
-        return _rgba_mosaic(0.5 + units / (2 * np.where(reach > 0, reach, 1.0)),
-                            FEATURE_TILE_PX), None
+        return _rgba_mosaic(units, FEATURE_TILE_PX), None
     tiles = units.mean(axis=3)
     vmax = float(np.abs(tiles).max()) or 1.0
     n_cols = min(len(tiles), WRAP_COLUMNS)
@@ -236,8 +232,11 @@ def unit_templates(kernel: np.ndarray, image_shape: tuple[int, int, int],
     return colourise(mosaic(tiles, n_cols, scale, gap=2), -vmax, vmax, KERNEL_CMAP), vmax
 
 
-def _rgba_mosaic(unit_rgb: np.ndarray, target_px: int) -> np.ndarray:
-    """(N, h, w, 3) pictures in 0..1 as an RGBA mosaic with transparent gaps."""
+def _rgba_mosaic(signed_rgb: np.ndarray, target_px: int) -> np.ndarray:
+    """(N, h, w, 3) signed weights as RGB pictures, zero grey and each picture on its own
+    range, in an RGBA mosaic with transparent gaps."""
+    reach = np.abs(signed_rgb).max(axis=(1, 2, 3), keepdims=True)
+    unit_rgb = 0.5 + signed_rgb / (2 * np.where(reach > 0, reach, 1.0))
     n_cols = min(len(unit_rgb), WRAP_COLUMNS)
     scale = tile_scale(unit_rgb.shape[1], unit_rgb.shape[2], n_cols, target_px, gap=2)
     grid = mosaic(unit_rgb, n_cols, scale, gap=2)

@@ -20,8 +20,7 @@ import numpy as np
 from reportgen.errors import one_line
 from reportgen.model_file import ModelFile, implausible_config, read_config, staged_copy
 from reportgen.repairs import repair_config
-from reportgen.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, all_layers,
-                                weight_display_names)
+from reportgen.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names)
 
 INIT_SEED = 1234
 KEEP_FRESH_VALUES = 1 << 22

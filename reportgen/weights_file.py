@@ -14,7 +14,6 @@ import re
 import struct
 import tempfile
 import zipfile
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np

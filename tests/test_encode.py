@@ -27,3 +27,9 @@ def test_rgba_arrays_stay_exact():
     rgba = np.random.default_rng(3).integers(0, 256, size=(30, 40, 4), dtype=np.uint8)
     mode, pixels = decoded(png_bytes(rgba))
     assert mode == "RGBA" and np.array_equal(pixels, rgba)
+
+
+def test_data_uri_embeds_the_bytes():
+    uri = data_uri(b"\x89PNG abc")
+    assert uri.startswith("data:image/png;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == b"\x89PNG abc"

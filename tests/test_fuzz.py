@@ -6,7 +6,6 @@ no traceback, no hang, and either a complete report (HTML and JSON) or no file a
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import signal
@@ -133,7 +132,6 @@ def keras_zip_cases(source: Path) -> dict[str, callable]:
             return json.dumps(config).encode()
         return {"config.json": change}
 
-    rng = random.Random(5)
     cases = {
         "no config.json": rewrite(drop=("config.json",)),
         "no weights": rewrite(drop=("model.weights.h5",)),
