@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.errors import ReportInputError, one_line
-from reportgen.pictures import Options
+from reportgen.draw.pictures import Options
 from reportgen.progress import Progress
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2

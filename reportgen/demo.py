@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.pictures import Options
+from reportgen.draw.pictures import Options
 from reportgen.progress import Progress
 
 SIDE = 28
@@ -60,7 +60,7 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
     """Train the demo model, save it, and write its report."""
     from PIL import Image
 
-    from reportgen import keras_model
+    from reportgen.load import keras_model
     from reportgen.pipeline import ReportRequest, generate_report
 
     folder = output.parent if output else DEMO_OUTPUT_DIR

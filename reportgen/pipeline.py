@@ -15,22 +15,22 @@ from pathlib import Path
 import numpy as np
 
 from reportgen import __version__
-from reportgen.alerts import find_alerts
-from reportgen.collect import collect_input, collect_layer, collect_model
+from reportgen.analyse.alerts import find_alerts
+from reportgen.analyse.collect import collect_input, collect_layer, collect_model
 from reportgen.errors import ReportInputError, one_line
-from reportgen.facts import ReportFacts
-from reportgen.inputs import SampleInput, load_inputs, read_labels, synthetic_input
-from reportgen.model_file import ModelFile, check_model_file
+from reportgen.analyse.facts import ReportFacts
+from reportgen.load.inputs import SampleInput, load_inputs, read_labels, synthetic_input
+from reportgen.load.model_file import ModelFile, check_model_file
 from reportgen.parallel import ordered_map
-from reportgen.pictures import (Options, colour_bars, input_picture, layer_figures,
+from reportgen.draw.pictures import (Options, colour_bars, input_picture, layer_figures,
                                 map_layers, output_picture)
 from reportgen.progress import Progress
-from reportgen.render import render_report
-from reportgen.sidecar import sidecar_text
-from reportgen.snapshot import ModelSnapshot
-from reportgen.view import report_view
-from reportgen.weights_file import implausible_tensors
-from reportgen.write import write_all
+from reportgen.report.render import render_report
+from reportgen.report.sidecar import sidecar_text
+from reportgen.load.snapshot import ModelSnapshot
+from reportgen.report.view import report_view
+from reportgen.load.weights_file import implausible_tensors
+from reportgen.report.write import write_all
 
 SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthetic test "
                   "pattern ({what}), not real data.")
@@ -93,7 +93,7 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
 def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labels: list[str],
                              progress: Progress) -> Content:
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
-    from reportgen import keras_model  # not at the top: weights-only runs never need it
+    from reportgen.load import keras_model  # not at the top: weights-only runs never need it
 
     problem = implausible_tensors(model_file)
     if problem:
@@ -112,7 +112,7 @@ def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labe
 def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
                  progress: Progress) -> Content:
     """Everything: weights against initialisation, activations and predictions."""
-    from reportgen import keras_model
+    from reportgen.load import keras_model
 
     model = loaded.model
     snapshot = keras_model.snapshot(model)
@@ -155,7 +155,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
 def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: str,
                          progress: Progress) -> Content:
     """What needs no forward pass, read tensor by tensor from the file with h5py."""
-    from reportgen.weights_file import open_weights
+    from reportgen.load.weights_file import open_weights
 
     progress.step(f"reading the weights of {model_file.path.name} ({reason})")
     with open_weights(model_file) as snapshot:
@@ -215,7 +215,7 @@ def output_paths(request: ReportRequest) -> tuple[Path, Path]:
 def run_forward(model, samples: list[SampleInput],
                 path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One forward pass over all samples, or a clear error when the model cannot run them."""
-    from reportgen import keras_model
+    from reportgen.load import keras_model
 
     batch = np.stack([s.array for s in samples])
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen.repairs import layer_nodes
+from reportgen.load.repairs import layer_nodes
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from reportgen.alerts import KINDS
+from reportgen.analyse.alerts import KINDS
 from reportgen.cli import main
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from reportgen.collect import collect_input, collect_layer, collect_model, top_predictions
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.analyse.collect import collect_input, collect_layer, collect_model, top_predictions
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
 
 
 def layer(name="conv", weights=None):

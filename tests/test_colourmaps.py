@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from reportgen.colourmaps import TABLES
-from reportgen.images import colour_table
+from reportgen.draw.colourmaps import TABLES
+from reportgen.draw.images import colour_table
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

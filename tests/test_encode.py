@@ -4,7 +4,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from reportgen.encode import data_uri, png_bytes
+from reportgen.draw.encode import data_uri, png_bytes
 
 
 def decoded(png: bytes) -> tuple[str, np.ndarray]:
@@ -13,7 +13,7 @@ def decoded(png: bytes) -> tuple[str, np.ndarray]:
 
 
 def test_palette_images_round_trip_exactly():
-    from reportgen.images import colourise
+    from reportgen.draw.images import colourise
 
     values = np.linspace(-1, 1, 12 * 20).reshape(12, 20)
     values[3, :] = np.nan

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from reportgen import images
+from reportgen.draw import images
 
 
 def test_mosaic_places_each_tile_and_fills_gaps_with_nan():

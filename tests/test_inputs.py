@@ -4,7 +4,7 @@ from PIL import Image
 
 from conftest import gray_png
 from reportgen.errors import ReportInputError
-from reportgen.inputs import load_inputs, pattern_image, read_labels, synthetic_input
+from reportgen.load.inputs import load_inputs, pattern_image, read_labels, synthetic_input
 
 
 def test_png_is_resized_to_the_model_and_scaled_by_255(tmp_path):

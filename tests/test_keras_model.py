@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from reportgen import keras_model
-from reportgen.model_file import check_model_file
+from reportgen.load import keras_model
+from reportgen.load.model_file import check_model_file
 
 
 def test_snapshot_reads_layers_and_weights_in_order(tiny_model):

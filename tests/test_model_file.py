@@ -6,7 +6,7 @@ import h5py
 import pytest
 
 from reportgen.errors import ReportInputError
-from reportgen.model_file import check_model_file
+from reportgen.load.model_file import check_model_file
 
 
 def test_keras_zip_is_recognised(tiny_files):

@@ -1,7 +1,7 @@
 import numpy as np
 
-from reportgen.pictures import Options, map_layers, weight_figure
-from reportgen.snapshot import LayerSnapshot
+from reportgen.draw.pictures import Options, map_layers, weight_figure
+from reportgen.load.snapshot import LayerSnapshot
 
 
 def test_feature_maps_go_to_conv_pool_and_activation_layers():

@@ -6,12 +6,12 @@ import jinja2
 import numpy as np
 import pytest
 
-from reportgen.collect import collect_input, collect_layer, collect_model
-from reportgen.facts import ReportFacts
-from reportgen.pictures import Options, colour_bars, input_picture, layer_figures, output_picture
-from reportgen.render import render_report
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
-from reportgen.view import report_view
+from reportgen.analyse.collect import collect_input, collect_layer, collect_model
+from reportgen.analyse.facts import ReportFacts
+from reportgen.draw.pictures import Options, colour_bars, input_picture, layer_figures, output_picture
+from reportgen.report.render import render_report
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.report.view import report_view
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 

@@ -1,4 +1,4 @@
-from reportgen.repairs import RULES, repair_config
+from reportgen.load.repairs import RULES, repair_config
 
 
 def test_recurrent_time_major_is_dropped_everywhere_it_hides():

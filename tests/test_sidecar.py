@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 
-from reportgen.collect import collect_layer, collect_model
-from reportgen.facts import ReportFacts
-from reportgen.sidecar import SCHEMA_VERSION, sidecar_text
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.analyse.collect import collect_layer, collect_model
+from reportgen.analyse.facts import ReportFacts
+from reportgen.report.sidecar import SCHEMA_VERSION, sidecar_text
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
 
 FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3",
                  saved_by_keras_version="3.4.1", read_with=(("keras", "3"),),
@@ -48,7 +48,7 @@ def test_nan_statistics_become_null_and_json_stays_strict():
 
 
 def test_every_non_finite_number_becomes_null():
-    from reportgen.sidecar import finite
+    from reportgen.report.sidecar import finite
 
     data = {"a": [1.0, float("nan"), {"b": float("inf")}], "c": "NaN", "d": 3}
     assert finite(data) == {"a": [1.0, None, {"b": None}], "c": "NaN", "d": 3}

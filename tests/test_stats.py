@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from reportgen import stats as stats_module
-from reportgen.stats import channel_stats, histogram, sample_step, shared_edges, tensor_stats
+from reportgen.analyse import stats as stats_module
+from reportgen.analyse.stats import channel_stats, histogram, sample_step, shared_edges, tensor_stats
 
 
 def test_statistics_equal_numpy():

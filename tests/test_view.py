@@ -1,5 +1,5 @@
-from reportgen.facts import Histogram
-from reportgen.view import bar_path, histogram_boxes, histogram_view, layer_anchors
+from reportgen.analyse.facts import Histogram
+from reportgen.report.view import bar_path, histogram_boxes, histogram_view, layer_anchors
 
 
 def test_anchors_are_stable_unique_and_url_safe():

@@ -23,7 +23,7 @@ def test_installed_wheel_renders_the_same_report(tmp_path, tiny_files):
                    check=True, capture_output=True, timeout=600)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    where = subprocess.run([str(python), "-c", "import reportgen.render as r; print(r.templates_dir())"],
+    where = subprocess.run([str(python), "-c", "import reportgen.report.render as r; print(r.templates_dir())"],
                            cwd=outside, capture_output=True, text=True, check=True)
     assert str(env_dir) in where.stdout
 

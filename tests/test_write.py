@@ -1,6 +1,6 @@
 import pytest
 
-from reportgen import write
+from reportgen.report import write
 
 
 def test_files_are_written_complete_and_nothing_else_is_left(tmp_path):

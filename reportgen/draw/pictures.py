@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen import images
-from reportgen.encode import data_uri, png_bytes
+from reportgen.draw import images
+from reportgen.draw.encode import data_uri, png_bytes
 from reportgen.parallel import ordered_map
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, all_layers
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 KERNEL_RANKS = (3, 4, 5)
 RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}

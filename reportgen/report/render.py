@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the reportgen package
 
 
 def templates_dir() -> Path:

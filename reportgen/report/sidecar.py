@@ -6,8 +6,8 @@ import dataclasses
 import json
 import math
 
-from reportgen.alerts import KINDS
-from reportgen.facts import (ActivationFacts, InputFacts, LayerFacts, ReportFacts, TensorStats,
+from reportgen.analyse.alerts import KINDS
+from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, ReportFacts, TensorStats,
                              WeightFacts)
 
 SCHEMA_VERSION = 1

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import one_line
-from reportgen.model_file import ModelFile, implausible_config, read_config, staged_copy
-from reportgen.repairs import repair_config
-from reportgen.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names)
+from reportgen.load.model_file import ModelFile, implausible_config, read_config, staged_copy
+from reportgen.load.repairs import repair_config
+from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names)
 
 INIT_SEED = 1234
 KEEP_FRESH_VALUES = 1 << 22

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from reportgen.colourmaps import TABLES
+from reportgen.draw.colourmaps import TABLES
 
 KERNEL_CMAP = "RdBu_r"
 FEATURE_CMAP = "viridis"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from reportgen.alerts import KINDS
-from reportgen.facts import (Alert, Histogram, InputFacts, LayerFacts, ReportFacts, Series,
+from reportgen.analyse.alerts import KINDS
+from reportgen.analyse.facts import (Alert, Histogram, InputFacts, LayerFacts, ReportFacts, Series,
                              WeightFacts, all_layer_facts)
-from reportgen.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
-from reportgen.pictures import Figure, Picture
+from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
+from reportgen.draw.pictures import Figure, Picture
 
 STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
                 ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))

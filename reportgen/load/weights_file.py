@@ -19,8 +19,8 @@ from typing import Iterator
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
-from reportgen.model_file import READ_ERRORS, ModelFile, printable, read_config
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names
+from reportgen.load.model_file import READ_ERRORS, ModelFile, printable, read_config
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names
 
 WEIGHTS_MEMBER = "model.weights.h5"
 FROZEN_NAMES = ("moving_mean", "moving_variance")

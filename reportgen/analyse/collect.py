@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
+from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
                              Prediction, Series, TensorStats, WeightFacts)
-from reportgen.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
-from reportgen.alerts import DUPLICATE_COSINE
-from reportgen.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
+from reportgen.analyse.alerts import DUPLICATE_COSINE
+from reportgen.analyse.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
                              sample_step, shared_edges, summarise, tensor_stats)
 
 TOP_K = 5

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
+from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
 
 UNTRAINED_DISTANCE = 0.05
 EXPLODING_FACTOR = 10.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
-from reportgen.model_file import MAX_INPUT_VALUES
+from reportgen.load.model_file import MAX_INPUT_VALUES
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 DEFAULT_SIDE = 64

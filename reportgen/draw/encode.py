@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from reportgen.images import Indexed
+from reportgen.draw.images import Indexed
 
 
 def png_bytes(image: Indexed | np.ndarray) -> bytes:

@@ -1,0 +1,1 @@
+"""Facts from a loaded model: statistics, layer facts, alerts (pure functions on plain data)."""

@@ -1,0 +1,1 @@
+"""Pictures: numpy mosaics, colour tables, PNG encoding."""

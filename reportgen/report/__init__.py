@@ -1,0 +1,1 @@
+"""The page and its sidecar: view strings, templates, JSON, atomic writes."""
