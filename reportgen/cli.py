@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from reportgen import __version__
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.model is None and not args.demo:
         build_parser().error("give a model file, or --demo")
     progress = Progress(quiet=args.quiet)
+    if args.quiet:
+        # Library warnings (numpy, zipfile, Keras) are not ours to print when asked for quiet.
+        warnings.simplefilter("ignore")
     try:
         written = run(args, progress)
     except ReportInputError as exc:

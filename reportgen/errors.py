@@ -8,8 +8,11 @@ class ReportInputError(Exception):
 
 
 def one_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message, or its class name."""
+    """The first non-empty line of an exception's message, or its class name, with control
+    characters from untrusted names made visible (they must not drive the terminal)."""
+    from reportgen.report.formatting import visible
+
     for line in str(exc).splitlines():
         if line.strip():
-            return line.strip()
+            return visible(line.strip())
     return type(exc).__name__

@@ -20,6 +20,7 @@ from reportgen.analyse.collect import collect_input, collect_layer, collect_mode
 from reportgen.errors import ReportInputError, one_line
 from reportgen.analyse.facts import ReportFacts
 from reportgen.load.inputs import SampleInput, load_inputs, read_labels, synthetic_input
+from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import ModelFile, check_model_file
 from reportgen.parallel import ordered_map
 from reportgen.draw.pictures import (Options, colour_bars, input_picture, layer_figures,
@@ -29,8 +30,7 @@ from reportgen.report.render import render_report
 from reportgen.report.sidecar import sidecar_text
 from reportgen.load.snapshot import ModelSnapshot
 from reportgen.report.view import report_view
-from reportgen.load.weights_file import implausible_tensors
-from reportgen.report.write import write_all
+from reportgen.report.write import check_writable, recover, write_all
 
 SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthetic test "
                   "pattern ({what}), not real data.")
@@ -39,6 +39,8 @@ NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so t
 TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
                 "model file (Lambda layers, custom objects) may have run.")
 ASKED_WEIGHTS_ONLY = "--weights-only was given"
+LABELS_COUNT_NOTE = ("The labels file has {n_labels} class names but the model's output has "
+                     "{n_classes} values: names were matched by position, and may be wrong.")
 UNUSED_INPUTS_NOTE = "The --input files were not used: a weights-only report runs no model."
 
 
@@ -67,12 +69,13 @@ class Content:
 
 def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, Path]:
     """Write the HTML report and its JSON sidecar; return their paths."""
-    model_file = check_model_file(request.model_path)
     html_path, json_path = output_paths(request)
+    check_writable([html_path, json_path])
+    recover([html_path, json_path])
+    model_file = check_model_file(request.model_path)
     labels = read_labels(request.labels_path)
     for path in request.input_paths:
-        if not path.is_file():
-            raise ReportInputError(f"{path}: no such input file")
+        require_regular_file(path, "input file")
     if request.weights_only:
         content = weights_only_content(model_file, request, ASKED_WEIGHTS_ONLY, progress)
     else:
@@ -95,9 +98,6 @@ def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labe
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
     from reportgen.load import keras_model  # not at the top: weights-only runs never need it
 
-    problem = implausible_tensors(model_file)
-    if problem:
-        raise ReportInputError(f"{model_file.path}: {problem}")
     progress.step(f"loading {model_file.path.name} (importing TensorFlow)")
     try:
         loaded = keras_model.load(model_file, trust=request.trust_model)
@@ -126,6 +126,9 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     notes += [TRUSTED_NOTE] if request.trust_model else []
     progress.step(f"running the model on {len(samples)} input(s)")
     outputs, scores = run_forward(model, samples, model_file.path)
+    n_classes = int(scores.shape[-1]) if scores.ndim > 1 else 1
+    if labels and len(labels) != n_classes:
+        notes.append(LABELS_COUNT_NOTE.format(n_labels=len(labels), n_classes=n_classes))
 
     progress.step("computing statistics")
     facts = ReportFacts(

@@ -40,7 +40,7 @@ def test_files_that_are_not_models_are_refused(tmp_path, content, message):
 
 
 def test_missing_path_and_directory_are_refused(tmp_path):
-    with pytest.raises(ReportInputError, match="no such file"):
+    with pytest.raises(ReportInputError, match="no such model file"):
         check_model_file(tmp_path / "absent.keras")
     with pytest.raises(ReportInputError, match="directory"):
         check_model_file(tmp_path)

@@ -129,8 +129,11 @@ def filter_similarity(kernel: np.ndarray, threshold: float) -> tuple[float | Non
     # float32 is plenty to tell 0.99 from 1, and twice as fast as float64 here.
     flat = kernel.reshape(-1, n_filters).astype(np.float32)
     flat = flat[:, np.isfinite(flat).all(axis=0)]
+    # Scaled by each filter's largest value first, so huge weights cannot overflow the norm.
+    reach = np.abs(flat).max(axis=0) if flat.size else np.zeros(flat.shape[1], np.float32)
+    flat = flat[:, reach > 0] / reach[reach > 0]
     norms = np.linalg.norm(flat, axis=0)
-    unit = flat[:, norms > 0] / norms[norms > 0]
+    unit = flat / norms
     if unit.shape[1] < 2:
         return None, 0
     cosine = unit.T @ unit

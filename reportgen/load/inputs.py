@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import MAX_INPUT_VALUES
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 DEFAULT_SIDE = 64
 SYNTHETIC_NAME = "synthetic test pattern"
+# Caps on what one input file may make reportgen read: far above any real sample.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_NPY_BYTES = 2 << 30
+MAX_LABELS_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -42,28 +47,52 @@ def load_inputs(paths: list[Path], input_shape: tuple, scale: str,
 
 def _read_arrays(path: Path, input_shape: tuple) -> list[np.ndarray]:
     """The samples in one file: one for a picture, one or more for a .npy array."""
-    if not path.is_file():
-        raise ReportInputError(f"{path}: no such input file")
+    require_regular_file(path, "input file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        return _split_batch(_read_npy(path), input_shape)
+        return _split_batch(read_npy(path), input_shape, path)
     if suffix in IMAGE_SUFFIXES:
-        return [_read_image(path)]
+        return [read_image(path)]
     raise ReportInputError(f"{path}: unsupported input type (use PNG, JPEG or .npy)")
 
 
-def _read_npy(path: Path) -> np.ndarray:
-    """A numeric .npy array (never pickled objects)."""
+def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a .npy file declares, checked against its size before any read."""
     try:
-        array = np.load(path, allow_pickle=False)
+        with path.open("rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _, dtype = read_header(handle, max_header_size=10_000)
+            data_start = handle.tell()
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+        raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from None
+    if dtype.kind not in "biuf" or dtype.hasobject:
+        raise ReportInputError(f"{path}: an array of {dtype} is no input (numbers only)")
+    declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if declared > MAX_NPY_BYTES:
+        raise ReportInputError(f"{path}: declares {declared:,} bytes of data, more than the "
+                               f"{MAX_NPY_BYTES:,} reportgen reads")
+    if declared > path.stat().st_size - data_start:
+        raise ReportInputError(f"{path}: declares {declared:,} bytes of data but the file holds "
+                               f"{path.stat().st_size - data_start:,}")
+    return tuple(shape), dtype
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """A numeric .npy array (never pickled objects), memory-mapped after its header is checked."""
+    shape, dtype = npy_header(path)
+    if not shape or 0 in shape:
+        raise ReportInputError(f"{path}: an array of {dtype} {shape} is no input")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from exc
-    if array.dtype.kind not in "biuf" or array.ndim == 0 or array.size == 0:
-        raise ReportInputError(f"{path}: an array of {array.dtype} {array.shape} is no input")
-    return array
 
 
-def _split_batch(array: np.ndarray, input_shape: tuple) -> list[np.ndarray]:
+def _split_batch(array: np.ndarray, input_shape: tuple, path: Path) -> list[np.ndarray]:
     """One sample, or a batch of them: images are HxW, HxWxC or NxHxWxC (N stacked HxW too)."""
     rank = len(input_shape)
     if rank == 3:
@@ -71,7 +100,11 @@ def _split_batch(array: np.ndarray, input_shape: tuple) -> list[np.ndarray]:
             return list(array)
         if array.ndim in (2, 3):
             return [array]
-        raise ReportInputError(f"array of shape {array.shape} is not HxW, HxWxC or NxHxWxC")
+        raise ReportInputError(f"{path}: an array of shape {array.shape} is not HxW, HxWxC "
+                               f"or NxHxWxC")
+    if array.ndim not in (rank, rank + 1):
+        raise ReportInputError(f"{path}: an array of shape {array.shape} does not fit the "
+                               f"model's input shape {input_shape}")
     return list(array) if array.ndim == rank + 1 else [array]
 
 
@@ -88,16 +121,22 @@ def token_ids(raw: np.ndarray, input_shape: tuple, token_limit: int, path: Path)
     return ids.astype(np.int32)
 
 
-def _read_image(path: Path) -> np.ndarray:
-    """A picture file as an HxWxC uint8 array."""
+def read_image(path: Path) -> np.ndarray:
+    """A picture file as an HxWxC uint8 array; its pixel count is checked from the header
+    before anything is decoded."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ReportInputError(f"{path}: a {width}x{height} image has more than the "
+                                       f"{MAX_IMAGE_PIXELS:,} pixels reportgen reads")
             image.load()
             mode = "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
             return np.asarray(image.convert(mode))
-    except (OSError, UnidentifiedImageError) as exc:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError,
+            SyntaxError, EOFError) as exc:
         raise ReportInputError(f"{path}: not a readable image: {one_line(exc)}") from exc
 
 
@@ -212,12 +251,14 @@ def pattern_image(height: int, width: int) -> np.ndarray:
                     np.where(top, ring, np.where(left, diagonal, gradient))).astype(np.float32)
 
 
-
-
 def read_labels(path: Path | None) -> list[str]:
     """Class names from a text file, one a line; empty list when no file is given."""
     if path is None:
         return []
+    require_regular_file(path, "labels file")
+    if path.stat().st_size > MAX_LABELS_BYTES:
+        raise ReportInputError(f"{path}: a labels file larger than {MAX_LABELS_BYTES:,} bytes "
+                               f"is not a list of class names")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportInputError
+from reportgen.load.guards import HDF5_SIGNATURE, require_regular_file
+from reportgen.load.hdf5_source import inspect_hdf5
 
-# What reading a damaged zip or HDF5 file can raise, besides OSError.
+# What reading a damaged zip or HDF5 file can raise, besides OSError (h5py reports some
+# damage met inside its own callbacks as SystemError).
 READ_ERRORS = (OSError, EOFError, KeyError, ValueError, TypeError, RuntimeError,
-               NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error)
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+               NotImplementedError, SystemError, zipfile.BadZipFile, zlib.error, struct.error)
 ZIP_SIGNATURE = b"PK\x03\x04"
 
 
@@ -31,12 +33,10 @@ class ModelFile:
     saved_by_keras_version: str
 
 
-def check_model_file(path: Path) -> ModelFile:
-    """Check that `path` is a readable .h5 or .keras file, or raise ReportInputError."""
-    if not path.exists():
-        raise ReportInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise ReportInputError(f"{path}: is a directory, not a model file")
+def check_model_file(path: Path, role: str = "model file") -> ModelFile:
+    """Check that `path` is a readable .h5 or .keras file that is safe to open, or raise
+    ReportInputError."""
+    require_regular_file(path, role)
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
@@ -45,6 +45,7 @@ def check_model_file(path: Path) -> ModelFile:
     if not head:
         raise ReportInputError(f"{path}: the file is empty")
     file_format = _detect_format(path, head)
+    inspect_hdf5(path, file_format, READ_ERRORS)
     return ModelFile(
         path=path,
         format=file_format,

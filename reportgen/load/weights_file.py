@@ -9,20 +9,18 @@ a large file is never held in memory at once.
 from __future__ import annotations
 
 import contextlib
-import io
+import dataclasses
 import re
-import struct
-import tempfile
-import zipfile
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.load.hdf5_source import hdf5_source
 from reportgen.load.model_file import READ_ERRORS, ModelFile, printable, read_config
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names
 
-WEIGHTS_MEMBER = "model.weights.h5"
 FROZEN_NAMES = ("moving_mean", "moving_variance")
 # The order in which Keras 3 layers create their variables ("vars/0", "vars/1", ...).
 VARIABLE_NAMES = {
@@ -50,70 +48,49 @@ def open_weights(model_file: ModelFile) -> Iterator[ModelSnapshot]:
     import h5py
 
     config = read_config(model_file)
-    problem = implausible_tensors(model_file)
-    if problem:
-        raise ReportInputError(f"{model_file.path}: cannot read the weights: {problem}")
     with contextlib.ExitStack() as stack:
         try:
-            handle = stack.enter_context(h5py.File(_hdf5_source(model_file, stack), "r"))
+            source = hdf5_source(model_file.path, model_file.format, stack)
+            handle = stack.enter_context(h5py.File(source, "r"))
             snapshot = snapshot_from_hdf5(handle, config)
         except READ_ERRORS as exc:
             raise ReportInputError(
                 f"{model_file.path}: cannot read the weights: {one_line(exc)}") from exc
-        yield snapshot
+        yield guarded(snapshot, model_file.path)
 
 
-def _hdf5_source(model_file: ModelFile, stack: contextlib.ExitStack):
-    """The HDF5 file to open: the file itself, or the weights inside a .keras archive."""
-    if model_file.format.startswith("HDF5"):
-        return str(model_file.path)
-    archive = stack.enter_context(zipfile.ZipFile(model_file.path))
-    info = archive.getinfo(WEIGHTS_MEMBER)
-    if info.compress_type == zipfile.ZIP_STORED:
-        raw = stack.enter_context(model_file.path.open("rb"))
-        return MemberFile(raw, _data_offset(raw, info), info.file_size)
-    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="reportgen-"))
-    return archive.extract(info, folder)
+class StoredArray:
+    """An HDF5 dataset read on demand. A read that fails (a corrupt compressed chunk, say)
+    is the file's fault, not a bug: it ends the run with one line naming the tensor."""
+
+    def __init__(self, dataset, file_path: Path):
+        self.dataset, self.file_path = dataset, file_path
+        self.shape = tuple(dataset.shape)
+        self.dtype = dataset.dtype
+        self.ndim = len(self.shape)
+        self.size = int(dataset.size)
+
+    def __array__(self, dtype=None, copy=None):
+        values = self[()]
+        return values if dtype is None else values.astype(dtype)
+
+    def __getitem__(self, key):
+        try:
+            return np.asarray(self.dataset[key])
+        except READ_ERRORS as exc:
+            raise ReportInputError(f"{self.file_path}: cannot read tensor {self.dataset.name}: "
+                                   f"{one_line(exc)}") from exc
 
 
-def _data_offset(raw, info: zipfile.ZipInfo) -> int:
-    """Where a stored zip member's bytes start: after its local header."""
-    raw.seek(info.header_offset)
-    header = raw.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ValueError("corrupt zip member header")
-    name_length, extra_length = struct.unpack("<HH", header[26:30])
-    return info.header_offset + 30 + name_length + extra_length
+def guarded(snapshot: ModelSnapshot, file_path: Path) -> ModelSnapshot:
+    """The snapshot with every dataset behind a StoredArray."""
+    def layer(item: LayerSnapshot) -> LayerSnapshot:
+        weights = tuple(dataclasses.replace(w, values=StoredArray(w.values, file_path))
+                        for w in item.weights)
+        return dataclasses.replace(item, weights=weights,
+                                   children=tuple(layer(c) for c in item.children))
 
-
-class MemberFile(io.RawIOBase):
-    """A read-only window onto part of a file: a stored zip member, readable in place."""
-
-    def __init__(self, raw, start: int, size: int):
-        super().__init__()
-        self.raw, self.start, self.size, self.position = raw, start, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
-        self.position = max(0, base + offset)
-        return self.position
-
-    def readinto(self, buffer) -> int:
-        wanted = min(len(buffer), max(0, self.size - self.position))
-        self.raw.seek(self.start + self.position)
-        data = self.raw.read(wanted)
-        buffer[: len(data)] = data
-        self.position += len(data)
-        return len(data)
+    return dataclasses.replace(snapshot, layers=tuple(layer(item) for item in snapshot.layers))
 
 
 def snapshot_from_hdf5(handle, config: dict | None) -> ModelSnapshot:
@@ -293,32 +270,6 @@ def _without_batch(shape) -> tuple[int | None, ...] | None:
 def _is_tensor(obj) -> bool:
     """Whether an HDF5 object is a numeric array (a weight), not a group or text."""
     return hasattr(obj, "shape") and hasattr(obj, "dtype") and obj.dtype.kind in "biuf"
-
-
-def implausible_tensors(model_file: ModelFile) -> str | None:
-    """A tensor whose declared size the file cannot hold (a corrupt or hostile header), if any.
-
-    Checked before anything reads a tensor, so a forged shape cannot exhaust memory.
-    """
-    import h5py
-
-    limit = 64 * model_file.size + (1 << 20)
-    found: list[str] = []
-
-    def visit(path, obj):
-        if not found and hasattr(obj, "shape") and hasattr(obj, "dtype"):
-            declared = int(np.prod(obj.shape, dtype=np.float64) * obj.dtype.itemsize)
-            if declared > limit:
-                found.append(f"tensor {path} declares {declared:,} bytes, more than the "
-                             f"{model_file.size:,}-byte file can hold")
-
-    try:
-        with contextlib.ExitStack() as stack:
-            with h5py.File(_hdf5_source(model_file, stack), "r") as handle:
-                handle.visititems(visit)
-    except READ_ERRORS:
-        return None  # Unreadable: the loaders will say so in their own words.
-    return found[0] if found else None
 
 
 def _text(value) -> str:

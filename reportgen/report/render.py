@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import markupsafe
+
+from reportgen.report.formatting import visible
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the reportgen package
 
@@ -34,7 +38,16 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
+
+
+def _shown(value):
+    """Every value the templates print: strings with hidden characters made visible (macro
+    output is already markup made of such values)."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value)
+    return value
 
 
 def bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -44,7 +57,12 @@ def bytecode_cache() -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
+    if not os.access(folder, os.W_OK):
+        return None
+    # Jinja2 keys its cache by template source only; settings made here (autoescape,
+    # finalize) are compiled in, so this module's own text is part of the key.
+    tag = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return jinja2.FileSystemBytecodeCache(str(folder), pattern=f"reportgen-{tag}-%s.cache")
 
 
 def render_report(view: dict) -> str:

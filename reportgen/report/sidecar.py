@@ -6,6 +6,8 @@ import dataclasses
 import json
 import math
 
+import numpy as np
+
 from reportgen.analyse.alerts import KINDS
 from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, ReportFacts, TensorStats,
                              WeightFacts)
@@ -120,11 +122,16 @@ def sidecar_text(facts: ReportFacts, settings: dict) -> str:
 
 
 def finite(data):
-    """The same data with every non-finite float replaced by None (JSON has no NaN)."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
+    """The same data as plain JSON types, every non-finite number replaced by None (JSON has
+    no NaN); tuples become lists and numpy scalars Python numbers."""
+    if isinstance(data, (float, np.floating)):
+        return float(data) if math.isfinite(data) else None
+    if isinstance(data, (bool, np.bool_)):
+        return bool(data)
+    if isinstance(data, (int, np.integer)):
+        return int(data)
     if isinstance(data, dict):
         return {key: finite(value) for key, value in data.items()}
-    if isinstance(data, list):
+    if isinstance(data, (list, tuple)):
         return [finite(value) for value in data]
     return data
