@@ -40,7 +40,7 @@ def load_inputs(paths: list[Path], input_shape: tuple, scale: str,
             if token_limit is not None:
                 array = token_ids(raw, input_shape, token_limit, path)
             else:
-                array = conform(_scaled(raw, scale), input_shape, path)
+                array = conform(scaled(raw, scale), input_shape, path)
             samples.append(SampleInput(name=name, source=str(path), array=array))
     return samples
 
@@ -140,7 +140,7 @@ def read_image(path: Path) -> np.ndarray:
         raise ReportInputError(f"{path}: not a readable image: {one_line(exc)}") from exc
 
 
-def _scaled(raw: np.ndarray, scale: str) -> np.ndarray:
+def scaled(raw: np.ndarray, scale: str) -> np.ndarray:
     """Values scaled as the model expects: integers / 255 by default, like the textbook."""
     values = raw.astype(np.float32)
     if scale == "auto":
