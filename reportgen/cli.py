@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 import warnings
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.errors import ReportInputError, one_line
-from reportgen.draw.pictures import Options
+from reportgen.options import Options
 from reportgen.progress import Progress
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -29,10 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path,
                         help="the HTML report to write (default: output/<model name>.html); "
                              "the JSON sidecar goes beside it with the suffix .json")
-    parser.add_argument("--input", dest="inputs", type=Path, action="append", default=[],
-                        metavar="FILE",
+    parser.add_argument("--input", dest="inputs", action="append", default=[],
+                        metavar="[NAME=]FILE",
                         help="a sample input: PNG/JPEG, or .npy of HxW, HxWxC or NxHxWxC "
-                             "(repeatable); default: a synthetic test pattern")
+                             "(repeatable); NAME=FILE gives a file to the model input NAME "
+                             "(models with several inputs); default: a synthetic test pattern")
     parser.add_argument("--labels", type=Path, metavar="FILE",
                         help="class names, one a line, for the predictions")
     parser.add_argument("--input-scale", default="auto", type=_scale, metavar="auto|NUMBER",
@@ -52,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="NUMBER|layer",
                         help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
                              "textbook), or 'layer' for each layer's own largest weight")
+    parser.add_argument("--architecture", type=Path, metavar="FILE",
+                        help="take the architecture from FILE (a .keras, an .h5 with a model "
+                             "config, or a model.to_json() file) and the weights from MODEL "
+                             "(a save_weights file, say); layers are matched by name and shape")
     parser.add_argument("--weights-only", action="store_true",
                         help="read the weights straight from the file (fast, no TensorFlow): "
                              "statistics, histograms and kernel images, no activations")
@@ -94,8 +100,15 @@ def _kernel_scale(text: str) -> str:
     return text if text == "layer" else repr(_number(text))
 
 
+# `reportgen compare A B`, `reportgen batch PATH...`: each its own module and parser.
+SUBCOMMANDS = {"compare": "reportgen.compare", "batch": "reportgen.batch"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.model is None and not args.demo:
         build_parser().error("give a model file, or --demo")
@@ -107,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         written = run(args, progress)
     except ReportInputError as exc:
         return _fail(args, exc, EXIT_INPUT)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("reportgen"):
+            return _fail(args, exc, EXIT_INTERNAL, prefix="internal error: ")
+        return _fail(args, MissingPackage(exc.name), EXIT_INPUT)  # installation, not a bug
     except KeyboardInterrupt:
         print("reportgen: interrupted", file=sys.stderr)
         return EXIT_INTERNAL
@@ -119,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
     """Turn parsed options into a report request and carry it out."""
+    from reportgen.load.samples import parse_input
     from reportgen.pipeline import ReportRequest, generate_report
 
     options = Options(max_filters=args.max_filters, max_channels=args.max_channels,
@@ -129,10 +147,24 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
         return run_demo(args.output, options, progress)
     output = args.output or DEFAULT_OUTPUT_DIR / f"{args.model.stem}.html"
     request = ReportRequest(model_path=args.model, output=output,
-                            input_paths=tuple(args.inputs), labels_path=args.labels,
+                            inputs=tuple(parse_input(text) for text in args.inputs),
+                            labels_path=args.labels, architecture_path=args.architecture,
                             input_scale=args.input_scale, options=options,
                             weights_only=args.weights_only, trust_model=args.trust_model)
     return generate_report(request, progress)
+
+
+class MissingPackage(Exception):
+    """A package reportgen needs is not installed."""
+
+    def __init__(self, name: str | None):
+        package = PACKAGES.get((name or "").split(".")[0], name or "a required package")
+        super().__init__(f"the Python package {package!r} is not installed in this "
+                         f"environment ({sys.executable}): pip install {package}")
+
+
+# Import names whose package (pip name) differs.
+PACKAGES = {"PIL": "pillow", "sklearn": "scikit-learn"}
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, code: int, prefix: str = "") -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.draw.pictures import Options
+from reportgen.options import Options
 from reportgen.progress import Progress
 
 SIDE = 28
@@ -61,6 +61,7 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
     from PIL import Image
 
     from reportgen.load import keras_model
+    from reportgen.load.samples import GivenInput
     from reportgen.pipeline import ReportRequest, generate_report
 
     folder = output.parent if output else DEMO_OUTPUT_DIR
@@ -78,6 +79,6 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
     labels_path.write_text("\n".join(CLASSES) + "\n", encoding="utf-8")
     request = ReportRequest(model_path=model_path,
                             output=output or folder / "demo-model.html",
-                            input_paths=(sample_path,), labels_path=labels_path,
+                            inputs=(GivenInput(None, sample_path),), labels_path=labels_path,
                             options=options)
     return generate_report(request, progress)

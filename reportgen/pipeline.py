@@ -6,6 +6,7 @@ A model Keras can rebuild gets the full report. One it cannot (or any model with
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import os
@@ -17,13 +18,16 @@ import numpy as np
 from reportgen import __version__
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
-from reportgen.errors import ReportInputError, one_line
+from reportgen.errors import ReportInputError
 from reportgen.analyse.facts import ReportFacts
-from reportgen.load.inputs import SampleInput, load_inputs, read_labels, synthetic_input
+from reportgen.load.inputs import read_labels
+from reportgen.load.samples import GivenInput, Sample, model_samples, synthetic_sample
 from reportgen.load.guards import require_regular_file
-from reportgen.load.model_file import ModelFile, check_model_file
+from reportgen.load.model_file import Architecture, ModelFile, check_model_file, read_architecture
+from reportgen.load.weights_file import open_weights
 from reportgen.parallel import ordered_map
-from reportgen.draw.pictures import (Options, colour_bars, input_picture, layer_figures,
+from reportgen.options import Options
+from reportgen.draw.pictures import (colour_bars, input_picture, layer_figures,
                                 map_layers, output_picture)
 from reportgen.progress import Progress
 from reportgen.report.render import render_report
@@ -36,6 +40,8 @@ SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthet
                   "pattern ({what}), not real data.")
 NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
+FORWARD_FAILED_NOTE = ("The model could not run on the inputs ({error}), so this report has no "
+                       "feature maps or predictions; everything about the weights stands.")
 TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
                 "model file (Lambda layers, custom objects) may have run.")
 ASKED_WEIGHTS_ONLY = "--weights-only was given"
@@ -50,12 +56,13 @@ class ReportRequest:
 
     model_path: Path
     output: Path
-    input_paths: tuple[Path, ...] = ()
+    inputs: tuple[GivenInput, ...] = ()
     labels_path: Path | None = None
     input_scale: str = "auto"
     options: Options = field(default_factory=Options)
     weights_only: bool = False
     trust_model: bool = False
+    architecture_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -73,13 +80,15 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     check_writable([html_path, json_path])
     recover([html_path, json_path])
     model_file = check_model_file(request.model_path)
+    architecture = (read_architecture(request.architecture_path)
+                    if request.architecture_path else None)
     labels = read_labels(request.labels_path)
-    for path in request.input_paths:
-        require_regular_file(path, "input file")
+    for given in request.inputs:
+        require_regular_file(given.path, "input file")
     if request.weights_only:
         content = weights_only_content(model_file, request, ASKED_WEIGHTS_ONLY, progress)
     else:
-        content = full_or_fallback_content(model_file, request, labels, progress)
+        content = full_or_fallback_content(model_file, architecture, request, labels, progress)
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
     progress.step(f"writing {html_path}")
     html = render_report(report_view(facts, content.figures, content.inputs, colour_bars()))
@@ -93,20 +102,33 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     return html_path, json_path
 
 
-def full_or_fallback_content(model_file: ModelFile, request: ReportRequest, labels: list[str],
+def full_or_fallback_content(model_file: ModelFile, architecture: Architecture | None,
+                             request: ReportRequest, labels: list[str],
                              progress: Progress) -> Content:
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
     from reportgen.load import keras_model  # not at the top: weights-only runs never need it
 
     progress.step(f"loading {model_file.path.name} (importing TensorFlow)")
     try:
-        loaded = keras_model.load(model_file, trust=request.trust_model)
+        if architecture is None:
+            loaded = keras_model.load(model_file, trust=request.trust_model)
+        else:
+            with open_weights(model_file, architecture.config) as stored:
+                loaded = keras_model.load_with_architecture(
+                    copy.deepcopy(architecture.config), stored, str(model_file.path),
+                    trust=request.trust_model)
     except keras_model.ModelNotRebuilt as exc:
         reason = f"Keras could not rebuild the model: {exc}"
         if exc.needs_trust:
             reason += " (reportgen never runs code from a model file unless --trust-model is given)"
         return weights_only_content(model_file, request, reason, progress)
-    return full_content(model_file, loaded, request, labels, progress)
+    content = full_content(model_file, loaded, request, labels, progress)
+    if architecture is None:
+        return content
+    model = dataclasses.replace(content.facts.model,
+                                architecture_file_name=architecture.path.name,
+                                architecture_sha256=architecture.sha256)
+    return dataclasses.replace(content, facts=dataclasses.replace(content.facts, model=model))
 
 
 def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
@@ -117,49 +139,65 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     model = loaded.model
     snapshot = keras_model.snapshot(model)
     progress.step("re-initialising the architecture for the comparison")
-    init = keras_model.initial_weights(model)
-    samples = load_inputs(list(request.input_paths), snapshot.input_shape, request.input_scale,
-                          token_limit=snapshot.token_limit)
+    options = request.options
+    init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
+    samples = model_samples(list(request.inputs), snapshot.inputs, request.input_scale)
     notes = [] if samples else [SYNTHETIC_NOTE.format(what=_synthetic_what(snapshot))]
-    samples = samples or [synthetic_input(snapshot.input_shape, snapshot.token_limit)]
-    notes += [] if init is not None else [NO_INIT_NOTE]
+    samples = samples or [synthetic_sample(snapshot.inputs)]
     notes += [TRUSTED_NOTE] if request.trust_model else []
     progress.step(f"running the model on {len(samples)} input(s)")
-    outputs, scores = run_forward(model, samples, model_file.path)
-    n_classes = int(scores.shape[-1]) if scores.ndim > 1 else 1
-    if labels and len(labels) != n_classes:
-        notes.append(LABELS_COUNT_NOTE.format(n_labels=len(labels), n_classes=n_classes))
+    outputs, scores, forward_error = run_forward(model, samples)
+    if forward_error:
+        notes.append(FORWARD_FAILED_NOTE.format(error=forward_error))
+        samples = []
+    elif labels and scores[0].ndim == 2 and len(labels) != _n_classes(scores[0]):
+        notes.append(LABELS_COUNT_NOTE.format(n_labels=len(labels),
+                                              n_classes=scores[0].shape[-1]))
 
     progress.step("computing statistics")
     facts = ReportFacts(
         mode="full",
-        model=collect_model(snapshot, file_info(model_file, keras_read_with())),
+        model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
         layers=collect_layers(snapshot, init),
-        inputs=tuple(collect_input(s.name, s.source, s.array.shape,
+        inputs=tuple(collect_input(s.name, s.source, s.arrays[0].shape,
                                    {name: out[k] for name, out in outputs.items()},
-                                   scores[k], labels)
+                                   [(spec, out[k]) for spec, out in zip(snapshot.outputs, scores)],
+                                   labels)
                      for k, s in enumerate(samples)),
         notes=tuple(notes),
-        kernel_scale=request.options.kernel_scale,
+        kernel_scale=options.kernel_scale,
         repairs=loaded.repairs,
         trusted=request.trust_model,
+        forward_error=forward_error,
     )
     progress.step("drawing kernels and feature maps")
-    figures = layer_figures(snapshot, init, request.options)
+    figures = layer_figures(snapshot, init, options)
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
-                                  if layer.name in outputs], request.options.max_map_layers)
-    pictures = [(input_picture(s.name, s.array), output_pictures(drawn, outputs, k, request.options))
+                                  if layer.name in outputs], options.max_map_layers)
+    pictures = [(input_pictures(s, snapshot), output_pictures(drawn, outputs, k, options))
                 for k, s in enumerate(samples)]
     if cut_note:
         facts = dataclasses.replace(facts, notes=facts.notes + (cut_note,))
     return Content(facts, figures, pictures)
 
 
+def _n_classes(scores: np.ndarray) -> int:
+    """How many classes a 2-D output (samples x values) has: one sigmoid unit reads two."""
+    return 2 if scores.shape[-1] == 1 else int(scores.shape[-1])
+
+
+def input_pictures(sample: Sample, snapshot: ModelSnapshot) -> list:
+    """The pictures of a sample's inputs that are images, named by input when there are
+    several."""
+    several = len(sample.arrays) > 1
+    drawn = [input_picture(f"{spec.name}" if several else sample.name, array)
+             for spec, array in zip(snapshot.inputs, sample.arrays)]
+    return [picture for picture in drawn if picture is not None]
+
+
 def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: str,
                          progress: Progress) -> Content:
     """What needs no forward pass, read tensor by tensor from the file with h5py."""
-    from reportgen.load.weights_file import open_weights
-
     progress.step(f"reading the weights of {model_file.path.name} ({reason})")
     with open_weights(model_file) as snapshot:
         progress.step("computing statistics")
@@ -168,7 +206,7 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
             model=collect_model(snapshot, file_info(model_file, hdf5_read_with())),
             layers=collect_layers(snapshot, None),
             inputs=(),
-            notes=(UNUSED_INPUTS_NOTE,) if request.input_paths else (),
+            notes=(UNUSED_INPUTS_NOTE,) if request.inputs else (),
             kernel_scale=request.options.kernel_scale,
             weights_only_reason=reason,
             trusted=request.trust_model,
@@ -192,11 +230,16 @@ def collect_layers(snapshot: ModelSnapshot, init) -> tuple:
 
 def _synthetic_what(snapshot: ModelSnapshot) -> str:
     """How the synthetic input was made, for the note."""
-    if snapshot.token_limit:
-        return f"a fixed sequence of token ids below {snapshot.token_limit}"
-    if len(snapshot.input_shape) == 3:
-        return "stripes, a ring, a diagonal edge and a gradient"
-    return "smooth waves of several frequencies"
+    kinds = []
+    for spec in snapshot.inputs:
+        if spec.token_limit:
+            kind = f"a fixed sequence of token ids below {spec.token_limit}"
+        elif spec.shape is not None and len(spec.shape) == 3:
+            kind = "stripes, a ring, a diagonal edge and a gradient"
+        else:
+            kind = "smooth waves of several frequencies"
+        kinds.append(kind if len(snapshot.inputs) == 1 else f"{spec.name}: {kind}")
+    return "; ".join(kinds)
 
 
 def output_paths(request: ReportRequest) -> tuple[Path, Path]:
@@ -205,8 +248,8 @@ def output_paths(request: ReportRequest) -> tuple[Path, Path]:
     if html_path.suffix.lower() not in (".html", ".htm"):
         raise ReportInputError(f"{html_path}: the report must be an .html file")
     json_path = html_path.with_suffix(".json")
-    protected = [request.model_path, *request.input_paths]
-    protected += [request.labels_path] if request.labels_path else []
+    protected = [request.model_path, *(given.path for given in request.inputs)]
+    protected += [path for path in (request.labels_path, request.architecture_path) if path]
     for target in (html_path, json_path):
         if target.is_dir():
             raise ReportInputError(f"{target}: is a directory")
@@ -215,26 +258,20 @@ def output_paths(request: ReportRequest) -> tuple[Path, Path]:
     return html_path, json_path
 
 
-def run_forward(model, samples: list[SampleInput],
-                path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """One forward pass over all samples, or a clear error when the model cannot run them."""
+def run_forward(model, samples: list[Sample]) -> tuple[dict[str, np.ndarray],
+                                                       list[np.ndarray], str]:
+    """One forward pass over all samples: every layer's output, each model output, and "" —
+    or nothing and the reason when the model cannot run on these inputs (the weights part
+    of the report does not need it)."""
     from reportgen.load import keras_model
 
-    batch = np.stack([s.array for s in samples])
+    batches = [np.stack([s.arrays[k] for s in samples]) for k in range(len(samples[0].arrays))]
     try:
-        return keras_model.forward(model, batch)
-    except Exception as exc:  # A model that cannot run its own inputs is a bad input.
-        raise ReportInputError(
-            f"{path}: the model cannot run on input of shape {batch.shape[1:]}: "
-            f"{one_line(exc)}") from exc
-
-
-def keras_read_with() -> tuple[tuple[str, str], ...]:
-    """The libraries that read a model in the full report, with their versions."""
-    import keras
-    import tensorflow
-
-    return (("keras", keras.__version__), ("tensorflow", tensorflow.__version__))
+        outputs, scores = keras_model.forward(model, batches)
+    except Exception as exc:  # The model cannot run these inputs; the rest still stands.
+        shapes = ", ".join(str(batch.shape[1:]) for batch in batches)
+        return {}, [], f"input of shape {shapes}: {keras_model.failure_reason(exc)}"
+    return outputs, scores, ""
 
 
 def hdf5_read_with() -> tuple[tuple[str, str], ...]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen.load.repairs import layer_nodes
+from reportgen.load.repairs import config_objects
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -90,7 +90,7 @@ def keras2_style_h5(model, path: Path, patch) -> Path:
     model.save(path)
     with h5py.File(path, "r+") as handle:
         config = json.loads(handle.attrs["model_config"])
-        for node in layer_nodes(config):
+        for node, _ in config_objects(config):
             patch(node["class_name"], node["config"])
         handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
         handle.attrs["keras_version"] = b"2.4.0"

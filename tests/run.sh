@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need, then run them: Chromium (Debian package) for the browser
 # tests, reportgen with its test extras, then pytest. Extra arguments go to pytest.
+# Works inside a virtual environment (python3 is then the environment's) and outside one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -12,4 +13,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 python3 -m pip install -q -e ".[test]"
-python3 -m pytest "$@"
+# The tests write only into temporary folders: no bytecode or pytest cache in the checkout.
+export PYTHONDONTWRITEBYTECODE=1
+python3 -m pytest -p no:cacheprovider "$@"

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from reportgen.analyse.alerts import KINDS
 from reportgen.cli import main
 
 
@@ -31,6 +30,10 @@ def trained_like(model):
     return model
 
 
+DOCUMENTED_KINDS = {"non_finite", "dead_channels", "untrained", "exploding_weights",
+                    "vanishing_weights", "duplicate_filters", "uniform_output"}
+
+
 def alerts_for(model, tmp_path, *extra) -> list[dict]:
     path = tmp_path / "m.keras"
     model.save(path)
@@ -40,7 +43,8 @@ def alerts_for(model, tmp_path, *extra) -> list[dict]:
     out = tmp_path / "r.html"
     assert main([str(path), "-q", "-o", str(out), "--input", str(samples), *extra]) == 0
     data = json.loads(out.with_suffix(".json").read_text("utf-8"))
-    assert {k["name"] for k in data["alert_kinds"]} == {k.name for k in KINDS}
+    # The documented kinds (README, "What was checked"), spelled out here, not read from the code.
+    assert {k["name"] for k in data["alert_kinds"]} >= DOCUMENTED_KINDS
     return data["alerts"]
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from reportgen.analyse.collect import collect_input, collect_layer, collect_model, top_predictions
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.analyse.collect import collect_input, collect_layer, collect_model
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
 
 
 def layer(name="conv", weights=None):
@@ -29,26 +29,23 @@ def test_missing_initialisation_gives_no_init_facts():
     assert collect_layer(0, layer(), None).init is None
 
 
-def test_top_predictions_are_ordered_and_named():
-    scores = np.array([0.1, 0.6, 0.05, 0.25])
-    top = top_predictions(scores, ["a", "b", "c"], k=3)
-    assert [(p.class_index, p.label) for p in top] == [(1, "b"), (3, "class 3"), (0, "a")]
-    assert top[0].probability == pytest.approx(0.6)
-
-
 def test_input_facts_hold_every_layer_output():
     outputs = {"conv": np.ones((4, 4, 2)), "dense": np.array([0.0, 2.0])}
-    facts = collect_input("x.png", "x.png", (4, 4, 1), outputs, np.array([0.3, 0.7]), [])
+    out = TensorSpec("probs", (2,), activation="softmax")
+    facts = collect_input("x.png", "x.png", (4, 4, 1), outputs, [(out, np.array([0.3, 0.7]))], [])
     assert [a.layer for a in facts.activations] == ["conv", "dense"]
     assert facts.activations[0].shape == (4, 4, 2) and len(facts.activations[0].channels) == 2
     assert facts.activations[1].stats.zero_fraction == pytest.approx(0.5)
+    assert [p.class_index for p in facts.predictions] == [1, 0]
+    assert facts.output_entropy == pytest.approx(-(0.3 * np.log(0.3) + 0.7 * np.log(0.7)) / np.log(2))
 
 
 def test_model_parameters_split_trainable_and_frozen():
     frozen = LayerSnapshot("bn", "BatchNormalization", "(None, 4)", 8, True, "",
                            (WeightArray("gamma", np.ones(4), True),
                             WeightArray("moving_mean", np.zeros(4), False)))
-    snap = ModelSnapshot("Sequential", (layer(), frozen), (8, 8, 1), (4,))
+    snap = ModelSnapshot("Sequential", (layer(), frozen), (TensorSpec("in", (8, 8, 1)),),
+                         (TensorSpec("out", (4,)),))
     file_info = dict(file_name="m.keras", file_size=1, sha256="0", format="f",
                      saved_by_keras_version="3", read_with=(("keras", "3"),),
                      reportgen_version="0", generated_at="now")

@@ -8,7 +8,10 @@ from reportgen.load.model_file import check_model_file
 def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
     snap = keras_model.snapshot(tiny_model)
     assert [l.name for l in snap.layers] == [l.name for l in tiny_model.layers]
-    assert snap.input_shape == (12, 12, 1) and snap.output_shape == (4,)
+    [model_input], [model_output] = snap.inputs, snap.outputs
+    assert model_input.shape == (12, 12, 1) and model_input.dtype == "float32"
+    assert model_output.shape == (4,) and model_output.activation == "softmax"
+    assert model_output.name == "probs"
     conv = snap.layers[0]
     assert (conv.class_name, conv.activation, conv.n_params) == ("Conv2D", "relu", 60)
     assert [w.name for w in conv.weights] == ["kernel", "bias"]
@@ -37,7 +40,7 @@ def test_variables_are_read_on_demand_whole_or_sliced(tiny_model):
 
 def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):
     batch = np.random.default_rng(0).random((3, 12, 12, 1)).astype(np.float32)
-    outputs, scores = keras_model.forward(tiny_model, batch)
+    outputs, [scores] = keras_model.forward(tiny_model, [batch])
     assert list(outputs) == [l.name for l in tiny_model.layers]
     assert outputs[tiny_model.layers[0].name].shape == (3, 12, 12, 6)
     expected = np.asarray(tiny_model(batch, training=False))

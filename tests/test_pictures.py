@@ -1,6 +1,7 @@
 import numpy as np
 
-from reportgen.draw.pictures import Options, map_layers, weight_figure
+from reportgen.options import Options
+from reportgen.draw.pictures import map_layers, weight_figure
 from reportgen.load.snapshot import LayerSnapshot
 
 

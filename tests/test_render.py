@@ -8,9 +8,10 @@ import pytest
 
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
 from reportgen.analyse.facts import ReportFacts
-from reportgen.draw.pictures import Options, colour_bars, input_picture, layer_figures, output_picture
+from reportgen.options import Options
+from reportgen.draw.pictures import colour_bars, input_picture, layer_figures, output_picture
 from reportgen.report.render import render_report
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
 from reportgen.report.view import report_view
 
 SCRIPT_NAME = "<script>alert(1)</script>"
@@ -47,7 +48,8 @@ def hand_made_report(layer_name=SCRIPT_NAME, label="<b>boot</b>"):
     layers = (LayerSnapshot(layer_name, "Conv2D", "(None, 6, 6, 4)", 40, True, "relu",
                             (kernel, bias), path=layer_name),
               LayerSnapshot("flat", "Flatten", "(None, 144)", 0, True, "", (), path="flat"))
-    snapshot = ModelSnapshot("Sequential", layers, (6, 6, 1), (144,))
+    snapshot = ModelSnapshot("Sequential", layers, (TensorSpec("in", (6, 6, 1)),),
+                             (TensorSpec("flat", (144,)),))
     init = {layer_name: [rng.normal(0, 0.1, (3, 3, 1, 4)).astype(np.float32), np.zeros(4, np.float32)]}
     outputs = {layer_name: rng.random((6, 6, 4)).astype(np.float32), "flat": rng.random(144)}
     image = rng.random((6, 6, 1)).astype(np.float32)
@@ -57,13 +59,14 @@ def hand_made_report(layer_name=SCRIPT_NAME, label="<b>boot</b>"):
     facts = ReportFacts(
         mode="full", model=collect_model(snapshot, file_info),
         layers=tuple(collect_layer(i, l, init) for i, l in enumerate(layers)),
-        inputs=(collect_input("in.png", "in.png", image.shape, outputs, np.array([0.9, 0.1]),
-                              [label, "other"]),),
+        inputs=(collect_input("in.png", "in.png", image.shape, outputs,
+                              [(TensorSpec("probs", (2,), activation="softmax"),
+                                np.array([0.9, 0.1]))], [label, "other"]),),
         notes=("a note",), kernel_scale="0.5")
     options = Options()
     maps = {name: p for name, out in outputs.items() if (p := output_picture(name, out, options))}
     view = report_view(facts, layer_figures(snapshot, init, options),
-                       [(input_picture("in.png", image), maps)], colour_bars())
+                       [([input_picture("in.png", image)], maps)], colour_bars())
     return render_report(view)
 
 

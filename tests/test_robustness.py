@@ -32,9 +32,12 @@ def test_keras2_recurrent_file_is_repaired_and_fully_reported(tmp_path, keras2_r
     model, path = keras2_rnn
     data, html = report(tmp_path, path)
     assert data["mode"] == "full"
-    assert "LSTM forward_lstm: dropped time_major=False" in " ".join(data["repairs"])
-    assert "GRU gru: dropped time_major=False" in " ".join(data["repairs"])
-    assert "dropped time_major=False" in html
+    [repair] = data["repair_details"]
+    assert repair["rule"] == "recurrent-time-major"
+    assert set(repair["layers"]) == {"forward_lstm", "backward_lstm", "gru"}
+    assert "Unrecognized keyword arguments passed to LSTM" in repair["error"]
+    assert len(data["repairs"]) == 1 and "time_major" in data["repairs"][0]
+    assert "dropped time_major from LSTM" in html and "forward_lstm, backward_lstm, gru" in html
     kernel = model.get_layer("emb").get_weights()[0]
     assert data["layers"][0]["weights"][0]["std"] == pytest.approx(kernel.std(), abs=1e-7)
     assert data["layers"][0]["init"] is not None

@@ -4,8 +4,8 @@ import numpy as np
 
 from reportgen.analyse.collect import collect_layer, collect_model
 from reportgen.analyse.facts import ReportFacts
-from reportgen.report.sidecar import SCHEMA_VERSION, sidecar_text
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
+from reportgen.report.sidecar import sidecar_text
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
 
 FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3",
                  saved_by_keras_version="3.4.1", read_with=(("keras", "3"),),
@@ -15,7 +15,8 @@ FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3
 def facts_with(values):
     layer = LayerSnapshot("d", "Dense", "(None, 2)", values.size, True, "",
                           (WeightArray("kernel", values, True),), path="d")
-    snap = ModelSnapshot("Sequential", (layer,), (3,), (2,))
+    snap = ModelSnapshot("Sequential", (layer,), (TensorSpec("in", (3,)),),
+                         (TensorSpec("out", (2,)),))
     return ReportFacts("full", collect_model(snap, FILE_INFO),
                        (collect_layer(0, layer, {"d": [np.zeros_like(values)]}),), (), (), "0.5")
 
@@ -23,7 +24,7 @@ def facts_with(values):
 def test_documented_keys_and_statistics():
     values = np.arange(6, dtype=np.float32).reshape(3, 2)
     data = json.loads(sidecar_text(facts_with(values), {"max_filters": 64}))
-    assert data["schema_version"] == SCHEMA_VERSION and data["mode"] == "full"
+    assert data["schema_version"] == 1 and data["mode"] == "full"  # the documented version
     assert data["model"]["saved_by_keras_version"] == "3.4.1"
     assert data["model"]["params"] == {"total": 6, "trainable": 6, "non_trainable": 0}
     [weight] = data["layers"][0]["weights"]
@@ -50,5 +51,8 @@ def test_nan_statistics_become_null_and_json_stays_strict():
 def test_every_non_finite_number_becomes_null():
     from reportgen.report.sidecar import finite
 
-    data = {"a": [1.0, float("nan"), {"b": float("inf")}], "c": "NaN", "d": 3}
-    assert finite(data) == {"a": [1.0, None, {"b": None}], "c": "NaN", "d": 3}
+    data = {"a": [1.0, float("nan"), {"b": float("inf")}], "c": "NaN", "d": 3,
+            "series": (0.5, float("nan"), np.float32("inf"), np.float64(2.0), np.int64(7))}
+    assert finite(data) == {"a": [1.0, None, {"b": None}], "c": "NaN", "d": 3,
+                            "series": [0.5, None, None, 2.0, 7]}
+    assert type(finite(data)["series"][4]) is int

@@ -16,7 +16,8 @@ from reportgen.load.weights_file import legacy_weight_name, open_weights
 def test_reads_the_same_layers_and_tensors_as_keras(tiny_files, tiny_model, kind):
     with open_weights(check_model_file(tiny_files[kind])) as snap:
         assert [l.name for l in snap.layers] == [l.name for l in tiny_model.layers]
-        assert snap.input_shape == (12, 12, 1)
+        assert [spec.shape for spec in snap.inputs] == [(12, 12, 1)]
+        assert snap.outputs == ()  # the file does not say: unknown, never invented
         for layer, model_layer in zip(snap.layers, tiny_model.layers):
             assert [w.name for w in layer.weights] == [w.name for w in model_layer.weights]
             for weight, expected in zip(layer.weights, model_layer.get_weights()):

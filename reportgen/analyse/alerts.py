@@ -79,11 +79,15 @@ def weight_alerts(layer: LayerFacts) -> list[Alert]:
         s = weight.stats
         if s.n_nan or s.n_inf:
             found.append(Alert("non_finite", layer.path,
-                               f"{weight.name}: {s.n_nan} NaN and {s.n_inf} Inf of {s.count:,} values"))
+                               f"{weight.name}: {s.n_nan} NaN and {s.n_inf} Inf of {s.count:,} values",
+                               weight.name, (("n_nan", s.n_nan), ("n_inf", s.n_inf),
+                                             ("count", s.count))))
         if weight.similar_filter_pairs:
             found.append(Alert("duplicate_filters", layer.path,
                                f"{weight.name}: {_pairs(weight.similar_filter_pairs)} of filters "
-                               f"with cosine similarity above {DUPLICATE_COSINE}"))
+                               f"with cosine similarity above {DUPLICATE_COSINE}", weight.name,
+                               (("pairs", weight.similar_filter_pairs),
+                                ("max_cosine", weight.max_filter_cosine or 0.0))))
         if weight.name in init and len(weight.shape) >= 2:
             found += compared_to_init(layer.path, weight, init[weight.name])
     return found
@@ -98,14 +102,18 @@ def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list
     reach, fresh_reach = max(abs(s.min), abs(s.max)), max(abs(f.min), abs(f.max))
     if distance < UNTRAINED_DISTANCE:
         return [Alert("untrained", path, f"{weight.name}: distance {distance:.3f} from a fresh "
-                                         f"initialisation (threshold {UNTRAINED_DISTANCE})")]
+                                         f"initialisation (threshold {UNTRAINED_DISTANCE})",
+                      weight.name, (("distance", distance),))]
     if s.std > EXPLODING_FACTOR * f.std or reach > EXPLODING_REACH_FACTOR * fresh_reach:
         return [Alert("exploding_weights", path,
                       f"{weight.name}: std {s.std:.4g} and largest |w| {reach:.4g} against "
-                      f"{f.std:.4g} and {fresh_reach:.4g} at initialisation")]
+                      f"{f.std:.4g} and {fresh_reach:.4g} at initialisation", weight.name,
+                      (("std", s.std), ("reach", reach), ("init_std", f.std),
+                       ("init_reach", fresh_reach)))]
     if s.std < VANISHING_FACTOR * f.std:
         return [Alert("vanishing_weights", path,
-                      f"{weight.name}: std {s.std:.4g} against {f.std:.4g} at initialisation")]
+                      f"{weight.name}: std {s.std:.4g} against {f.std:.4g} at initialisation",
+                      weight.name, (("std", s.std), ("init_std", f.std)))]
     return []
 
 
@@ -118,18 +126,22 @@ def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list
             bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
             if bad:
                 found.append(Alert("non_finite", first.layer,
-                                   f"output: {bad} NaN or Inf values over {len(per_input)} input(s)"))
+                                   f"output: {bad} NaN or Inf values over {len(per_input)} input(s)",
+                                   "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
             if _can_die(layers.get(first.layer)) and first.channels:
                 dead = [c for c in range(len(first.channels))
                         if all(a.channels[c].zero_fraction == 1.0 for a in per_input)]
                 if dead:
                     found.append(Alert("dead_channels", first.layer,
                                        f"{len(dead)} of {len(first.channels)} channels are zero "
-                                       f"for every input ({_few(dead)})"))
+                                       f"for every input ({_few(dead)})", "output",
+                                       (("n_dead", len(dead)), ("n_channels", len(first.channels)),
+                                        ("n_inputs", len(per_input)))))
     for item in facts.inputs:
         if item.output_entropy is not None and item.output_entropy > UNIFORM_ENTROPY:
             found.append(Alert("uniform_output", "",
-                               f"input {item.name}: normalised entropy {item.output_entropy:.3f}"))
+                               f"input {item.name}: normalised entropy {item.output_entropy:.3f}",
+                               item.name, (("normalised_entropy", item.output_entropy),)))
     return found
 
 

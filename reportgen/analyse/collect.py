@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
-                             Prediction, Series, TensorStats, WeightFacts)
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, all_layers
+                             Series, TensorStats, WeightFacts)
+from reportgen.analyse.predictions import predict
+from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
+                                     all_layers)
 from reportgen.analyse.alerts import DUPLICATE_COSINE
 from reportgen.analyse.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
                              sample_step, shared_edges, summarise, tensor_stats)
 
-TOP_K = 5
 MAX_SERIES = 1024
 
 
@@ -99,30 +100,25 @@ def collect_activation(layer_name: str, output: np.ndarray) -> ActivationFacts:
     )
 
 
-def top_predictions(scores: np.ndarray, labels: list[str], k: int = TOP_K) -> tuple[Prediction, ...]:
-    """The k highest-scoring classes of a 1-D model output, named from labels where given."""
-    flat = np.asarray(scores, dtype=np.float64).ravel()
-    if flat.size < 2:
-        return ()
-    order = np.argsort(-flat, kind="stable")[:k]
-    return tuple(
-        Prediction(class_index=int(i), label=labels[i] if i < len(labels) else f"class {i}",
-                   probability=float(flat[i]))
-        for i in order
-    )
-
-
 def collect_input(name: str, source: str, shape: tuple[int, ...],
-                  outputs: dict[str, np.ndarray], scores: np.ndarray,
+                  outputs: dict[str, np.ndarray], scores: list[tuple[TensorSpec, np.ndarray]],
                   labels: list[str]) -> InputFacts:
-    """Facts of one input: every layer's output for it and the top predictions."""
+    """Facts of one input: every layer's output for it and what each model output says.
+
+    `scores` pairs each model output with its values for this input; class names from
+    `labels` name the first output (the one most models have).
+    """
+    read = tuple(predict(spec.name, spec.activation, values, labels if k == 0 else [])
+                 for k, (spec, values) in enumerate(scores))
     return InputFacts(
         name=name,
         source=source,
         shape=tuple(int(d) for d in shape),
         activations=tuple(collect_activation(layer, out) for layer, out in outputs.items()),
-        predictions=top_predictions(scores, labels),
-        output_entropy=normalised_entropy(scores),
+        predictions=read[0].top if read else (),
+        output_entropy=normalised_entropy(scores[0][1])
+        if read and read[0].kind == "softmax" else None,
+        outputs=read,
     )
 
 
@@ -136,8 +132,10 @@ def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> M
         n_params=n_trainable + n_frozen,
         n_trainable_params=n_trainable,
         n_non_trainable_params=n_frozen,
-        input_shape=shape_text(snapshot.input_shape),
-        output_shape=shape_text(snapshot.output_shape),
+        input_shape=shape_text(snapshot.inputs[0].shape) if snapshot.inputs else None,
+        output_shape=shape_text(snapshot.outputs[0].shape) if snapshot.outputs else None,
+        inputs=tuple((s.name, shape_text(s.shape), s.dtype) for s in snapshot.inputs),
+        outputs=tuple((s.name, shape_text(s.shape), s.dtype) for s in snapshot.outputs),
         **file_info,
     )
 
@@ -147,6 +145,6 @@ def _size(values) -> int:
     return int(np.prod(values.shape, dtype=np.int64))
 
 
-def shape_text(shape: tuple) -> str:
-    """A shape with its batch axis, as Keras prints it: (None, 28, 28, 1)."""
-    return str((None,) + tuple(shape))
+def shape_text(shape: tuple | None) -> str | None:
+    """A shape with its batch axis, as Keras prints it: (None, 28, 28, 1); None if unknown."""
+    return None if shape is None else str((None,) + tuple(shape))

@@ -70,7 +70,7 @@ class LayerFacts:
     index: int
     name: str
     class_name: str
-    output_shape: str
+    output_shape: str | None
     n_params: int
     trainable: bool
     activation: str
@@ -109,8 +109,25 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class OutputPrediction:
+    """What one model output says for one input, read as its kind asks (see predictions.py)."""
+
+    output: str
+    kind: str
+    top: tuple[Prediction, ...]
+    values: tuple[float, ...]
+    n_values: int
+    threshold: float | None
+    above_threshold: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class InputFacts:
-    """One sample input: where it came from and what the model made of it."""
+    """One sample input: where it came from and what the model made of it.
+
+    `predictions` is the top classes of the first output (the one most models have);
+    `outputs` reads every output.
+    """
 
     name: str
     source: str
@@ -118,6 +135,7 @@ class InputFacts:
     activations: tuple[ActivationFacts, ...]
     predictions: tuple[Prediction, ...]
     output_entropy: float | None = None
+    outputs: tuple[OutputPrediction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,17 +154,28 @@ class ModelFacts:
     n_params: int
     n_trainable_params: int
     n_non_trainable_params: int
-    input_shape: str
-    output_shape: str
+    input_shape: str | None
+    output_shape: str | None
+    inputs: tuple[tuple[str, str | None, str], ...] = ()
+    outputs: tuple[tuple[str, str | None, str], ...] = ()
+    architecture_file_name: str = ""
+    architecture_sha256: str = ""
 
 
 @dataclass(frozen=True)
 class Alert:
-    """One finding about one layer (or about an input, with `layer` empty); see alerts.py."""
+    """One finding about one layer (or about an input, with `layer` empty); see alerts.py.
+
+    `subject` says what part it is about (a weight's name, "output" for a layer's output,
+    an input's name for a prediction) and `values` the numbers it rests on; the message is
+    made from them for people, and nothing reads it back.
+    """
 
     kind: str
     layer: str
     message: str
+    subject: str = ""
+    values: tuple[tuple[str, float | int | str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,9 +189,10 @@ class ReportFacts:
     notes: tuple[str, ...]
     kernel_scale: str
     weights_only_reason: str = ""
-    repairs: tuple[str, ...] = ()
+    repairs: tuple = ()
     trusted: bool = False
     alerts: tuple[Alert, ...] = ()
+    forward_error: str = ""
 
 
 def all_layer_facts(layers: tuple[LayerFacts, ...]):

@@ -10,6 +10,7 @@ import numpy as np
 from reportgen.draw import images
 from reportgen.draw.encode import data_uri, png_bytes
 from reportgen.parallel import ordered_map
+from reportgen.options import Options
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 KERNEL_RANKS = (3, 4, 5)
@@ -39,16 +40,6 @@ class Figure:
     bar: str
     low: float
     high: float
-
-
-@dataclass(frozen=True)
-class Options:
-    """The drawing options: caps and the kernel colour scale (a number, or 'layer')."""
-
-    max_filters: int = 64
-    max_channels: int = 64
-    kernel_scale: str = "0.5"
-    max_map_layers: int = 48
 
 
 MAP_CLASSES = ("Conv", "Pool", "ReLU", "Activation", "ELU", "LSTM", "GRU", "RNN",

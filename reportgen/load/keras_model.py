@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import tempfile
 import threading
 import warnings
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.errors import one_line
+from reportgen.errors import ReportInputError, one_line
 from reportgen.load.model_file import ModelFile, implausible_config, read_config, staged_copy
-from reportgen.load.repairs import repair_config
-from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names)
+from reportgen.load.repairs import Repair, merged, repair_for
+from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
+                                     all_layers, weight_display_names)
 
 INIT_SEED = 1234
 KEEP_FRESH_VALUES = 1 << 22
@@ -40,16 +42,35 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
 def import_keras():
-    """Import Keras with the TensorFlow backend, quietly."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with _native_stderr_silenced():
-        import keras
-    # Keras's own advice to model authors (legacy format, input_shape arguments) is noise here.
-    logging.getLogger("absl").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"keras(\.|$)")
-    return keras
+    """Import Keras with the TensorFlow backend, quietly, once.
+
+    Once only and under a lock: the stderr redirection around the first import swaps a
+    process-wide file descriptor, and two threads doing it at once could leave stderr on
+    /dev/null for the rest of the run.
+    """
+    with _IMPORT_LOCK:
+        if "keras" in sys.modules:
+            return sys.modules["keras"]
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        with _native_stderr_silenced():
+            import keras
+        # Keras's advice to model authors (legacy format, input_shape arguments) is noise here.
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"keras(\.|$)")
+        return keras
+
+
+def read_with() -> tuple[tuple[str, str], ...]:
+    """The libraries that read a model in the full report, with their versions."""
+    keras = import_keras()
+    import tensorflow
+
+    return (("keras", keras.__version__), ("tensorflow", tensorflow.__version__))
 
 
 class VariableArray:
@@ -85,11 +106,17 @@ class ModelNotRebuilt(Exception):
         self.needs_trust = needs_trust
 
 
-def failure_reason(exc: BaseException) -> str:
-    """The most specific sentence of a Keras loading error (Keras wraps the cause in context)."""
+def deepest_error(exc: BaseException) -> BaseException:
+    """The innermost cause of a Keras loading error (Keras wraps the cause in context)."""
     deepest = exc
     while deepest.__cause__ is not None or deepest.__context__ is not None:
         deepest = deepest.__cause__ or deepest.__context__
+    return deepest
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The most specific sentence of a Keras loading error."""
+    deepest = deepest_error(exc)
     text = str(deepest) or str(exc)
     text = text.rsplit("Exception encountered:", 1)[-1]
     line = one_line(ValueError(text)) if text.strip() else type(deepest).__name__
@@ -99,42 +126,148 @@ def failure_reason(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model Keras rebuilt, with the config repairs it needed."""
+    """A model Keras rebuilt, with the config repairs it needed (none for a file this Keras
+    reads as it is)."""
 
     model: object
-    repairs: tuple[str, ...]
+    repairs: tuple[Repair, ...]
+
+
+MAX_REPAIRS = 12
 
 
 def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
-    """Load in safe mode (unless trusted), repairing known Keras 2 config differences first."""
+    """Load in safe mode (unless trusted): first as the file is, then with a repair for each
+    refusal a rule in repairs.py answers, until Keras accepts the config or no rule fits."""
     config = read_config(model_file)
     problem = implausible_config(config) if config is not None else None
     if problem:
         raise ModelNotRebuilt(f"{problem}, which no real model has")
     keras = import_keras()
-    repairs = repair_config(config) if config is not None else []
+    repairs: list[Repair] = []
     with tempfile.TemporaryDirectory(prefix="reportgen-") as folder:
-        path = staged_copy(model_file, Path(folder), config if repairs else None)
-        try:
-            model = keras.models.load_model(path, compile=False, safe_mode=not trust)
-        except Exception as exc:  # Keras raises many types for files it cannot rebuild.
-            raise ModelNotRebuilt(failure_reason(exc), "safe_mode" in str(exc)) from exc
+        path = staged_copy(model_file, Path(folder), None)
+        while True:
+            try:
+                model = keras.models.load_model(path, compile=False, safe_mode=not trust)
+                break
+            except Exception as exc:  # Keras raises many types for files it cannot rebuild.
+                error = failure_reason(exc)
+                repair = (repair_for(config, error)
+                          if config is not None and len(repairs) < MAX_REPAIRS else None)
+                if repair is None:
+                    raise ModelNotRebuilt(failure_reason(exc), "safe_mode" in str(exc)) from exc
+                repairs.append(repair)
+                path = staged_copy(model_file, Path(folder), config)
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
         raise ModelNotRebuilt("the model has no defined inputs and outputs (a subclassed model)")
-    return LoadedModel(model, tuple(repairs))
+    return LoadedModel(model, merged(repairs))
+
+
+def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
+                           trust: bool = False) -> LoadedModel:
+    """Build the model a config describes (repairing it as `load` does), then give each of
+    its layers the weights stored under the same name with the same shapes.
+
+    Raises ModelNotRebuilt when the config cannot be built, and ReportInputError naming the
+    first layer whose weights do not fit.
+    """
+    keras = import_keras()
+    repairs: list[Repair] = []
+    while True:
+        try:
+            model = _from_config(keras, config, trust)
+            break
+        except Exception as exc:  # Keras raises many types for configs it cannot build.
+            error = failure_reason(exc)
+            repair = repair_for(config, error) if len(repairs) < MAX_REPAIRS else None
+            if repair is None:
+                raise ModelNotRebuilt(error, "safe_mode" in str(exc)) from exc
+            repairs.append(repair)
+    if not getattr(model, "inputs", None):
+        raise ModelNotRebuilt("the architecture has no defined inputs (a subclassed model)")
+    stored_by_name = {layer.name: layer for layer in all_layers(stored.layers) if layer.weights}
+    for placed in _walk(model.layers):
+        layer = placed.layer
+        if isinstance(layer, keras.Model) or not layer.weights:
+            continue
+        found = stored_by_name.get(layer.name)
+        if found is None:
+            raise ReportInputError(f"{source}: has no weights for layer {placed.path!r} of the "
+                                   f"architecture")
+        layer.set_weights(matched_weights(layer, found, source, placed.path))
+    return LoadedModel(model, merged(repairs))
+
+
+def _from_config(keras, config: dict, trust: bool):
+    """A model from a config: Keras 3's own form, or the legacy (Keras 2) form read the way
+    Keras's own HDF5 loader reads it, under the same safe-mode rule."""
+    if "module" in config:
+        return keras.saving.deserialize_keras_object(config, safe_mode=not trust)
+    from keras.src.legacy.saving import saving_utils
+    from keras.src.saving import saving_options, serialization_lib
+
+    with saving_options.keras_option_scope(use_legacy_config=True), \
+            serialization_lib.SafeModeScope(not trust):
+        return saving_utils.model_from_config(config, custom_objects={})
+
+
+def matched_weights(layer, stored: LayerSnapshot, source: str, path: str) -> list[np.ndarray]:
+    """The stored weights of a layer in the order the built layer holds them: by name where
+    the names agree, else in the stored order; ReportInputError when the shapes differ."""
+    wanted = list(zip(weight_names(layer), [tuple(w.shape) for w in layer.weights]))
+    have = {w.name.rsplit("/", 1)[-1]: w for w in stored.weights}
+    if set(have) >= {name.rsplit("/", 1)[-1] for name, _ in wanted}:
+        ordered = [have[name.rsplit("/", 1)[-1]] for name, _ in wanted]
+    else:
+        ordered = list(stored.weights)
+    shapes = [tuple(w.values.shape) for w in ordered]
+    if len(ordered) != len(wanted) or shapes != [shape for _, shape in wanted]:
+        expected = ", ".join(f"{name} {shape}" for name, shape in wanted)
+        found = ", ".join(f"{w.name} {tuple(w.values.shape)}" for w in stored.weights)
+        raise ReportInputError(f"{source}: layer {path!r} does not fit the architecture: it "
+                               f"expects {expected}; the weights file has {found}")
+    return [np.asarray(w.values) for w in ordered]
 
 
 def snapshot(model) -> ModelSnapshot:
-    """Read the model's layers and weights into plain data."""
-    first_input = model.inputs[0]
+    """Read the model's layers, weights, inputs and outputs into plain data."""
+    limit = _token_limit(model)
     return ModelSnapshot(
         class_name=type(model).__name__,
         layers=tuple(_layer_snapshot(layer, "") for layer in model.layers),
-        input_shape=_shape_without_batch(first_input.shape),
-        output_shape=_shape_without_batch(model.outputs[0].shape),
-        input_dtype=str(first_input.dtype),
-        token_limit=_token_limit(model),
+        inputs=tuple(TensorSpec(name=_tensor_name(tensor, f"input_{k}"),
+                                shape=_shape_without_batch(tensor.shape),
+                                dtype=str(tensor.dtype),
+                                token_limit=limit if "int" in str(tensor.dtype) else None)
+                     for k, tensor in enumerate(model.inputs)),
+        outputs=tuple(TensorSpec(name=_tensor_name(tensor, f"output_{k}"),
+                                 shape=_shape_without_batch(tensor.shape),
+                                 dtype=str(tensor.dtype), activation=_made_by_activation(tensor))
+                      for k, tensor in enumerate(model.outputs)),
     )
+
+
+def _tensor_name(tensor, default: str) -> str:
+    """A model input's or output's name: the layer that makes it."""
+    history = getattr(tensor, "_keras_history", None)
+    layer = getattr(history, "operation", None) if history is not None else None
+    return str(getattr(layer, "name", "") or default)
+
+
+def _made_by_activation(tensor) -> str:
+    """The activation of the layer that makes an output ("softmax", "sigmoid", ...), or ""."""
+    history = getattr(tensor, "_keras_history", None)
+    layer = getattr(history, "operation", None) if history is not None else None
+    if layer is None:
+        return ""
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
+    try:
+        activation = layer.get_config().get("activation")
+    except (AttributeError, NotImplementedError, TypeError):
+        return ""
+    return activation if isinstance(activation, str) else ""
 
 
 def _token_limit(model) -> int | None:
@@ -202,9 +335,10 @@ class FreshWeights:
     per layer so that two reports of one file are identical.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, corner: int = 64):
         # The seed is global: two threads rebuilding layers at once would mix their draws.
         self.lock = threading.Lock()
+        self.corner = corner
         self.kept: dict[str, list[VariableArray]] = {}
         self.layers = {}
         for index, layer in enumerate(_walk(model.layers)):
@@ -230,9 +364,29 @@ class FreshWeights:
         if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
             return default
         arrays = [VariableArray(w) for w in fresh.weights]
-        if sum(a.size for a in arrays) <= KEEP_FRESH_VALUES:
-            self.kept[path] = arrays  # asked for again by the pictures; big ones are not kept
+        # Asked for again by the pictures: big layers keep only the corner a picture shows,
+        # so that no layer is ever rebuilt twice and no big copy stays in memory.
+        self.kept[path] = arrays if sum(a.size for a in arrays) <= KEEP_FRESH_VALUES else \
+            [KeptCorner(a, self.corner) for a in arrays]
         return arrays
+
+
+class KeptCorner:
+    """What is kept of a big fresh weight: its first `corner` entries along the last two axes
+    (the part a kernel mosaic draws), answering to the whole weight's shape."""
+
+    def __init__(self, values, corner: int):
+        self.shape, self.dtype, self.ndim = values.shape, values.dtype, values.ndim
+        self.size, self.corner = values.size, corner
+        self.values = np.asarray(values[(Ellipsis, slice(0, corner), slice(0, corner))]) \
+            if values.ndim >= 2 else np.zeros((0,), values.dtype)
+
+    def __getitem__(self, key):
+        if not (isinstance(key, tuple) and len(key) == 3 and key[0] is Ellipsis
+                and all(s.start in (0, None) and s.stop is not None and s.stop <= self.corner
+                        for s in key[1:])):
+            raise IndexError("only the kept corner of a big fresh weight can be read")
+        return self.values[key]
 
 
 @dataclass(frozen=True)
@@ -250,26 +404,31 @@ def _walk(layers, prefix: str = ""):
             yield from _walk(layer.layers, path + "/")
 
 
-def initial_weights(model) -> FreshWeights:
-    """Fresh initial weights of every layer, rebuilt on demand (see FreshWeights)."""
-    return FreshWeights(model)
+def initial_weights(model, corner: int = 64) -> FreshWeights:
+    """Fresh initial weights of every layer, rebuilt on demand (see FreshWeights); `corner`
+    is how much of a big kernel the pictures draw."""
+    return FreshWeights(model, corner)
 
 
-def forward(model, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Every top-level layer's output and the model's output for a batch, in one pass."""
-    chunks = [batch[i:i + FORWARD_BATCH] for i in range(0, len(batch), FORWARD_BATCH)]
+def forward(model, batches: list[np.ndarray]) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Every top-level layer's output and each of the model's outputs, for a batch of samples
+    given as one array per model input, in one pass (in chunks of FORWARD_BATCH samples)."""
+    n = len(batches[0])
+    chunks = [[batch[i:i + FORWARD_BATCH] for batch in batches]
+              for i in range(0, n, FORWARD_BATCH)]
+    n_outputs = len(model.outputs)
     if isinstance(model, import_keras().Sequential):
         names = [layer.name for layer in model.layers]
-        runs = [_sequential_pass(model, chunk) for chunk in chunks]
+        runs = [_sequential_pass(model, chunk[0]) for chunk in chunks]
     else:
         tapped = _connected_taps(model)
         names = [layer.name for layer in tapped]
         probe = import_keras().Model(model.inputs,
-                                     [layer.output for layer in tapped] + [model.outputs[0]])
-        runs = [probe([chunk], training=False) for chunk in chunks]
-    outputs = [np.concatenate([np.asarray(run[k]) for run in runs])
-               for k in range(len(names) + 1)]
-    return dict(zip(names, outputs)), outputs[-1]
+                                     [layer.output for layer in tapped] + list(model.outputs))
+        runs = [probe(chunk, training=False) for chunk in chunks]
+    joined = [np.concatenate([np.asarray(run[k]) for run in runs])
+              for k in range(len(names) + n_outputs)]
+    return dict(zip(names, joined[:len(names)])), joined[len(names):]
 
 
 def _sequential_pass(model, chunk: np.ndarray) -> list:

@@ -123,6 +123,42 @@ def read_config(model_file: ModelFile) -> dict | None:
     return config if isinstance(config, dict) else None
 
 
+@dataclass(frozen=True)
+class Architecture:
+    """A model config read from an --architecture file (a model file or to_json() text)."""
+
+    path: Path
+    config: dict
+    sha256: str
+
+
+MAX_JSON_BYTES = 64 << 20
+
+
+def read_architecture(path: Path) -> Architecture:
+    """The config of an --architecture file, or a one-line refusal."""
+    require_regular_file(path, "architecture file")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith((HDF5_SIGNATURE, ZIP_SIGNATURE)):
+        config = read_config(check_model_file(path, "architecture file"))
+    elif path.stat().st_size > MAX_JSON_BYTES:
+        raise ReportInputError(f"{path}: larger than {MAX_JSON_BYTES:,} bytes: not a model "
+                               f"config")
+    else:
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReportInputError(f"{path}: not a model file or a model.to_json() file: "
+                                   f"{exc}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("config"), (dict, list)):
+        raise ReportInputError(f"{path}: holds no model config")
+    problem = implausible_config(config)
+    if problem:
+        raise ReportInputError(f"{path}: {problem}, which no real model has")
+    return Architecture(path, config, file_sha256(path))
+
+
 def keras_suffix(model_file: ModelFile) -> str:
     """The suffix Keras needs to pick the right loader (it goes by name, not content)."""
     return ".h5" if model_file.format.startswith("HDF5") else ".keras"

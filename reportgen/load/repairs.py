@@ -1,84 +1,165 @@
-"""Known differences between Keras 2 and Keras 3 model configs, as one table of repair rules.
+"""Repairs of model configs that the running Keras rejects, as one table of rules.
 
-A checkpoint saved by Keras 2.x may carry arguments Keras 3 refuses. Each rule names the
-layer classes it applies to, the config key, and what it does; every repair applied is
-returned as a sentence for the report ("LSTM lstm_1: dropped time_major=False").
+A file is first loaded as it was saved. Only when Keras refuses its config does a rule
+apply, and only the rule made for that refusal: each rule recognises the error it fixes,
+changes every layer or object it concerns, and is reported once with the error it fixed and
+the layers it touched. A value a rule is not sure is harmless (`time_major=True`, say) is
+never dropped: the load then fails honestly.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "CuDNNLSTM", "CuDNNGRU", "ConvLSTM1D",
                        "ConvLSTM2D", "ConvLSTM3D"})
+# Objects that live inside layer configs and that Keras 2.0-2.3 saved with a dtype.
+CONFIG_OBJECTS = frozenset({
+    "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
+    "VarianceScaling", "RandomUniform", "RandomNormal", "TruncatedNormal", "Zeros", "Ones",
+    "Constant", "Orthogonal", "Identity", "L1", "L2", "L1L2", "OrthogonalRegularizer",
+    "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "RadialConstraint"})
+ANY = object()  # any value may be dropped: the option has no effect on the computation
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What Keras said it could not take: a class and the offending arguments."""
+
+    class_name: str
+    keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One repair: for layers of these classes, change this config key as `fix` says."""
+    """One repair: the refusal it answers (`parse`), the classes and arguments it may drop
+    (with the values it knows to be harmless), and why that is safe."""
 
+    name: str
+    parse: Callable[[str], Refusal | None]
     classes: frozenset[str]
-    key: str
-    fix: Callable[[Any], tuple[bool, Any]]  # value -> (keep the key?, new value)
+    droppable: dict[str, Any]
     why: str
 
 
-def drop(_value: Any) -> tuple[bool, Any]:
-    """Remove the key."""
-    return False, None
+@dataclass(frozen=True)
+class Repair:
+    """A rule applied to a config: the Keras error it fixed and the layers it changed."""
+
+    rule: str
+    error: str
+    change: str
+    layers: tuple[str, ...]
+    why: str
 
 
-def single_axis(value: Any) -> tuple[bool, Any]:
-    """Keras 2 saved a normalisation axis as a one-element list; Keras 3 wants an int."""
-    if isinstance(value, list) and len(value) == 1:
-        return True, value[0]
-    return True, value
+UNRECOGNISED = re.compile(r"Unrecognized keyword arguments passed to (\w+): (\{.*\})")
+UNEXPECTED = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
+NO_ARGUMENTS = re.compile(r"\b(\w+)\(\) takes no arguments")
+
+
+def unrecognised_arguments(error: str) -> Refusal | None:
+    """`Unrecognized keyword arguments passed to LSTM: {'time_major': False}`."""
+    found = UNRECOGNISED.search(error)
+    if not found:
+        return None
+    try:
+        arguments = ast.literal_eval(found.group(2))
+    except (ValueError, SyntaxError):
+        return None
+    return Refusal(found.group(1), tuple(sorted(arguments))) if isinstance(arguments, dict) \
+        else None
+
+
+def unexpected_argument(error: str) -> Refusal | None:
+    """`GlorotUniform.__init__() got an unexpected keyword argument 'dtype'`, or for a class
+    that takes none, `Zeros() takes no arguments` (then every argument the rule may drop)."""
+    found = UNEXPECTED.search(error)
+    if found:
+        return Refusal(found.group(1), (found.group(2),))
+    found = NO_ARGUMENTS.search(error)
+    return Refusal(found.group(1), ()) if found else None
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(RECURRENT, "time_major", drop, "Keras 3 recurrent layers are always batch-major"),
-    Rule(frozenset({"DepthwiseConv2D", "DepthwiseConv1D"}), "groups", drop,
-         "Keras 3 depthwise convolutions take no groups argument"),
-    Rule(frozenset({"BatchNormalization"}), "axis", single_axis,
-         "Keras 3 takes a single normalisation axis"),
-    *(Rule(frozenset({"BatchNormalization"}), key, drop,
-           "Keras 3 batch normalisation has no such option")
-      for key in ("fused", "renorm", "renorm_clipping", "renorm_momentum",
-                  "virtual_batch_size", "adjustment")),
+    Rule("recurrent-time-major", unrecognised_arguments, RECURRENT, {"time_major": (False,)},
+         "Keras 2 saved time_major=False; Keras 3 recurrent layers are always batch-major"),
+    Rule("depthwise-groups", unrecognised_arguments,
+         frozenset({"DepthwiseConv1D", "DepthwiseConv2D"}), {"groups": (1,)},
+         "Keras 2 saved groups=1 on depthwise convolutions, which take no groups argument"),
+    Rule("batch-norm-options", unrecognised_arguments, frozenset({"BatchNormalization"}),
+         {"fused": ANY, "virtual_batch_size": (None,), "adjustment": (None,),
+          "renorm": (False,), "renorm_clipping": (None,), "renorm_momentum": ANY},
+         "Keras 2 batch normalisation options that this Keras does not take; with these "
+         "values they change nothing (fused only chose the implementation)"),
+    Rule("object-dtype", unexpected_argument, CONFIG_OBJECTS, {"dtype": ANY},
+         "Keras 2.0-2.3 saved a dtype in initializer, regularizer and constraint configs; "
+         "Keras 3 takes the dtype from the layer"),
 )
 
 
-def repair_config(config: Any) -> list[str]:
-    """Apply every rule to a model config in place (nested layers too); describe each change."""
-    applied: list[str] = []
-    for node in layer_nodes(config):
-        class_name, layer_config = node["class_name"], node["config"]
-        for rule in RULES:
-            if class_name not in rule.classes or rule.key not in layer_config:
-                continue
-            old = layer_config[rule.key]
-            keep, new = rule.fix(old)
-            if keep and new == old:
-                continue
-            name = layer_config.get("name", "?")
-            if keep:
-                layer_config[rule.key] = new
-                applied.append(f"{class_name} {name}: changed {rule.key}={old!r} to {new!r} "
-                               f"({rule.why})")
-            else:
-                del layer_config[rule.key]
-                applied.append(f"{class_name} {name}: dropped {rule.key}={old!r} ({rule.why})")
-    return applied
+def repair_for(config: Any, error: str) -> Repair | None:
+    """Apply the rule that answers this Keras error to the config, in place; None when no
+    rule does (or when a value the rule would drop is not known to be harmless)."""
+    for rule in RULES:
+        refusal = rule.parse(error)
+        if refusal is None or refusal.class_name not in rule.classes:
+            continue
+        if not set(refusal.keys) <= set(rule.droppable):
+            continue
+        nodes = [(node, owner) for node, owner in config_objects(config)
+                 if node["class_name"] == refusal.class_name]
+        if not nodes or any(not _harmless(node["config"], rule) for node, _ in nodes):
+            return None
+        touched, dropped = [], set()
+        for node, owner in nodes:
+            present = [key for key in rule.droppable if key in node["config"]]
+            for key in present:
+                del node["config"][key]
+            if present:
+                touched.append(owner)
+                dropped.update(present)
+        if not touched:
+            return None  # nothing the rule may drop is there: another problem
+        keys = ", ".join(sorted(dropped))
+        return Repair(rule.name, error, f"dropped {keys} from {refusal.class_name}",
+                      tuple(dict.fromkeys(touched)), rule.why)
+    return None
 
 
-def layer_nodes(tree: Any):
-    """Every {"class_name": ..., "config": {...}} dict in a config tree, outermost first."""
+def merged(repairs: list[Repair]) -> tuple[Repair, ...]:
+    """One repair per rule, in the order rules first applied: the changes, layers and errors
+    of repeated applications (one per layer class) joined."""
+    by_rule: dict[str, list[Repair]] = {}
+    for repair in repairs:
+        by_rule.setdefault(repair.rule, []).append(repair)
+    return tuple(Repair(rule, "; ".join(dict.fromkeys(r.error for r in group)),
+                        "; ".join(dict.fromkeys(r.change for r in group)),
+                        tuple(dict.fromkeys(name for r in group for name in r.layers)),
+                        group[0].why)
+                 for rule, group in by_rule.items())
+
+
+def _harmless(settings: dict, rule: Rule) -> bool:
+    """Whether every argument the rule would drop has a value known to change nothing."""
+    return all(allowed is ANY or settings[key] in allowed
+               for key, allowed in rule.droppable.items() if key in settings)
+
+
+def config_objects(tree: Any, owner: str = ""):
+    """Every {"class_name": ..., "config": {...}} dict in a config tree, outermost first, with
+    the name of the layer it belongs to (its own name for a layer; an initializer inside a
+    layer belongs to that layer)."""
     if isinstance(tree, dict):
         if isinstance(tree.get("class_name"), str) and isinstance(tree.get("config"), dict):
-            yield tree
+            name = tree["config"].get("name")
+            owner = name if isinstance(name, str) else owner
+            yield tree, owner or tree["class_name"]
         for value in tree.values():
-            yield from layer_nodes(value)
+            yield from config_objects(value, owner)
     elif isinstance(tree, list):
         for value in tree:
-            yield from layer_nodes(value)
+            yield from config_objects(value, owner)

@@ -25,12 +25,29 @@ class WeightArray:
 
 
 @dataclass(frozen=True)
+class TensorSpec:
+    """A model input or output: name, shape without the batch axis (None for a free size;
+    the whole shape None when unknown), dtype; for an output, the activation of the layer
+    that makes it; for a token-id input, how many ids are valid."""
+
+    name: str
+    shape: tuple[int | None, ...] | None
+    dtype: str = "float32"
+    activation: str = ""
+    token_limit: int | None = None
+
+
+@dataclass(frozen=True)
 class LayerSnapshot:
-    """One layer: the summary fields and its weight tensors in the model's order."""
+    """One layer: the summary fields and its weight tensors in the model's order.
+
+    `output_shape` is the text Keras prints, or None when the file does not say (a
+    weights-only read); `class_name` is "unknown" then too.
+    """
 
     name: str
     class_name: str
-    output_shape: str
+    output_shape: str | None
     n_params: int
     trainable: bool
     activation: str
@@ -42,14 +59,12 @@ class LayerSnapshot:
 
 @dataclass(frozen=True)
 class ModelSnapshot:
-    """A model's layers in order, with its input and output shapes (batch axis dropped)."""
+    """A model's layers in order, with its inputs and outputs (empty when unknown)."""
 
     class_name: str
     layers: tuple[LayerSnapshot, ...]
-    input_shape: tuple[int | None, ...]
-    output_shape: tuple[int | None, ...]
-    input_dtype: str = "float32"
-    token_limit: int | None = None
+    inputs: tuple[TensorSpec, ...] = ()
+    outputs: tuple[TensorSpec, ...] = ()
 
 
 def all_layers(layers: tuple[LayerSnapshot, ...]):

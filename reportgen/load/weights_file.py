@@ -19,7 +19,8 @@ import numpy as np
 from reportgen.errors import ReportInputError, one_line
 from reportgen.load.hdf5_source import hdf5_source
 from reportgen.load.model_file import READ_ERRORS, ModelFile, printable, read_config
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray, weight_display_names
+from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
+                                     weight_display_names)
 
 FROZEN_NAMES = ("moving_mean", "moving_variance")
 # The order in which Keras 3 layers create their variables ("vars/0", "vars/1", ...).
@@ -43,11 +44,15 @@ OPTIONAL = {"bias": "use_bias", "gamma": "scale", "beta": "center"}
 
 
 @contextlib.contextmanager
-def open_weights(model_file: ModelFile) -> Iterator[ModelSnapshot]:
-    """A snapshot whose tensors are read from the file on demand, valid inside the block."""
+def open_weights(model_file: ModelFile, config: dict | None = None) -> Iterator[ModelSnapshot]:
+    """A snapshot whose tensors are read from the file on demand, valid inside the block.
+
+    The layers are laid out by the file's own config, or by `config` when given (the
+    architecture a weights-only file belongs to).
+    """
     import h5py
 
-    config = read_config(model_file)
+    config = config if config is not None else read_config(model_file)
     with contextlib.ExitStack() as stack:
         try:
             source = hdf5_source(model_file.path, model_file.format, stack)
@@ -104,10 +109,9 @@ def snapshot_from_hdf5(handle, config: dict | None) -> ModelSnapshot:
     if not any(layer.weights or layer.children for layer in layers):
         raise ValueError("no weights found in the file")
     return ModelSnapshot(
-        class_name=str((config or {}).get("class_name", "unknown")),
+        class_name=str((config or {}).get("class_name", "")),
         layers=tuple(layers),
-        input_shape=model_input_shape(config),
-        output_shape=(),
+        inputs=config_inputs(config),
     )
 
 
@@ -118,7 +122,12 @@ def _group_type():
 
 
 def legacy_layers(root, configs: dict[str, dict]) -> list[LayerSnapshot]:
-    """Layers of an HDF5 file written by Keras 2 (or Keras 3's legacy writer), in saved order."""
+    """Layers of an HDF5 file written by Keras 2 (or Keras 3's legacy writer), in saved order.
+
+    A model used as a layer (a Sequential inside a Sequential, a MobileNet inside a
+    Teachable Machine export) keeps all its inner layers' weights in one group; they are
+    put back under the inner layers named in `weight_names` ("Conv1/kernel:0").
+    """
     names = [_text(n) for n in root.attrs.get("layer_names", [])]
     if not names:
         raise ValueError("no layer_names attribute: not a Keras weights file")
@@ -129,9 +138,70 @@ def legacy_layers(root, configs: dict[str, dict]) -> list[LayerSnapshot]:
         datasets = [group[p] for p in paths]
         if not all(_is_tensor(d) for d in datasets):
             raise ValueError(f"layer {name!r} lists weights that are not numeric arrays")
+        config = configs.get(name)
+        if _is_model(config) or _owners(paths, name) - {name}:
+            layers.append(nested_layer(name, config, list(zip(paths, datasets)), name))
+            continue
         short = weight_display_names([legacy_weight_name(p, name) for p in paths])
-        layers.append(_layer(name, configs.get(name), list(zip(short, datasets)), name))
+        layers.append(_layer(name, config, list(zip(short, datasets)), name))
     return layers
+
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+
+
+def _is_model(config: dict | None) -> bool:
+    return (config or {}).get("class_name") in MODEL_CLASSES
+
+
+def _owner(path: str, fallback: str) -> str:
+    """The layer a saved weight belongs to: the path part before the variable's name."""
+    parts = re.sub(r":\d+$", "", path).split("/")
+    return parts[-2] if len(parts) >= 2 else fallback
+
+
+def _owners(paths: list[str], layer_name: str) -> set[str]:
+    return {_owner(p, layer_name) for p in paths}
+
+
+def nested_layer(name: str, config: dict | None, weights: list[tuple[str, object]],
+                 path: str) -> LayerSnapshot:
+    """A model used as a layer, its weights handed to the inner layers that own them: in the
+    config's order and nesting when the file has a config, else in the order saved."""
+    by_owner: dict[str, list[tuple[str, object]]] = {}
+    for weight_path, dataset in weights:
+        by_owner.setdefault(_owner(weight_path, name), []).append((weight_path, dataset))
+    children = _nested_children(config, by_owner, path)
+    placed = {leaf for leaf in _leaf_names(children)}
+    children += [_weighted_layer(owner, None, found, f"{path}/{owner}")
+                 for owner, found in by_owner.items() if owner not in placed]
+    return _layer(name, config, [], path, tuple(children))
+
+
+def _nested_children(config: dict | None, by_owner: dict, path: str) -> list[LayerSnapshot]:
+    """The inner layers a model config lists, each with the weights saved for it."""
+    children = []
+    for inner_name, inner in layer_configs(config).items():
+        inner_path = f"{path}/{inner_name}"
+        if _is_model(inner):
+            children.append(_layer(inner_name, inner, [], inner_path,
+                                   tuple(_nested_children(inner, by_owner, inner_path))))
+        else:
+            children.append(_weighted_layer(inner_name, inner, by_owner.get(inner_name, []),
+                                            inner_path))
+    return children
+
+
+def _weighted_layer(name: str, config: dict | None, found: list[tuple[str, object]],
+                    path: str) -> LayerSnapshot:
+    short = weight_display_names([legacy_weight_name(p, name) for p, _ in found])
+    return _layer(name, config, list(zip(short, [d for _, d in found])), path)
+
+
+def _leaf_names(layers: list[LayerSnapshot]):
+    for layer in layers:
+        yield layer.name
+        yield from _leaf_names(list(layer.children))
 
 
 def legacy_weight_name(path: str, layer_name: str) -> str:
@@ -227,8 +297,8 @@ def _layer(name: str, config: dict | None, weights: list, path: str,
     build = (config or {}).get("build_config") or {}
     return LayerSnapshot(
         name=name,
-        class_name=str((config or {}).get("class_name", "unknown")),
-        output_shape="unknown",
+        class_name=str((config or {}).get("class_name", "")),
+        output_shape=None,
         n_params=sum(int(w.values.size) for w in arrays) + sum(c.n_params for c in children),
         trainable=trainable,
         activation=str(settings.get("activation") or ""),
@@ -250,14 +320,22 @@ def layer_configs(config: dict | None) -> dict[str, dict]:
     return found
 
 
-def model_input_shape(config: dict | None) -> tuple[int | None, ...]:
-    """The model's input shape from its config, when written there."""
-    for layer in layer_configs(config).values():
+def config_inputs(config: dict | None) -> tuple[TensorSpec, ...]:
+    """The model's inputs as its config declares them (InputLayers, or a Sequential's first
+    layer's batch shape); () when the config does not say."""
+    found = []
+    for name, layer in layer_configs(config).items():
         settings = layer["config"]
         for key in ("batch_shape", "batch_input_shape"):
-            if isinstance(settings.get(key), list):
-                return _without_batch(settings[key]) or ()
-    return ()
+            shape = _without_batch(settings.get(key))
+            if shape is not None:
+                dtype = settings.get("dtype")
+                found.append(TensorSpec(name=name, shape=shape,
+                                        dtype=dtype if isinstance(dtype, str) else "float32"))
+                break
+        if found and (config or {}).get("class_name") == "Sequential":
+            break
+    return tuple(found)
 
 
 def _without_batch(shape) -> tuple[int | None, ...] | None:

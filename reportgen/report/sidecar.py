@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from reportgen.analyse.alerts import KINDS
-from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, ReportFacts, TensorStats,
-                             WeightFacts)
+from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, OutputPrediction,
+                             ReportFacts, TensorStats, WeightFacts)
 
 SCHEMA_VERSION = 1
 
@@ -22,7 +22,10 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
         "schema_version": SCHEMA_VERSION,
         "mode": facts.mode,
         "weights_only_reason": facts.weights_only_reason or None,
-        "repairs": list(facts.repairs),
+        "forward_error": facts.forward_error or None,
+        "repairs": [repair_sentence(r) for r in facts.repairs],
+        "repair_details": [{"rule": r.rule, "error": r.error, "change": r.change,
+                            "layers": list(r.layers), "why": r.why} for r in facts.repairs],
         "trusted": facts.trusted,
         "generated_at": m.generated_at,
         "generator": {"name": "reportgen", "version": m.reportgen_version},
@@ -33,24 +36,45 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
             "format": m.format,
             "saved_by_keras_version": m.saved_by_keras_version,
             "read_with": dict(m.read_with),
-            "class_name": m.class_name,
+            "class_name": m.class_name or None,
             "params": {"total": m.n_params, "trainable": m.n_trainable_params,
                        "non_trainable": m.n_non_trainable_params},
             "input_shape": m.input_shape,
             "output_shape": m.output_shape,
+            "inputs": [{"name": n, "shape": s, "dtype": d} for n, s, d in m.inputs],
+            "outputs": [{"name": n, "shape": s, "dtype": d} for n, s, d in m.outputs],
+            "architecture_from": ({"file": m.architecture_file_name,
+                                   "sha256": m.architecture_sha256}
+                                  if m.architecture_file_name else None),
         },
         "settings": settings,
         "alert_kinds": [dataclasses.asdict(kind) for kind in KINDS],
-        "alerts": [dataclasses.asdict(alert) for alert in facts.alerts],
+        "alerts": [{"kind": a.kind, "layer": a.layer, "message": a.message,
+                    "subject": a.subject, "values": dict(a.values)} for a in facts.alerts],
         "notes": list(facts.notes),
         "layers": [layer_dict(layer) for layer in facts.layers],
         "inputs": [{"name": i.name, "source": i.source, "shape": list(i.shape)}
                    for i in facts.inputs],
         "activations": [activations_dict(i) for i in facts.inputs],
         "predictions": [{"input": i.name, "top": [dataclasses.asdict(p) for p in i.predictions],
-                         "output_entropy": i.output_entropy}
+                         "output_entropy": i.output_entropy,
+                         "outputs": [output_dict(o) for o in i.outputs]}
                         for i in facts.inputs],
     }
+
+
+def repair_sentence(repair) -> str:
+    """One repair as the sentence the report shows."""
+    return (f"{repair.change} in {', '.join(repair.layers)}: {repair.why} "
+            f"(Keras said: {repair.error})")
+
+
+def output_dict(output: OutputPrediction) -> dict:
+    """What one model output says for one input."""
+    return {"name": output.output, "kind": output.kind,
+            "top": [dataclasses.asdict(p) for p in output.top], "values": list(output.values),
+            "n_values": output.n_values, "threshold": output.threshold,
+            "above_threshold": list(output.above_threshold)}
 
 
 def layer_dict(layer: LayerFacts) -> dict:
@@ -58,7 +82,7 @@ def layer_dict(layer: LayerFacts) -> dict:
     return {
         "index": layer.index,
         "name": layer.name,
-        "class_name": layer.class_name,
+        "class_name": layer.class_name or None,
         "output_shape": layer.output_shape,
         "params": layer.n_params,
         "trainable": layer.trainable,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from reportgen.analyse.alerts import KINDS
-from reportgen.analyse.facts import (Alert, Histogram, InputFacts, LayerFacts, ReportFacts, Series,
-                             WeightFacts, all_layer_facts)
+from reportgen.analyse.facts import (Alert, Histogram, InputFacts, LayerFacts, OutputPrediction,
+                             ReportFacts, Series, WeightFacts, all_layer_facts)
 from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.pictures import Figure, Picture
 
@@ -16,6 +16,7 @@ HIST_WIDTH, HIST_HEIGHT = 320, 90
 SERIES_WIDTH = 480
 KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
 OPEN_GROUP = 6  # alert groups longer than this start collapsed
+UNKNOWN = "unknown"  # what a weights-only file does not say
 # What a weights-only report can still check: no initialisation, no activations.
 WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters"}
 WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a fresh "
@@ -47,13 +48,13 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "missing": WEIGHTS_ONLY_MISSING if facts.mode == "weights-only" else "",
         "summary": model_summary(facts),
         "notes": list(facts.notes),
-        "repairs": list(facts.repairs),
+        "repairs": [repair_view(r) for r in facts.repairs],
         "layer_rows": [layer_row(layer, anchors[layer.path],
                                  len(alerts_by_layer.get(layer.path, [])))
                        for layer in layers],
         "layers": numbered,
-        "inputs": [input_section(k, item, picture, maps, anchors, alerts_by_layer)
-                   for k, (item, (picture, maps)) in enumerate(zip(facts.inputs, inputs))],
+        "inputs": [input_section(k, item, pictures, maps, anchors, alerts_by_layer)
+                   for k, (item, (pictures, maps)) in enumerate(zip(facts.inputs, inputs))],
         "checks": check_rows(facts),
         "alert_groups": alert_groups(alert_rows),
         "verdict": verdict(facts),
@@ -81,23 +82,45 @@ def layer_anchors(names: list[str]) -> dict[str, str]:
 
 
 def model_summary(facts: ReportFacts) -> list[tuple[str, str]]:
-    """The header's label/value pairs."""
+    """The header's label/value pairs; what the file does not say is "unknown"."""
     m = facts.model
-    return [
+    rows = [
         ("Model file", m.file_name),
         ("File size", fmt_bytes(m.file_size)),
         ("SHA-256", m.sha256),
         ("Format", m.format),
         ("Saved by Keras", m.saved_by_keras_version),
+    ]
+    if m.architecture_file_name:
+        rows += [("Architecture from", f"{m.architecture_file_name} (SHA-256 "
+                                       f"{m.architecture_sha256}); the weights from "
+                                       f"{m.file_name}")]
+    rows += [
         ("Read with", ", ".join(f"{lib} {version}" for lib, version in m.read_with)
          + f", reportgen {m.reportgen_version}"),
         ("Generated", m.generated_at),
-        ("Model class", m.class_name),
+        ("Model class", m.class_name or UNKNOWN),
         ("Parameters", f"{fmt_int(m.n_params)} ({fmt_int(m.n_trainable_params)} trainable, "
                        f"{fmt_int(m.n_non_trainable_params)} non-trainable)"),
-        ("Input shape", m.input_shape),
-        ("Output shape", m.output_shape),
     ]
+    rows += _tensor_rows("Input", m.inputs, m.input_shape)
+    rows += _tensor_rows("Output", m.outputs, m.output_shape)
+    return rows
+
+
+def _tensor_rows(kind: str, tensors: tuple, shape: str | None) -> list[tuple[str, str]]:
+    """One row for a single input (or output) by its shape; one per tensor when there are
+    several, each named."""
+    if len(tensors) <= 1:
+        return [(f"{kind} shape", shape or UNKNOWN)]
+    return [(f"{kind} {name}", f"{tensor_shape or UNKNOWN} {dtype}")
+            for name, tensor_shape, dtype in tensors]
+
+
+def repair_view(repair) -> dict:
+    """One repair rule applied: what changed where, why, and the error it answered."""
+    return {"change": repair.change, "layers": ", ".join(repair.layers), "why": repair.why,
+            "error": repair.error, "rule": repair.rule}
 
 
 def alert_view(alert: Alert, anchors: dict[str, str]) -> dict:
@@ -106,7 +129,7 @@ def alert_view(alert: Alert, anchors: dict[str, str]) -> dict:
     kind = KINDS_BY_NAME[alert.kind]
     return {"kind": alert.kind, "title": kind.title, "layer": alert.layer.replace("/", " / "),
             "anchor": anchors.get(alert.layer, ""), "message": alert.message,
-            "explanation": kind.explanation}
+            "explanation": kind.explanation, "subject": alert.subject}
 
 
 def alert_groups(rows: list[dict]) -> list[dict]:
@@ -194,8 +217,8 @@ def layer_row(layer: LayerFacts, anchor: str, n_alerts: int = 0) -> dict:
         "name": layer.path.replace("/", " / "),
         "anchor": anchor if layer.weights else "",
         "nested": "/" in layer.path,
-        "class_name": layer.class_name,
-        "output_shape": layer.output_shape,
+        "class_name": layer.class_name or UNKNOWN,
+        "output_shape": layer.output_shape or UNKNOWN,
         "n_params": fmt_int(layer.n_params),
         "trainable": "yes" if layer.trainable else "no",
         "activation": layer.activation or "",
@@ -211,7 +234,7 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
         "n_alerts": str(len(alerts)) if alerts else "",
         "name": layer.path.replace("/", " / "),
         "anchor": anchor,
-        "class_name": layer.class_name,
+        "class_name": layer.class_name or UNKNOWN,
         "n_params": fmt_int(layer.n_params),
         "weights": [weight_view(w, init_by_name.get(w.name)) for w in layer.weights],
         "series": [series_view(s) for s in layer.series],
@@ -309,25 +332,47 @@ def series_view(series: Series) -> dict:
     }
 
 
-def input_section(k: int, item: InputFacts, picture: Picture | None,
+def input_section(k: int, item: InputFacts, pictures: list[Picture],
                   maps: dict[str, Picture], anchors: dict[str, str],
                   alerts_by_layer: dict[str, list[dict]]) -> dict:
-    """One input: its picture, the prediction, and every layer's output."""
-    top = item.predictions[0].probability if item.predictions else 1.0
+    """One input: its picture(s), what each output says, and every layer's output."""
     return {
         "anchor": f"input-{k}",
         "name": item.name,
         "source": item.source,
         "shape": fmt_shape(item.shape),
-        "picture": picture,
-        "predictions": [{"rank": str(k + 1), "label": p.label, "index": str(p.class_index),
-                         "probability": fmt_number(p.probability),
-                         "bar": f"{100 * max(p.probability, 0.0) / (top or 1.0):.1f}%"}
-                        for k, p in enumerate(item.predictions)],
+        "pictures": pictures,
+        "outputs": [output_view(o, several=len(item.outputs) > 1) for o in item.outputs],
         "maps": [activation_view(a, maps.get(a.layer), f"act-{k}-{anchors.get(a.layer, '')}",
                                  [r for r in alerts_by_layer.get(a.layer, [])
-                                  if r["kind"] == "dead_channels" or r["message"].startswith("output")])
+                                  if r["subject"] == "output"])
                  for a in item.activations],
+    }
+
+
+def output_view(output: OutputPrediction, several: bool) -> dict:
+    """One model output for one input: its kind, and its top classes or its values."""
+    top = output.top[0].probability if output.top else 1.0
+    caption = {"softmax": "Top predictions",
+               "sigmoid": f"Probability of the positive class (threshold {output.threshold:g})"
+               if output.threshold is not None else "",
+               "multi-label sigmoid": "Labels by probability (each on its own; threshold "
+                                      f"{output.threshold:g})" if output.threshold is not None
+               else "",
+               "regression": "Output values"}.get(output.kind, "Output")
+    shown = (f"first {len(output.values)} of {output.n_values} values"
+             if len(output.values) < output.n_values else f"{output.n_values} values")
+    return {
+        "caption": f"{output.output}: {caption}" if several else caption,
+        "kind": output.kind,
+        "rows": [{"rank": str(r + 1), "label": p.label, "index": str(p.class_index),
+                  "probability": fmt_number(p.probability),
+                  "bar": f"{100 * max(p.probability, 0.0) / (top or 1.0):.1f}%"}
+                 for r, p in enumerate(output.top)],
+        "values": ", ".join(fmt_number(v) for v in output.values),
+        "shown": shown,
+        "above": (", ".join(output.above_threshold) or "none")
+        if output.kind == "multi-label sigmoid" else "",
     }
 
 

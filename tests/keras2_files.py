@@ -1,0 +1,171 @@
+"""Write model files the way Keras 2.x (tf.keras 2.4) wrote them, from models built here.
+
+Keras 3 cannot write these itself, so the tests turn a Keras 3 model's config into the
+Keras 2 form (`inbound_nodes` as lists, `batch_input_shape` on InputLayers, bare
+`{"class_name", "config"}` objects, dtypes as strings, `groups` on depthwise convolutions,
+a BatchNormalization axis as a list) and write the HDF5 layout of Keras 2's `model.save`:
+`model_weights/<top-level layer>` groups whose `weight_names` are the TF2 variable names
+("Conv1/kernel:0"), trainable weights first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+
+KERAS_VERSION = b"2.4.0"
+
+
+def keras2_value(value):
+    """Keras 3 serialised objects as Keras 2 wrote them."""
+    if isinstance(value, dict):
+        if "class_name" in value and "config" in value and "module" in value:
+            if value["class_name"] == "DTypePolicy":
+                return value["config"]["name"]
+            settings = {k: v for k, v in keras2_value(value["config"]).items()
+                        if k not in ("input_axes", "output_axes")}
+            return {"class_name": value["class_name"], "config": settings}
+        return {k: keras2_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [keras2_value(v) for v in value]
+    return value
+
+
+def keras2_layer_config(class_name: str, settings: dict) -> dict:
+    """One layer's settings in the Keras 2.4 form."""
+    settings = keras2_value(settings)
+    if class_name == "InputLayer":
+        return {"batch_input_shape": settings.get("batch_shape"),
+                "dtype": settings.get("dtype", "float32"), "sparse": False, "ragged": False,
+                "name": settings["name"]}
+    if class_name == "DepthwiseConv2D":
+        settings["groups"] = 1
+    if class_name == "BatchNormalization" and isinstance(settings.get("axis"), int):
+        settings["axis"] = [settings["axis"]]
+    return settings
+
+
+def keras2_inbound(nodes) -> list:
+    """Keras 3 inbound nodes ({"args": [...]}) as Keras 2's [[name, node, tensor, {}], ...]."""
+    converted = []
+    for node in nodes:
+        tensors = []
+
+        def collect(item):
+            if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+                history = item["config"]["keras_history"]
+                tensors.append([history[0], history[1], history[2], {}])
+            elif isinstance(item, (list, tuple)):
+                for inner in item:
+                    collect(inner)
+
+        collect(node["args"])
+        converted.append(tensors)
+    return converted
+
+
+def keras2_config(config: dict, functional_name: str = "Functional") -> dict:
+    """A whole Keras 3 model config ({"class_name", "config"}) in the Keras 2.4 form."""
+    class_name, settings = config["class_name"], config["config"]
+    if class_name == "Sequential":
+        return {"class_name": "Sequential",
+                "config": {"name": settings["name"],
+                           "layers": [_entry(layer, False, functional_name)
+                                      for layer in settings["layers"]]}}
+    return {"class_name": functional_name,
+            "config": {"name": settings["name"],
+                       "layers": [_entry(layer, True, functional_name)
+                                  for layer in settings["layers"]],
+                       "input_layers": settings["input_layers"],
+                       "output_layers": settings["output_layers"]}}
+
+
+def _entry(layer: dict, functional: bool, functional_name: str) -> dict:
+    class_name = layer["class_name"]
+    if class_name in ("Sequential", "Functional"):
+        entry = keras2_config(layer, functional_name)
+    else:
+        entry = {"class_name": class_name,
+                 "config": keras2_layer_config(class_name, layer["config"])}
+    if functional:
+        entry["name"] = layer["config"].get("name", layer.get("name"))
+        entry["inbound_nodes"] = keras2_inbound(layer.get("inbound_nodes", []))
+    return entry
+
+
+def variable_name(weight) -> str:
+    """A TF2 variable name as Keras 2 saved it: owning layer / variable :0."""
+    owner, variable = weight.path.split("/")[-2:]
+    return f"{owner}/{variable}:0"
+
+
+def save_keras2_h5(model, path: Path, edit=None) -> Path:
+    """Save a Keras 3 model as Keras 2.4's `model.save("x.h5")` would have; `edit(config)`
+    may change the Keras 2 config first."""
+    config = keras2_config(json.loads(json.dumps({"class_name": type(model).__name__,
+                                                  "config": model.get_config()})))
+    if edit is not None:
+        edit(config)
+    with h5py.File(path, "w") as handle:
+        handle.attrs["keras_version"] = KERAS_VERSION
+        handle.attrs["backend"] = b"tensorflow"
+        handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
+        weights = handle.create_group("model_weights")
+        tops = [layer for layer in model.layers]
+        weights.attrs["layer_names"] = [layer.name.encode() for layer in tops]
+        weights.attrs["backend"] = b"tensorflow"
+        weights.attrs["keras_version"] = KERAS_VERSION
+        for layer in tops:
+            group = weights.create_group(layer.name)
+            ordered = list(layer.trainable_weights) + list(layer.non_trainable_weights)
+            names = [variable_name(w) for w in ordered]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, weight in zip(names, ordered):
+                group.create_dataset(name, data=weight.numpy())
+    return path
+
+
+def mobilenet_like(side: int = 32):
+    """A small functional model with MobileNet's layer names and block structure."""
+    import keras
+
+    layers = keras.layers
+    x = inputs = keras.Input((side, side, 3), name="input_1")
+    x = layers.ZeroPadding2D(((0, 1), (0, 1)), name="Conv1_pad")(x)
+    x = layers.Conv2D(8, 3, strides=2, use_bias=False, name="Conv1")(x)
+    x = layers.BatchNormalization(name="bn_Conv1")(x)
+    x = layers.ReLU(6.0, name="Conv1_relu")(x)
+    y = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
+                               name="expanded_conv_depthwise")(x)
+    y = layers.BatchNormalization(name="expanded_conv_depthwise_BN")(y)
+    y = layers.ReLU(6.0, name="expanded_conv_depthwise_relu")(y)
+    y = layers.Conv2D(8, 1, use_bias=False, name="expanded_conv_project")(y)
+    y = layers.BatchNormalization(name="expanded_conv_project_BN")(y)
+    x = layers.Add(name="block_1_add")([x, y])
+    x = layers.Conv2D(16, 1, use_bias=False, name="Conv_1")(x)
+    x = layers.BatchNormalization(name="Conv_1_bn")(x)
+    x = layers.ReLU(6.0, name="out_relu")(x)
+    return keras.Model(inputs, x, name="model1")
+
+
+def teachable_machine_like(n_classes: int = 3, side: int = 32):
+    """A Teachable Machine export's shape: Sequential[Sequential[MobileNet functional, global
+    pooling], Sequential[Dense, Dense softmax]], with the layer names its exports carry."""
+    import keras
+
+    keras.utils.set_random_seed(11)
+    layers = keras.layers
+    features = keras.Sequential([
+        keras.Input((side, side, 3)), mobilenet_like(side),
+        layers.GlobalAveragePooling2D(name="global_average_pooling2d_GlobalAveragePooling2D1"),
+    ], name="sequential_1")
+    head = keras.Sequential([
+        keras.Input((16,)), layers.Dense(10, activation="relu", name="dense_Dense1"),
+        layers.Dense(n_classes, activation="softmax", name="dense_Dense2"),
+    ], name="sequential_3")
+    model = keras.Sequential([keras.Input((side, side, 3)), features, head], name="sequential_4")
+    for layer in model.layers:  # moved away from the initialisation, as after training
+        layer.set_weights([w * 1.5 + 0.01 for w in layer.get_weights()])
+    return model
