@@ -7,6 +7,11 @@ class ReportInputError(Exception):
     exit_code = 2
 
 
+class WeightsUnreadable(ReportInputError):
+    """A model file's weights cannot be laid out (missing, not HDF5, no known layout); its
+    config may still give an architecture-only report."""
+
+
 def one_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's message, or its class name, with control
     characters from untrusted names made visible (they must not drive the terminal)."""

@@ -18,12 +18,14 @@ import numpy as np
 from reportgen import __version__
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
-from reportgen.errors import ReportInputError
+from reportgen.errors import ReportInputError, WeightsUnreadable
 from reportgen.analyse.facts import ReportFacts
 from reportgen.load.inputs import read_labels
 from reportgen.load.samples import GivenInput, Sample, model_samples, synthetic_sample
 from reportgen.load.guards import require_regular_file
-from reportgen.load.model_file import Architecture, ModelFile, check_model_file, read_architecture
+from reportgen.load.config_model import architecture_snapshot
+from reportgen.load.model_file import (Architecture, ModelFile, check_model_file, read_architecture,
+                                      read_config)
 from reportgen.load.weights_file import open_weights
 from reportgen.parallel import ordered_map
 from reportgen.options import Options
@@ -86,7 +88,8 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     for given in request.inputs:
         require_regular_file(given.path, "input file")
     if request.weights_only:
-        content = weights_only_content(model_file, request, ASKED_WEIGHTS_ONLY, progress)
+        content = weights_or_architecture_content(model_file, request, ASKED_WEIGHTS_ONLY,
+                                                  progress)
     else:
         content = full_or_fallback_content(model_file, architecture, request, labels, progress)
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
@@ -111,17 +114,14 @@ def full_or_fallback_content(model_file: ModelFile, architecture: Architecture |
     progress.step(f"loading {model_file.path.name} (importing TensorFlow)")
     try:
         if architecture is None:
-            loaded = keras_model.load(model_file, trust=request.trust_model)
+            loaded = load_or_assemble(model_file, request.trust_model)
         else:
-            with open_weights(model_file, architecture.config) as stored:
-                loaded = keras_model.load_with_architecture(
-                    copy.deepcopy(architecture.config), stored, str(model_file.path),
-                    trust=request.trust_model)
+            loaded = assemble(model_file, architecture.config, request.trust_model)
     except keras_model.ModelNotRebuilt as exc:
         reason = f"Keras could not rebuild the model: {exc}"
         if exc.needs_trust:
             reason += " (reportgen never runs code from a model file unless --trust-model is given)"
-        return weights_only_content(model_file, request, reason, progress)
+        return weights_or_architecture_content(model_file, request, reason, progress)
     content = full_content(model_file, loaded, request, labels, progress)
     if architecture is None:
         return content
@@ -129,6 +129,33 @@ def full_or_fallback_content(model_file: ModelFile, architecture: Architecture |
                                 architecture_file_name=architecture.path.name,
                                 architecture_sha256=architecture.sha256)
     return dataclasses.replace(content, facts=dataclasses.replace(content.facts, model=model))
+
+
+def load_or_assemble(model_file: ModelFile, trust: bool):
+    """The model as Keras loads it; or, when Keras cannot read its weights (a layout it does
+    not know) but the file's config builds, that config given the weights reportgen reads
+    from the same file by name and shape. The first refusal is the one reported."""
+    from reportgen.load import keras_model
+
+    try:
+        return keras_model.load(model_file, trust=trust)
+    except keras_model.ModelNotRebuilt as refused:
+        config = read_config(model_file)
+        if config is None or refused.needs_trust:
+            raise
+        try:
+            return assemble(model_file, config, trust)
+        except (keras_model.ModelNotRebuilt, ReportInputError):
+            raise refused from None
+
+
+def assemble(model_file: ModelFile, config: dict, trust: bool):
+    """A model built from `config`, its layers given MODEL's weights by name and shape."""
+    from reportgen.load import keras_model
+
+    with open_weights(model_file, config) as stored:
+        return keras_model.load_with_architecture(copy.deepcopy(config), stored,
+                                                  str(model_file.path), trust=trust)
 
 
 def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
@@ -195,6 +222,39 @@ def input_pictures(sample: Sample, snapshot: ModelSnapshot) -> list:
     return [picture for picture in drawn if picture is not None]
 
 
+def weights_or_architecture_content(model_file: ModelFile, request: ReportRequest, reason: str,
+                                    progress: Progress) -> Content:
+    """The weights-only report, or, when the weights cannot be read either, the
+    architecture-only one (refused only when the file has no readable config)."""
+    try:
+        return weights_only_content(model_file, request, reason, progress)
+    except WeightsUnreadable as exc:
+        config = read_config(model_file)
+        if config is None:
+            raise
+        return architecture_content(model_file, config, request,
+                                    f"{reason}; {str(exc).split(': ', 1)[-1]}", progress)
+
+
+def architecture_content(model_file: ModelFile, config: dict, request: ReportRequest,
+                         reason: str, progress: Progress) -> Content:
+    """The layers and config a file describes, when none of its weights can be read."""
+    progress.step(f"reading the architecture of {model_file.path.name} ({reason})")
+    snapshot = architecture_snapshot(config)
+    facts = ReportFacts(
+        mode="architecture-only",
+        model=collect_model(snapshot, file_info(model_file, ())),
+        layers=collect_layers(snapshot, None),
+        inputs=(),
+        notes=(UNUSED_INPUTS_NOTE,) if request.inputs else (),
+        kernel_scale=request.options.kernel_scale,
+        trusted=request.trust_model,
+        architecture_only_reason=reason,
+        model_config=config,
+    )
+    return Content(facts, {}, [])
+
+
 def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: str,
                          progress: Progress) -> Content:
     """What needs no forward pass, read tensor by tensor from the file with h5py."""
@@ -210,6 +270,8 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
             kernel_scale=request.options.kernel_scale,
             weights_only_reason=reason,
             trusted=request.trust_model,
+            model_config=read_config(model_file),
+            stored_state=snapshot.stored_state,
         )
         progress.step("drawing kernels")
         figures = layer_figures(snapshot, None, request.options)

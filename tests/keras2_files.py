@@ -169,3 +169,83 @@ def teachable_machine_like(n_classes: int = 3, side: int = 32):
     for layer in model.layers:  # moved away from the initialisation, as after training
         layer.set_weights([w * 1.5 + 0.01 for w in layer.get_weights()])
     return model
+
+
+KERAS_213_MODULES = {"Functional": "keras.src.engine.functional", "Model": "keras.src.engine.training",
+                     "Sequential": "keras"}
+OBJECT_MODULES = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
+                  "constraint": "keras.constraints"}
+
+
+def keras213_object(value, key: str = ""):
+    """A Keras 2 form config as Keras 2.13-2.15's zip saving wrote it: every object with
+    `module` and `registered_name`, a Functional model under its internal module path."""
+    if isinstance(value, list):
+        return [keras213_object(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" in value and "config" in value:
+        class_name = value["class_name"]
+        kind = next((k for k in OBJECT_MODULES if key.endswith(k)), "")
+        module = KERAS_213_MODULES.get(class_name) or OBJECT_MODULES.get(kind, "keras.layers")
+        converted = {"module": module, "class_name": class_name,
+                     "config": {k: keras213_object(v, k) for k, v in value["config"].items()},
+                     "registered_name": class_name if module.startswith("keras.src") else None}
+        for extra in ("name", "inbound_nodes"):
+            if extra in value:
+                converted[extra] = value[extra]
+        return converted
+    return {k: keras213_object(v, k) for k, v in value.items()}
+
+
+def object_path_groups(model, prefix: str, sep: str = "/") -> list[tuple[str, list]]:
+    """(group path, variables) of every layer as Keras 2.13-2.15 saved them: by attribute
+    path, layers under `_layer_checkpoint_dependencies` by snake-cased class and index."""
+    import re
+
+    found, used = [], {}
+    for layer in model.layers:
+        snake = re.sub(r"([a-z])([A-Z])", r"\1_\2",
+                       re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type(layer).__name__)).lower()
+        used[snake] = used.get(snake, -1) + 1
+        name = snake if used[snake] == 0 else f"{snake}_{used[snake]}"
+        path = f"{prefix}_layer_checkpoint_dependencies{sep}{name}"
+        if hasattr(layer, "layers"):
+            found += object_path_groups(layer, path + sep, sep)
+        found.append((path, list(layer.trainable_weights) + list(layer.non_trainable_weights)))
+    return found
+
+
+def save_keras213_zip(model, path: Path, keras_version: str = "2.13.1", sep: str = "/",
+                      weights: bytes | None = None) -> Path:
+    """A .keras file as TensorFlow/Keras 2.13-2.15 wrote it (config.json, metadata.json and
+    an object-path model.weights.h5 with optimizer and metrics groups beside the layers);
+    `weights` replaces the weights member (None: written from the model)."""
+    import io
+    import zipfile
+
+    legacy = keras2_config(json.loads(json.dumps({"class_name": type(model).__name__,
+                                                  "config": model.get_config()})))
+    config = keras213_object(legacy)
+    config["compile_config"] = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+                                "metrics": ["accuracy"]}
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        handle.create_group("vars")
+        for group_path, variables in object_path_groups(model, "", sep):
+            group = handle.require_group(group_path).require_group("vars")
+            for k, variable in enumerate(variables):
+                group.create_dataset(str(k), data=variable.numpy())
+        optimizer = handle.create_group("optimizer").create_group("vars")
+        optimizer.create_dataset("0", data=7)  # iterations
+        for k, variable in enumerate(model.trainable_weights):
+            optimizer.create_dataset(str(k + 1), data=variable.numpy() * 0)
+        mean = handle.create_group("metrics").create_group("mean").create_group("vars")
+        mean.create_dataset("0", data=1.5)
+        mean.create_dataset("1", data=3.0)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": keras_version,
+                                                      "date_saved": "2023-09-01@10:00:00"}))
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", buffer.getvalue() if weights is None else weights)
+    return path

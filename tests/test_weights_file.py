@@ -9,7 +9,8 @@ import pytest
 from conftest import REPO, legacy_weights_h5
 from reportgen.errors import ReportInputError
 from reportgen.load.model_file import check_model_file
-from reportgen.load.weights_file import legacy_weight_name, open_weights
+from reportgen.load.legacy_layout import legacy_weight_name
+from reportgen.load.weights_file import open_weights
 
 
 @pytest.mark.parametrize("kind", ["keras", "h5"])

@@ -193,6 +193,9 @@ class ReportFacts:
     trusted: bool = False
     alerts: tuple[Alert, ...] = ()
     forward_error: str = ""
+    architecture_only_reason: str = ""
+    model_config: dict | None = None
+    stored_state: tuple[tuple[str, int, int], ...] = ()
 
 
 def all_layer_facts(layers: tuple[LayerFacts, ...]):

@@ -148,6 +148,11 @@ def inspect_hdf5(path: Path, file_format: str, read_errors: tuple) -> None:
         raise ReportInputError(f"{path}: {problem}")
 
 
+def is_tensor(obj) -> bool:
+    """Whether an HDF5 object is a numeric array (a weight), not a group or text."""
+    return hasattr(obj, "shape") and hasattr(obj, "dtype") and obj.dtype.kind in "biuf"
+
+
 def oversized_tensor(handle, file_size: int) -> str | None:
     """A tensor whose declared size the file cannot hold (a forged shape), if any."""
     import h5py

@@ -13,13 +13,16 @@ import sys
 import tempfile
 import threading
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
-from reportgen.load.model_file import ModelFile, implausible_config, read_config, staged_copy
+from reportgen.load.hdf5_source import WEIGHTS_MEMBER
+from reportgen.load.model_file import (READ_ERRORS, ModelFile, implausible_config, read_config,
+                                      staged_copy)
 from reportgen.load.repairs import Repair, merged, repair_for
 from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
                                      all_layers, weight_display_names)
@@ -114,6 +117,16 @@ def deepest_error(exc: BaseException) -> BaseException:
     return deepest
 
 
+def error_chain(exc: BaseException) -> str:
+    """Every message of a Keras error and its causes, outermost first (rules match parts
+    that only the wrapping message names, such as the class being deserialised)."""
+    texts, seen = [], exc
+    while seen is not None and len(texts) < 20:
+        texts.append(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(texts)
+
+
 def failure_reason(exc: BaseException) -> str:
     """The most specific sentence of a Keras loading error."""
     deepest = deepest_error(exc)
@@ -143,6 +156,9 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
     problem = implausible_config(config) if config is not None else None
     if problem:
         raise ModelNotRebuilt(f"{problem}, which no real model has")
+    missing = missing_weights_member(model_file)
+    if missing:
+        raise ModelNotRebuilt(missing)
     keras = import_keras()
     repairs: list[Repair] = []
     with tempfile.TemporaryDirectory(prefix="reportgen-") as folder:
@@ -153,15 +169,37 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
                 break
             except Exception as exc:  # Keras raises many types for files it cannot rebuild.
                 error = failure_reason(exc)
-                repair = (repair_for(config, error)
+                repair = (repair_for(config, error_chain(exc), error)
                           if config is not None and len(repairs) < MAX_REPAIRS else None)
                 if repair is None:
                     raise ModelNotRebuilt(failure_reason(exc), "safe_mode" in str(exc)) from exc
                 repairs.append(repair)
-                path = staged_copy(model_file, Path(folder), config)
+                try:
+                    path = staged_copy(model_file, Path(folder), config)
+                except READ_ERRORS as damaged:  # the archive breaks when it is copied
+                    raise ModelNotRebuilt(f"the file cannot be copied to repair it: "
+                                          f"{one_line(damaged)}") from damaged
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
         raise ModelNotRebuilt("the model has no defined inputs and outputs (a subclassed model)")
     return LoadedModel(model, merged(repairs))
+
+
+def missing_weights_member(model_file: ModelFile) -> str:
+    """Why Keras must not be handed a .keras archive, or "": one without HDF5 weights (an
+    .npz of weights can carry pickled objects, which Keras would unpickle)."""
+    if model_file.format.startswith("HDF5"):
+        return ""
+    try:
+        with zipfile.ZipFile(model_file.path) as archive:
+            names = set(archive.namelist())
+    except READ_ERRORS:
+        return ""  # damaged: Keras's own refusal will say so
+    if WEIGHTS_MEMBER in names:
+        return ""
+    found = sorted(n for n in names if n.startswith("model.weights"))
+    return (f"the archive holds {', '.join(found)}, not {WEIGHTS_MEMBER}; reportgen does not open "
+            f"other weight formats (an .npz can carry pickled objects)" if found
+            else f"the archive holds no {WEIGHTS_MEMBER}")
 
 
 def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
@@ -180,7 +218,8 @@ def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
             break
         except Exception as exc:  # Keras raises many types for configs it cannot build.
             error = failure_reason(exc)
-            repair = repair_for(config, error) if len(repairs) < MAX_REPAIRS else None
+            repair = repair_for(config, error_chain(exc), error) \
+                if len(repairs) < MAX_REPAIRS else None
             if repair is None:
                 raise ModelNotRebuilt(error, "safe_mode" in str(exc)) from exc
             repairs.append(repair)

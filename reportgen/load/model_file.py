@@ -165,7 +165,11 @@ def keras_suffix(model_file: ModelFile) -> str:
 
 
 def staged_copy(model_file: ModelFile, folder: Path, config: dict | None) -> Path:
-    """A path Keras can load: the file itself, or a copy with the right suffix / a new config."""
+    """A path Keras can load: the file itself, or a copy with the right suffix / a new config.
+
+    Called again with a config, it rewrites the same copy: an HDF5 copy is made once and
+    only its config attribute is replaced afterwards.
+    """
     suffix = keras_suffix(model_file)
     if config is None and model_file.path.suffix.lower() in (suffix, ".hdf5"):
         return model_file.path
@@ -175,10 +179,13 @@ def staged_copy(model_file: ModelFile, folder: Path, config: dict | None) -> Pat
     elif suffix == ".h5":
         import h5py
 
-        shutil.copyfile(model_file.path, target)
+        if target.is_symlink() or not target.exists():
+            target.unlink(missing_ok=True)
+            shutil.copyfile(model_file.path, target)
         with h5py.File(target, "r+") as handle:
             handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
     else:
+        target.unlink(missing_ok=True)
         _rewrite_zip(model_file.path, target, {"config.json": json.dumps(config).encode("utf-8")})
     return target
 

@@ -101,9 +101,21 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def repair_for(config: Any, error: str) -> Repair | None:
+def repair_for(config: Any, error: str, shown: str | None = None) -> Repair | None:
     """Apply the rule that answers this Keras error to the config, in place; None when no
-    rule does (or when a value the rule would drop is not known to be harmless)."""
+    rule does (or when a value the rule would drop is not known to be harmless).
+
+    `error` is the whole text Keras raised (wrapped causes included), `shown` the sentence
+    the report quotes (default: `error`).
+    """
+    repair = _drop_rule_for(config, error) or next(
+        (found for fix in STRUCTURAL_RULES if (found := fix.apply(config, error))), None)
+    return repair if repair is None or shown is None else \
+        Repair(repair.rule, shown, repair.change, repair.layers, repair.why)
+
+
+def _drop_rule_for(config: Any, error: str) -> Repair | None:
+    """The first drop rule (RULES) that answers the error, applied."""
     for rule in RULES:
         refusal = rule.parse(error)
         if refusal is None or refusal.class_name not in rule.classes:
@@ -128,6 +140,119 @@ def repair_for(config: Any, error: str) -> Repair | None:
         return Repair(rule.name, error, f"dropped {keys} from {refusal.class_name}",
                       tuple(dict.fromkeys(touched)), rule.why)
     return None
+
+
+@dataclass(frozen=True)
+class StructuralRule:
+    """A repair that reshapes a config rather than dropping arguments: its name, why it is
+    safe, and `fix(config, error)` -> (change, layers touched) or None."""
+
+    name: str
+    why: str
+    fix: Callable[[Any, str], tuple[str, list[str]] | None]
+
+    def apply(self, config: Any, error: str) -> Repair | None:
+        done = self.fix(config, error)
+        return None if not done or not done[1] else \
+            Repair(self.name, error, done[0], tuple(dict.fromkeys(done[1])), self.why)
+
+
+KERAS2_MODULE = re.compile(r"(?:parent module |No module named ')(keras(?:\.src)?\.engine\b[\w.]*)")
+# Where this Keras keeps the model classes Keras 2.13-2.15 saved under `keras.src.engine.*`.
+MODEL_MODULES = {"Functional": ("keras.src.models.functional", "Functional"),
+                 "Sequential": ("keras", None), "Model": ("keras", None)}
+
+
+def fix_module_paths(config: Any, error: str) -> tuple[str, list[str]] | None:
+    """Model classes saved under Keras 2's internal module paths, moved to this Keras's."""
+    if not KERAS2_MODULE.search(error):
+        return None
+    touched = []
+    for node, owner in config_objects(config):
+        module = node.get("module")
+        if isinstance(module, str) and re.match(r"keras(\.src)?\.engine\b", module) \
+                and node["class_name"] in MODEL_MODULES:
+            node["module"], node["registered_name"] = MODEL_MODULES[node["class_name"]]
+            touched.append(owner)
+    return "moved model classes from keras.engine modules to this Keras's", touched
+
+
+def fix_axis_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
+    """A normalisation axis saved as a one-element list, as the int this Keras takes."""
+    if "not 'list'" not in error or "Normalization" not in error:
+        return None
+    touched = []
+    for node, owner in config_objects(config):
+        axis = node["config"].get("axis")
+        if node["class_name"].endswith("Normalization") and isinstance(axis, list) \
+                and len(axis) == 1 and isinstance(axis[0], int):
+            node["config"]["axis"] = axis[0]
+            touched.append(owner)
+    return "changed axis [a] to a in normalisation layers", touched
+
+
+def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | None:
+    """`batch_input_shape` on a Sequential's first layer made into the InputLayer this Keras
+    expects (the shape is kept: it is what the model reads), and dropped where an InputLayer
+    already says it."""
+    refusal = unrecognised_arguments(error)
+    if refusal is None or "batch_input_shape" not in refusal.keys:
+        return None
+    touched = []
+    for node, _ in config_objects(config):
+        layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
+        if not isinstance(layers, list):
+            continue
+        for k, layer in enumerate(list(layers)):
+            settings = layer.get("config") if isinstance(layer, dict) else None
+            if not isinstance(settings, dict) or "batch_input_shape" not in settings:
+                continue
+            shape = settings.pop("batch_input_shape")
+            touched.append(str(settings.get("name", layer.get("class_name"))))
+            has_input = any(isinstance(x, dict) and x.get("class_name") == "InputLayer"
+                            for x in layers[:k])
+            if k == 0 and not has_input:
+                layers.insert(0, {"module": "keras.layers", "class_name": "InputLayer",
+                                  "config": {"batch_shape": shape,
+                                             "dtype": settings.get("dtype", "float32"),
+                                             "name": f"{settings.get('name', 'input')}_input"},
+                                  "registered_name": None})
+    return "moved batch_input_shape into an InputLayer", touched
+
+
+def fix_layer_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
+    """A Sequential config saved as a bare list of layers (Keras 2.0-2.2), as the
+    {"name", "layers"} object this Keras reads; the layers are the same."""
+    if "pop expected at most 1 argument" not in error:
+        return None
+    touched = []
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("class_name") == "Sequential" and isinstance(node.get("config"), list):
+                node["config"] = {"name": node.get("name", "sequential"), "layers": node["config"]}
+                touched.append(str(node["config"]["name"]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return "wrapped the Sequential layer list in a config object", touched
+
+
+STRUCTURAL_RULES = (
+    StructuralRule("keras2-module-paths",
+                   "Keras 2.13-2.15 saved model classes under keras.src.engine, which this "
+                   "Keras calls keras.src.models; the class and its config are the same",
+                   fix_module_paths),
+    StructuralRule("axis-list", "Keras 2 saved a single normalisation axis as a list of one",
+                   fix_axis_lists),
+    StructuralRule("sequential-layer-list",
+                   "Keras 2.0-2.2 saved a Sequential's config as the bare list of its layers",
+                   fix_layer_lists),
+    StructuralRule("sequential-batch-input-shape",
+                   "Keras 2 kept a Sequential's input shape on its first layer; this Keras "
+                   "takes it from an InputLayer, with the same shape", fix_batch_input_shapes),
+)
 
 
 def merged(repairs: list[Repair]) -> tuple[Repair, ...]:

@@ -65,6 +65,8 @@ class ModelSnapshot:
     layers: tuple[LayerSnapshot, ...]
     inputs: tuple[TensorSpec, ...] = ()
     outputs: tuple[TensorSpec, ...] = ()
+    # Training state stored beside the weights (optimizer, metrics): (path, tensors, values).
+    stored_state: tuple[tuple[str, int, int], ...] = ()
 
 
 def all_layers(layers: tuple[LayerSnapshot, ...]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from reportgen.analyse.alerts import KINDS
@@ -19,6 +20,10 @@ OPEN_GROUP = 6  # alert groups longer than this start collapsed
 UNKNOWN = "unknown"  # what a weights-only file does not say
 # What a weights-only report can still check: no initialisation, no activations.
 WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters"}
+ARCHITECTURE_ONLY_MISSING = ("No weights were read, so there are no statistics, weight "
+                             "pictures, activations or predictions: only the layers and the "
+                             "config the file describes.")
+MAX_CONFIG_CHARS = 200_000
 WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a fresh "
                         "initialisation, no feature maps and no prediction; every weight, its "
                         "statistics, histogram and images are here.")
@@ -44,10 +49,10 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "title": f"reportgen: {facts.model.file_name}",
         "model_name": facts.model.file_name,
         "mode": facts.mode,
-        "weights_only_reason": facts.weights_only_reason,
-        "missing": WEIGHTS_ONLY_MISSING if facts.mode == "weights-only" else "",
+        "banner": banner(facts),
         "summary": model_summary(facts),
-        "notes": list(facts.notes),
+        "notes": list(facts.notes) + stored_state_notes(facts),
+        "model_config": config_text(facts.model_config),
         "repairs": [repair_view(r) for r in facts.repairs],
         "layer_rows": [layer_row(layer, anchors[layer.path],
                                  len(alerts_by_layer.get(layer.path, [])))
@@ -65,6 +70,35 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "has_init": any(layer.init is not None for layer in layers),
         "generator": f"reportgen {facts.model.reportgen_version}",
     }
+
+
+def banner(facts: ReportFacts) -> dict | None:
+    """Why this report is less than full, and what that leaves out; None for a full one."""
+    if facts.mode == "weights-only":
+        return {"title": "Weights-only report.", "reason": facts.weights_only_reason,
+                "missing": WEIGHTS_ONLY_MISSING}
+    if facts.mode == "architecture-only":
+        return {"title": "Architecture-only report.", "reason": facts.architecture_only_reason,
+                "missing": ARCHITECTURE_ONLY_MISSING}
+    return None
+
+
+def stored_state_notes(facts: ReportFacts) -> list[str]:
+    """Training state the file keeps beside the weights (optimizer, metrics), named as such."""
+    return [f"The file also keeps {path} state ({fmt_int(n_tensors)} tensors, "
+            f"{fmt_int(n_values)} values); it is training state, not a layer."
+            for path, n_tensors, n_values in facts.stored_state]
+
+
+def config_text(config: dict | None) -> str:
+    """The model config as indented JSON for the page, cut at MAX_CONFIG_CHARS (stated)."""
+    if config is None:
+        return ""
+    text = json.dumps(config, indent=1, ensure_ascii=False, default=str)
+    if len(text) <= MAX_CONFIG_CHARS:
+        return text
+    return (text[:MAX_CONFIG_CHARS] + f"\n... (cut at {MAX_CONFIG_CHARS:,} of {len(text):,} "
+            f"characters; the JSON sidecar has all of it)")
 
 
 def layer_anchors(names: list[str]) -> dict[str, str]:
@@ -101,7 +135,8 @@ def model_summary(facts: ReportFacts) -> list[tuple[str, str]]:
         ("Generated", m.generated_at),
         ("Model class", m.class_name or UNKNOWN),
         ("Parameters", f"{fmt_int(m.n_params)} ({fmt_int(m.n_trainable_params)} trainable, "
-                       f"{fmt_int(m.n_non_trainable_params)} non-trainable)"),
+                       f"{fmt_int(m.n_non_trainable_params)} non-trainable)"
+         if facts.mode != "architecture-only" else f"{UNKNOWN} (no weights were read)"),
     ]
     rows += _tensor_rows("Input", m.inputs, m.input_shape)
     rows += _tensor_rows("Output", m.outputs, m.output_shape)
@@ -149,7 +184,8 @@ def check_rows(facts: ReportFacts) -> list[dict]:
     rows = []
     for kind in KINDS:
         n = sum(1 for a in facts.alerts if a.kind == kind.name)
-        checked = facts.mode == "full" or kind.name in WEIGHTS_ONLY_CHECKS
+        checked = facts.mode == "full" or (facts.mode == "weights-only"
+                                           and kind.name in WEIGHTS_ONLY_CHECKS)
         status = ("alert" if n else "ok") if checked else "not checked"
         rows.append({"title": kind.title, "status": status,
                      "status_class": status.replace(" ", "-"),
@@ -163,11 +199,14 @@ def verdict(facts: ReportFacts) -> list[str]:
     layers = list(all_layer_facts(facts.layers))
     n_weighted = sum(1 for layer in layers if layer.weights)
     lines = [f"{len(layers)} layers, {n_weighted} with weights, "
-             f"{fmt_int(facts.model.n_params)} parameters."]
+             f"{fmt_int(facts.model.n_params)} parameters."
+             if facts.mode != "architecture-only" else f"{len(layers)} layers."]
     if facts.alerts:
         kinds = sorted({KINDS_BY_NAME[a.kind].title.lower() for a in facts.alerts})
         lines.append(f"{len(facts.alerts)} alert{'s' if len(facts.alerts) > 1 else ''}: "
                      + "; ".join(kinds) + ".")
+    elif facts.mode == "architecture-only":
+        lines.append("No weights were read, so no check could run.")
     else:
         lines.append("No alert: every check below passed.")
     for item in facts.inputs[:3]:

@@ -1,0 +1,128 @@
+"""Weights files laid out by object path: Keras 3's `model.weights.h5` and the `.keras` zips
+of TensorFlow/Keras 2.13-2.15.
+
+Both store each object's variables in a `vars` group at the object's path. Layers sit in a
+container group — `layers` (Keras 3) or `_layer_checkpoint_dependencies` (Keras 2.13-2.15) —
+under their class name in snake case, numbered in model order (`conv2d`, `conv2d_1`); a
+subclassed model's sub-models sit under their attribute names (`enc`, `dec`); the
+optimizer's and the metrics' variables sit beside the layers. Files saved on Windows by
+2.13-2.15 joined the path with backslashes inside one group name
+(`_layer_checkpoint_dependencies\\dense`), so both separators are read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reportgen.load.hdf5_source import is_tensor
+
+CONTAINERS = ("layers", "_layer_checkpoint_dependencies")
+# Training state stored beside the layers: listed as such, never as layers.
+STATE = frozenset({"optimizer", "metrics", "compiled_metrics", "compiled_loss", "loss_tracker",
+                   "_metrics", "seed_generator"})
+VARS = "__vars__"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A node of the object tree: its stored name, its numbered variables (datasets), and the
+    objects below it (layers in a container, or attributes)."""
+
+    stored: str
+    variables: tuple[tuple[str, object], ...]
+    layers: tuple["StoredObject", ...]
+    attributes: tuple["StoredObject", ...]
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """Variables that are not a layer's (the optimizer's, a metric's): where and how many."""
+
+    path: str
+    n_tensors: int
+    n_values: int
+
+
+def is_object_layout(handle) -> bool:
+    """Whether an HDF5 weights file is laid out by object path (not Keras 2's layer_names
+    layout): it keeps `vars` groups, at its root or under a layer container."""
+    if "layer_names" in handle.attrs or "model_weights" in handle:
+        return False
+    return "vars" in handle or any(_split(name)[0] in CONTAINERS for name in handle.keys())
+
+
+def object_tree(handle) -> StoredObject:
+    """The file's objects as a tree, from every `vars` group in it."""
+    import h5py
+
+    tree: dict = {}
+
+    def visit(name: str, obj) -> None:
+        parts = _split(name)
+        if not isinstance(obj, h5py.Group) or parts[-1] != "vars":
+            return
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[VARS] = _numbered(obj)
+
+    handle.visititems(visit)
+    return _node("", tree)
+
+
+def _split(name: str) -> list[str]:
+    return [part for part in re.split(r"[/\\]", name) if part]
+
+
+def _numbered(group) -> tuple[tuple[str, object], ...]:
+    """A `vars` group's datasets in the order they were saved (0, 1, 2, ...)."""
+    found = [(key, group[key]) for key in group if is_tensor(group[key])]
+    return tuple(sorted(found, key=lambda item: (not item[0].isdigit(),
+                                                 int(item[0]) if item[0].isdigit() else 0,
+                                                 item[0])))
+
+
+def _node(stored: str, tree: dict) -> StoredObject:
+    layers: list[StoredObject] = []
+    attributes: list[StoredObject] = []
+    for key, value in tree.items():
+        if key == VARS:
+            continue
+        if key in CONTAINERS:
+            layers += [_node(name, sub) for name, sub in value.items() if name != VARS]
+        else:
+            attributes.append(_node(key, value))
+    return StoredObject(stored, tree.get(VARS, ()), tuple(layers), tuple(attributes))
+
+
+def stored_state(root: StoredObject, prefix: str = "") -> list[StoredState]:
+    """The training state beside the layers: each STATE attribute's variables, summed."""
+    found = []
+    for item in root.attributes:
+        if item.stored in STATE:
+            tensors = list(_all_variables(item))
+            found.append(StoredState(prefix + item.stored, len(tensors),
+                                     sum(int(d.size) for _, d in tensors)))
+    return found
+
+
+def _all_variables(item: StoredObject):
+    yield from item.variables
+    for child in item.layers + item.attributes:
+        yield from _all_variables(child)
+
+
+def flattened(item: StoredObject, prefix: str = "") -> list[tuple[str, object]]:
+    """Every variable of an object and of the objects inside it (a Bidirectional's cells,
+    say), as (relative path, dataset), in saved order."""
+    found = [(f"{prefix}vars/{key}", dataset) for key, dataset in item.variables]
+    for child in item.layers + item.attributes:
+        found += flattened(child, f"{prefix}{child.stored}/")
+    return found
+
+
+def model_objects(item: StoredObject) -> tuple[StoredObject, ...]:
+    """The objects of a model that are layers or sub-models: its container's layers, then
+    the attributes that are not training state."""
+    return item.layers + tuple(a for a in item.attributes if a.stored not in STATE)
