@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 import warnings
@@ -50,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="N",
                         help="layers whose feature maps are drawn, spread evenly through the "
                              "model (default 48); statistics always cover every layer")
+    parser.add_argument("--max-inputs", type=_positive, default=Options.max_inputs, metavar="N",
+                        help="inputs drawn (default 8); predictions and activation statistics "
+                             "cover every input given")
+    parser.add_argument("--spectral-max-dim", type=_positive, default=Options.spectral_max_dim,
+                        metavar="N",
+                        help="skip the spectral analysis of a weight matrix whose smaller side "
+                             "exceeds N (default 2048; its cost grows as N cubed); the report "
+                             "names each skipped layer")
     parser.add_argument("--kernel-scale", default=Options.kernel_scale, type=_kernel_scale,
                         metavar="NUMBER|layer",
                         help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
@@ -106,6 +115,9 @@ SUBCOMMANDS = {"compare": "reportgen.compare", "batch": "reportgen.batch"}
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    # Layers are analysed two at a time (parallel.py); one BLAS thread each keeps the two
+    # cores from being oversubscribed (the spectra ran 4-7x slower without it).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
@@ -140,7 +152,8 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
     from reportgen.pipeline import ReportRequest, generate_report
 
     options = Options(max_filters=args.max_filters, max_channels=args.max_channels,
-                      kernel_scale=args.kernel_scale, max_map_layers=args.max_map_layers)
+                      kernel_scale=args.kernel_scale, max_map_layers=args.max_map_layers,
+                      max_inputs=args.max_inputs, spectral_max_dim=args.spectral_max_dim)
     if args.demo:
         from reportgen.demo import run_demo
 

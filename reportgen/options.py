@@ -13,3 +13,5 @@ class Options:
     max_channels: int = 64
     kernel_scale: str = "0.5"
     max_map_layers: int = 48
+    max_inputs: int = 8
+    spectral_max_dim: int = 2048

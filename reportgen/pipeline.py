@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from reportgen import __version__
+from reportgen.analyse.activations import ActivationAccumulator
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
 from reportgen.errors import ReportInputError, WeightsUnreadable
-from reportgen.analyse.facts import ReportFacts
+from reportgen.analyse.facts import ReportFacts, all_layer_facts
+from reportgen.analyse.graph import Graph, model_graph
+from reportgen.draw.graph_layout import graph_layout
 from reportgen.load.inputs import read_labels
 from reportgen.load.samples import GivenInput, Sample, model_samples, synthetic_sample
 from reportgen.load.guards import require_regular_file
@@ -42,6 +45,8 @@ SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthet
                   "pattern ({what}), not real data.")
 NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
+INPUTS_CUT_NOTE = ("{n} inputs were given: the first {shown} are drawn (--max-inputs); "
+                   "predictions and the activation statistics cover all {n}.")
 FORWARD_FAILED_NOTE = ("The model could not run on the inputs ({error}), so this report has no "
                        "feature maps or predictions; everything about the weights stands.")
 TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
@@ -94,10 +99,13 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
         content = full_or_fallback_content(model_file, architecture, request, labels, progress)
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
     progress.step(f"writing {html_path}")
-    html = render_report(report_view(facts, content.figures, content.inputs, colour_bars()))
+    html = render_report(report_view(facts, content.figures, content.inputs, colour_bars(),
+                                     draw_graph(facts)))
     settings = {"max_filters": request.options.max_filters,
                 "max_channels": request.options.max_channels,
                 "max_map_layers": request.options.max_map_layers,
+                "max_inputs": request.options.max_inputs,
+                "spectral_max_dim": request.options.spectral_max_dim,
                 "kernel_scale": request.options.kernel_scale,
                 "input_scale": request.input_scale,
                 "trust_model": request.trust_model}
@@ -129,6 +137,21 @@ def full_or_fallback_content(model_file: ModelFile, architecture: Architecture |
                                 architecture_file_name=architecture.path.name,
                                 architecture_sha256=architecture.sha256)
     return dataclasses.replace(content, facts=dataclasses.replace(content.facts, model=model))
+
+
+def graph_of(config: dict | None) -> Graph | None:
+    """The architecture graph a config describes, if there is a config."""
+    return model_graph(config) if config is not None else None
+
+
+def draw_graph(facts: ReportFacts):
+    """The architecture graph laid out for the page, with each layer's output shape; None
+    when the file gives no config to draw it from."""
+    if facts.graph is None or not facts.graph.nodes:
+        return None
+    shapes = {layer.path: layer.output_shape for layer in all_layer_facts(facts.layers)
+              if layer.output_shape}
+    return graph_layout(facts.graph, shapes)
 
 
 def load_or_assemble(model_file: ModelFile, trust: bool):
@@ -173,36 +196,42 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     samples = samples or [synthetic_sample(snapshot.inputs)]
     notes += [TRUSTED_NOTE] if request.trust_model else []
     progress.step(f"running the model on {len(samples)} input(s)")
-    outputs, scores, forward_error = run_forward(model, samples)
-    if forward_error:
-        notes.append(FORWARD_FAILED_NOTE.format(error=forward_error))
+    run = run_forward(model, samples, options.max_inputs)
+    if run.error:
+        notes.append(FORWARD_FAILED_NOTE.format(error=run.error))
         samples = []
-    elif labels and scores[0].ndim == 2 and len(labels) != _n_classes(scores[0]):
+    elif labels and run.scores[0].ndim == 2 and len(labels) != _n_classes(run.scores[0]):
         notes.append(LABELS_COUNT_NOTE.format(n_labels=len(labels),
-                                              n_classes=scores[0].shape[-1]))
+                                              n_classes=run.scores[0].shape[-1]))
+    if len(samples) > options.max_inputs:
+        notes.append(INPUTS_CUT_NOTE.format(n=len(samples), shown=options.max_inputs))
 
     progress.step("computing statistics")
     facts = ReportFacts(
         mode="full",
         model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
-        layers=collect_layers(snapshot, init),
+        layers=collect_layers(snapshot, init, options),
         inputs=tuple(collect_input(s.name, s.source, s.arrays[0].shape,
-                                   {name: out[k] for name, out in outputs.items()},
-                                   [(spec, out[k]) for spec, out in zip(snapshot.outputs, scores)],
-                                   labels)
+                                   {name: out[k] for name, out in run.drawn.items()}
+                                   if k < options.max_inputs else {},
+                                   [(spec, out[k]) for spec, out in zip(snapshot.outputs,
+                                                                        run.scores)],
+                                   labels, synthetic=all(s.synthetic))
                      for k, s in enumerate(samples)),
         notes=tuple(notes),
         kernel_scale=options.kernel_scale,
         repairs=loaded.repairs,
         trusted=request.trust_model,
-        forward_error=forward_error,
+        forward_error=run.error,
+        graph=graph_of(keras_model.model_config(model)),
+        sample_activations=run.summaries,
     )
     progress.step("drawing kernels and feature maps")
     figures = layer_figures(snapshot, init, options)
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
-                                  if layer.name in outputs], options.max_map_layers)
-    pictures = [(input_pictures(s, snapshot), output_pictures(drawn, outputs, k, options))
-                for k, s in enumerate(samples)]
+                                  if layer.name in run.drawn], options.max_map_layers)
+    pictures = [(input_pictures(s, snapshot), output_pictures(drawn, run.drawn, k, options))
+                for k, s in enumerate(samples[:options.max_inputs])]
     if cut_note:
         facts = dataclasses.replace(facts, notes=facts.notes + (cut_note,))
     return Content(facts, figures, pictures)
@@ -244,13 +273,14 @@ def architecture_content(model_file: ModelFile, config: dict, request: ReportReq
     facts = ReportFacts(
         mode="architecture-only",
         model=collect_model(snapshot, file_info(model_file, ())),
-        layers=collect_layers(snapshot, None),
+        layers=collect_layers(snapshot, None, request.options),
         inputs=(),
         notes=(UNUSED_INPUTS_NOTE,) if request.inputs else (),
         kernel_scale=request.options.kernel_scale,
         trusted=request.trust_model,
         architecture_only_reason=reason,
         model_config=config,
+        graph=graph_of(config),
     )
     return Content(facts, {}, [])
 
@@ -259,19 +289,21 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
                          progress: Progress) -> Content:
     """What needs no forward pass, read tensor by tensor from the file with h5py."""
     progress.step(f"reading the weights of {model_file.path.name} ({reason})")
+    config = read_config(model_file)
     with open_weights(model_file) as snapshot:
         progress.step("computing statistics")
         facts = ReportFacts(
             mode="weights-only",
             model=collect_model(snapshot, file_info(model_file, hdf5_read_with())),
-            layers=collect_layers(snapshot, None),
+            layers=collect_layers(snapshot, None, request.options),
             inputs=(),
             notes=(UNUSED_INPUTS_NOTE,) if request.inputs else (),
             kernel_scale=request.options.kernel_scale,
             weights_only_reason=reason,
             trusted=request.trust_model,
-            model_config=read_config(model_file),
+            model_config=config,
             stored_state=snapshot.stored_state,
+            graph=graph_of(config),
         )
         progress.step("drawing kernels")
         figures = layer_figures(snapshot, None, request.options)
@@ -284,9 +316,10 @@ def output_pictures(names: list[str], outputs: dict, k: int, options: Options) -
     return {name: pic for name, pic in zip(names, drawn) if pic is not None}
 
 
-def collect_layers(snapshot: ModelSnapshot, init) -> tuple:
+def collect_layers(snapshot: ModelSnapshot, init, options: Options) -> tuple:
     """Every layer's facts, two layers at a time, in the model's order."""
-    return tuple(ordered_map(lambda item: collect_layer(item[0], item[1], init),
+    return tuple(ordered_map(lambda item: collect_layer(item[0], item[1], init,
+                                                        options.spectral_max_dim),
                              enumerate(snapshot.layers)))
 
 
@@ -320,20 +353,42 @@ def output_paths(request: ReportRequest) -> tuple[Path, Path]:
     return html_path, json_path
 
 
-def run_forward(model, samples: list[Sample]) -> tuple[dict[str, np.ndarray],
-                                                       list[np.ndarray], str]:
-    """One forward pass over all samples: every layer's output, each model output, and "" —
-    or nothing and the reason when the model cannot run on these inputs (the weights part
-    of the report does not need it)."""
+@dataclass(frozen=True)
+class ForwardRun:
+    """What one pass over the samples gives: every layer's output for the first samples
+    (those drawn), each model output for all samples, the activations over all samples, and
+    why the model could not run ("" when it could)."""
+
+    drawn: dict
+    scores: list
+    summaries: tuple
+    error: str = ""
+
+
+def run_forward(model, samples: list[Sample], n_drawn: int) -> ForwardRun:
+    """One forward pass over all samples, streamed: only the drawn samples' layer outputs are
+    kept; the rest contribute to the per-channel sums and the predictions."""
     from reportgen.load import keras_model
 
     batches = [np.stack([s.arrays[k] for s in samples]) for k in range(len(samples[0].arrays))]
+    kept: dict[str, list] = {}
+    scores: list[list] = []
+    accumulator = ActivationAccumulator()
     try:
-        outputs, scores = keras_model.forward(model, batches)
+        for layers, outputs in keras_model.forward_chunks(model, batches):
+            accumulator.add(layers)
+            room = n_drawn - sum(len(chunk) for chunk in next(iter(kept.values()), []))
+            for name, values in layers.items():
+                if room > 0:
+                    kept.setdefault(name, []).append(values[:room])
+            scores = [found + [new] for found, new in zip(scores, outputs)] if scores \
+                else [[new] for new in outputs]
     except Exception as exc:  # The model cannot run these inputs; the rest still stands.
         shapes = ", ".join(str(batch.shape[1:]) for batch in batches)
-        return {}, [], f"input of shape {shapes}: {keras_model.failure_reason(exc)}"
-    return outputs, scores, ""
+        return ForwardRun({}, [], (), f"input of shape {shapes}: "
+                                      f"{keras_model.failure_reason(exc)}")
+    return ForwardRun({name: np.concatenate(chunks) for name, chunks in kept.items()},
+                      [np.concatenate(found) for found in scores], accumulator.result())
 
 
 def hdf5_read_with() -> tuple[tuple[str, str], ...]:

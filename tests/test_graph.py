@@ -16,6 +16,7 @@ import pytest
 
 from conftest import HOSTILE_NAME
 from reportgen.analyse.graph import Graph, model_graph
+from reportgen.report.graph_view import graph_view
 from reportgen.draw.graph_layout import Layout, graph_layout
 from reportgen.report.render import environment
 from reportgen.report.view import layer_anchors
@@ -472,34 +473,6 @@ def test_mobilenet_v2_collapses_into_its_blocks():
 
 
 # --- drawing --------------------------------------------------------------------------------
-
-def graph_view(layout: Layout, anchors: dict[str, str], shapes: dict[str, str],
-               graph_id: str = "graph") -> dict:
-    """What the report's view gives the macro: plain strings and numbers."""
-    def node_view(n):
-        if n.block is not None:
-            href, tooltip = f"#{graph_id}-block-{n.block}", f"{n.name}: {n.subtitle}"
-        else:
-            href = f"#{anchors[n.path]}" if n.path in anchors else ""
-            tooltip = "\n".join(t for t in (n.name, n.class_name, shapes.get(n.path, "")) if t)
-        return {"x": n.x, "y": n.y, "w": n.w, "h": n.h, "cx": n.cx, "title_y": n.title_y,
-                "subtitle_y": n.subtitle_y, "title": n.title, "subtitle": n.subtitle,
-                "tooltip": tooltip, "href": href, "block": n.block is not None,
-                "external": n.external}
-    return {
-        "id": graph_id, "width": layout.width, "height": layout.height,
-        "label": f"Architecture graph: {len(layout.nodes)} nodes",
-        "nodes": [node_view(n) for n in layout.nodes],
-        "edges": [e.d for e in layout.edges],
-        "clusters": [{"x": c.x, "y": c.y, "w": c.w, "h": c.h, "label_x": c.label_x,
-                      "label_y": c.label_y, "label_box": c.label_box, "label": c.label,
-                      "title": c.title,
-                      "depth": c.depth} for c in layout.clusters],
-        "blocks": [{"id": f"{graph_id}-block-{k}", "label": b.label, "n_layers": b.n_layers,
-                    "graph": graph_view(b.layout, anchors, shapes, f"{graph_id}-block-{k}")
-                    if b.layout else None} for k, b in enumerate(layout.blocks)],
-    }
-
 
 class Collector(HTMLParser):
     """Every start tag with its attributes, and the text, of an HTML fragment."""

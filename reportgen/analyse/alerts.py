@@ -17,17 +17,21 @@ EXPLODING_REACH_FACTOR = 100.0
 VANISHING_FACTOR = 0.1
 DUPLICATE_COSINE = 0.99
 UNIFORM_ENTROPY = 0.95
+ALPHA_LOW, ALPHA_HIGH, ALPHA_UNRELIABLE = 2.0, 6.0, 8.0
+KS_UNRELIABLE = 0.2
 ACTIVATION_CLASSES = {"ReLU", "Activation", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU"}
 
 
 @dataclass(frozen=True)
 class AlertKind:
-    """One kind of finding: its name, threshold in words, and what it means."""
+    """One kind of finding: its name, threshold in words, and what it means; a heuristic is
+    a rule of thumb from published experience, not a fact about this model."""
 
     name: str
     title: str
     threshold: str
     explanation: str
+    heuristic: bool = False
 
 
 KINDS = (
@@ -54,6 +58,20 @@ KINDS = (
               f"cosine similarity above {DUPLICATE_COSINE} between two filters of a layer",
               "Filters that are almost the same waste capacity; many of them suggest the layer "
               "is larger than it needs to be or collapsed during training."),
+    AlertKind("alpha_low", "Heavy-tailed spectrum (may be over-fitted)",
+              f"power-law alpha of the spectrum of WᵀW below {ALPHA_LOW:g}",
+              "In heavy-tailed self-regularisation theory (Martin & Mahoney; weightwatcher) a "
+              "well-trained layer's alpha lies roughly in [2, 6]; below 2 the layer may be "
+              "over-fitted to its training data.", heuristic=True),
+    AlertKind("alpha_high", "Weakly structured spectrum (may be under-trained)",
+              f"power-law alpha above {ALPHA_HIGH:g} (and a reliable fit)",
+              "An alpha above 6 means the spectrum is close to that of a random matrix: the "
+              "layer may have learned little structure.", heuristic=True),
+    AlertKind("alpha_unreliable", "Power-law fit unreliable",
+              f"alpha above {ALPHA_UNRELIABLE:g}, or Kolmogorov-Smirnov distance D above "
+              f"{KS_UNRELIABLE:g}",
+              "The spectrum is not power-law shaped enough for alpha to mean anything; ignore "
+              "this layer's alpha.", heuristic=True),
     AlertKind("uniform_output", "Near-uniform prediction",
               f"normalised entropy of a softmax output above {UNIFORM_ENTROPY}",
               "The model is almost equally unsure of every class for this input: it has not "
@@ -90,7 +108,25 @@ def weight_alerts(layer: LayerFacts) -> list[Alert]:
                                 ("max_cosine", weight.max_filter_cosine or 0.0))))
         if weight.name in init and len(weight.shape) >= 2:
             found += compared_to_init(layer.path, weight, init[weight.name])
+        found += spectral_alerts(layer.path, weight)
     return found
+
+
+def spectral_alerts(path: str, weight: WeightFacts) -> list[Alert]:
+    """The heuristic reading of a weight's power-law alpha (an unreliable fit overrides it)."""
+    spectrum = weight.spectral
+    if spectrum is None or spectrum.alpha is None:
+        return []
+    values = (("alpha", spectrum.alpha), ("ks_distance", spectrum.ks_distance),
+              ("n_tail", spectrum.n_tail))
+    text = f"{weight.name}: alpha {spectrum.alpha:.2f}, D {spectrum.ks_distance:.3f}"
+    if spectrum.alpha > ALPHA_UNRELIABLE or spectrum.ks_distance > KS_UNRELIABLE:
+        return [Alert("alpha_unreliable", path, text, weight.name, values)]
+    if spectrum.alpha < ALPHA_LOW:
+        return [Alert("alpha_low", path, text, weight.name, values)]
+    if spectrum.alpha > ALPHA_HIGH:
+        return [Alert("alpha_high", path, text, weight.name, values)]
+    return []
 
 
 def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list[Alert]:
@@ -120,29 +156,38 @@ def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list
 def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list[Alert]:
     """NaN/Inf and dead channels in the outputs, and near-uniform predictions."""
     found = []
-    if facts.inputs:
-        for k, first in enumerate(facts.inputs[0].activations):
-            per_input = [item.activations[k] for item in facts.inputs]
+    drawn = [item for item in facts.inputs if item.activations]
+    if drawn:
+        for k, first in enumerate(drawn[0].activations):
+            per_input = [item.activations[k] for item in drawn]
             bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
             if bad:
                 found.append(Alert("non_finite", first.layer,
                                    f"output: {bad} NaN or Inf values over {len(per_input)} input(s)",
                                    "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
-            if _can_die(layers.get(first.layer)) and first.channels:
-                dead = [c for c in range(len(first.channels))
-                        if all(a.channels[c].zero_fraction == 1.0 for a in per_input)]
-                if dead:
-                    found.append(Alert("dead_channels", first.layer,
-                                       f"{len(dead)} of {len(first.channels)} channels are zero "
-                                       f"for every input ({_few(dead)})", "output",
-                                       (("n_dead", len(dead)), ("n_channels", len(first.channels)),
-                                        ("n_inputs", len(per_input)))))
+    synthetic = bool(facts.inputs) and all(item.synthetic for item in facts.inputs)
+    for summary in facts.sample_activations:
+        if summary.dead_channels and _can_die(layers.get(summary.layer)):
+            found.append(dead_channel_alert(summary, synthetic))
     for item in facts.inputs:
         if item.output_entropy is not None and item.output_entropy > UNIFORM_ENTROPY:
             found.append(Alert("uniform_output", "",
                                f"input {item.name}: normalised entropy {item.output_entropy:.3f}",
-                               item.name, (("normalised_entropy", item.output_entropy),)))
+                               item.name, (("normalised_entropy", item.output_entropy),),
+                               synthetic=item.synthetic))
     return found
+
+
+def dead_channel_alert(summary, synthetic: bool) -> Alert:
+    """Channels zero for every value of every input: on how many inputs that rests, and
+    whether those were only the synthetic test pattern."""
+    dead, n_channels = list(summary.dead_channels), len(summary.channel_means)
+    basis = ("for the synthetic test pattern" if synthetic
+             else f"for every one of the {summary.n_inputs} input(s)")
+    return Alert("dead_channels", summary.layer,
+                 f"{len(dead)} of {n_channels} channels are zero {basis} ({_few(dead)})",
+                 "output", (("n_dead", len(dead)), ("n_channels", n_channels),
+                            ("n_inputs", summary.n_inputs)), synthetic=synthetic)
 
 
 def _pairs(n: int) -> str:

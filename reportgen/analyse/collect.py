@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
                              Series, TensorStats, WeightFacts)
 from reportgen.analyse.predictions import predict
+from reportgen.analyse.spectral import DEFAULT_MAX_DIM, SpectralFacts, spectral_facts
 from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
                                      all_layers)
 from reportgen.analyse.alerts import DUPLICATE_COSINE
 from reportgen.analyse.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
-                             sample_step, shared_edges, summarise, tensor_stats)
+                                     relative_change, sample_step, shared_edges, summarise,
+                                     tensor_stats)
 
 MAX_SERIES = 1024
 
 
 def collect_layer(index: int, layer: LayerSnapshot,
-                  init: dict[str, list[np.ndarray]] | None) -> LayerFacts:
+                  init: dict[str, list[np.ndarray]] | None,
+                  spectral_max_dim: int | None = DEFAULT_MAX_DIM) -> LayerFacts:
     """Facts of one layer (and of its children, for a nested model).
 
     `init` maps layer paths to freshly initialised weights in the trained weights' order.
@@ -31,11 +36,17 @@ def collect_layer(index: int, layer: LayerSnapshot,
         fresh = summarise(init_values[k]) if usable_init else None
         edges = shared_edges([(stats.min, stats.max)] +
                              ([(fresh[0].min, fresh[0].max)] if fresh else []))
-        trained.append(weight_facts(weight, weight.values, stats, histogram(sample, edges),
-                                    compare_filters=True))
+        spectrum = spectral_of(layer.class_name, weight.name, weight.values, spectral_max_dim)
+        trained.append(dataclasses.replace(
+            weight_facts(weight, weight.values, stats, histogram(sample, edges),
+                         compare_filters=True),
+            relative_change=relative_change(weight.values, init_values[k]) if fresh else None,
+            spectral=spectrum))
         if fresh is not None:
-            fresh_facts.append(weight_facts(weight, init_values[k], fresh[0],
-                                            histogram(fresh[1], edges)))
+            fresh_facts.append(dataclasses.replace(
+                weight_facts(weight, init_values[k], fresh[0], histogram(fresh[1], edges)),
+                spectral=spectral_of(layer.class_name, weight.name, init_values[k],
+                                     spectral_max_dim) if spectrum is not None else None))
         series += weight_series(layer.class_name, weight.name, weight.values)
     return LayerFacts(
         index=index,
@@ -49,8 +60,17 @@ def collect_layer(index: int, layer: LayerSnapshot,
         init=tuple(fresh_facts) if usable_init and layer.weights else None,
         path=layer.path or layer.name,
         series=tuple(series),
-        children=tuple(collect_layer(i, child, init) for i, child in enumerate(layer.children)),
+        children=tuple(collect_layer(i, child, init, spectral_max_dim)
+                       for i, child in enumerate(layer.children)),
     )
+
+
+def spectral_of(class_name: str, weight_name: str, values,
+                max_dim: int | None) -> SpectralFacts | None:
+    """The spectrum of a weight that mixes channels (n/a facts say why when it cannot be
+    computed); None for one that has no such matrix (a bias, gamma, a depthwise kernel)."""
+    found = spectral_facts(class_name, weight_name, values, max_dim)
+    return None if found.n_matrices == 0 else found
 
 
 def weight_series(class_name: str, weight_name: str, values) -> list[Series]:
@@ -102,7 +122,7 @@ def collect_activation(layer_name: str, output: np.ndarray) -> ActivationFacts:
 
 def collect_input(name: str, source: str, shape: tuple[int, ...],
                   outputs: dict[str, np.ndarray], scores: list[tuple[TensorSpec, np.ndarray]],
-                  labels: list[str]) -> InputFacts:
+                  labels: list[str], synthetic: bool = False) -> InputFacts:
     """Facts of one input: every layer's output for it and what each model output says.
 
     `scores` pairs each model output with its values for this input; class names from
@@ -119,6 +139,7 @@ def collect_input(name: str, source: str, shape: tuple[int, ...],
         output_entropy=normalised_entropy(scores[0][1])
         if read and read[0].kind == "softmax" else None,
         outputs=read,
+        synthetic=synthetic,
     )
 
 

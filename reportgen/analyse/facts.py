@@ -7,6 +7,13 @@ or a tuple of them, so facts can be compared in tests and serialised as they are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reportgen.analyse.activations import SampleActivation
+from reportgen.analyse.graph import Graph
+
+if TYPE_CHECKING:  # spectral.py builds on Histogram below
+    from reportgen.analyse.spectral import SpectralFacts
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class WeightFacts:
     histogram: Histogram
     max_filter_cosine: float | None = None
     similar_filter_pairs: int = 0
+    relative_change: float | None = None
+    spectral: SpectralFacts | None = None  # for weights that mix channels (see spectral.py)
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,7 @@ class InputFacts:
     predictions: tuple[Prediction, ...]
     output_entropy: float | None = None
     outputs: tuple[OutputPrediction, ...] = ()
+    synthetic: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,7 @@ class Alert:
     message: str
     subject: str = ""
     values: tuple[tuple[str, float | int | str], ...] = ()
+    synthetic: bool = False  # rests on the synthetic test pattern only: not a model alert
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,8 @@ class ReportFacts:
     forward_error: str = ""
     architecture_only_reason: str = ""
     model_config: dict | None = None
+    graph: Graph | None = None
+    sample_activations: tuple[SampleActivation, ...] = ()
     stored_state: tuple[tuple[str, int, int], ...] = ()
 
 

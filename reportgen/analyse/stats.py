@@ -80,6 +80,22 @@ def _blocks(values):
         yield np.asarray(values[start:start + rows]).reshape(-1)
 
 
+def relative_change(values, initial) -> float | None:
+    """‖W − W₀‖ / ‖W₀‖ of a trained tensor against its initialisation, read in row blocks of
+    both at once (None when the initial tensor is all zeros, or either holds NaN or Inf)."""
+    if tuple(values.shape) != tuple(initial.shape):
+        return None
+    difference = reference = 0.0
+    for trained, fresh in zip(_blocks(values), _blocks(initial)):
+        trained, fresh = trained.astype(np.float64), fresh.astype(np.float64)
+        step = trained - fresh
+        difference += float(np.dot(step, step))
+        reference += float(np.dot(fresh, fresh))
+    if not (np.isfinite(difference) and np.isfinite(reference)) or reference == 0:
+        return None
+    return float(np.sqrt(difference / reference))
+
+
 def sample_step(n_values: int) -> int:
     """1 when percentiles and histograms use every value, else the stride of the sample."""
     return max(1, -(-n_values // SAMPLE_LIMIT))

@@ -7,6 +7,7 @@ works on the plain snapshots and numpy arrays it returns.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -269,6 +270,15 @@ def matched_weights(layer, stored: LayerSnapshot, source: str, path: str) -> lis
     return [np.asarray(w.values) for w in ordered]
 
 
+def model_config(model) -> dict | None:
+    """The model's config in the form saved files hold, as plain JSON data (for the graph)."""
+    try:
+        return json.loads(json.dumps({"class_name": type(model).__name__,
+                                      "config": model.get_config()}, default=str))
+    except (NotImplementedError, TypeError, ValueError):
+        return None  # a model whose config cannot be written has no graph
+
+
 def snapshot(model) -> ModelSnapshot:
     """Read the model's layers, weights, inputs and outputs into plain data."""
     limit = _token_limit(model)
@@ -451,23 +461,34 @@ def initial_weights(model, corner: int = 64) -> FreshWeights:
 
 def forward(model, batches: list[np.ndarray]) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """Every top-level layer's output and each of the model's outputs, for a batch of samples
-    given as one array per model input, in one pass (in chunks of FORWARD_BATCH samples)."""
-    n = len(batches[0])
-    chunks = [[batch[i:i + FORWARD_BATCH] for batch in batches]
-              for i in range(0, n, FORWARD_BATCH)]
+    given as one array per model input (all in memory: for a few samples)."""
+    runs = list(forward_chunks(model, batches))
+    names = list(runs[0][0]) if runs else []
+    layers = {name: np.concatenate([run[0][name] for run in runs]) for name in names}
+    outputs = [np.concatenate([run[1][k] for run in runs]) for k in range(len(model.outputs))]
+    return layers, outputs
+
+
+def forward_chunks(model, batches: list[np.ndarray]):
+    """The same, FORWARD_BATCH samples at a time: (layer outputs, model outputs) per chunk,
+    so that a large sample never has all its activations in memory at once."""
     n_outputs = len(model.outputs)
     if isinstance(model, import_keras().Sequential):
         names = [layer.name for layer in model.layers]
-        runs = [_sequential_pass(model, chunk[0]) for chunk in chunks]
+
+        def run(chunk):
+            return _sequential_pass(model, chunk[0])
     else:
         tapped = _connected_taps(model)
         names = [layer.name for layer in tapped]
         probe = import_keras().Model(model.inputs,
                                      [layer.output for layer in tapped] + list(model.outputs))
-        runs = [probe(chunk, training=False) for chunk in chunks]
-    joined = [np.concatenate([np.asarray(run[k]) for run in runs])
-              for k in range(len(names) + n_outputs)]
-    return dict(zip(names, joined[:len(names)])), joined[len(names):]
+
+        def run(chunk):
+            return probe(chunk, training=False)
+    for start in range(0, len(batches[0]), FORWARD_BATCH):
+        results = [np.asarray(r) for r in run([b[start:start + FORWARD_BATCH] for b in batches])]
+        yield dict(zip(names, results[:len(names)])), results[len(names):len(names) + n_outputs]
 
 
 def _sequential_pass(model, chunk: np.ndarray) -> list:

@@ -53,19 +53,38 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
         "model_config": facts.model_config if facts.mode != "full" else None,
         "stored_state": [{"path": path, "tensors": n_tensors, "values": n_values}
                          for path, n_tensors, n_values in facts.stored_state],
+        "graph": graph_dict(facts.graph),
         "alert_kinds": [dataclasses.asdict(kind) for kind in KINDS],
         "alerts": [{"kind": a.kind, "layer": a.layer, "message": a.message,
-                    "subject": a.subject, "values": dict(a.values)} for a in facts.alerts],
+                    "subject": a.subject, "values": dict(a.values), "synthetic": a.synthetic}
+                   for a in facts.alerts],
         "notes": list(facts.notes),
         "layers": [layer_dict(layer) for layer in facts.layers],
         "inputs": [{"name": i.name, "source": i.source, "shape": list(i.shape)}
                    for i in facts.inputs],
-        "activations": [activations_dict(i) for i in facts.inputs],
+        "activations": [activations_dict(i) for i in facts.inputs if i.activations],
+        "sample_activations": [{"layer": s.layer, "n_inputs": s.n_inputs,
+                                "channel_means": list(s.channel_means),
+                                "channel_zero_fractions": list(s.channel_zero_fractions),
+                                "dead_channels": list(s.dead_channels),
+                                "n_non_finite": s.n_non_finite}
+                               for s in facts.sample_activations],
         "predictions": [{"input": i.name, "top": [dataclasses.asdict(p) for p in i.predictions],
                          "output_entropy": i.output_entropy,
                          "outputs": [output_dict(o) for o in i.outputs]}
                         for i in facts.inputs],
     }
+
+
+def graph_dict(graph) -> dict | None:
+    """The architecture graph: layers by path, edges as [source, target], nested models."""
+    if graph is None:
+        return None
+    return {"nodes": [{"path": n.path, "name": n.name, "class_name": n.class_name,
+                       "cluster": n.cluster or None} for n in graph.nodes],
+            "edges": [[e.source, e.target] for e in graph.edges],
+            "clusters": [{"path": c.path, "class_name": c.class_name} for c in graph.clusters],
+            "n_unread": graph.n_unread}
 
 
 def repair_sentence(repair) -> str:
@@ -113,7 +132,25 @@ def weight_dict(weight: WeightFacts) -> dict:
                       "counts": list(weight.histogram.counts)},
         "max_filter_cosine": weight.max_filter_cosine,
         "similar_filter_pairs": weight.similar_filter_pairs,
+        "relative_change": weight.relative_change,
+        "spectral": spectral_dict(weight.spectral),
     }
+
+
+def spectral_dict(spectral) -> dict | None:
+    """A weight's spectrum: every number of spectral.SpectralFacts, the histogram as
+    {edges, counts} on log-spaced bins; null for a weight without a channel-mixing matrix."""
+    if spectral is None:
+        return None
+    names = ("reason", "n_matrices", "n_eigenvalues", "n_near_zero", "spectral_norm",
+             "stable_rank", "alpha", "xmin", "ks_distance", "n_tail", "alpha_hat",
+             "mp_softrank", "tail_density")
+    found = {name: getattr(spectral, name) for name in names}
+    found["matrix_shape"] = list(spectral.matrix_shape)
+    found["histogram"] = ({"edges": list(spectral.histogram.edges),
+                           "counts": list(spectral.histogram.counts)}
+                          if spectral.histogram is not None else None)
+    return found
 
 
 def activations_dict(item: InputFacts) -> dict:

@@ -9,7 +9,10 @@ from reportgen.analyse.alerts import KINDS
 from reportgen.analyse.facts import (Alert, Histogram, InputFacts, LayerFacts, OutputPrediction,
                              ReportFacts, Series, WeightFacts, all_layer_facts)
 from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
+from reportgen.draw.graph_layout import Layout
 from reportgen.draw.pictures import Figure, Picture
+from reportgen.report.graph_view import graph_view
+from reportgen.report.overview_view import dead_shares, overview_rows
 
 STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
                 ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))
@@ -19,7 +22,8 @@ KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
 OPEN_GROUP = 6  # alert groups longer than this start collapsed
 UNKNOWN = "unknown"  # what a weights-only file does not say
 # What a weights-only report can still check: no initialisation, no activations.
-WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters"}
+WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters", "alpha_low", "alpha_high",
+                       "alpha_unreliable"}
 ARCHITECTURE_ONLY_MISSING = ("No weights were read, so there are no statistics, weight "
                              "pictures, activations or predictions: only the layers and the "
                              "config the file describes.")
@@ -30,11 +34,14 @@ WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a f
 
 
 def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
-                inputs: list[tuple[Picture | None, dict[str, Picture]]],
-                bars: dict[str, Picture]) -> dict:
+                inputs: list[tuple[list[Picture], dict[str, Picture]]],
+                bars: dict[str, Picture], graph: Layout | None = None) -> dict:
     """Everything the report template shows, as strings, lists and dicts."""
     layers = list(all_layer_facts(facts.layers))
     anchors = layer_anchors([layer.path for layer in layers])
+    # Every layer has a place to link to: its weights section, or its row of the table.
+    places = {layer.path: anchors[layer.path] if layer.weights else f"row-{anchors[layer.path]}"
+              for layer in layers}
     alerts_by_layer: dict[str, list[dict]] = {}
     targets = {layer.path: anchors[layer.path] if layer.weights else
                (f"act-0-{anchors[layer.path]}" if facts.inputs else "") for layer in layers}
@@ -45,7 +52,12 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
                               alerts_by_layer.get(layer.path, []))
                 for layer in layers if layer.weights]
     numbered = number_figures(sections)
+    model_alerts = [row for row, alert in zip(alert_rows, facts.alerts) if not alert.synthetic]
     return {
+        "overview": overview_rows(layers, anchors, alerts_by_layer, dead_shares(facts)),
+        "has_dead": bool(dead_shares(facts)),
+        "graph": graph_view(graph, places, {layer.path: layer.output_shape or ""
+                                            for layer in layers}) if graph else None,
         "title": f"reportgen: {facts.model.file_name}",
         "model_name": facts.model.file_name,
         "mode": facts.mode,
@@ -61,9 +73,12 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "inputs": [input_section(k, item, pictures, maps, anchors, alerts_by_layer)
                    for k, (item, (pictures, maps)) in enumerate(zip(facts.inputs, inputs))],
         "checks": check_rows(facts),
-        "alert_groups": alert_groups(alert_rows),
+        "alert_groups": alert_groups(model_alerts),
+        "synthetic_alerts": [row for row, alert in zip(alert_rows, facts.alerts)
+                             if alert.synthetic],
+        "synthetic_count": str(sum(1 for alert in facts.alerts if alert.synthetic)),
         "verdict": verdict(facts),
-        "toc": table_of_contents(facts, layers, anchors, alerts_by_layer),
+        "toc": table_of_contents(facts, layers, anchors, alerts_by_layer, len(inputs)),
         "feature_bar": bars["feature"],
         "kernel_scale": kernel_scale_text(facts.kernel_scale),
         "stat_headers": [label for _, label in STAT_COLUMNS],
@@ -183,14 +198,15 @@ def check_rows(facts: ReportFacts) -> list[dict]:
     """Every alert kind, whether it was checked, and how many alerts it raised."""
     rows = []
     for kind in KINDS:
-        n = sum(1 for a in facts.alerts if a.kind == kind.name)
+        n = sum(1 for a in facts.alerts if a.kind == kind.name and not a.synthetic)
         checked = facts.mode == "full" or (facts.mode == "weights-only"
                                            and kind.name in WEIGHTS_ONLY_CHECKS)
         status = ("alert" if n else "ok") if checked else "not checked"
         rows.append({"title": kind.title, "status": status,
                      "status_class": status.replace(" ", "-"),
                      "count": f"{n} alert{'s' if n != 1 else ''}" if n else "",
-                     "threshold": kind.threshold, "explanation": kind.explanation})
+                     "threshold": kind.threshold + (" (a heuristic)" if kind.heuristic else ""),
+                     "explanation": kind.explanation})
     return rows
 
 
@@ -201,9 +217,10 @@ def verdict(facts: ReportFacts) -> list[str]:
     lines = [f"{len(layers)} layers, {n_weighted} with weights, "
              f"{fmt_int(facts.model.n_params)} parameters."
              if facts.mode != "architecture-only" else f"{len(layers)} layers."]
-    if facts.alerts:
-        kinds = sorted({KINDS_BY_NAME[a.kind].title.lower() for a in facts.alerts})
-        lines.append(f"{len(facts.alerts)} alert{'s' if len(facts.alerts) > 1 else ''}: "
+    alerts = [a for a in facts.alerts if not a.synthetic]
+    if alerts:
+        kinds = sorted({KINDS_BY_NAME[a.kind].title.lower() for a in alerts})
+        lines.append(f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}: "
                      + "; ".join(kinds) + ".")
     elif facts.mode == "architecture-only":
         lines.append("No weights were read, so no check could run.")
@@ -218,20 +235,23 @@ def verdict(facts: ReportFacts) -> list[str]:
 
 
 def table_of_contents(facts: ReportFacts, layers: list[LayerFacts], anchors: dict[str, str],
-                      alerts_by_layer: dict[str, list[dict]]) -> list[dict]:
+                      alerts_by_layer: dict[str, list[dict]], n_drawn: int) -> list[dict]:
     """The navigation: sections, each layer with weights (alerts counted), each input."""
     def entry(label, anchor, n_alerts=0, depth=0):
         return {"label": label, "anchor": anchor, "alerts": str(n_alerts) if n_alerts else "",
                 "depth": str(depth)}
 
-    toc = [entry("Summary", "summary", len(facts.alerts)), entry("Layers", "layers"),
-           entry("Weights", "weights")]
+    toc = [entry("Summary", "summary", sum(1 for a in facts.alerts if not a.synthetic))]
+    toc += [entry("Overview", "overview")] if any(layer.weights for layer in layers) else []
+    toc += [entry("Architecture", "architecture")] if facts.graph is not None else []
+    toc += [entry("Layers", "layers"), entry("Weights", "weights")]
     toc += [entry(layer.path.replace("/", " / "), anchors[layer.path],
                   len(alerts_by_layer.get(layer.path, [])), 1)
             for layer in layers if layer.weights]
     if facts.inputs:
         toc.append(entry("Feature maps", "activations"))
-        toc += [entry(item.name, f"input-{k}", 0, 1) for k, item in enumerate(facts.inputs)]
+        toc += [entry(item.name, f"input-{k}", 0, 1)
+                for k, item in enumerate(facts.inputs[:n_drawn])]
     return toc
 
 
@@ -255,6 +275,7 @@ def layer_row(layer: LayerFacts, anchor: str, n_alerts: int = 0) -> dict:
         "index": str(layer.index),
         "name": layer.path.replace("/", " / "),
         "anchor": anchor if layer.weights else "",
+        "row_id": f"row-{anchor}",
         "nested": "/" in layer.path,
         "class_name": layer.class_name or UNKNOWN,
         "output_shape": layer.output_shape or UNKNOWN,

@@ -1,0 +1,70 @@
+"""Activations over a whole sample, accumulated batch by batch: per layer and channel the
+mean, the share of exact zeros, and whether the channel is zero for every input. Only these
+sums are kept, never the activations themselves, so memory does not grow with the sample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SampleActivation:
+    """One layer's output over all the inputs of a run."""
+
+    layer: str
+    n_inputs: int
+    channel_means: tuple[float, ...]
+    channel_zero_fractions: tuple[float, ...]
+    dead_channels: tuple[int, ...]  # zero for every value of every input
+    n_non_finite: int
+
+
+class ActivationAccumulator:
+    """Sums of every layer's outputs, added one batch (samples first) at a time."""
+
+    def __init__(self):
+        self.n_inputs = 0
+        self.sums: dict[str, np.ndarray] = {}
+        self.zeros: dict[str, np.ndarray] = {}
+        self.live: dict[str, np.ndarray] = {}
+        self.values_per_input: dict[str, int] = {}
+        self.non_finite: dict[str, int] = {}
+
+    def add(self, outputs: dict[str, np.ndarray]) -> None:
+        """One batch: each layer's output with the samples on the first axis."""
+        n = 0
+        for name, batch in outputs.items():
+            n = len(batch)
+            if batch.ndim < 3 or batch.dtype.kind != "f":
+                continue  # a channel needs positions (H, W or time) beside the samples
+            flat = batch.reshape(-1, batch.shape[-1]).astype(np.float64)
+            finite = np.isfinite(flat)
+            self.non_finite[name] = self.non_finite.get(name, 0) + int((~finite).sum())
+            flat = np.where(finite, flat, 0.0)
+            self._add(name, flat.sum(axis=0), (flat == 0).sum(axis=0), (flat != 0).any(axis=0),
+                      flat.shape[0] // max(n, 1))
+        self.n_inputs += n
+
+    def _add(self, name: str, sums, zeros, live, per_input: int) -> None:
+        if name not in self.sums:
+            self.sums[name], self.zeros[name], self.live[name] = sums, zeros, live
+            self.values_per_input[name] = per_input
+            return
+        self.sums[name] = self.sums[name] + sums
+        self.zeros[name] = self.zeros[name] + zeros
+        self.live[name] = self.live[name] | live
+
+    def result(self) -> tuple[SampleActivation, ...]:
+        """Every layer's summary, in the order layers were first seen."""
+        found = []
+        for name, sums in self.sums.items():
+            count = max(self.n_inputs * self.values_per_input[name], 1)
+            found.append(SampleActivation(
+                layer=name, n_inputs=self.n_inputs,
+                channel_means=tuple(float(v) for v in sums / count),
+                channel_zero_fractions=tuple(float(v) for v in self.zeros[name] / count),
+                dead_channels=tuple(int(c) for c in np.flatnonzero(~self.live[name])),
+                n_non_finite=self.non_finite.get(name, 0)))
+        return tuple(found)
