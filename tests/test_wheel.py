@@ -60,13 +60,14 @@ def test_installed_wheel_renders_the_same_report(tmp_path, tiny_files):
                    check=True, capture_output=True, timeout=600)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
+    # A PYTHONPATH of the caller's would shadow the installed wheel.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["SOURCE_DATE_EPOCH"] = "1700000000"
     where = subprocess.run([str(python), "-c",
                             "import reportgen.report.render as r; print(r.templates_dir())"],
-                           cwd=outside, capture_output=True, text=True, check=True)
+                           cwd=outside, capture_output=True, text=True, check=True, env=env)
     assert str(env_dir) in where.stdout
 
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    env.pop("PYTHONPATH", None)
     installed = subprocess.run([str(python), "-m", "reportgen", str(tiny_files["keras"]), "-q",
                                 "-o", str(outside / "wheel.html")],
                                cwd=outside, capture_output=True, text=True, env=env, timeout=600)
