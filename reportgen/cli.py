@@ -60,9 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "exceeds N (default 2048; its cost grows as N cubed); the report "
                              "names each skipped layer")
     parser.add_argument("--kernel-scale", default=Options.kernel_scale, type=_kernel_scale,
-                        metavar="NUMBER|layer",
-                        help="kernel colours span -NUMBER..NUMBER (default 0.5, as in the "
-                             "textbook), or 'layer' for each layer's own largest weight")
+                        metavar="auto|NUMBER|layer",
+                        help="weight colours: 'auto' (default) a symmetric scale per layer from "
+                             "a robust maximum of its weights; NUMBER spans -NUMBER..NUMBER "
+                             "(0.5 is the textbook's imshow(vmin=-0.5, vmax=0.5)); 'layer' "
+                             "each layer's own largest weight")
     parser.add_argument("--architecture", type=Path, metavar="FILE",
                         help="take the architecture from FILE (a .keras, an .h5 with a model "
                              "config, or a model.to_json() file) and the weights from MODEL "
@@ -106,7 +108,7 @@ def _scale(text: str) -> str:
 
 def _kernel_scale(text: str) -> str:
     """An argparse type for --kernel-scale."""
-    return text if text == "layer" else repr(_number(text))
+    return text if text in ("auto", "layer") else repr(_number(text))
 
 
 # `reportgen compare A B`, `reportgen batch PATH...`: each its own module and parser.

@@ -32,7 +32,7 @@ from reportgen.load.model_file import (Architecture, ModelFile, check_model_file
 from reportgen.load.weights_file import open_weights
 from reportgen.parallel import ordered_map
 from reportgen.options import Options
-from reportgen.draw.pictures import (colour_bars, input_picture, layer_figures,
+from reportgen.draw.pictures import (colour_bars, feature_grid, input_picture, layer_figures,
                                 map_layers, output_picture)
 from reportgen.progress import Progress
 from reportgen.report.render import render_report
@@ -74,11 +74,14 @@ class ReportRequest:
 
 @dataclass(frozen=True)
 class Content:
-    """A report's facts and its encoded pictures, ready for the template."""
+    """A report's facts and its encoded pictures, ready for the template: the weight figures
+    by layer path, the pictures of each drawn input, and the feature-map grid of each drawn
+    layer (rows = drawn inputs)."""
 
     facts: ReportFacts
     figures: dict
-    inputs: list
+    inputs: list = field(default_factory=list)
+    maps: dict = field(default_factory=dict)
 
 
 def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, Path]:
@@ -99,8 +102,8 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
         content = full_or_fallback_content(model_file, architecture, request, labels, progress)
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
     progress.step(f"writing {html_path}")
-    html = render_report(report_view(facts, content.figures, content.inputs, colour_bars(),
-                                     draw_graph(facts)))
+    html = render_report(report_view(facts, content.figures, content.inputs, content.maps,
+                                     colour_bars(), draw_graph(facts)))
     settings = {"max_filters": request.options.max_filters,
                 "max_channels": request.options.max_channels,
                 "max_map_layers": request.options.max_map_layers,
@@ -227,14 +230,22 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
         sample_activations=run.summaries,
     )
     progress.step("drawing kernels and feature maps")
-    figures = layer_figures(snapshot, init, options)
+    figures = layer_figures(snapshot, init, options, output_labels(snapshot, labels))
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
                                   if layer.name in run.drawn], options.max_map_layers)
-    pictures = [(input_pictures(s, snapshot), output_pictures(drawn, run.drawn, k, options))
-                for k, s in enumerate(samples[:options.max_inputs])]
+    shown = samples[:options.max_inputs]
+    pictures = [input_pictures(s, snapshot) for s in shown]
+    maps = map_grids(drawn, run.drawn, tuple(s.name for s in shown), options)
     if cut_note:
         facts = dataclasses.replace(facts, notes=facts.notes + (cut_note,))
-    return Content(facts, figures, pictures)
+    return Content(facts, figures, pictures, maps)
+
+
+def output_labels(snapshot: ModelSnapshot, labels: list[str]) -> dict[str, tuple[str, ...]]:
+    """Class names for the columns of the layer that makes the model's (first) output."""
+    if not labels or not snapshot.outputs:
+        return {}
+    return {snapshot.outputs[0].name: tuple(labels)}
 
 
 def _n_classes(scores: np.ndarray) -> int:
@@ -310,10 +321,18 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
     return Content(facts, figures, [])
 
 
-def output_pictures(names: list[str], outputs: dict, k: int, options: Options) -> dict:
-    """The pictures of the chosen layers' outputs for input k, two layers at a time."""
-    drawn = ordered_map(lambda name: output_picture(name, outputs[name][k], options), names)
-    return {name: pic for name, pic in zip(names, drawn) if pic is not None}
+def map_grids(names: list[str], outputs: dict, input_names: tuple[str, ...],
+              options: Options) -> dict:
+    """Each drawn layer's outputs for the drawn inputs as one aligned grid, two layers at a
+    time; a sequence output (time x units) as a heatmap for a single input."""
+    def draw(name):
+        values = outputs[name]
+        grid = feature_grid(list(values), name, options, input_names)
+        return grid if grid is not None or len(values) != 1 else \
+            output_picture(name, values[0], options)
+
+    drawn = ordered_map(draw, names)
+    return {name: picture for name, picture in zip(names, drawn) if picture is not None}
 
 
 def collect_layers(snapshot: ModelSnapshot, init, options: Options) -> tuple:

@@ -33,3 +33,13 @@ def test_data_uri_embeds_the_bytes():
     uri = data_uri(b"\x89PNG abc")
     assert uri.startswith("data:image/png;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]) == b"\x89PNG abc"
+
+
+def test_a_picture_with_every_colour_and_gaps_stays_an_exact_palette_png():
+    from reportgen.draw.images import colourise
+
+    values = np.tile(np.linspace(0, 1, 256), (4, 1))
+    values[2, ::3] = np.nan
+    image = colourise(values, 0.0, 1.0, "RdBu_r")
+    mode, pixels = decoded(png_bytes(image))
+    assert mode == "P" and np.array_equal(pixels, image.rgba())

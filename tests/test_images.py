@@ -4,6 +4,15 @@ import pytest
 from reportgen.draw import images
 
 
+def matplotlib_rgb(cmap_name, values, vmin, vmax):
+    """The colours matplotlib's imshow(vmin=, vmax=) gives `values`, to the nearest 8 bits."""
+    mpl = pytest.importorskip("matplotlib")
+    from matplotlib.colors import Normalize
+
+    rgba = mpl.colormaps[cmap_name](Normalize(vmin, vmax)(values))
+    return (rgba[..., :3] * 255).round().astype(np.uint8)
+
+
 def test_mosaic_places_each_tile_and_fills_gaps_with_nan():
     tiles = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)
     grid = images.mosaic(tiles, n_cols=3, scale=2, gap=1)
@@ -17,42 +26,44 @@ def test_mosaic_places_each_tile_and_fills_gaps_with_nan():
     assert np.isnan(grid[5:9, 14:20]).all()  # the empty sixth slot
 
 
-def test_kernel_grid_is_filters_by_input_channels_with_caps():
-    kernel = np.random.default_rng(1).normal(size=(3, 3, 5, 20)).astype(np.float32)
-    grid = images.kernel_grid(kernel, "Conv2D", max_filters=8, max_channels=4)
-    assert (grid.n_rows_shown, grid.n_rows_total, grid.n_cols_shown, grid.n_cols_total) == (4, 5, 8, 20)
-    assert grid.tiles.shape == (32, 3, 3) and grid.n_cols == 8
-    # Tile (row 2 = input channel 2, column 5 = filter 5).
-    assert np.array_equal(grid.tiles[2 * 8 + 5], kernel[:, :, 2, 5])
+@pytest.mark.parametrize("cmap_name", ["RdBu_r", "viridis", "gray_r"])
+def test_colours_are_matplotlibs_for_every_value(cmap_name):
+    values = np.random.default_rng(4).normal(0, 0.3, size=(40, 50)).astype(np.float32)
+    values[0, :4] = [-0.5, 0.0, 0.5, 2.0]  # the ends, the middle, beyond the range
+    values[5, 5] = np.nan
+    rgba = images.colourise(values, -0.5, 0.5, cmap_name).rgba()
+    expected = matplotlib_rgb(cmap_name, values, -0.5, 0.5)
+    finite = ~np.isnan(values)
+    assert np.array_equal(rgba[finite][:, :3], expected[finite])
+    assert rgba[5, 5, 3] == 0 and (rgba[finite][:, 3] == 255).all()
 
 
-def test_single_channel_kernels_wrap_like_the_textbook():
-    grid = images.kernel_grid(np.zeros((3, 3, 1, 32)), "Conv2D", 64, 64)
-    assert grid.n_cols == 16  # 32 filters as 2 rows of 16
+def test_a_picture_with_every_colour_and_gaps_merges_two_alike_colours_only():
+    ramp = np.tile(np.linspace(0.0, 1.0, 256, dtype=np.float32), (3, 1))
+    ramp[1, :] = np.nan  # a gap row: 257 colours would be needed
+    image = images.colourise(ramp, 0.0, 1.0, "RdBu_r")
+    assert len(image.palette) == 256
+    rgba = image.rgba().astype(int)
+    table = images.colour_table("RdBu_r").astype(int)
+    assert (rgba[1, :, 3] == 0).all()
+    differs = np.flatnonzero((rgba[0] != table).any(axis=1))
+    assert len(differs) == 1                                  # one level gave up its entry
+    assert np.abs(rgba[0, differs[0]] - table[differs[0]]).max() <= 1  # to a look-alike
 
 
-def test_transposed_convolution_has_filters_on_rows():
-    grid = images.kernel_grid(np.zeros((3, 3, 6, 2)), "Conv2DTranspose", 64, 64)
-    assert (grid.row_axis, grid.col_axis) == ("filters", "input channels")
+def test_maps_of_every_size_get_tiles_of_56_to_111_pixels():
+    # (side, up, down): small maps drawn larger by whole factors, large ones averaged down.
+    for side, up, down in ((28, 2, 1), (30, 2, 1), (7, 8, 1), (1, 56, 1), (55, 2, 1),
+                           (56, 1, 1), (80, 1, 1), (112, 1, 2), (224, 1, 4)):
+        assert images.map_zoom(side, side) == (up, down)
+        assert 56 <= side * up // down <= 111
 
 
-@pytest.mark.parametrize("shape, tile", [((5, 2, 4), (1, 5)), ((2, 3, 3, 2, 4), (3, 6))])
-def test_1d_and_3d_kernels_become_2d_tiles(shape, tile):
-    grid = images.kernel_grid(np.zeros(shape), "ConvND", 64, 64)
-    assert grid.tiles.shape[1:] == tile
-
-
-def test_kernel_colours_are_symmetric_around_zero():
-    kernel = np.zeros((1, 1, 1, 3), np.float32)
-    kernel[..., 0], kernel[..., 2] = -0.5, 0.5
-    grid = images.kernel_grid(kernel, "Conv2D", 64, 64)
-    rgba = images.kernel_image(grid, vmax=0.5).rgba()
-    table = images.colour_table(images.KERNEL_CMAP)
-    assert np.array_equal(rgba[0, 0], table[0])           # -0.5: lowest colour
-    middle = rgba[0, rgba.shape[1] // 2]
-    assert np.array_equal(middle, table[128])             # 0: the middle colour
-    assert np.array_equal(rgba[0, -1], table[255])        # +0.5: highest colour
-    assert (rgba[..., 3] == 0).any()                      # gaps are transparent
+def test_30x30_maps_are_drawn_2x_like_28x28_maps():
+    small = images.feature_image(np.random.default_rng(0).random((30, 30, 2), np.float32), 64)
+    # Two 60 px tiles 2 px apart.
+    assert small.shape == (60, 2 * 60 + 2)
+    assert (small.rgba()[:, 60:62, 3] == 0).all()
 
 
 def test_feature_maps_are_scaled_per_map_and_dead_maps_are_flat():
@@ -60,10 +71,10 @@ def test_feature_maps_are_scaled_per_map_and_dead_maps_are_flat():
     act[..., 1] = np.arange(16).reshape(4, 4) * 100
     rgba = images.feature_image(act, max_channels=64).rgba()
     table = images.colour_table(images.FEATURE_CMAP)
-    h = (rgba.shape[0])
-    left = rgba[:h, : (rgba.shape[1] - 2) // 2]
+    assert rgba.shape[:2] == (56, 56 * 2 + 2)              # 4x4 maps drawn 14x
+    left = rgba[:, :56]
     assert (left[..., :3] == table[0][:3]).all()          # the dead map: lowest colour
-    right = rgba[:h, -((rgba.shape[1] - 2) // 2):]
+    right = rgba[:, -56:]
     assert np.array_equal(right[-1, -1], table[255])      # its largest value: highest colour
 
 
@@ -73,12 +84,55 @@ def test_feature_maps_are_capped():
     assert small.shape[1] < big.shape[1]
 
 
-def test_colour_filters_map_zero_to_grey():
-    kernel = np.zeros((2, 2, 3, 2), np.float32)
-    kernel[0, 0, 0, 1] = 1.0
-    rgba = images.colour_filters_image(kernel, max_filters=64)
-    assert tuple(rgba[-1, 0, :3]) == (128, 128, 128)
-    assert rgba.dtype == np.uint8 and rgba.shape[2] == 4
+def test_large_feature_maps_are_averaged_down():
+    act = np.zeros((112, 112, 1), np.float32)
+    act[:56] = 1.0  # top half bright
+    small = images.feature_image(act, max_channels=1).rgba()
+    assert small.shape[:2] == (56, 56)  # 112 averaged down 2x, then drawn 1:1
+    table = images.colour_table(images.FEATURE_CMAP)
+    assert np.array_equal(small[0, 0], table[255]) and np.array_equal(small[-1, 0], table[0])
+
+
+def grid_outputs():
+    rng = np.random.default_rng(7)
+    return [rng.normal(size=(6, 6, 5)).astype(np.float32) * (k + 1) for k in range(3)]
+
+
+def test_feature_grid_has_a_row_per_input_and_a_column_per_channel():
+    outputs = grid_outputs()
+    rgba = images.feature_grid_image(outputs, n_channels=4, shared=False).rgba()
+    # 6x6 maps drawn 10x: 60 px tiles, 2 px apart; 3 rows (inputs) x 4 columns (channels).
+    assert rgba.shape[:2] == (3 * 62 - 2, 4 * 62 - 2)
+    # Input 2, channel 3, on its own scale, as imshow(outputs[2][..., 3]) colours it.
+    tile = rgba[2 * 62: 2 * 62 + 60: 10, 3 * 62: 3 * 62 + 60: 10, :3]
+    values = outputs[2][..., 3]
+    assert np.array_equal(tile, matplotlib_rgb("viridis", values, values.min(), values.max()))
+
+
+def test_feature_grid_can_share_one_scale_per_channel_across_inputs():
+    outputs = grid_outputs()
+    rgba = images.feature_grid_image(outputs, n_channels=4, shared=True).rgba()
+    channel = np.stack([out[..., 1] for out in outputs])
+    for row in range(3):
+        tile = rgba[row * 62: row * 62 + 60: 10, 62: 62 + 60: 10, :3]
+        expected = matplotlib_rgb("viridis", channel[row], channel.min(), channel.max())
+        assert np.array_equal(tile, expected)
+
+
+def test_one_channel_inputs_are_drawn_gray_r_on_their_own_range_like_the_chapter():
+    image = np.random.default_rng(2).random((28, 28, 1)).astype(np.float32) * 0.8 + 0.1
+    rgba = images.input_image(image).rgba()
+    assert rgba.shape[:2] == (224, 224)                   # 28 px drawn 8x
+    expected = matplotlib_rgb("gray_r", image[..., 0], image.min(), image.max())
+    assert np.array_equal(rgba[::8, ::8, :3], expected)
+    assert tuple(rgba[::8, ::8][image[..., 0] == image.max()][0, :3]) == (0, 0, 0)  # black ink
+
+
+def test_rgb_inputs_in_0_to_1_are_drawn_as_they_are():
+    image = np.random.default_rng(3).random((32, 32, 3)).astype(np.float32) * 0.5
+    rgba = images.input_image(image)
+    assert rgba.shape == (224, 224, 4)                    # 32 px drawn 7x
+    assert np.array_equal(rgba[::7, ::7, :3], (image * 255).round().astype(np.uint8))
 
 
 def test_input_image_of_a_flat_vector_is_square():
@@ -86,11 +140,7 @@ def test_input_image_of_a_flat_vector_is_square():
     assert rgba.shape[0] == rgba.shape[1]
 
 
-def test_large_feature_maps_are_averaged_down_to_tile_size():
-    assert images.shrink_factor(28, 28) == 1 and images.shrink_factor(112, 112) == 2
-    act = np.zeros((112, 112, 1), np.float32)
-    act[:56] = 1.0  # top half bright
-    small = images.feature_image(act, max_channels=1).rgba()
-    assert small.shape[0] == 56  # 112 averaged down 2x, then drawn 1:1
-    table = images.colour_table(images.FEATURE_CMAP)
-    assert np.array_equal(small[0, 0], table[255]) and np.array_equal(small[-1, 0], table[0])
+def test_balanced_lines_wrap_32_filters_as_the_textbook_does():
+    # 26 px tiles: 24 fit in 640 px, so 32 filters make 2 lines of 16, not 24 and 8.
+    assert images.balanced_line(32, 24) == 16
+    assert images.balanced_line(8, 24) == 8

@@ -282,7 +282,7 @@ def test_a_single_sigmoid_output_reads_as_the_positive_class(tmp_path):
     p = [t["probability"] for t in output["top"] if t["class_index"] == 1][0]
     assert 0 < p < 1 and {t["label"] for t in output["top"]} == {"negative", "positive"}
     assert data["predictions"][0]["top"] == output["top"]
-    assert "Probability of the positive class" in html
+    assert "Probability of the positive class (threshold 0.5)" in html
     assert not any("class names" in n for n in data["notes"])
 
 

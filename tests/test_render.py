@@ -66,7 +66,7 @@ def hand_made_report(layer_name=SCRIPT_NAME, label="<b>boot</b>"):
     options = Options()
     maps = {name: p for name, out in outputs.items() if (p := output_picture(name, out, options))}
     view = report_view(facts, layer_figures(snapshot, init, options),
-                       [([input_picture("in.png", image)], maps)], colour_bars())
+                       [[input_picture("in.png", image)]], maps, colour_bars())
     return render_report(view)
 
 

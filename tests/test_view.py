@@ -1,5 +1,6 @@
-from reportgen.analyse.facts import Histogram
-from reportgen.report.view import bar_path, histogram_boxes, histogram_view, layer_anchors
+from reportgen.analyse.facts import Series
+from reportgen.report.chart_views import series_view
+from reportgen.report.view import kernel_scale_text, layer_anchors
 
 
 def test_anchors_are_stable_unique_and_url_safe():
@@ -9,15 +10,16 @@ def test_anchors_are_stable_unique_and_url_safe():
     assert anchors["<x>"] == "layer-x" and anchors[""] == "layer-unnamed"
 
 
-def test_histogram_bars_scale_to_their_own_peak():
-    trained = Histogram(edges=(-1.0, 0.0, 1.0), counts=(2, 4))
-    init = Histogram(edges=(-1.0, 0.0, 1.0), counts=(0, 100))
-    assert [box[3] for box in histogram_boxes(trained.counts, 160)] == [45.0, 90.0]
-    assert histogram_boxes(init.counts, 160) == [(160, 0.0, 160, 90.0)]  # empty bins: no bar
-    view = histogram_view(trained, init)
-    assert view["init"] == "M160.0 0.0h160.0v90.0h-160.0z"
-    assert view["zero_x"] == "160.00" and view["low"] == "-1.000"
+def test_normalisation_series_are_drawn_around_their_starting_value():
+    gamma = series_view(Series("gamma per channel", (0.98, 1.02, 1.09), 3))
+    beta = series_view(Series("beta per channel", (-0.1, 0.2), 2))
+    norms = series_view(Series("vector norm per token id", (1.0, 2.0), 2))
+    assert gamma["chart"].reference and beta["chart"].reference and not norms["chart"].reference
+    assert gamma["shown"] == "3 values"
+    cut = series_view(Series("gamma per channel", (1.0,) * 4, 10))
+    assert cut["shown"] == "first 4 of 10"
 
 
-def test_bar_path_draws_one_closed_box_per_bar():
-    assert bar_path([(0, 1, 2, 3), (2, 0, 2, 4)]) == "M0.0 1.0h2.0v3.0h-2.0zM2.0 0.0h2.0v4.0h-2.0z"
+def test_the_scale_text_names_the_textbook_scale_and_the_default():
+    assert "textbook" in kernel_scale_text("0.5") and "-0.5 to 0.5" in kernel_scale_text("0.5")
+    assert "robust" in kernel_scale_text("auto")

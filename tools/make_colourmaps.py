@@ -1,16 +1,16 @@
-"""Freeze the matplotlib colormaps reportgen uses into reportgen/colourmaps.py.
+"""Freeze the matplotlib colormaps reportgen uses into reportgen/draw/colourmaps.py.
 
 Importing matplotlib costs about 0.2 s on every run, more than a weights-only report of a
-small model takes altogether; the three lookup tables are 768 bytes each. The test suite
+small model takes altogether; the lookup tables are 768 bytes each. The test suite
 checks the frozen tables against matplotlib, so they cannot drift.
 
-Usage: python tools/make_colourmaps.py > reportgen/colourmaps.py
+Usage: python tools/make_colourmaps.py > reportgen/draw/colourmaps.py
 """
 
 import numpy as np
 from matplotlib import colormaps
 
-NAMES = ("RdBu_r", "viridis", "gray")
+NAMES = ("RdBu_r", "viridis", "gray", "gray_r", "turbo")
 
 
 def table(name: str) -> str:

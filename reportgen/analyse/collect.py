@@ -18,6 +18,7 @@ from reportgen.analyse.stats import (channel_stats, filter_similarity, histogram
                                      tensor_stats)
 
 MAX_SERIES = 1024
+FEW_VALUES = 20  # tensors this small keep their values (the page draws a dot each)
 
 
 def collect_layer(index: int, layer: LayerSnapshot,
@@ -97,7 +98,10 @@ def weight_facts(weight: WeightArray, values, stats: TensorStats, counts: Histog
     max_cosine, similar = None, 0
     if compare_filters and len(shape) >= 3:
         max_cosine, similar = filter_similarity(np.asarray(values), DUPLICATE_COSINE)
+    few = int(np.prod(shape, dtype=np.int64)) < FEW_VALUES
     return WeightFacts(
+        values=tuple(float(v) for v in np.asarray(values, dtype=np.float64).ravel()) if few
+        else (),
         name=weight.name,
         shape=shape,
         dtype=str(values.dtype),

@@ -57,6 +57,7 @@ class WeightFacts:
     similar_filter_pairs: int = 0
     relative_change: float | None = None
     spectral: SpectralFacts | None = None  # for weights that mix channels (see spectral.py)
+    values: tuple[float, ...] = ()  # every value, for tensors of fewer than 20 (a dot strip)
 
 
 @dataclass(frozen=True)

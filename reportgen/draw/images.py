@@ -1,7 +1,8 @@
-"""Images as numpy arrays: kernel and feature-map mosaics, coloured with a lookup table.
+"""Images as numpy arrays: mosaics of feature maps and inputs, coloured with a lookup table.
 
 A mosaic is built in one vectorised step (never a plot per filter) and stays a plain
-array until encode.py turns it into PNG bytes, so tests can inspect every pixel.
+array until encode.py turns it into PNG bytes, so tests can inspect every pixel. Kernel
+mosaics are in kernels.py, heatmaps in heatmaps.py.
 """
 
 from __future__ import annotations
@@ -16,26 +17,15 @@ from reportgen.draw.colourmaps import TABLES
 
 KERNEL_CMAP = "RdBu_r"
 FEATURE_CMAP = "viridis"
-INPUT_CMAP = "gray"
-MAX_MOSAIC_WIDTH = 1200
-KERNEL_TILE_PX = 24
-FEATURE_TILE_PX = 56
-WRAP_COLUMNS = 16
-TRANSPOSED_CONVS = {"Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"}
-
-
-@dataclass(frozen=True)
-class KernelGrid:
-    """A kernel arranged as a grid of 2-D tiles, and what was cut to fit the caps."""
-
-    tiles: np.ndarray
-    n_cols: int
-    row_axis: str
-    col_axis: str
-    n_rows_shown: int
-    n_rows_total: int
-    n_cols_shown: int
-    n_cols_total: int
+INPUT_CMAP = "gray_r"       # the chapter's imshow(..., cmap='gray_r'): dark ink on white
+N_COLOURS = 256             # entries of a matplotlib colormap's table
+MOSAIC_WIDTH = 640          # a mosaic fits the page's column at 1:1, trained beside fresh
+GRID_WIDTH = 960            # a feature grid (inputs x channels) gets the whole width
+GAP = 2                     # transparent pixels between tiles
+FEATURE_TILE_PX = 56        # the least a feature map's longer side is drawn
+INPUT_PX = 224              # what an input image's longer side aims for
+MAX_ZOOM = 16
+MAP_COLUMNS = 8
 
 
 @lru_cache(maxsize=None)
@@ -64,31 +54,73 @@ class Indexed:
         return self.palette[self.indices]
 
 
-LEVELS = 255  # colour levels; palette entry 255 is the transparent gap colour
-TRANSPARENT = 255
+def colour_levels(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """The table entry matplotlib's imshow(vmin=, vmax=) gives each value: floor(256 u) of
+    u = (v - vmin) / (vmax - vmin), below and above the range the end colours.
 
-
-@lru_cache(maxsize=None)
-def palette(cmap_name: str) -> np.ndarray:
-    """255 colours sampled evenly from a colormap's table, then the transparent colour."""
-    picks = np.round(np.linspace(0, 255, LEVELS)).astype(int)
-    return np.concatenate([colour_table(cmap_name)[picks], np.zeros((1, 4), np.uint8)])
+    The arithmetic follows matplotlib's Normalize, which works in place in the data's float
+    type with vmin and vmax as given (a Python float as float64, a numpy float32 as it is),
+    so that a value on a boundary between two colours falls on the same side. NaN gets 0
+    (its pixel is a gap).
+    """
+    data = np.asarray(values)
+    dtype = np.float64 if data.dtype == np.float64 else np.float32
+    low, high = (v if isinstance(v, np.floating) else np.float64(v) for v in (vmin, vmax))
+    span = high - low
+    if not span > 0:
+        return np.zeros(data.shape, np.uint8)  # matplotlib draws all of it as vmin
+    unit = ((data.astype(dtype) - low).astype(dtype) / span).astype(dtype)
+    levels = np.clip(np.floor(unit * dtype(N_COLOURS)), 0, N_COLOURS - 1)
+    return np.nan_to_num(levels, nan=0.0).astype(np.uint8)
 
 
 def colourise(values: np.ndarray, vmin: float, vmax: float, cmap_name: str) -> Indexed:
-    """Map a 2-D float array to palette colours; NaN (the gaps between tiles) is transparent."""
-    span = (vmax - vmin) or 1.0
-    unit = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / span, 0.0, 1.0)
-    indices = (unit * (LEVELS - 1)).round().astype(np.uint8)
-    indices[np.isnan(values)] = TRANSPARENT
-    return Indexed(indices, palette(cmap_name))
+    """Map a 2-D float array to a colormap as matplotlib does; NaN (the gaps between tiles)
+    is transparent."""
+    gaps = np.isnan(values)
+    return indexed(colour_levels(values, vmin, vmax), gaps, cmap_name)
 
 
-def tile_scale(tile_h: int, tile_w: int, n_cols: int, target_px: int, gap: int) -> int:
-    """Whole-pixel upscaling that makes tiles about target_px big within the width cap."""
-    by_target = target_px // max(tile_h, tile_w)
-    by_width = (MAX_MOSAIC_WIDTH // max(n_cols, 1) - gap) // max(tile_w, 1)
-    return int(max(1, min(by_target, by_width, 16)))
+def indexed(levels: np.ndarray, gaps: np.ndarray, cmap_name: str) -> Indexed:
+    """A palette image of table levels: the colours the image uses, then transparent.
+
+    A palette PNG holds 256 colours. Only a picture that uses all 256 colours of the table
+    and has gaps needs one more: then the level most alike its neighbour below shares that
+    neighbour's entry (a difference of one step in one channel for matplotlib's tables).
+    """
+    table = colour_table(cmap_name)
+    used = np.bincount(levels[~gaps], minlength=N_COLOURS) > 0
+    has_gaps = bool(gaps.any())
+    if has_gaps and used.all():
+        used[most_alike_level(cmap_name)] = False
+    entries = np.flatnonzero(used)
+    # Each level goes to the entry at or below it; only a dropped level has none of its own.
+    lookup = np.maximum(np.searchsorted(entries, np.arange(N_COLOURS), side="right") - 1, 0)
+    indices = lookup[levels].astype(np.uint8)
+    palette = table[entries]
+    if has_gaps:
+        indices[gaps] = len(entries)
+        palette = np.concatenate([palette, np.zeros((1, 4), np.uint8)])
+    return Indexed(indices, palette)
+
+
+@lru_cache(maxsize=None)
+def most_alike_level(cmap_name: str) -> int:
+    """The level (1..255) whose colour differs least from the one below it."""
+    table = colour_table(cmap_name)[:, :3].astype(int)
+    return int(np.argmin(np.abs(np.diff(table, axis=0)).max(axis=1))) + 1
+
+
+def fitting(width: int, tile_px: int, gap: int = GAP) -> int:
+    """How many tiles of tile_px fit side by side in `width` pixels (at least one)."""
+    return max(1, (width + gap) // (tile_px + gap))
+
+
+def balanced_line(n_tiles: int, tile_px: int, width: int = MOSAIC_WIDTH) -> int:
+    """Tiles per line when n_tiles wrap within `width`: the lines as even as they can be
+    (32 filters make 2 lines of 16, as the textbook draws them, not 24 and 8)."""
+    n_lines = math.ceil(n_tiles / fitting(width, tile_px))
+    return max(1, math.ceil(n_tiles / max(n_lines, 1)))
 
 
 def mosaic(tiles: np.ndarray, n_cols: int, scale: int, gap: int) -> np.ndarray:
@@ -104,145 +136,101 @@ def mosaic(tiles: np.ndarray, n_cols: int, scale: int, gap: int) -> np.ndarray:
     return grid[: grid.shape[0] - gap, : grid.shape[1] - gap]
 
 
-def kernel_grid(kernel: np.ndarray, class_name: str, max_filters: int,
-                max_channels: int) -> KernelGrid:
-    """Arrange a convolution kernel (..., a, b) as tiles: one per (a, b) pair, capped."""
-    as_2d = _spatial_2d(kernel)
-    filters_last = class_name not in TRANSPOSED_CONVS
-    row_cap, col_cap = (max_channels, max_filters) if filters_last else (max_filters, max_channels)
-    n_rows_total, n_cols_total = as_2d.shape[2], as_2d.shape[3]
-    n_rows, n_cols = min(n_rows_total, row_cap), min(n_cols_total, col_cap)
-    cut = as_2d[:, :, :n_rows, :n_cols]
-    tiles = cut.transpose(2, 3, 0, 1).reshape(n_rows * n_cols, cut.shape[0], cut.shape[1])
-    row_axis, col_axis = _axis_names(class_name, filters_last)
-    return KernelGrid(
-        tiles=tiles,
-        n_cols=min(n_cols, WRAP_COLUMNS) if n_rows == 1 else n_cols,
-        row_axis=row_axis, col_axis=col_axis,
-        n_rows_shown=n_rows, n_rows_total=n_rows_total,
-        n_cols_shown=n_cols, n_cols_total=n_cols_total,
-    )
+def map_zoom(height: int, width: int) -> tuple[int, int]:
+    """(up, down): a feature map is drawn `up` times larger or averaged `down` times smaller,
+    whole factors that put its longer side between 56 and 111 pixels, whatever the layer
+    (a 30x30 map is drawn 2x like a 28x28 one, not 1:1)."""
+    side = max(height, width, 1)
+    if side < FEATURE_TILE_PX:
+        return math.ceil(FEATURE_TILE_PX / side), 1
+    return 1, side // FEATURE_TILE_PX
 
 
-def _spatial_2d(kernel: np.ndarray) -> np.ndarray:
-    """A 1-D, 2-D or 3-D convolution kernel as (h, w, a, b); 3-D depth slices sit side by side."""
-    if kernel.ndim == 3:
-        return kernel[None, :, :, :]
-    if kernel.ndim == 5:
-        depth, height, width = kernel.shape[:3]
-        return kernel.transpose(1, 0, 2, 3, 4).reshape(height, depth * width, *kernel.shape[3:])
-    return kernel
+def averaged_down(maps: np.ndarray, down: int) -> np.ndarray:
+    """(N, H, W) maps averaged over down x down blocks (the ragged edge is dropped)."""
+    if down == 1:
+        return maps
+    n, h, w = maps.shape
+    h_out, w_out = max(h // down, 1), max(w // down, 1)
+    dh, dw = min(down, h), min(down, w)
+    blocks = maps[:, : h_out * dh, : w_out * dw].reshape(n, h_out, dh, w_out, dw)
+    return blocks.mean(axis=(2, 4))
 
 
-def _axis_names(class_name: str, filters_last: bool) -> tuple[str, str]:
-    """What the rows and the columns of a kernel mosaic are."""
-    if class_name == "DepthwiseConv2D" or class_name == "DepthwiseConv1D":
-        return "input channels", "depth multiplier"
-    return ("input channels", "filters") if filters_last else ("filters", "input channels")
-
-
-def kernel_image(grid: KernelGrid, vmax: float) -> Indexed:
-    """The RGBA mosaic of a kernel grid on a colour scale symmetric around zero."""
-    h, w = grid.tiles.shape[1:]
-    scale = tile_scale(h, w, grid.n_cols, KERNEL_TILE_PX, gap=2)
-    return colourise(mosaic(grid.tiles, grid.n_cols, scale, gap=2), -vmax, vmax, KERNEL_CMAP)
-
-
-def colour_filters_image(kernel: np.ndarray, max_filters: int) -> np.ndarray:
-    """A first layer's (h, w, 3, filters) kernel as RGB pictures, each filter scaled on its own."""
-    filters = kernel[..., :max_filters].transpose(3, 0, 1, 2).astype(np.float32)
-    return _rgba_mosaic(filters, KERNEL_TILE_PX)
+def unit_range(maps: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Maps stretched to 0..1 over `axes` (each map on its own scale, as imshow does);
+    a flat map is all 0, the lowest colour."""
+    low = maps.min(axis=axes, keepdims=True)
+    span = maps.max(axis=axes, keepdims=True) - low
+    return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
 
 
 def feature_image(activation: np.ndarray, max_channels: int) -> Indexed:
-    """The channels of an (H, W, C) feature map as a mosaic, each map on its own scale.
-
-    Maps larger than a tile are averaged down by a whole factor (see shrink_factor).
-    """
+    """The channels of an (H, W, C) feature map as a mosaic, each map on its own scale,
+    every tile 56-111 pixels (see map_zoom)."""
+    up, down = map_zoom(*activation.shape[:2])
     maps = activation[..., :max_channels].transpose(2, 0, 1).astype(np.float32)
-    factor = shrink_factor(maps.shape[1], maps.shape[2])
-    if factor > 1:
-        n, h, w = maps.shape
-        maps = maps[:, : h // factor * factor, : w // factor * factor]
-        maps = maps.reshape(n, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    unit = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0)
-    n_cols = 8 if len(unit) <= 64 else WRAP_COLUMNS
-    n_cols = min(n_cols, len(unit))
-    scale = tile_scale(unit.shape[1], unit.shape[2], n_cols, FEATURE_TILE_PX, gap=2)
-    return colourise(mosaic(unit, n_cols, scale, gap=2), 0.0, 1.0, FEATURE_CMAP)
+    unit = unit_range(averaged_down(maps, down), axes=(1, 2))
+    tile_px = up * max(unit.shape[1:])
+    n_cols = min(len(unit), MAP_COLUMNS, fitting(MOSAIC_WIDTH, tile_px))
+    return colourise(mosaic(unit, n_cols, up, GAP), 0.0, 1.0, FEATURE_CMAP)
 
 
-def shrink_factor(height: int, width: int) -> int:
-    """How much a feature map is averaged down so that its tile stays about 56 pixels."""
-    return max(1, math.ceil(max(height, width) / FEATURE_TILE_PX))
+def grid_channels(height: int, width: int, max_channels: int, n_channels: int) -> int:
+    """How many channels a feature grid shows: as many as fit the grid's width."""
+    up, down = map_zoom(height, width)
+    tile_px = up * max(max(height // down, 1), max(width // down, 1))
+    return min(n_channels, max_channels, fitting(GRID_WIDTH, tile_px))
+
+
+def feature_grid_image(outputs: list[np.ndarray], n_channels: int, shared: bool) -> Indexed:
+    """One layer's (H, W, C) outputs for several inputs in one aligned grid: a row per
+    input, the same first n_channels channels in the same columns.
+
+    Each map on its own scale, or with `shared` one scale per channel over all inputs (so
+    that brighter means larger across the rows).
+    """
+    up, down = map_zoom(*outputs[0].shape[:2])
+    stack = np.stack([out[..., :n_channels] for out in outputs]).astype(np.float32)
+    n_inputs, height, width, n_shown = stack.shape
+    maps = averaged_down(stack.transpose(0, 3, 1, 2).reshape(-1, height, width), down)
+    maps = maps.reshape(n_inputs, n_shown, *maps.shape[1:])
+    unit = unit_range(maps, axes=(0, 2, 3) if shared else (2, 3))
+    tiles = unit.reshape(n_inputs * n_shown, *unit.shape[2:])
+    return colourise(mosaic(tiles, n_shown, up, GAP), 0.0, 1.0, FEATURE_CMAP)
+
+
+def input_zoom(height: int, width: int) -> int:
+    """Whole-pixel upscaling that brings an input image to about 224 pixels."""
+    return int(max(1, min(INPUT_PX // max(height, width, 1), MAX_ZOOM)))
+
+
+def as_image(array: np.ndarray) -> np.ndarray:
+    """A model input as (H, W, C); a flat vector of a square's size (MNIST as 784) as its square."""
+    if array.ndim == 3:
+        return array
+    side = max(1, int(round(math.sqrt(array.size))))
+    return array.reshape(side, -1, 1)
+
+
+def rgb_as_is(image: np.ndarray) -> bool:
+    """Whether RGB values are drawn as they are: imshow's 0..1 range (otherwise stretched)."""
+    return bool(np.min(image) >= 0.0 and np.max(image) <= 1.0)
 
 
 def input_image(array: np.ndarray) -> Indexed | np.ndarray:
-    """A model input (H, W, C) as the picture the model sees, stretched to its own range."""
-    image = array if array.ndim == 3 else array.reshape(_square_side(array.size), -1, 1)
-    low, high = float(np.min(image)), float(np.max(image))
-    unit = (image - low) / ((high - low) or 1.0)
-    scale = tile_scale(unit.shape[0], unit.shape[1], 1, 4 * FEATURE_TILE_PX, gap=0)
-    big = mosaic(unit[None], 1, scale, gap=0)
-    if big.ndim == 3 and big.shape[2] == 3:
-        rgb = (big * 255).round().astype(np.uint8)
+    """A model input as the chapter draws it: one channel with gray_r stretched from its
+    lowest value (white) to its highest (black), as imshow(..., cmap='gray_r') does; RGB as
+    RGB, as it is when within 0..1 and stretched to its own range otherwise."""
+    image = as_image(array).astype(np.float32)
+    zoom = input_zoom(*image.shape[:2])
+    if image.shape[2] == 3:
+        low, high = (0.0, 1.0) if rgb_as_is(image) else (float(image.min()), float(image.max()))
+        unit = (image - low) / ((high - low) or 1.0)
+        rgb = (mosaic(unit[None], 1, zoom, gap=0) * 255).round().astype(np.uint8)
         return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
-    return colourise(big[..., 0], 0.0, 1.0, INPUT_CMAP)
-
-
-def _square_side(size: int) -> int:
-    """The side of a square image with `size` pixels (a flattened MNIST-like input)."""
-    return max(1, int(round(math.sqrt(size))))
-
-
-def matrix_tiles(matrix: np.ndarray, n_parts: int, max_rows: int, max_cols: int) -> np.ndarray:
-    """A 2-D weight matrix split into n_parts column blocks (gates), each capped: (n, rows, cols)."""
-    part = matrix.shape[1] // n_parts
-    blocks = matrix[:max_rows, : part * n_parts].reshape(min(matrix.shape[0], max_rows),
-                                                          n_parts, part)
-    return blocks[:, :, :max_cols].transpose(1, 0, 2)
-
-
-def matrix_image(tiles: np.ndarray, vmax: float, cmap_name: str = KERNEL_CMAP) -> Indexed:
-    """Heatmaps of (n, rows, cols) tiles side by side, each cell a few pixels wide."""
-    n, rows, cols = tiles.shape
-    scale = max(1, min(8, (MAX_MOSAIC_WIDTH // max(n, 1) - 4) // max(cols, 1),
-                       600 // max(rows, 1)))
-    return colourise(mosaic(tiles, n, scale, gap=4), -vmax, vmax, cmap_name)
-
-
-def unit_templates(kernel: np.ndarray, image_shape: tuple[int, int, int],
-                   max_units: int) -> tuple[Indexed | np.ndarray, float | None]:
-    """A Dense kernel's columns reshaped to the image it reads: what each unit looks for.
-
-    One tile per unit; colour images as RGB (each unit on its own range, no shared scale),
-    others on one scale symmetric around zero, returned with the mosaic. Images with more
-    than 3 channels show the mean over channels.
-    """
-    height, width, n_channels = image_shape
-    units = kernel[:, :max_units].T.reshape(-1, height, width, n_channels).astype(np.float32)
-    if n_channels == 3:
-        return _rgba_mosaic(units, FEATURE_TILE_PX), None
-    tiles = units.mean(axis=3)
-    vmax = float(np.abs(tiles).max()) or 1.0
-    n_cols = min(len(tiles), WRAP_COLUMNS)
-    scale = tile_scale(height, width, n_cols, FEATURE_TILE_PX, gap=2)
-    return colourise(mosaic(tiles, n_cols, scale, gap=2), -vmax, vmax, KERNEL_CMAP), vmax
-
-
-def _rgba_mosaic(signed_rgb: np.ndarray, target_px: int) -> np.ndarray:
-    """(N, h, w, 3) signed weights as RGB pictures, zero grey and each picture on its own
-    range, in an RGBA mosaic with transparent gaps."""
-    reach = np.abs(signed_rgb).max(axis=(1, 2, 3), keepdims=True)
-    unit_rgb = 0.5 + signed_rgb / (2 * np.where(reach > 0, reach, 1.0))
-    n_cols = min(len(unit_rgb), WRAP_COLUMNS)
-    scale = tile_scale(unit_rgb.shape[1], unit_rgb.shape[2], n_cols, target_px, gap=2)
-    grid = mosaic(unit_rgb, n_cols, scale, gap=2)
-    alpha = np.where(np.isnan(grid[..., :1]), 0, 255)
-    rgb = np.nan_to_num(grid) * 255
-    return np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8)
+    big = mosaic(image[None, :, :, 0], 1, zoom, gap=0)
+    return colourise(big, image.min(), image.max(), INPUT_CMAP)
 
 
 def sequence_image(activation: np.ndarray, max_channels: int) -> Indexed:
@@ -250,11 +238,11 @@ def sequence_image(activation: np.ndarray, max_channels: int) -> Indexed:
     values = activation[:, :max_channels].astype(np.float32)
     low, high = float(values.min()), float(values.max())
     unit = (values - low) / ((high - low) or 1.0)
-    scale = max(1, min(8, MAX_MOSAIC_WIDTH // values.shape[1], 400 // values.shape[0]))
+    scale = max(1, min(8, GRID_WIDTH // values.shape[1], 400 // values.shape[0]))
     return colourise(mosaic(unit[None], 1, scale, gap=0), 0.0, 1.0, FEATURE_CMAP)
 
 
 def colour_bar(cmap_name: str, width: int = 256, height: int = 12) -> Indexed:
-    """A horizontal RGBA strip of a colormap, low values on the left."""
+    """A horizontal strip of a colormap, low values on the left."""
     ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
     return colourise(ramp, 0.0, 1.0, cmap_name)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 
-from reportgen.draw import images
-from reportgen.draw.encode import data_uri, png_bytes
+from reportgen.draw import heatmaps, images, kernels
+from reportgen.draw.figures import Axes, Figure, Picture, picture
+from reportgen.draw.kernel_figures import kernel_figure
+from reportgen.draw.scales import tensor_scale, weight_scale
 from reportgen.parallel import ordered_map
 from reportgen.options import Options
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
@@ -17,31 +18,8 @@ KERNEL_RANKS = (3, 4, 5)
 RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}
 GATES = {4: ("input", "forget", "cell", "output"), 3: ("update", "reset", "candidate")}
 MAX_MATRIX_ROWS = 256
-
-
-@dataclass(frozen=True)
-class Picture:
-    """An encoded image ready for an <img>: data URI, pixel size, alt text, caption."""
-
-    uri: str
-    width: int
-    height: int
-    alt: str
-    caption: str
-
-
-@dataclass(frozen=True)
-class Figure:
-    """Pictures of one weight tensor with their colour scale (`bar` names the colour bar)."""
-
-    title: str
-    pictures: tuple[Picture, ...]
-    note: str
-    bar: str
-    low: float
-    high: float
-
-
+MAX_MATRIX_COLS = 128   # columns (units, classes) a heatmap draws: 2,048x1,000 would cost 170 kB
+MAX_LABELS = 30         # more column names than this cannot be written under a heatmap
 MAP_CLASSES = ("Conv", "Pool", "ReLU", "Activation", "ELU", "LSTM", "GRU", "RNN",
                "Bidirectional", "Embedding")
 
@@ -60,20 +38,17 @@ def map_layers(layers: list[tuple[str, str]], cap: int) -> tuple[list[str], str]
                     f"through the model (--max-map-layers); statistics cover every layer.")
 
 
-def picture(image: images.Indexed | np.ndarray, alt: str, caption: str = "") -> Picture:
-    """Encode one image (palette or RGBA) into a Picture."""
-    height, width = image.shape[:2]
-    return Picture(data_uri(png_bytes(image)), int(width), int(height), alt, caption)
-
-
-def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None,
-                  options: Options) -> dict[str, list[Figure]]:
+def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None, options: Options,
+                  column_labels: Mapping[str, tuple[str, ...]] | None = None
+                  ) -> dict[str, list[Figure]]:
     """The weight pictures of every layer that has a natural one, keyed by layer path.
 
-    Weights may be read on demand (h5py datasets, Keras variables): each picture reads only
-    the slice it shows.
+    `column_labels` names the units of layers by path (the class names of the output
+    layer, from --labels), for the columns of their heatmaps. Weights may be read on
+    demand (h5py datasets, Keras variables): each picture reads only the slice it shows.
     """
     flat = list(all_layers(snapshot.layers))
+    labels = column_labels or {}
 
     def figures_of(k: int) -> list[Figure]:
         layer = flat[k]
@@ -83,7 +58,7 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None,
         previous = flat[k - 1] if k else None
         drawn = (weight_figure(layer, weight.name, weight.values,
                                fresh[i] if fresh is not None and i < len(fresh) else None,
-                               previous, options)
+                               previous, options, labels.get(layer.path, ()))
                  for i, weight in enumerate(layer.weights))
         return [figure for figure in drawn if figure is not None]
 
@@ -93,7 +68,7 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None,
 
 
 def weight_figure(layer: LayerSnapshot, name: str, values, fresh, previous: LayerSnapshot | None,
-                  options: Options) -> Figure | None:
+                  options: Options, unit_names: tuple[str, ...] = ()) -> Figure | None:
     """The picture that reads naturally for this kind of weight, or None."""
     if values.dtype.kind != "f" or 0 in values.shape:
         return None
@@ -108,81 +83,33 @@ def weight_figure(layer: LayerSnapshot, name: str, values, fresh, previous: Laye
         return None
     if layer.class_name in RECURRENT and name.endswith("kernel"):
         return recurrent_figure(layer, name, np.asarray(values[:MAX_MATRIX_ROWS]),
-                                tuple(values.shape))
+                                tuple(values.shape), options)
     image_shape = _flattened_image(previous, values.shape[0])
     if layer.class_name == "Dense" and name == "kernel" and image_shape is not None:
         return templates_figure(layer, np.asarray(values[:, :options.max_filters]),
                                 image_shape, int(values.shape[1]), options)
-    return matrix_figure(layer, name, np.asarray(values[:MAX_MATRIX_ROWS, :MAX_MATRIX_ROWS]),
-                         tuple(values.shape))
-
-
-def kernel_vmax(values: np.ndarray, kernel_scale: str) -> float:
-    """The colour scale's half-range: fixed like the textbook's 0.5, or the reach of the
-    weights shown."""
-    if kernel_scale == "layer":
-        return own_reach(values)
-    return float(kernel_scale)
-
-
-def own_reach(values: np.ndarray) -> float:
-    """The largest absolute finite value, for a scale symmetric around zero."""
-    finite = values[np.isfinite(values)]
-    return float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
-
-
-def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
-                  fresh: np.ndarray | None, full_shape: tuple[int, ...],
-                  options: Options) -> Figure:
-    """A convolution kernel as a mosaic of filters x input channels, trained beside initial.
-
-    `values` is the kernel cut to the caps; `full_shape` the whole kernel's, for the note.
-    """
-    vmax = kernel_vmax(values, options.kernel_scale)
-    grid = images.kernel_grid(values, layer.class_name, options.max_filters, options.max_channels)
-    grid = dataclasses.replace(grid, n_rows_total=full_shape[-2], n_cols_total=full_shape[-1])
-    layout = f"rows: {grid.row_axis}, columns: {grid.col_axis}"
-    if grid.n_rows_shown == 1:
-        layout = f"one tile per {grid.col_axis.rstrip('s')}"
-    pictures = [picture(images.kernel_image(grid, vmax),
-                        f"{layer.name} {name} after training, {layout}", "trained")]
-    if fresh is not None:
-        fresh_grid = images.kernel_grid(fresh, layer.class_name, options.max_filters,
-                                        options.max_channels)
-        pictures.append(picture(images.kernel_image(fresh_grid, vmax),
-                                f"{layer.name} {name} freshly initialised, {layout}",
-                                "freshly initialised"))
-    if len(full_shape) == 4 and full_shape[2] == 3 and layer.class_name == "Conv2D":
-        pictures.append(picture(images.colour_filters_image(values, options.max_filters),
-                                f"{layer.name} filters as RGB pictures", "as colour filters"))
-    return Figure(f"{name} as images", tuple(pictures), _cut_note(grid, layout), "kernel",
-                  -vmax, vmax)
-
-
-def _cut_note(grid: images.KernelGrid, layout: str) -> str:
-    """Say what the mosaic shows, and what the caps left out."""
-    parts = [layout]
-    for axis, shown, total in ((grid.row_axis, grid.n_rows_shown, grid.n_rows_total),
-                               (grid.col_axis, grid.n_cols_shown, grid.n_cols_total)):
-        if shown < total:
-            parts.append(f"showing {shown} of {total} {axis} (the first {shown})")
-    return "; ".join(parts)
+    return matrix_figure(layer, name, np.asarray(values[:MAX_MATRIX_ROWS, :MAX_MATRIX_COLS]),
+                         tuple(values.shape), options, unit_names)
 
 
 def recurrent_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
-                     full_shape: tuple[int, int]) -> Figure:
+                     full_shape: tuple[int, int], options: Options) -> Figure:
     """A recurrent (or input) kernel as heatmaps, one per gate (`values`: its first rows)."""
     n_gates = _gate_count(layer)
     gate_names = GATES.get(n_gates, ())
-    tiles = images.matrix_tiles(values, n_gates, MAX_MATRIX_ROWS, MAX_MATRIX_ROWS)
-    vmax = own_reach(values)
-    note = f"rows: {'units' if 'recurrent' in name else 'inputs'}, columns: units"
+    tiles = heatmaps.matrix_tiles(values, n_gates, MAX_MATRIX_ROWS, MAX_MATRIX_COLS)
+    scale = tensor_scale(values, full_shape, options.kernel_scale)
+    vmax = scale.half_range
+    rows = "units" if "recurrent" in name else "inputs"
+    note = f"rows: {rows}, columns: units"
     if gate_names:
         note += "; gates left to right: " + ", ".join(gate_names)
     note += _rows_cut(full_shape[0], full_shape[1] // n_gates)
-    return Figure(f"{name} per gate", (picture(images.matrix_image(tiles, vmax),
-                                               f"{layer.name} {name} heatmap per gate", ""),),
-                  note, "kernel", -vmax, vmax)
+    image = heatmaps.heatmap_image(tiles, -vmax, vmax, images.KERNEL_CMAP)
+    return Figure(f"{name} per gate",
+                  (picture(image, f"{layer.name} {name} heatmap per gate", "",
+                           Axes(rows, "units")),),
+                  note, "kernel", -vmax, vmax, scale.note)
 
 
 def _gate_count(layer: LayerSnapshot) -> int:
@@ -198,8 +125,8 @@ def _rows_cut(n_rows: int, n_cols: int) -> str:
     cut = []
     if n_rows > MAX_MATRIX_ROWS:
         cut.append(f"showing {MAX_MATRIX_ROWS} of {n_rows} rows (the first)")
-    if n_cols > MAX_MATRIX_ROWS:
-        cut.append(f"showing {MAX_MATRIX_ROWS} of {n_cols} columns (the first)")
+    if n_cols > MAX_MATRIX_COLS:
+        cut.append(f"showing {MAX_MATRIX_COLS} of {n_cols} columns (the first)")
     return "".join(f"; {c}" for c in cut)
 
 
@@ -231,22 +158,41 @@ def templates_figure(layer: LayerSnapshot, values: np.ndarray,
         note += ", each unit scaled to its own range"
     if shown < n_units:
         note += f"; showing {shown} of {n_units} units (the first {shown})"
-    image, vmax = images.unit_templates(values, image_shape, options.max_filters)
+    alt = f"{layer.name} kernel: each unit's weights as an image"
+    tiles = kernels.unit_tiles(values, image_shape, options.max_filters)
+    if n_channels == 3:
+        return Figure("kernel as unit templates",
+                      (picture(kernels.unit_templates(tiles, 0.0), alt, ""),), note, "", 0.0, 0.0)
+    # The scale of what is drawn: channel means are far smaller than single weights.
+    drawn = "in the templates drawn" if n_channels == 1 else "in the channel means drawn"
+    scale = weight_scale(tiles, options.kernel_scale, drawn)
+    vmax = scale.half_range
     return Figure("kernel as unit templates",
-                  (picture(image, f"{layer.name} kernel: each unit's weights as an image", ""),),
-                  note, "kernel" if vmax else "", -(vmax or 0.0), vmax or 0.0)
+                  (picture(kernels.unit_templates(tiles, vmax), alt, ""),), note, "kernel",
+                  -vmax, vmax, scale.note)
 
 
 def matrix_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
-                  full_shape: tuple[int, int]) -> Figure:
-    """A 2-D weight matrix (Dense kernel, embeddings) as one heatmap (`values`: the part shown)."""
-    tiles = images.matrix_tiles(values, 1, MAX_MATRIX_ROWS, MAX_MATRIX_ROWS)
-    vmax = own_reach(values)
-    note = "rows: inputs, columns: units" if name == "kernel" else "rows: index, columns: vector"
-    note += _rows_cut(*full_shape)
+                  full_shape: tuple[int, int], options: Options,
+                  unit_names: tuple[str, ...] = ()) -> Figure:
+    """A 2-D weight matrix (Dense kernel, embeddings) as one heatmap (`values`: the part
+    shown); the columns named by unit_names (an output layer's classes, one per unit) when
+    at most 30 are shown."""
+    tiles = heatmaps.matrix_tiles(values, 1, MAX_MATRIX_ROWS, MAX_MATRIX_COLS)
+    scale = tensor_scale(values, full_shape, options.kernel_scale)
+    vmax = scale.half_range
+    rows, columns = ("inputs", "units") if name == "kernel" else ("index", "vector")
+    n_cols = tiles.shape[2]
+    names = tuple(unit_names[:n_cols]) if len(unit_names) == full_shape[1] else ()
+    axes = Axes(rows, columns, column_labels=names if n_cols <= MAX_LABELS else ())
+    note = f"rows: {rows}, columns: {columns}" + _rows_cut(*full_shape)
+    if names and n_cols > MAX_LABELS:
+        note += f"; the {n_cols} column names are not written (more than {MAX_LABELS})"
+    image = heatmaps.heatmap_image(tiles, -vmax, vmax, images.KERNEL_CMAP)
     return Figure(f"{name} as a heatmap",
-                  (picture(images.matrix_image(tiles, vmax), f"{layer.name} {name} heatmap", ""),),
-                  note, "kernel", -vmax, vmax)
+                  (picture(image, f"{layer.name} {name} heatmap, rows: {rows}, columns: "
+                                  f"{columns}", "", axes),),
+                  note, "kernel", -vmax, vmax, scale.note)
 
 
 def output_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture | None:
@@ -258,34 +204,76 @@ def output_picture(layer_name: str, output: np.ndarray, options: Options) -> Pic
         if output.shape[1] > options.max_channels:
             caption += f", showing {options.max_channels} of {output.shape[1]} units (the first)"
         return picture(images.sequence_image(output, options.max_channels),
-                       f"output of {layer_name} over time: {caption}", caption)
+                       f"output of {layer_name} over time: {caption}", caption,
+                       Axes("steps", "units"))
     return None
+
+
+def zoom_text(height: int, width: int) -> str:
+    """How a layer's maps are drawn, for the caption: "drawn 2x (56 px)"."""
+    up, down = images.map_zoom(height, width)
+    if up > 1:
+        return f"drawn {up}x ({up * max(height, width)} px)"
+    if down > 1:
+        return f"averaged down {down}x ({max(height, width) // down} px)"
+    return "drawn 1:1"
 
 
 def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture:
     """The feature-map mosaic of one layer's (H, W, C) output."""
-    n_channels = output.shape[-1]
+    height, width, n_channels = output.shape
     shown = min(n_channels, options.max_channels)
-    caption = f"{n_channels} maps of {output.shape[0]}x{output.shape[1]}"
+    caption = f"{n_channels} maps of {height}x{width}"
     if shown < n_channels:
         caption = f"showing {shown} of {n_channels} channels (the first {shown}), " \
-                  f"maps of {output.shape[0]}x{output.shape[1]}"
-    factor = images.shrink_factor(output.shape[0], output.shape[1])
-    if factor > 1:
-        caption += f", each averaged down {factor}x"
+                  f"maps of {height}x{width}"
+    caption += ", " + zoom_text(height, width)
     return picture(images.feature_image(output, options.max_channels),
                    f"feature maps of {layer_name}: {caption}, each map on its own scale",
                    caption)
 
 
+def feature_grid(outputs: list[np.ndarray], layer_name: str, options: Options,
+                 input_names: tuple[str, ...] = (), shared_scale: bool = False
+                 ) -> Picture | None:
+    """One layer's (H, W, C) outputs for several inputs side by side: a row per input, the
+    same channels in the same columns (as many as fit 960 px, at most --max-channels).
+
+    Each map on its own scale like the chapter's imshow; `shared_scale` puts each channel
+    on one scale over all inputs instead. None when the outputs are not feature maps.
+    """
+    if not outputs or outputs[0].ndim != 3 or outputs[0].dtype.kind != "f":
+        return None
+    height, width, n_channels = outputs[0].shape
+    shown = images.grid_channels(height, width, options.max_channels, n_channels)
+    scale = ("each channel on one scale over all inputs" if shared_scale
+             else "each map on its own scale")
+    caption = (f"rows: {len(outputs)} inputs, columns: channels 0-{shown - 1}"
+               f"{f' of {n_channels} (the first {shown})' if shown < n_channels else ''}; "
+               f"maps of {height}x{width}, {zoom_text(height, width)}; {scale}")
+    names = tuple(input_names) if len(input_names) == len(outputs) else ()
+    axes = Axes("inputs", "channels", row_labels=names,
+                column_labels=tuple(str(c) for c in range(shown)))
+    return picture(images.feature_grid_image(outputs, shown, shared_scale),
+                   f"feature maps of {layer_name} for {len(outputs)} inputs side by side: "
+                   f"{caption}", caption, axes, max_display=images.GRID_WIDTH)
+
+
 def input_picture(name: str, array: np.ndarray) -> Picture | None:
-    """The input as the model sees it, when it is an image."""
+    """The input as the model sees it, when it is an image, its colour scale in the caption."""
     if array.dtype.kind != "f" or array.ndim not in (1, 3) or (array.ndim == 3 and
                                                               array.shape[2] not in (1, 3)):
         return None
     if array.ndim == 1 and round(np.sqrt(array.size)) ** 2 != array.size:
         return None
-    return picture(images.input_image(array), f"input image {name}", name)
+    image = images.as_image(array)
+    low, high = float(np.min(image)), float(np.max(image))
+    if image.shape[2] == 3:
+        how = (f"RGB as it is (values {low:.3g} to {high:.3g})" if images.rgb_as_is(image)
+               else f"RGB stretched from its lowest value {low:.3g} to its highest {high:.3g}")
+    else:
+        how = f"{low:.3g} white to {high:.3g} black (gray_r)"
+    return picture(images.input_image(array), f"input image {name}: {how}", f"{name}: {how}")
 
 
 def colour_bars() -> dict[str, Picture]:
@@ -293,4 +281,5 @@ def colour_bars() -> dict[str, Picture]:
     return {
         "kernel": picture(images.colour_bar(images.KERNEL_CMAP), "kernel colour scale"),
         "feature": picture(images.colour_bar(images.FEATURE_CMAP), "feature map colour scale"),
+        "input": picture(images.colour_bar(images.INPUT_CMAP), "input colour scale"),
     }

@@ -6,21 +6,21 @@ import json
 import re
 
 from reportgen.analyse.alerts import KINDS
-from reportgen.analyse.facts import (Alert, Histogram, InputFacts, LayerFacts, OutputPrediction,
-                             ReportFacts, Series, WeightFacts, all_layer_facts)
+from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
 from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.graph_layout import Layout
 from reportgen.draw.pictures import Figure, Picture
+from reportgen.report.chart_views import series_view, spectral_view, weight_chart
 from reportgen.report.graph_view import graph_view
+from reportgen.report.maps_view import axes_text, input_heads, map_rows, prediction_table
 from reportgen.report.overview_view import dead_shares, overview_rows
 
 STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
                 ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))
-HIST_WIDTH, HIST_HEIGHT = 320, 90
-SERIES_WIDTH = 480
 KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
 OPEN_GROUP = 6  # alert groups longer than this start collapsed
 UNKNOWN = "unknown"  # what a weights-only file does not say
+OPEN_SECTIONS = 12  # layer sections start open up to this many layers with weights
 # What a weights-only report can still check: no initialisation, no activations.
 WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters", "alpha_low", "alpha_high",
                        "alpha_unreliable"}
@@ -34,7 +34,7 @@ WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a f
 
 
 def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
-                inputs: list[tuple[list[Picture], dict[str, Picture]]],
+                inputs: list[list[Picture]], maps: dict[str, Picture],
                 bars: dict[str, Picture], graph: Layout | None = None) -> dict:
     """Everything the report template shows, as strings, lists and dicts."""
     layers = list(all_layer_facts(facts.layers))
@@ -44,13 +44,16 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
               for layer in layers}
     alerts_by_layer: dict[str, list[dict]] = {}
     targets = {layer.path: anchors[layer.path] if layer.weights else
-               (f"act-0-{anchors[layer.path]}" if facts.inputs else "") for layer in layers}
+               (f"act-{anchors[layer.path]}" if facts.inputs else "") for layer in layers}
     alert_rows = [alert_view(a, targets) for a in facts.alerts]
     for alert, row in zip(facts.alerts, alert_rows):
         alerts_by_layer.setdefault(alert.layer, []).append(row)
+    weighted = [layer for layer in layers if layer.weights]
+    # Sections of big models start closed: the page stays short; the overview links open them.
+    opened = len(weighted) <= OPEN_SECTIONS
     sections = [layer_section(layer, anchors[layer.path], figures.get(layer.path, []), bars,
-                              alerts_by_layer.get(layer.path, []))
-                for layer in layers if layer.weights]
+                              alerts_by_layer.get(layer.path, []), opened)
+                for layer in weighted]
     numbered = number_figures(sections)
     model_alerts = [row for row, alert in zip(alert_rows, facts.alerts) if not alert.synthetic]
     return {
@@ -70,8 +73,10 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
                                  len(alerts_by_layer.get(layer.path, [])))
                        for layer in layers],
         "layers": numbered,
-        "inputs": [input_section(k, item, pictures, maps, anchors, alerts_by_layer)
-                   for k, (item, (pictures, maps)) in enumerate(zip(facts.inputs, inputs))],
+        "inputs": input_heads(facts.inputs, inputs),
+        "predictions": prediction_table(facts.inputs, len(inputs)),
+        "maps": map_rows(facts.inputs, len(inputs), maps, facts.sample_activations, anchors,
+                         alerts_by_layer),
         "checks": check_rows(facts),
         "alert_groups": alert_groups(model_alerts),
         "synthetic_alerts": [row for row, alert in zip(alert_rows, facts.alerts)
@@ -245,9 +250,10 @@ def table_of_contents(facts: ReportFacts, layers: list[LayerFacts], anchors: dic
     toc += [entry("Overview", "overview")] if any(layer.weights for layer in layers) else []
     toc += [entry("Architecture", "architecture")] if facts.graph is not None else []
     toc += [entry("Layers", "layers"), entry("Weights", "weights")]
-    toc += [entry(layer.path.replace("/", " / "), anchors[layer.path],
-                  len(alerts_by_layer.get(layer.path, [])), 1)
-            for layer in layers if layer.weights]
+    weighted = [layer for layer in layers if layer.weights]
+    if len(weighted) <= OPEN_SECTIONS:  # a big model's layers are listed by the overview
+        toc += [entry(layer.path.replace("/", " / "), anchors[layer.path],
+                      len(alerts_by_layer.get(layer.path, [])), 1) for layer in weighted]
     if facts.inputs:
         toc.append(entry("Feature maps", "activations"))
         toc += [entry(item.name, f"input-{k}", 0, 1)
@@ -264,7 +270,8 @@ def number_figures(sections: list[dict]) -> list[dict]:
             for picture in figure["pictures"]:
                 n += 1
                 figure["entries"].append({"picture": picture, "id": f"fig-{n}",
-                                        "back": section["anchor"]})
+                                          "back": section["anchor"],
+                                          "axes": axes_text(picture)})
     return sections
 
 
@@ -286,11 +293,12 @@ def layer_row(layer: LayerFacts, anchor: str, n_alerts: int = 0) -> dict:
 
 
 def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
-                  bars: dict[str, Picture], alerts: list[dict]) -> dict:
+                  bars: dict[str, Picture], alerts: list[dict], opened: bool = True) -> dict:
     """The section of a layer with weights: alerts, tables, histograms, charts and images."""
     init_by_name = {w.name: w for w in layer.init or ()}
     return {
         "alerts": alerts,
+        "open": opened,
         "n_alerts": str(len(alerts)) if alerts else "",
         "name": layer.path.replace("/", " / "),
         "anchor": anchor,
@@ -313,7 +321,8 @@ def weight_view(weight: WeightFacts, init: WeightFacts | None) -> dict:
         "sampled": (f"percentiles and histogram from every {weight.sample_step}th value"
                     if weight.sample_step > 1 else ""),
         "rows": [stat_row("trained", weight)] + ([stat_row("initialised", init)] if init else []),
-        "histogram": histogram_view(weight.histogram, init.histogram if init else None),
+        "distribution": weight_chart(weight, init),
+        "spectrum": spectral_view(weight, init),
     }
 
 
@@ -330,135 +339,25 @@ def stat_row(label: str, weight: WeightFacts) -> dict:
     }
 
 
-def histogram_view(trained: Histogram, init: Histogram | None) -> dict:
-    """Bar geometry of a histogram and its initialisation overlay, each scaled to its own peak.
-
-    Own peaks, because a zero-initialised bias is one spike that would flatten the trained bars.
-    """
-    width = HIST_WIDTH / max(len(trained.counts), 1)
-    low, high = trained.edges[0], trained.edges[-1]
-    return {
-        "width": str(HIST_WIDTH), "height": str(HIST_HEIGHT),
-        "box_height": str(HIST_HEIGHT + 22), "label_y": str(HIST_HEIGHT + 13),
-        "trained": bar_path(histogram_boxes(trained.counts, width)),
-        "init": bar_path(histogram_boxes(init.counts, width)) if init else "",
-        "low": fmt_number(low), "high": fmt_number(high),
-        "zero_x": f"{HIST_WIDTH * (0 - low) / (high - low):.2f}" if low < 0 < high else "",
-    }
-
-
-def histogram_boxes(counts: tuple[int, ...], width: float) -> list[tuple[float, ...]]:
-    """(x, y, width, height) of the bar of each non-empty bin, scaled to the peak."""
-    peak = max(counts, default=0) or 1
-    return [(i * width, HIST_HEIGHT * (1 - c / peak), width, HIST_HEIGHT * c / peak)
-            for i, c in enumerate(counts) if c]
-
-
-def bar_path(boxes: list[tuple[float, ...]]) -> str:
-    """Boxes as one SVG path: a few bytes a bar, where a <rect> each cost 70."""
-    return "".join(f"M{x:.1f} {y:.1f}h{w:.1f}v{h:.1f}h{-w:.1f}z" for x, y, w, h in boxes)
-
-
 def figure_view(figure: Figure, bars: dict[str, Picture]) -> dict:
-    """A weight's pictures with their colour legend."""
+    """A weight's pictures with their colour legend and how its scale was chosen."""
     return {
         "title": figure.title,
         "pictures": list(figure.pictures),
         "note": figure.note,
+        "scale_note": figure.scale_note,
         "bar": bars.get(figure.bar),
         "low": fmt_number(figure.low),
         "high": fmt_number(figure.high),
     }
 
 
-def series_view(series: Series) -> dict:
-    """A per-index bar chart (bars up from zero, down for negatives) for an inline SVG."""
-    values = series.values
-    top = max(max(values, default=0.0), 0.0)
-    bottom = min(min(values, default=0.0), 0.0)
-    span = (top - bottom) or 1.0
-    width = SERIES_WIDTH / max(len(values), 1)
-    zero_y = HIST_HEIGHT * top / span
-    bars = bar_path([(i * width, min(zero_y, zero_y - HIST_HEIGHT * v / span),
-                      max(width - 0.5, 0.5), abs(HIST_HEIGHT * v / span))
-                     for i, v in enumerate(values)])
-    shown = f"first {len(values)} of {series.total}" if len(values) < series.total else \
-        f"{series.total} values"
-    return {
-        "name": series.name, "shown": shown, "bars": bars,
-        "width": str(SERIES_WIDTH), "height": str(HIST_HEIGHT),
-        "box_height": str(HIST_HEIGHT + 22), "label_y": str(HIST_HEIGHT + 13),
-        "zero_y": f"{zero_y:.2f}", "top": fmt_number(top), "bottom": fmt_number(bottom),
-    }
-
-
-def input_section(k: int, item: InputFacts, pictures: list[Picture],
-                  maps: dict[str, Picture], anchors: dict[str, str],
-                  alerts_by_layer: dict[str, list[dict]]) -> dict:
-    """One input: its picture(s), what each output says, and every layer's output."""
-    return {
-        "anchor": f"input-{k}",
-        "name": item.name,
-        "source": item.source,
-        "shape": fmt_shape(item.shape),
-        "pictures": pictures,
-        "outputs": [output_view(o, several=len(item.outputs) > 1) for o in item.outputs],
-        "maps": [activation_view(a, maps.get(a.layer), f"act-{k}-{anchors.get(a.layer, '')}",
-                                 [r for r in alerts_by_layer.get(a.layer, [])
-                                  if r["subject"] == "output"])
-                 for a in item.activations],
-    }
-
-
-def output_view(output: OutputPrediction, several: bool) -> dict:
-    """One model output for one input: its kind, and its top classes or its values."""
-    top = output.top[0].probability if output.top else 1.0
-    caption = {"softmax": "Top predictions",
-               "sigmoid": f"Probability of the positive class (threshold {output.threshold:g})"
-               if output.threshold is not None else "",
-               "multi-label sigmoid": "Labels by probability (each on its own; threshold "
-                                      f"{output.threshold:g})" if output.threshold is not None
-               else "",
-               "regression": "Output values"}.get(output.kind, "Output")
-    shown = (f"first {len(output.values)} of {output.n_values} values"
-             if len(output.values) < output.n_values else f"{output.n_values} values")
-    return {
-        "caption": f"{output.output}: {caption}" if several else caption,
-        "kind": output.kind,
-        "rows": [{"rank": str(r + 1), "label": p.label, "index": str(p.class_index),
-                  "probability": fmt_number(p.probability),
-                  "bar": f"{100 * max(p.probability, 0.0) / (top or 1.0):.1f}%"}
-                 for r, p in enumerate(output.top)],
-        "values": ", ".join(fmt_number(v) for v in output.values),
-        "shown": shown,
-        "above": (", ".join(output.above_threshold) or "none")
-        if output.kind == "multi-label sigmoid" else "",
-    }
-
-
-def activation_view(activation, picture: Picture | None, anchor: str,
-                    alerts: list[dict]) -> dict:
-    """One layer's output for one input: statistics, mosaic, and per-channel figures."""
-    s = activation.stats
-    dead = sum(1 for c in activation.channels if c.zero_fraction == 1.0)
-    return {
-        "alerts": alerts,
-        "layer": activation.layer,
-        "anchor": anchor,
-        "shape": fmt_shape(activation.shape),
-        "mean": fmt_number(s.mean), "std": fmt_number(s.std),
-        "min": fmt_number(s.min), "max": fmt_number(s.max),
-        "zero_fraction": fmt_percent(s.zero_fraction),
-        "dead": f"{dead} of {len(activation.channels)}" if activation.channels else "",
-        "picture": picture,
-        "channels": [{"index": str(i), "mean": fmt_number(c.mean),
-                      "zero_fraction": fmt_percent(c.zero_fraction)}
-                     for i, c in enumerate(activation.channels)] if picture else [],
-    }
-
-
 def kernel_scale_text(kernel_scale: str) -> str:
     """How kernel colours are scaled, in words."""
+    if kernel_scale == "auto":
+        return ("each layer on its own scale, symmetric around zero, from a robust maximum of "
+                "its weights (given beside each picture); --kernel-scale 0.5 gives the "
+                "textbook's fixed -0.5 to 0.5")
     if kernel_scale == "layer":
         return "each layer on its own symmetric scale (its largest absolute weight)"
     return f"a fixed scale of -{kernel_scale} to {kernel_scale} for every layer, as in the textbook"

@@ -1,0 +1,84 @@
+"""The colour scale of a weight picture: the --kernel-scale option read for one layer.
+
+Every signed weight picture (kernel mosaics, heatmaps, unit templates) is drawn on a scale
+symmetric around zero, so that white is zero and blue and red are the two signs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ROBUST_PERCENTILE = 99.5
+MIN_SATURATED = 8       # a small layer's few largest weights saturate too (see robust_scale)
+MIN_PERCENTILE = 95.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Colours span -half_range..half_range; `how` says where the number came from."""
+
+    half_range: float
+    how: str
+
+    @property
+    def note(self) -> str:
+        """The scale in words, for the figure: "symmetric, ±0.083: the 99.5th percentile…"."""
+        return f"symmetric, ±{self.half_range:.3g}: {self.how}"
+
+
+def weight_scale(values: np.ndarray, kernel_scale: str, where: str = "in this layer") -> Scale:
+    """The scale --kernel-scale asks for: "auto" (a robust maximum of the layer), "layer"
+    (its largest |w|) or a number (the textbook's fixed imshow(vmin=-x, vmax=x)).
+
+    `where` names the weights the scale was taken from, for the note.
+    """
+    if kernel_scale == "auto":
+        return robust_scale(values, where)
+    if kernel_scale == "layer":
+        return Scale(own_reach(values), f"the largest |w| {where}")
+    return Scale(float(kernel_scale), f"fixed by --kernel-scale, as the textbook's "
+                                      f"imshow(vmin=-{kernel_scale}, vmax={kernel_scale})")
+
+
+def tensor_scale(values: np.ndarray, full_shape: tuple[int, ...], kernel_scale: str) -> Scale:
+    """The scale --kernel-scale gives the weights read (`values`) of a tensor of full_shape."""
+    total = int(np.prod(full_shape))
+    where = "in this layer" if values.size == total else \
+        f"in the {values.size:,} of its {total:,} weights read"
+    return weight_scale(values, kernel_scale, where)
+
+
+def robust_scale(values: np.ndarray, where: str) -> Scale:
+    """The 99.5th percentile of |w|: the few largest weights saturate instead of washing
+    every other weight out to white.
+
+    In a layer of fewer than 1,600 weights that would leave fewer than 8 to saturate, and
+    a handful of outliers (the book's first layer: 3 of its 288 weights above 1, most
+    below 0.4) still wash it out: there the 8 largest saturate (at most 5%).
+    """
+    magnitudes = np.abs(np.asarray(values))
+    magnitudes = magnitudes[np.isfinite(magnitudes)]
+    percentile = robust_percentile(magnitudes.size)
+    robust = float(np.percentile(magnitudes, percentile)) if magnitudes.size else 0.0
+    if robust > 0:
+        few = "" if percentile == ROBUST_PERCENTILE else \
+            f", so that its {MIN_SATURATED} largest saturate"
+        return Scale(robust, f"the {percentile:.3g}th percentile of |w| {where}{few}")
+    # Mostly exact zeros (a pruned layer): the percentile is 0 and would show nothing.
+    return Scale(own_reach(values), f"the largest |w| {where} (its {percentile:.3g}th "
+                                    f"percentile is 0)")
+
+
+def robust_percentile(n_weights: int) -> float:
+    """99.5, or less for a small layer so that its 8 largest weights saturate (at least 95)."""
+    few = 100.0 * (1.0 - MIN_SATURATED / max(n_weights, 1))
+    return max(MIN_PERCENTILE, min(ROBUST_PERCENTILE, few))
+
+
+def own_reach(values: np.ndarray) -> float:
+    """The largest absolute finite value, for a scale symmetric around zero (1 if none)."""
+    magnitudes = np.abs(np.asarray(values))
+    finite = magnitudes[np.isfinite(magnitudes)]
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0

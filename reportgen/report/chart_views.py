@@ -1,0 +1,70 @@
+"""Charts of a layer's weights for the page: a histogram (or a dot strip for a few values),
+per-channel series around their reference value, and the eigenvalue spectra, trained beside
+freshly initialised. The geometry comes from reportgen/draw/charts.py and
+diagnostic_charts.py; this module chooses which chart each fact gets."""
+
+from __future__ import annotations
+
+from reportgen.analyse.facts import Series, WeightFacts
+from reportgen.analyse.spectral import SpectralFacts
+from reportgen.draw.charts import dot_strip_chart, histogram_chart, series_chart
+from reportgen.draw.diagnostic_charts import PowerLawTail, spectral_chart, spectral_limits
+from reportgen.report.formatting import fmt_number
+
+FEW_VALUES = 20  # below this many values a histogram says little: one dot per value
+# The value each per-channel statistic of a normalisation starts from.
+REFERENCES = {"gamma": 1.0, "moving_variance": 1.0, "beta": 0.0, "moving_mean": 0.0}
+
+
+def weight_chart(weight: WeightFacts, init: WeightFacts | None) -> dict:
+    """The distribution chart of one weight: its kind (for the macro) and its geometry."""
+    if weight.values and (init is None or init.values):
+        return {"dots": True, "chart": dot_strip_chart(weight.values,
+                                                         init.values if init else None,
+                                                         weight.name)}
+    return {"dots": False,
+            "chart": histogram_chart(weight.histogram.edges, weight.histogram.counts,
+                                     init.histogram.counts if init else None, weight.name)}
+
+
+def series_view(series: Series) -> dict:
+    """A per-index chart drawn around the value the statistic starts from."""
+    reference = REFERENCES.get(series.name.split(" ", 1)[0])
+    shown = (f"first {len(series.values)} of {series.total}"
+             if len(series.values) < series.total else f"{series.total} values")
+    return {"name": series.name, "shown": shown,
+            "chart": series_chart(series.values, reference, series.name)}
+
+
+def spectral_view(weight: WeightFacts, init: WeightFacts | None) -> dict | None:
+    """The eigenvalue spectrum of a weight and of its fresh initialisation on shared axes,
+    with the numbers of the fit; None for a weight that mixes no channels."""
+    trained = weight.spectral
+    if trained is None:
+        return None
+    fresh = init.spectral if init is not None else None
+    pairs = [(s, _tail(s)) for s in (trained, fresh) if s is not None and s.histogram]
+    limits = spectral_limits(*[(s.histogram.edges, s.histogram.counts, tail)
+                               for s, tail in pairs]) if pairs else None
+    charts = [spectral_chart(s.histogram.edges, s.histogram.counts, tail, label, limits)
+              for (s, tail), label in zip(pairs, ("trained", "initialised"))]
+    return {"charts": charts, "facts": spectral_text(trained),
+            "init_facts": spectral_text(fresh) if fresh is not None else ""}
+
+
+def _tail(spectrum: SpectralFacts) -> PowerLawTail | None:
+    if spectrum.alpha is None:
+        return None
+    return PowerLawTail(spectrum.alpha, spectrum.xmin, spectrum.spectral_norm,
+                        spectrum.tail_density)
+
+
+def spectral_text(spectrum: SpectralFacts) -> str:
+    """The numbers of one spectrum in a line, or why there are none."""
+    if spectrum.reason:
+        return spectrum.reason
+    return (f"alpha {fmt_number(spectrum.alpha)} (D {fmt_number(spectrum.ks_distance)}, "
+            f"{spectrum.n_tail} of {spectrum.n_eigenvalues} eigenvalues in the tail), "
+            f"spectral norm {fmt_number(spectrum.spectral_norm)}, stable rank "
+            f"{fmt_number(spectrum.stable_rank)}, alpha-hat {fmt_number(spectrum.alpha_hat)}, "
+            f"MP soft rank {fmt_number(spectrum.mp_softrank)}")
