@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-map-layers", type=_positive, default=Options.max_map_layers,
                         metavar="N",
                         help="layers whose feature maps are drawn, spread evenly through the "
-                             "model (default 48); statistics always cover every layer")
+                             "model (default 16); statistics always cover every layer")
     parser.add_argument("--max-inputs", type=_positive, default=Options.max_inputs, metavar="N",
                         help="inputs drawn (default 8); predictions and activation statistics "
                              "cover every input given")

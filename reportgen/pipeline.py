@@ -32,12 +32,12 @@ from reportgen.load.model_file import (Architecture, ModelFile, check_model_file
 from reportgen.load.weights_file import open_weights
 from reportgen.parallel import ordered_map
 from reportgen.options import Options
-from reportgen.draw.pictures import (colour_bars, feature_grid, input_picture, layer_figures,
+from reportgen.draw.pictures import (KERNEL_RANKS, MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture, layer_figures,
                                 map_layers, output_picture)
 from reportgen.progress import Progress
 from reportgen.report.render import render_report
 from reportgen.report.sidecar import sidecar_text
-from reportgen.load.snapshot import ModelSnapshot
+from reportgen.load.snapshot import ModelSnapshot, all_layers
 from reportgen.report.view import report_view
 from reportgen.report.write import check_writable, recover, write_all
 
@@ -45,6 +45,9 @@ SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthet
                   "pattern ({what}), not real data.")
 NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
+FRESH_CUT_NOTE = ("Kernel pictures of the freshly initialised layer are drawn for the first "
+                  "{shown} layers with kernels; the statistics compare every layer with its "
+                  "initialisation.")
 INPUTS_CUT_NOTE = ("{n} inputs were given: the first {shown} are drawn (--max-inputs); "
                    "predictions and the activation statistics cover all {n}.")
 FORWARD_FAILED_NOTE = ("The model could not run on the inputs ({error}), so this report has no "
@@ -236,8 +239,12 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     shown = samples[:options.max_inputs]
     pictures = [input_pictures(s, snapshot) for s in shown]
     maps = map_grids(drawn, run.drawn, tuple(s.name for s in shown), options)
-    if cut_note:
-        facts = dataclasses.replace(facts, notes=facts.notes + (cut_note,))
+    notes = [cut_note] if cut_note else []
+    n_kernels = sum(1 for layer in all_layers(snapshot.layers)
+                    if any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights))
+    if n_kernels > MAX_FRESH_MOSAICS:
+        notes.append(FRESH_CUT_NOTE.format(shown=MAX_FRESH_MOSAICS))
+    facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
     return Content(facts, figures, pictures, maps)
 
 

@@ -19,6 +19,7 @@ RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}
 GATES = {4: ("input", "forget", "cell", "output"), 3: ("update", "reset", "candidate")}
 MAX_MATRIX_ROWS = 256
 MAX_MATRIX_COLS = 128   # columns (units, classes) a heatmap draws: 2,048x1,000 would cost 170 kB
+MAX_FRESH_MOSAICS = 12  # kernel layers drawn beside their fresh initialisation
 MAX_LABELS = 30         # more column names than this cannot be written under a heatmap
 MAP_CLASSES = ("Conv", "Pool", "ReLU", "Activation", "ELU", "LSTM", "GRU", "RNN",
                "Bidirectional", "Embedding")
@@ -49,12 +50,16 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None, options
     """
     flat = list(all_layers(snapshot.layers))
     labels = column_labels or {}
+    # Only kernel mosaics show the initialisation, and only for the first layers that have
+    # one: beside every kernel of a ResNet50 they would double the page (the statistics
+    # still compare every layer with its initialisation).
+    with_kernel = [layer.path for layer in flat
+                   if any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights)]
+    fresh_drawn = set(with_kernel[:MAX_FRESH_MOSAICS])
 
     def figures_of(k: int) -> list[Figure]:
         layer = flat[k]
-        # Only kernel mosaics show the initialisation: rebuild no other layer for pictures.
-        has_kernel = any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights)
-        fresh = init.get(layer.path) if init is not None and has_kernel else None
+        fresh = init.get(layer.path) if init is not None and layer.path in fresh_drawn else None
         previous = flat[k - 1] if k else None
         drawn = (weight_figure(layer, weight.name, weight.values,
                                fresh[i] if fresh is not None and i < len(fresh) else None,

@@ -36,14 +36,17 @@ def series_view(series: Series) -> dict:
             "chart": series_chart(series.values, reference, series.name)}
 
 
-def spectral_view(weight: WeightFacts, init: WeightFacts | None) -> dict | None:
-    """The eigenvalue spectrum of a weight and of its fresh initialisation on shared axes,
-    with the numbers of the fit; None for a weight that mixes no channels."""
+def spectral_view(weight: WeightFacts, init: WeightFacts | None,
+                  draw_init: bool = True) -> dict | None:
+    """The eigenvalue spectrum of a weight and (when `draw_init`) of its fresh initialisation
+    on shared axes, with the numbers of both fits; None for a weight that mixes no
+    channels."""
     trained = weight.spectral
     if trained is None:
         return None
     fresh = init.spectral if init is not None else None
-    pairs = [(s, _tail(s)) for s in (trained, fresh) if s is not None and s.histogram]
+    pairs = [(s, _tail(s)) for s in (trained, fresh if draw_init else None)
+             if s is not None and s.histogram]
     limits = spectral_limits(*[(s.histogram.edges, s.histogram.counts, tail)
                                for s, tail in pairs]) if pairs else None
     charts = [spectral_chart(s.histogram.edges, s.histogram.counts, tail, label, limits)

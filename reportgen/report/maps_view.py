@@ -79,6 +79,8 @@ def map_rows(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Pict
         name = first.layer
         anchor = f"act-{anchors.get(name, name)}"
         picture = grids.get(name)
+        if picture is None:
+            continue  # no picture: the layer is a row of other_outputs
         rows.append({
             "layer": name, "anchor": anchor, "shape": fmt_shape(first.shape),
             "picture": {"picture": picture, "id": f"{anchor}-grid", "back": anchor}
@@ -90,8 +92,27 @@ def map_rows(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Pict
                            "zeros": fmt_percent(a.stats.zero_fraction)}
                           for item in drawn for a in [item.activations[k]]],
             "alerts": [r for r in alerts_by_layer.get(name, []) if r["subject"] == "output"],
-            **channel_view(by_layer.get(name) if picture else None),
+            **channel_view(by_layer.get(name)),
         })
+    return rows
+
+
+def other_outputs(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Picture],
+                  anchors: dict[str, str]) -> list[dict]:
+    """The outputs of the layers without a picture, one compact row per layer and input."""
+    drawn = [item for item in inputs[:n_drawn] if item.activations]
+    rows = []
+    for k, first in enumerate(drawn[0].activations if drawn else ()):
+        if first.layer in grids:
+            continue
+        for j, item in enumerate(drawn):
+            a = item.activations[k]
+            anchor = f"act-{anchors.get(first.layer, first.layer)}" if j == 0 else ""
+            rows.append({"layer": first.layer, "anchor": anchor,
+                         "input": item.name, "shape": fmt_shape(a.shape),
+                         "mean": fmt_number(a.stats.mean), "std": fmt_number(a.stats.std),
+                         "min": fmt_number(a.stats.min), "max": fmt_number(a.stats.max),
+                         "zeros": fmt_percent(a.stats.zero_fraction)})
     return rows
 
 

@@ -12,7 +12,8 @@ from reportgen.draw.graph_layout import Layout
 from reportgen.draw.pictures import Figure, Picture
 from reportgen.report.chart_views import series_view, spectral_view, weight_chart
 from reportgen.report.graph_view import graph_view
-from reportgen.report.maps_view import axes_text, input_heads, map_rows, prediction_table
+from reportgen.report.maps_view import (axes_text, input_heads, map_rows, other_outputs,
+                                        prediction_table)
 from reportgen.report.overview_view import dead_shares, overview_rows
 
 STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
@@ -77,6 +78,7 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "predictions": prediction_table(facts.inputs, len(inputs)),
         "maps": map_rows(facts.inputs, len(inputs), maps, facts.sample_activations, anchors,
                          alerts_by_layer),
+        "other_outputs": other_outputs(facts.inputs, len(inputs), maps, anchors),
         "checks": check_rows(facts),
         "alert_groups": alert_groups(model_alerts),
         "synthetic_alerts": [row for row, alert in zip(alert_rows, facts.alerts)
@@ -304,13 +306,15 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
         "anchor": anchor,
         "class_name": layer.class_name or UNKNOWN,
         "n_params": fmt_int(layer.n_params),
-        "weights": [weight_view(w, init_by_name.get(w.name)) for w in layer.weights],
-        "series": [series_view(s) for s in layer.series],
+        "weights": [weight_view(w, init_by_name.get(w.name), opened) for w in layer.weights],
+        # A closed (big-model) section charts gamma and beta only; the table has the rest.
+        "series": [series_view(s) for s in layer.series
+                   if opened or s.name.split(" ", 1)[0] in ("gamma", "beta")],
         "figures": [figure_view(f, bars) for f in figures],
     }
 
 
-def weight_view(weight: WeightFacts, init: WeightFacts | None) -> dict:
+def weight_view(weight: WeightFacts, init: WeightFacts | None, opened: bool = True) -> dict:
     """One weight tensor: its statistics trained and initialised, and a histogram."""
     return {
         "name": weight.name,
@@ -322,7 +326,8 @@ def weight_view(weight: WeightFacts, init: WeightFacts | None) -> dict:
                     if weight.sample_step > 1 else ""),
         "rows": [stat_row("trained", weight)] + ([stat_row("initialised", init)] if init else []),
         "distribution": weight_chart(weight, init),
-        "spectrum": spectral_view(weight, init),
+        # A closed section draws the trained spectrum only (the numbers say the rest).
+        "spectrum": spectral_view(weight, init, draw_init=opened),
     }
 
 
