@@ -8,6 +8,7 @@ write into the repository).
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import tempfile
@@ -181,4 +182,55 @@ def test_dark_colour_scheme_is_applied(browser, reports):
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(21, 24, 29)"
     page.screenshot(path=str(ARTIFACTS / "demo-dark.png"))
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def resnet_report(tmp_path_factory) -> Path:
+    """A ResNet50 with fresh weights (no download), the size the page budgets are set for."""
+    import keras
+
+    root = tmp_path_factory.mktemp("resnet")
+    keras.utils.set_random_seed(0)
+    keras.applications.ResNet50(weights=None).save(root / "resnet50.keras")
+    return write_report(root, str(root / "resnet50.keras"))
+
+
+def test_a_resnet50_report_stays_within_its_page_budgets(browser, resnet_report):
+    assert resnet_report.stat().st_size <= 4_000_000
+    page, seen = open_page(browser, resnet_report, width=1400)
+    assert seen["errors"] == []
+    assert page.evaluate("document.documentElement.scrollHeight") <= 40_000
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) <= 80
+    page.close()
+    phone, _ = open_page(browser, resnet_report, width=375)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.close()
+
+
+def test_the_graph_links_every_layer_to_its_place(browser, resnet_report, reports):
+    for path in [resnet_report] + ([reports["book"]] if "book" in reports else []):
+        page, _ = open_page(browser, path)
+        links = page.evaluate("""Array.from(document.querySelectorAll('svg.graph a'))
+            .map(a => a.getAttribute('href'))""")
+        assert links and all(href.startswith("#") for href in links)
+        missing = page.evaluate("""Array.from(document.querySelectorAll('svg.graph a'))
+            .map(a => a.getAttribute('href').slice(1))
+            .filter(id => !document.getElementById(decodeURIComponent(id)))""")
+        assert missing == []
+        page.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_picture_can_be_enlarged_and_no_chart_overflows_a_phone(browser, reports, name):
+    page, _ = open_page(browser, report_for(reports, name), width=375)
+    lone = page.evaluate("""Array.from(document.images)
+        .filter(i => !i.closest('.colourbar') && !i.closest('figure.zoomable a.open'))
+        .map(i => i.alt)""")
+    assert lone == []
+    wide = page.evaluate("""Array.from(document.querySelectorAll('svg.plot'))
+        .filter(s => s.getBoundingClientRect().right > 375).length""")
+    assert wide == 0
     page.close()
