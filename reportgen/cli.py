@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "(models with several inputs); default: a synthetic test pattern")
     parser.add_argument("--labels", type=Path, metavar="FILE",
                         help="class names, one a line, for the predictions")
+    parser.add_argument("--data", type=Path, metavar="FILE.npy|DIR|FILE.csv",
+                        help="a labelled sample to evaluate the model on: an .npy of images "
+                             "(with --data-labels), a folder with one sub-folder per class, "
+                             "or a CSV of path,label")
+    parser.add_argument("--data-labels", type=Path, metavar="FILE.npy",
+                        help="the integer labels of an .npy --data sample")
     parser.add_argument("--input-scale", default="auto", type=_scale, metavar="auto|NUMBER",
                         help="divide input values by this number; 'auto' (default) divides "
                              "integer data by 255 and leaves floats as they are")
@@ -164,6 +170,7 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
     request = ReportRequest(model_path=args.model, output=output,
                             inputs=tuple(parse_input(text) for text in args.inputs),
                             labels_path=args.labels, architecture_path=args.architecture,
+                            data_path=args.data, data_labels_path=args.data_labels,
                             input_scale=args.input_scale, options=options,
                             weights_only=args.weights_only, trust_model=args.trust_model)
     return generate_report(request, progress)

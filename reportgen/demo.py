@@ -16,6 +16,7 @@ SIDE = 28
 CLASSES = ("disc", "ring", "square", "frame", "cross", "triangle", "horizontal bars",
            "diagonal line")
 N_PER_CLASS = 400
+SAMPLE_PER_CLASS = 60
 SEED = 20201
 DEMO_OUTPUT_DIR = Path("output")
 
@@ -58,8 +59,6 @@ def shapes_dataset(n_per_class: int = N_PER_CLASS, seed: int = SEED):
 
 def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple[Path, Path]:
     """Train the demo model, save it, and write its report."""
-    from PIL import Image
-
     from reportgen.load import keras_model
     from reportgen.load.samples import GivenInput
     from reportgen.pipeline import ReportRequest, generate_report
@@ -72,13 +71,30 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
     accuracy = keras_model.train_demo_model(images, labels, len(CLASSES), model_path)
     progress.step(f"trained: accuracy {accuracy:.3f} on held-out shapes; saved {model_path}")
 
-    sample_path = folder / "demo-input.png"
     labels_path = folder / "demo-labels.txt"
-    ring = int(np.flatnonzero(labels == CLASSES.index("ring"))[0])
-    Image.fromarray((images[ring, :, :, 0] * 255).round().astype(np.uint8)).save(sample_path)
     labels_path.write_text("\n".join(CLASSES) + "\n", encoding="utf-8")
+    inputs = tuple(GivenInput(None, path) for path in sample_pictures(images, labels, folder))
+    # A fresh labelled sample the model never saw, for the evaluation and data sections.
+    held_out, held_labels = shapes_dataset(n_per_class=SAMPLE_PER_CLASS, seed=SEED + 1)
+    data_path, data_labels_path = folder / "demo-sample.npy", folder / "demo-sample-labels.npy"
+    np.save(data_path, (held_out[..., 0] * 255).round().astype(np.uint8))
+    np.save(data_labels_path, held_labels)
     request = ReportRequest(model_path=model_path,
                             output=output or folder / "demo-model.html",
-                            inputs=(GivenInput(None, sample_path),), labels_path=labels_path,
-                            options=options)
+                            inputs=inputs, labels_path=labels_path, options=options,
+                            data_path=data_path, data_labels_path=data_labels_path)
     return generate_report(request, progress)
+
+
+def sample_pictures(images: np.ndarray, labels: np.ndarray, folder: Path) -> list[Path]:
+    """Three of the training shapes (a ring, a cross, a triangle) as PNG files, for the
+    feature maps drawn side by side."""
+    from PIL import Image
+
+    paths = []
+    for name in ("ring", "cross", "triangle"):
+        k = int(np.flatnonzero(labels == CLASSES.index(name))[0])
+        path = folder / f"demo-input-{name}.png"
+        Image.fromarray((images[k, :, :, 0] * 255).round().astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths

@@ -17,6 +17,11 @@ import numpy as np
 
 from reportgen import __version__
 from reportgen.analyse.activations import ActivationAccumulator
+from reportgen.analyse.class_activations import penultimate_layer
+from reportgen.analyse.data_run import joined, run_sample
+from reportgen.analyse.filter_examples import example_layers
+from reportgen.draw.data_pictures import data_pictures
+from reportgen.load.dataset import read_sample
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
 from reportgen.errors import ReportInputError, WeightsUnreadable
@@ -73,6 +78,8 @@ class ReportRequest:
     weights_only: bool = False
     trust_model: bool = False
     architecture_path: Path | None = None
+    data_path: Path | None = None
+    data_labels_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class Content:
     figures: dict
     inputs: list = field(default_factory=list)
     maps: dict = field(default_factory=dict)
+    data: object = None  # DataPictures of a labelled sample
 
 
 def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, Path]:
@@ -98,6 +106,8 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     labels = read_labels(request.labels_path)
     for given in request.inputs:
         require_regular_file(given.path, "input file")
+    if request.data_labels_path is not None and request.data_path is None:
+        raise ReportInputError("--data-labels needs --data (the images they label)")
     if request.weights_only:
         content = weights_or_architecture_content(model_file, request, ASKED_WEIGHTS_ONLY,
                                                   progress)
@@ -106,7 +116,7 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
     progress.step(f"writing {html_path}")
     html = render_report(report_view(facts, content.figures, content.inputs, content.maps,
-                                     colour_bars(), draw_graph(facts)))
+                                     colour_bars(), draw_graph(facts), content.data))
     settings = {"max_filters": request.options.max_filters,
                 "max_channels": request.options.max_channels,
                 "max_map_layers": request.options.max_map_layers,
@@ -212,8 +222,10 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     if len(samples) > options.max_inputs:
         notes.append(INPUTS_CUT_NOTE.format(n=len(samples), shown=options.max_inputs))
 
+    data, data_pictures_ = labelled_sample(model, snapshot, request, labels, progress)
     progress.step("computing statistics")
     facts = ReportFacts(
+        data=data,
         mode="full",
         model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
         layers=collect_layers(snapshot, init, options),
@@ -245,7 +257,32 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     if n_kernels > MAX_FRESH_MOSAICS:
         notes.append(FRESH_CUT_NOTE.format(shown=MAX_FRESH_MOSAICS))
     facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
-    return Content(facts, figures, pictures, maps)
+    return Content(facts, figures, pictures, maps, data_pictures_)
+
+
+def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labels: list[str],
+                    progress: Progress):
+    """The facts and pictures of a labelled sample (--data), streamed through the model in
+    batches; (None, None) without one."""
+    from reportgen.load import keras_model
+
+    if request.data_path is None:
+        return None, None
+    if len(snapshot.inputs) != 1:
+        raise ReportInputError(f"{request.data_path}: a labelled sample needs a model with one "
+                               f"input (this one has {len(snapshot.inputs)})")
+    output = snapshot.outputs[0].shape or ()
+    n_outputs = int(output[-1]) if output and output[-1] else 1
+    sample = read_sample(request.data_path, request.data_labels_path,
+                         snapshot.inputs[0].shape or (), 2 if n_outputs == 1 else n_outputs,
+                         tuple(labels), request.input_scale)
+    progress.step(f"evaluating the model on {sample.n_images} labelled images")
+    named = [(layer.name, layer.class_name) for layer in snapshot.layers]
+    examples, note = example_layers(named)
+    data = run_sample(sample, lambda batch: joined(keras_model.forward_chunks(model, [batch])),
+                      n_outputs, examples, penultimate_layer(named),
+                      keras_model.model_config(model), examples_note=note)
+    return data, data_pictures(data, sample)
 
 
 def output_labels(snapshot: ModelSnapshot, labels: list[str]) -> dict[str, tuple[str, ...]]:

@@ -27,6 +27,14 @@ def test_demo_trains_visibly_and_writes_its_report(tmp_path):
     conv = data["layers"][0]
     trained_std, init_std = conv["weights"][0]["std"], conv["init"][0]["std"]
     assert trained_std > 1.25 * init_std, (trained_std, init_std)
-    assert data["predictions"][0]["top"][0]["label"] == "ring"
+    assert [p["top"][0]["label"] for p in data["predictions"]] == ["ring", "cross", "triangle"]
     shapes = {a["name"]: a["shape"] for a in data["activations"][0]["layers"]}
     assert shapes["conv2d"] == [28, 28, 32] and shapes["conv2d_1"] == [14, 14, 64]
+    # The demo shows every section: its own labelled sample feeds the data sections.
+    evaluation = data["evaluation"]
+    assert evaluation["n_samples"] == 60 * len(CLASSES)
+    assert evaluation["accuracy"]["value"] > 0.5
+    assert data["filter_examples"]["layers"] and data["graph"]["nodes"]
+    html = (out / "demo-model.html").read_text(encoding="utf-8")
+    for section in ("overview", "architecture", "evaluation", "responses", "activations"):
+        assert f'id="{section}"' in html

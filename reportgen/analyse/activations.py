@@ -39,11 +39,13 @@ class ActivationAccumulator:
             n = len(batch)
             if batch.ndim < 3 or batch.dtype.kind != "f":
                 continue  # a channel needs positions (H, W or time) beside the samples
-            flat = batch.reshape(-1, batch.shape[-1]).astype(np.float64)
+            flat = batch.reshape(-1, batch.shape[-1])
             finite = np.isfinite(flat)
-            self.non_finite[name] = self.non_finite.get(name, 0) + int((~finite).sum())
-            flat = np.where(finite, flat, 0.0)
-            self._add(name, flat.sum(axis=0), (flat == 0).sum(axis=0), (flat != 0).any(axis=0),
+            if not finite.all():  # rare: only then pay for a cleaned copy
+                self.non_finite[name] = self.non_finite.get(name, 0) + int((~finite).sum())
+                flat = np.where(finite, flat, 0)
+            zeros = (flat == 0).sum(axis=0)
+            self._add(name, flat.sum(axis=0, dtype=np.float64), zeros, zeros < flat.shape[0],
                       flat.shape[0] // max(n, 1))
         self.n_inputs += n
 

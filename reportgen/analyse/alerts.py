@@ -7,9 +7,9 @@ are computed from facts alone (pure functions), in model order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
+from reportgen.analyse.evaluation import EVALUATION_KINDS
+from reportgen.analyse.facts import Alert, AlertKind, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
 
 UNTRAINED_DISTANCE = 0.05
 EXPLODING_FACTOR = 10.0
@@ -20,18 +20,6 @@ UNIFORM_ENTROPY = 0.95
 ALPHA_LOW, ALPHA_HIGH, ALPHA_UNRELIABLE = 2.0, 6.0, 8.0
 KS_UNRELIABLE = 0.2
 ACTIVATION_CLASSES = {"ReLU", "Activation", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU"}
-
-
-@dataclass(frozen=True)
-class AlertKind:
-    """One kind of finding: its name, threshold in words, and what it means; a heuristic is
-    a rule of thumb from published experience, not a fact about this model."""
-
-    name: str
-    title: str
-    threshold: str
-    explanation: str
-    heuristic: bool = False
 
 
 KINDS = (
@@ -76,6 +64,7 @@ KINDS = (
               f"normalised entropy of a softmax output above {UNIFORM_ENTROPY}",
               "The model is almost equally unsure of every class for this input: it has not "
               "learned this kind of input, or the input is scaled differently from training."),
+    *EVALUATION_KINDS,
 )
 
 
@@ -86,6 +75,9 @@ def find_alerts(facts: ReportFacts) -> tuple[Alert, ...]:
     for layer in layers:
         found += weight_alerts(layer)
     found += activation_alerts(facts, {layer.path: layer for layer in layers})
+    if facts.data is not None:
+        found += [Alert(a.kind, a.layer, a.message, a.subject, a.values)
+                  for a in facts.data.alerts]
     return tuple(found)
 
 
@@ -165,8 +157,11 @@ def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list
                 found.append(Alert("non_finite", first.layer,
                                    f"output: {bad} NaN or Inf values over {len(per_input)} input(s)",
                                    "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
-    synthetic = bool(facts.inputs) and all(item.synthetic for item in facts.inputs)
-    for summary in facts.sample_activations:
+    # A labelled sample, when given, is what the dead-channel check rests on.
+    summaries = facts.data.activations if facts.data is not None else facts.sample_activations
+    synthetic = facts.data is None and bool(facts.inputs) and \
+        all(item.synthetic for item in facts.inputs)
+    for summary in summaries:
         if summary.dead_channels and _can_die(layers.get(summary.layer)):
             found.append(dead_channel_alert(summary, synthetic))
     for item in facts.inputs:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.alerts import AlertKind
+from reportgen.analyse.facts import AlertKind
 from reportgen.errors import ReportInputError
 
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile: a two-sided 95 % interval

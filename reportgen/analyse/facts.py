@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from reportgen.analyse.activations import SampleActivation
 from reportgen.analyse.graph import Graph
 
-if TYPE_CHECKING:  # spectral.py builds on Histogram below
+if TYPE_CHECKING:  # spectral.py and data_run.py build on the facts below
+    from reportgen.analyse.data_run import DataFacts
     from reportgen.analyse.spectral import SpectralFacts
 
 
@@ -174,6 +175,18 @@ class ModelFacts:
 
 
 @dataclass(frozen=True)
+class AlertKind:
+    """One kind of finding: its name, threshold in words, and what it means; a heuristic is
+    a rule of thumb from published experience, not a fact about this model."""
+
+    name: str
+    title: str
+    threshold: str
+    explanation: str
+    heuristic: bool = False
+
+
+@dataclass(frozen=True)
 class Alert:
     """One finding about one layer (or about an input, with `layer` empty); see alerts.py.
 
@@ -209,6 +222,7 @@ class ReportFacts:
     model_config: dict | None = None
     graph: Graph | None = None
     sample_activations: tuple[SampleActivation, ...] = ()
+    data: DataFacts | None = None  # a labelled sample's evaluation and activations
     stored_state: tuple[tuple[str, int, int], ...] = ()
 
 

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from reportgen.analyse.alerts import KINDS
+from reportgen.report.data_sidecar import data_sidecar
 from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, OutputPrediction,
                              ReportFacts, TensorStats, WeightFacts)
 
@@ -54,6 +55,9 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
         "stored_state": [{"path": path, "tensors": n_tensors, "values": n_values}
                          for path, n_tensors, n_values in facts.stored_state],
         "graph": graph_dict(facts.graph),
+        **(data_sidecar(facts.data) if facts.data is not None else
+           {"labelled_sample": None, "evaluation": None, "filter_examples": None,
+            "class_activations": None}),
         "alert_kinds": [dataclasses.asdict(kind) for kind in KINDS],
         "alerts": [{"kind": a.kind, "layer": a.layer, "message": a.message,
                     "subject": a.subject, "values": dict(a.values), "synthetic": a.synthetic}

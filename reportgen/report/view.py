@@ -6,11 +6,15 @@ import json
 import re
 
 from reportgen.analyse.alerts import KINDS
+from reportgen.analyse.evaluation import EVALUATION_KINDS
 from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
 from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.graph_layout import Layout
 from reportgen.draw.pictures import Figure, Picture
 from reportgen.report.chart_views import series_view, spectral_view, weight_chart
+from reportgen.draw.data_pictures import DataPictures
+from reportgen.report.evaluation_view import evaluation_view
+from reportgen.report.filter_examples_view import filter_examples_view
 from reportgen.report.graph_view import graph_view
 from reportgen.report.maps_view import (axes_text, input_heads, map_rows, other_outputs,
                                         prediction_table)
@@ -36,7 +40,8 @@ WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a f
 
 def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
                 inputs: list[list[Picture]], maps: dict[str, Picture],
-                bars: dict[str, Picture], graph: Layout | None = None) -> dict:
+                bars: dict[str, Picture], graph: Layout | None = None,
+                data: DataPictures | None = None) -> dict:
     """Everything the report template shows, as strings, lists and dicts."""
     layers = list(all_layer_facts(facts.layers))
     anchors = layer_anchors([layer.path for layer in layers])
@@ -79,6 +84,10 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "maps": map_rows(facts.inputs, len(inputs), maps, facts.sample_activations, anchors,
                          alerts_by_layer),
         "other_outputs": other_outputs(facts.inputs, len(inputs), maps, anchors),
+        "evaluation": evaluation_view(facts.data, data.evaluation if data else None)
+        if facts.data is not None else None,
+        "responses": filter_examples_view(facts.data, data)
+        if facts.data is not None and data is not None else None,
         "checks": check_rows(facts),
         "alert_groups": alert_groups(model_alerts),
         "synthetic_alerts": [row for row, alert in zip(alert_rows, facts.alerts)
@@ -206,8 +215,11 @@ def check_rows(facts: ReportFacts) -> list[dict]:
     rows = []
     for kind in KINDS:
         n = sum(1 for a in facts.alerts if a.kind == kind.name and not a.synthetic)
-        checked = facts.mode == "full" or (facts.mode == "weights-only"
-                                           and kind.name in WEIGHTS_ONLY_CHECKS)
+        if kind in EVALUATION_KINDS:  # these rest on a labelled sample (--data)
+            checked = facts.data is not None and facts.data.evaluation is not None
+        else:
+            checked = facts.mode == "full" or (facts.mode == "weights-only"
+                                               and kind.name in WEIGHTS_ONLY_CHECKS)
         status = ("alert" if n else "ok") if checked else "not checked"
         rows.append({"title": kind.title, "status": status,
                      "status_class": status.replace(" ", "-"),
@@ -256,6 +268,9 @@ def table_of_contents(facts: ReportFacts, layers: list[LayerFacts], anchors: dic
     if len(weighted) <= OPEN_SECTIONS:  # a big model's layers are listed by the overview
         toc += [entry(layer.path.replace("/", " / "), anchors[layer.path],
                       len(alerts_by_layer.get(layer.path, [])), 1) for layer in weighted]
+    if facts.data is not None:
+        toc += [entry("Evaluation", "evaluation"), entry("What the units respond to",
+                                                         "responses")]
     if facts.inputs:
         toc.append(entry("Feature maps", "activations"))
         toc += [entry(item.name, f"input-{k}", 0, 1)

@@ -1,0 +1,107 @@
+"""One pass of a labelled sample through the model, batch by batch, into every accumulator
+that reads it: the class probabilities (evaluation), the per-channel activation sums (dead
+channels over the whole sample), the images each filter responds to, and the per-class mean
+activation of the layer before the output.
+
+The model is run by the caller (`forward`, one batch in, that batch's layer outputs and
+model outputs back), so this stage stays free of Keras. Each batch's activations are reduced
+and dropped before the next is read: memory is the accumulators' (N x classes for the
+probabilities, a few numbers per channel, k per filter, classes x units), not N x layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.analyse.activations import ActivationAccumulator, SampleActivation
+from reportgen.analyse.class_activations import ClassActivationAccumulator, ClassActivationFacts
+from reportgen.analyse.evaluation import (EvaluationAlert, EvaluationFacts,
+                                          ProbabilityAccumulator, evaluate, evaluation_alerts)
+from reportgen.analyse.filter_examples import (DEFAULT_K, MAX_FILTERS, FilterExampleAccumulator,
+                                               FilterExamplesFacts)
+from reportgen.load.dataset import LabelledSample
+
+Forward = Callable[[np.ndarray], tuple[Mapping[str, np.ndarray], Sequence[np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the labelled sample shows about the model.
+
+    `evaluation` is None when the first output is not class probabilities; `evaluation_error`
+    then says why. `activations` are per layer over all n_images (dead channels, means,
+    zero shares); `class_activations` is None when the layer before the output was not
+    among the layer outputs.
+    """
+
+    description: str
+    n_images: int
+    class_names: tuple[str, ...]
+    evaluation: EvaluationFacts | None
+    evaluation_error: str
+    alerts: tuple[EvaluationAlert, ...]
+    activations: tuple[SampleActivation, ...]
+    filter_examples: FilterExamplesFacts
+    class_activations: ClassActivationFacts | None
+
+
+def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
+               layers_for_examples: Sequence[str], penultimate: str | None,
+               config: dict | None = None, k: int = DEFAULT_K, max_filters: int = MAX_FILTERS,
+               examples_note: str = "") -> DataFacts:
+    """Stream the sample through `forward` once and gather every fact the sample gives.
+
+    `n_outputs` is the width of the model's first output (1 for a sigmoid); `config` the
+    model config, for the filters' receptive fields; `examples_note` says how
+    layers_for_examples were chosen (see filter_examples.example_layers).
+    """
+    n_classes = 2 if n_outputs == 1 else n_outputs
+    probabilities = ProbabilityAccumulator(sample.n_images, n_outputs)
+    activations = ActivationAccumulator()
+    # A filter's examples are crops of the input image: a vector input (an MNIST model
+    # reading 784 values, say) has no image to crop, even when it is reshaped inside.
+    image_input = len(sample.input_shape) == 3
+    if not image_input and layers_for_examples:
+        examples_note = "No filter examples: the model's input is not an image."
+    examples = FilterExampleAccumulator(layers_for_examples if image_input else (), k,
+                                        max_filters)
+    by_class = ClassActivationAccumulator(penultimate, n_classes) if penultimate else None
+    input_size = (0, 0)
+    for start, batch in sample.batches():
+        layer_outputs, model_outputs = forward(batch)
+        probabilities.add(model_outputs[0])
+        activations.add(layer_outputs)
+        examples.add(start, layer_outputs)
+        if by_class is not None and penultimate in layer_outputs:
+            by_class.add(sample.labels[start:start + len(batch)], layer_outputs[penultimate])
+        input_size = tuple(batch.shape[1:3])
+    evaluation, error = _evaluated(sample, probabilities.result())
+    return DataFacts(
+        description=sample.description, n_images=sample.n_images,
+        class_names=sample.class_names, evaluation=evaluation, evaluation_error=error,
+        alerts=evaluation_alerts(evaluation) if evaluation is not None else (),
+        activations=activations.result(),
+        filter_examples=examples.result(input_size, config, examples_note),
+        class_activations=by_class.result() if by_class is not None and by_class.sums is not None
+        else None)
+
+
+def joined(chunks: Iterable[tuple[Mapping[str, np.ndarray], Sequence[np.ndarray]]]
+           ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """One batch's layer outputs and model outputs, put together from the chunks that
+    keras_model.forward_chunks yields for it: `forward` for run_sample is
+    `lambda batch: joined(keras_model.forward_chunks(model, [batch]))`."""
+    chunks = list(chunks)
+    layers = {name: np.concatenate([c[0][name] for c in chunks]) for name in chunks[0][0]}
+    return layers, [np.concatenate([c[1][k] for c in chunks]) for k in range(len(chunks[0][1]))]
+
+
+def _evaluated(sample: LabelledSample, outputs: np.ndarray) -> tuple[EvaluationFacts | None, str]:
+    """The evaluation, or why the outputs cannot be evaluated as class probabilities."""
+    try:
+        return evaluate(sample.labels, outputs, sample.class_names), ""
+    except ValueError as exc:
+        return None, str(exc)
