@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 from reportgen import __version__
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-map-layers", type=_positive, default=Options.max_map_layers,
                         metavar="N",
                         help="layers whose feature maps are drawn, spread evenly through the "
-                             "model (default 16); statistics always cover every layer")
+                             "model (default 12); statistics always cover every layer")
     parser.add_argument("--max-inputs", type=_positive, default=Options.max_inputs, metavar="N",
                         help="inputs drawn (default 8); predictions and activation statistics "
                              "cover every input given")
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "a robust maximum of its weights; NUMBER spans -NUMBER..NUMBER "
                              "(0.5 is the textbook's imshow(vmin=-0.5, vmax=0.5)); 'layer' "
                              "each layer's own largest weight")
+    parser.add_argument("--cam-layer", metavar="NAME",
+                        help="the convolution layer Grad-CAM explains (default: the last one "
+                             "whose output is larger than 1x1, nested models included)")
     parser.add_argument("--architecture", type=Path, metavar="FILE",
                         help="take the architecture from FILE (a .keras, an .h5 with a model "
                              "config, or a model.to_json() file) and the weights from MODEL "
@@ -155,9 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
-    """Turn parsed options into a report request and carry it out."""
-    from reportgen.load.samples import parse_input
-    from reportgen.pipeline import ReportRequest, generate_report
+    """Carry out the parsed options through the Python API (reportgen.api.write)."""
+    from reportgen import api
 
     options = Options(max_filters=args.max_filters, max_channels=args.max_channels,
                       kernel_scale=args.kernel_scale, max_map_layers=args.max_map_layers,
@@ -167,13 +170,12 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
 
         return run_demo(args.output, options, progress)
     output = args.output or DEFAULT_OUTPUT_DIR / f"{args.model.stem}.html"
-    request = ReportRequest(model_path=args.model, output=output,
-                            inputs=tuple(parse_input(text) for text in args.inputs),
-                            labels_path=args.labels, architecture_path=args.architecture,
-                            data_path=args.data, data_labels_path=args.data_labels,
-                            input_scale=args.input_scale, options=options,
-                            weights_only=args.weights_only, trust_model=args.trust_model)
-    return generate_report(request, progress)
+    return api.write(args.model, output, inputs=args.inputs, labels=args.labels,
+                     data=args.data, data_labels=args.data_labels, progress=progress,
+                     input_scale=args.input_scale, weights_only=args.weights_only,
+                     trust_model=args.trust_model, architecture_path=args.architecture,
+                     cam_layer=args.cam_layer,
+                     **{f.name: getattr(options, f.name) for f in fields(Options)})
 
 
 class MissingPackage(Exception):

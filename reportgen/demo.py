@@ -5,6 +5,7 @@ No download and no outside file: the data set is generated here, deterministical
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,8 @@ def shapes_dataset(n_per_class: int = N_PER_CLASS, seed: int = SEED):
 
 def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple[Path, Path]:
     """Train the demo model, save it, and write its report."""
+    from reportgen import api
     from reportgen.load import keras_model
-    from reportgen.load.samples import GivenInput
-    from reportgen.pipeline import ReportRequest, generate_report
 
     folder = output.parent if output else DEMO_OUTPUT_DIR
     model_path = folder / "demo-model.keras"
@@ -73,17 +73,16 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
 
     labels_path = folder / "demo-labels.txt"
     labels_path.write_text("\n".join(CLASSES) + "\n", encoding="utf-8")
-    inputs = tuple(GivenInput(None, path) for path in sample_pictures(images, labels, folder))
+    inputs = sample_pictures(images, labels, folder)
     # A fresh labelled sample the model never saw, for the evaluation and data sections.
     held_out, held_labels = shapes_dataset(n_per_class=SAMPLE_PER_CLASS, seed=SEED + 1)
     data_path, data_labels_path = folder / "demo-sample.npy", folder / "demo-sample-labels.npy"
     np.save(data_path, (held_out[..., 0] * 255).round().astype(np.uint8))
     np.save(data_labels_path, held_labels)
-    request = ReportRequest(model_path=model_path,
-                            output=output or folder / "demo-model.html",
-                            inputs=inputs, labels_path=labels_path, options=options,
-                            data_path=data_path, data_labels_path=data_labels_path)
-    return generate_report(request, progress)
+    return api.write(model_path, output or folder / "demo-model.html",
+                     inputs=[str(path) for path in inputs], labels=labels_path, data=data_path,
+                     data_labels=data_labels_path, progress=progress,
+                     **{f.name: getattr(options, f.name) for f in fields(Options)})
 
 
 def sample_pictures(images: np.ndarray, labels: np.ndarray, folder: Path) -> list[Path]:

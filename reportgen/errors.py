@@ -15,7 +15,7 @@ class WeightsUnreadable(ReportInputError):
 def one_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's message, or its class name, with control
     characters from untrusted names made visible (they must not drive the terminal)."""
-    from reportgen.report.formatting import visible
+    from reportgen.page.formatting import visible
 
     for line in str(exc).splitlines():
         if line.strip():

@@ -12,6 +12,6 @@ class Options:
     max_filters: int = 64
     max_channels: int = 64
     kernel_scale: str = "auto"
-    max_map_layers: int = 16
+    max_map_layers: int = 12
     max_inputs: int = 8
     spectral_max_dim: int = 2048

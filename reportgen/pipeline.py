@@ -21,6 +21,7 @@ from reportgen.analyse.class_activations import penultimate_layer
 from reportgen.analyse.data_run import joined, run_sample
 from reportgen.analyse.filter_examples import example_layers
 from reportgen.draw.data_pictures import data_pictures
+from reportgen.explain import check_cam_layer, explain
 from reportgen.load.dataset import read_sample
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
@@ -40,11 +41,11 @@ from reportgen.options import Options
 from reportgen.draw.pictures import (KERNEL_RANKS, MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture, layer_figures,
                                 map_layers, output_picture)
 from reportgen.progress import Progress
-from reportgen.report.render import render_report
-from reportgen.report.sidecar import sidecar_text
+from reportgen.page.render import render_report
+from reportgen.page.sidecar import sidecar_text
 from reportgen.load.snapshot import ModelSnapshot, all_layers
-from reportgen.report.view import report_view
-from reportgen.report.write import check_writable, recover, write_all
+from reportgen.page.view import report_view
+from reportgen.page.write import check_writable, recover, write_all
 
 SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthetic test "
                   "pattern ({what}), not real data.")
@@ -59,6 +60,10 @@ FORWARD_FAILED_NOTE = ("The model could not run on the inputs ({error}), so this
                        "feature maps or predictions; everything about the weights stands.")
 TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
                 "model file (Lambda layers, custom objects) may have run.")
+MEMORY_WEIGHTS_ONLY = ("the model in memory was not run (a training callback's report: give "
+                       "it inputs or data to run the model)")
+STARTING_WEIGHTS_NOTE = ("The initial weights compared with are the ones this model started "
+                         "training from, not a fresh initialisation.")
 ASKED_WEIGHTS_ONLY = "--weights-only was given"
 LABELS_COUNT_NOTE = ("The labels file has {n_labels} class names but the model's output has "
                      "{n_classes} values: names were matched by position, and may be wrong.")
@@ -80,6 +85,7 @@ class ReportRequest:
     architecture_path: Path | None = None
     data_path: Path | None = None
     data_labels_path: Path | None = None
+    cam_layer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,16 @@ class Content:
     inputs: list = field(default_factory=list)
     maps: dict = field(default_factory=dict)
     data: object = None  # DataPictures of a labelled sample
+    cam: tuple = ()  # CamPictures of the drawn inputs
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A finished report: the page, the JSON sidecar's text, and the facts behind both."""
+
+    html: str
+    sidecar: str
+    facts: ReportFacts
 
 
 def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, Path]:
@@ -100,23 +116,42 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     html_path, json_path = output_paths(request)
     check_writable([html_path, json_path])
     recover([html_path, json_path])
-    model_file = check_model_file(request.model_path)
-    architecture = (read_architecture(request.architecture_path)
-                    if request.architecture_path else None)
+    rendered = build_report(request, progress)
+    progress.step(f"writing {html_path}")
+    write_all({html_path: rendered.html, json_path: rendered.sidecar})
+    return html_path, json_path
+
+
+def build_report(request: ReportRequest, progress: Progress, model=None,
+                 initial: dict | None = None) -> Rendered:
+    """The report of the model file the request names, or of `model`, a Keras model in
+    memory (then `request.model_path` only names it). `initial` maps layer paths to the
+    weights a model started training from, to compare with instead of a fresh
+    initialisation (the training callback's)."""
     labels = read_labels(request.labels_path)
     for given in request.inputs:
         require_regular_file(given.path, "input file")
     if request.data_labels_path is not None and request.data_path is None:
         raise ReportInputError("--data-labels needs --data (the images they label)")
-    if request.weights_only:
-        content = weights_or_architecture_content(model_file, request, ASKED_WEIGHTS_ONLY,
-                                                  progress)
+    if model is not None and request.weights_only:
+        content = in_memory_weights_content(model, request, initial, progress)
+    elif model is not None:
+        content = in_memory_content(model, request, labels, progress)
     else:
-        content = full_or_fallback_content(model_file, architecture, request, labels, progress)
+        model_file = check_model_file(request.model_path)
+        architecture = (read_architecture(request.architecture_path)
+                        if request.architecture_path else None)
+        if request.weights_only:
+            content = weights_or_architecture_content(model_file, request, ASKED_WEIGHTS_ONLY,
+                                                      progress)
+        else:
+            content = full_or_fallback_content(model_file, architecture, request, labels,
+                                               progress)
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
-    progress.step(f"writing {html_path}")
+    progress.step("rendering the page")
     html = render_report(report_view(facts, content.figures, content.inputs, content.maps,
-                                     colour_bars(), draw_graph(facts), content.data))
+                                     colour_bars(), draw_graph(facts), content.data,
+                                     content.cam))
     settings = {"max_filters": request.options.max_filters,
                 "max_channels": request.options.max_channels,
                 "max_map_layers": request.options.max_map_layers,
@@ -125,8 +160,41 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
                 "kernel_scale": request.options.kernel_scale,
                 "input_scale": request.input_scale,
                 "trust_model": request.trust_model}
-    write_all({html_path: html, json_path: sidecar_text(facts, settings)})
-    return html_path, json_path
+    return Rendered(html, sidecar_text(facts, settings), facts)
+
+
+def in_memory_weights_content(model, request: ReportRequest, initial: dict | None,
+                              progress: Progress) -> Content:
+    """A model in memory reported without running it (the cost a training callback can
+    afford each epoch): its weights against the weights it started from, when known."""
+    from reportgen.load import keras_model
+
+    progress.step(f"reading the weights of the in-memory model {model.name}")
+    snapshot = keras_model.snapshot(model)
+    model_file = keras_model.memory_model_file(model)
+    facts = ReportFacts(
+        mode="weights-only",
+        model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
+        layers=collect_layers(snapshot, initial, request.options),
+        inputs=(),
+        notes=(STARTING_WEIGHTS_NOTE,) if initial is not None else (),
+        kernel_scale=request.options.kernel_scale,
+        weights_only_reason=MEMORY_WEIGHTS_ONLY,
+        graph=graph_of(keras_model.model_config(model)),
+    )
+    return Content(facts, layer_figures(snapshot, initial, request.options), [])
+
+
+def in_memory_content(model, request: ReportRequest, labels: list[str],
+                      progress: Progress) -> Content:
+    """The full report of a model in memory: no file, so the header names the model and
+    hashes its weights instead."""
+    from reportgen.load import keras_model
+
+    progress.step(f"reading the in-memory model {model.name}")
+    loaded = keras_model.LoadedModel(model, ())
+    return full_content(keras_model.memory_model_file(model), loaded, request, labels,
+                        progress)
 
 
 def full_or_fallback_content(model_file: ModelFile, architecture: Architecture | None,
@@ -203,6 +271,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     from reportgen.load import keras_model
 
     model = loaded.model
+    cam_layer = check_cam_layer(model, request.cam_layer)
     snapshot = keras_model.snapshot(model)
     progress.step("re-initialising the architecture for the comparison")
     options = request.options
@@ -223,9 +292,18 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
         notes.append(INPUTS_CUT_NOTE.format(n=len(samples), shown=options.max_inputs))
 
     data, data_pictures_ = labelled_sample(model, snapshot, request, labels, progress)
+    shown = samples[:options.max_inputs]
+    progress.step("explaining the predictions (Grad-CAM)")
+    explained = explain(model, cam_layer, "--cam-layer" if request.cam_layer else "automatic",
+                        [s.arrays[0] for s in shown] if len(snapshot.inputs) == 1 else [],
+                        run.scores[0][:len(shown)] if run.scores else np.zeros((0, 1)),
+                        [s.name for s in shown], labels)
     progress.step("computing statistics")
     facts = ReportFacts(
         data=data,
+        cam=explained.facts,
+        cam_alerts=explained.alerts,
+        cam_reason=explained.reason,
         mode="full",
         model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
         layers=collect_layers(snapshot, init, options),
@@ -248,7 +326,6 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     figures = layer_figures(snapshot, init, options, output_labels(snapshot, labels))
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
                                   if layer.name in run.drawn], options.max_map_layers)
-    shown = samples[:options.max_inputs]
     pictures = [input_pictures(s, snapshot) for s in shown]
     maps = map_grids(drawn, run.drawn, tuple(s.name for s in shown), options)
     notes = [cut_note] if cut_note else []
@@ -257,7 +334,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     if n_kernels > MAX_FRESH_MOSAICS:
         notes.append(FRESH_CUT_NOTE.format(shown=MAX_FRESH_MOSAICS))
     facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
-    return Content(facts, figures, pictures, maps, data_pictures_)
+    return Content(facts, figures, pictures, maps, data_pictures_, explained.pictures)
 
 
 def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labels: list[str],

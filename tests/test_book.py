@@ -53,3 +53,22 @@ def test_legacy_h5_checkpoint_gives_its_own_figures(tmp_path):
     assert data["model"]["saved_by_keras_version"].startswith("2.")
     assert kernel["mean"] == pytest.approx(-0.02494116, abs=1e-6)
     assert kernel["std"] == pytest.approx(0.24951957, abs=1e-6)
+
+
+def test_the_900_reference_images_score_0_9289_with_their_confusion_matrix(tmp_path):
+    import keras
+    import numpy as np
+    from sklearn.metrics import confusion_matrix
+
+    images = require_shared(FASHION / "images.npy")
+    data = book_report(tmp_path, "best-cnn-model.keras", "--data", images,
+                       "--data-labels", FASHION / "labels.npy",
+                       "--labels", FASHION / "classes.txt")
+    evaluation = data["evaluation"]
+    assert evaluation["accuracy"]["hits"] == 836 and evaluation["accuracy"]["n"] == 900
+    assert round(evaluation["accuracy"]["value"], 4) == 0.9289  # ../shared/data/README.md
+    model = keras.models.load_model(BOOK / "best-cnn-model.keras", compile=False)
+    predicted = model.predict(np.load(images)[..., None] / 255.0, verbose=0).argmax(axis=1)
+    expected = confusion_matrix(np.load(FASHION / "labels.npy"), predicted, labels=range(10))
+    assert evaluation["confusion"] == expected.tolist()
+    assert data["cam"]["layer"] == "conv2d_1"

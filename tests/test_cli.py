@@ -56,8 +56,9 @@ def test_command_writes_a_self_contained_report(tmp_path, tiny_files, tiny_model
     assert len(data["predictions"][0]["top"]) == 4
     # Trained and initial mosaics of 2 conv kernels, each with its colour bar; the Dense
     # layer's unit templates (it reads a flattened 4x4x5 map) with a colour bar; feature maps
-    # of the 3 image-shaped outputs, with one colour bar; and the input.
-    assert len(page.images) == 2 * (2 + 1) + (1 + 1) + (3 + 1) + 1
+    # of the 3 image-shaped outputs, with one colour bar; the input; and Grad-CAM's plain
+    # input, its two overlays (Grad-CAM, Grad-CAM++) and its colour bar.
+    assert len(page.images) == 2 * (2 + 1) + (1 + 1) + (3 + 1) + 1 + (1 + 2 + 1)
 
 
 def test_default_output_goes_to_output_folder(tmp_path, tiny_files):

@@ -72,7 +72,7 @@ def test_streamed_pass_equals_one_pass_over_everything(tmp_path):
 
 
 def test_the_sidecar_holds_every_number_as_strict_json(tmp_path):
-    from reportgen.report.data_sidecar import data_sidecar
+    from reportgen.page.data_sidecar import data_sidecar
 
     images, labels = small_sample(tmp_path)
     sample = read_sample(tmp_path / "images.npy", tmp_path / "labels.npy", (12, 12, 1), 3,

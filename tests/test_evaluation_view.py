@@ -15,8 +15,8 @@ from reportgen.analyse.data_run import run_sample
 from reportgen.draw import images
 from reportgen.draw.data_pictures import data_pictures
 from reportgen.load.dataset import read_sample
-from reportgen.report.evaluation_view import evaluation_view
-from reportgen.report.render import environment
+from reportgen.page.evaluation_view import evaluation_view
+from reportgen.page.render import environment
 
 NAMES = ("ant", "bee", "<b>cat</b>", "dog", "eel", "fox", "gnu")
 

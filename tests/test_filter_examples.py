@@ -205,8 +205,8 @@ def test_rendered_section_has_a_mosaic_per_layer_that_opens_and_closes(tmp_path)
     from reportgen.analyse.data_run import run_sample
     from reportgen.draw.data_pictures import data_pictures
     from reportgen.load.dataset import read_sample
-    from reportgen.report.filter_examples_view import filter_examples_view
-    from reportgen.report.render import environment
+    from reportgen.page.filter_examples_view import filter_examples_view
+    from reportgen.page.render import environment
 
     rng = np.random.default_rng(3)
     np.save(tmp_path / "images.npy", rng.integers(0, 256, size=(30, 8, 8), dtype=np.uint8))

@@ -1,6 +1,6 @@
 import pytest
 
-from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
+from reportgen.page.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 
 
 @pytest.mark.parametrize("value, text", [

@@ -19,7 +19,7 @@ import pytest
 import hostile_files as hostile
 from conftest import run_cli
 from reportgen.cli import main
-from reportgen.report.write import TEMP_MARK
+from reportgen.page.write import TEMP_MARK
 
 SECONDS_PER_CASE = 30
 N_FLIPS, N_TRUNCATIONS = 160, 70

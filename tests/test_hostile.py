@@ -20,7 +20,7 @@ import pytest
 import hostile_files as hostile
 from conftest import REPO
 from reportgen.cli import main
-from reportgen.report.write import TEMP_MARK
+from reportgen.page.write import TEMP_MARK
 
 
 @pytest.fixture(scope="module")

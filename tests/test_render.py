@@ -10,9 +10,9 @@ from reportgen.analyse.collect import collect_input, collect_layer, collect_mode
 from reportgen.analyse.facts import ReportFacts
 from reportgen.options import Options
 from reportgen.draw.pictures import colour_bars, input_picture, layer_figures, output_picture
-from reportgen.report.render import render_report
+from reportgen.page.render import render_report
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
-from reportgen.report.view import report_view
+from reportgen.page.view import report_view
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from reportgen.analyse.collect import collect_layer, collect_model
 from reportgen.analyse.facts import ReportFacts
-from reportgen.report.sidecar import sidecar_text
+from reportgen.page.sidecar import sidecar_text
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
 
 FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3",
@@ -49,7 +49,7 @@ def test_nan_statistics_become_null_and_json_stays_strict():
 
 
 def test_every_non_finite_number_becomes_null():
-    from reportgen.report.sidecar import finite
+    from reportgen.page.sidecar import finite
 
     data = {"a": [1.0, float("nan"), {"b": float("inf")}], "c": "NaN", "d": 3,
             "series": (0.5, float("nan"), np.float32("inf"), np.float64(2.0), np.int64(7))}

@@ -1,6 +1,6 @@
 from reportgen.analyse.facts import Series
-from reportgen.report.chart_views import series_view
-from reportgen.report.view import kernel_scale_text, layer_anchors
+from reportgen.page.chart_views import series_view
+from reportgen.page.view import kernel_scale_text, layer_anchors
 
 
 def test_anchors_are_stable_unique_and_url_safe():

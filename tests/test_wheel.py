@@ -64,7 +64,7 @@ def test_installed_wheel_renders_the_same_report(tmp_path, tiny_files):
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["SOURCE_DATE_EPOCH"] = "1700000000"
     where = subprocess.run([str(python), "-c",
-                            "import reportgen.report.render as r; print(r.templates_dir())"],
+                            "import reportgen.page.render as r; print(r.templates_dir())"],
                            cwd=outside, capture_output=True, text=True, check=True, env=env)
     assert str(env_dir) in where.stdout
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from reportgen.errors import ReportInputError
-from reportgen.report import write
+from reportgen.page import write
 
 
 def test_files_are_written_complete_and_nothing_else_is_left(tmp_path):
@@ -53,7 +53,7 @@ def test_a_missing_folder_is_writable_and_not_created_by_the_check(tmp_path):
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-from reportgen.report import write
+from reportgen.page import write
 step = int(sys.argv[2])
 calls = {"n": 0}
 real_replace, real_open = write.os.replace, open

@@ -8,6 +8,7 @@ are computed from facts alone (pure functions), in model order.
 from __future__ import annotations
 
 
+from reportgen.analyse.cam import CAM_KINDS
 from reportgen.analyse.evaluation import EVALUATION_KINDS
 from reportgen.analyse.facts import Alert, AlertKind, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
 
@@ -65,6 +66,7 @@ KINDS = (
               "The model is almost equally unsure of every class for this input: it has not "
               "learned this kind of input, or the input is scaled differently from training."),
     *EVALUATION_KINDS,
+    *CAM_KINDS,
 )
 
 
@@ -78,6 +80,9 @@ def find_alerts(facts: ReportFacts) -> tuple[Alert, ...]:
     if facts.data is not None:
         found += [Alert(a.kind, a.layer, a.message, a.subject, a.values)
                   for a in facts.data.alerts]
+    synthetic = bool(facts.inputs) and all(item.synthetic for item in facts.inputs)
+    found += [Alert(a.kind, a.layer, a.message, a.subject, a.values, synthetic=synthetic)
+              for a in facts.cam_alerts]
     return tuple(found)
 
 

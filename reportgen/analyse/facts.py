@@ -13,6 +13,7 @@ from reportgen.analyse.activations import SampleActivation
 from reportgen.analyse.graph import Graph
 
 if TYPE_CHECKING:  # spectral.py and data_run.py build on the facts below
+    from reportgen.analyse.cam import CamAlert, CamFacts
     from reportgen.analyse.data_run import DataFacts
     from reportgen.analyse.spectral import SpectralFacts
 
@@ -223,6 +224,9 @@ class ReportFacts:
     graph: Graph | None = None
     sample_activations: tuple[SampleActivation, ...] = ()
     data: DataFacts | None = None  # a labelled sample's evaluation and activations
+    cam: CamFacts | None = None  # Grad-CAM of the drawn inputs
+    cam_alerts: tuple[CamAlert, ...] = ()
+    cam_reason: str = ""
     stored_state: tuple[tuple[str, int, int], ...] = ()
 
 

@@ -7,6 +7,7 @@ works on the plain snapshots and numpy arrays it returns.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -183,6 +184,28 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
         raise ModelNotRebuilt("the model has no defined inputs and outputs (a subclassed model)")
     return LoadedModel(model, merged(repairs))
+
+
+def weights_by_path(model) -> dict[str, list[np.ndarray]]:
+    """A copy of every layer's weights, by layer path (nested models' layers too)."""
+    return {placed.path: [np.array(w.numpy()) for w in placed.layer.weights]
+            for placed in _walk(model.layers)
+            if placed.layer.weights and not isinstance(placed.layer, import_keras().Model)}
+
+
+def memory_model_file(model) -> ModelFile:
+    """What stands for the file of a model that lives in memory: its name, the size and the
+    SHA-256 of its weights' bytes (in order), and the Keras that holds it."""
+    digest = hashlib.sha256()
+    size = 0
+    for variable in model.weights:
+        values = np.ascontiguousarray(variable.numpy())
+        digest.update(values.tobytes())
+        size += values.nbytes
+    return ModelFile(path=Path(model.name), format="in-memory Keras model (not saved)",
+                     size=size, sha256=digest.hexdigest(),
+                     saved_by_keras_version=f"not saved (in memory, Keras "
+                                            f"{import_keras().__version__})")
 
 
 def missing_weights_member(model_file: ModelFile) -> str:

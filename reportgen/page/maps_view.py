@@ -7,7 +7,7 @@ from __future__ import annotations
 from reportgen.analyse.activations import SampleActivation
 from reportgen.analyse.facts import InputFacts, OutputPrediction
 from reportgen.draw.figures import Picture
-from reportgen.report.formatting import fmt_number, fmt_percent, fmt_shape
+from reportgen.page.formatting import fmt_number, fmt_percent, fmt_shape
 
 
 def input_heads(inputs: tuple[InputFacts, ...], pictures: list[list[Picture]]) -> list[dict]:

@@ -13,7 +13,7 @@ from reportgen.draw.data_pictures import DataPictures
 from reportgen.draw.evaluation_pictures import MAX_CLASS_ROWS
 from reportgen.draw.filter_pictures import SMALL_INPUT_PX
 from reportgen.draw.labelled_grid import LabelledGrid
-from reportgen.report.formatting import fmt_int, fmt_percent
+from reportgen.page.formatting import fmt_int, fmt_percent
 
 ANCHOR = "responses"
 MAX_LISTED_DEAD = 12    # dead channel numbers written out per layer; the JSON has them all

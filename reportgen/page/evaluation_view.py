@@ -9,7 +9,7 @@ from reportgen.analyse.evaluation import (EVALUATION_KINDS, ClassScores, Confuse
                                           RateInterval)
 from reportgen.draw.evaluation_pictures import EvaluationPictures, class_label
 from reportgen.draw.figures import Picture
-from reportgen.report.formatting import MISSING, fmt_int, fmt_percent
+from reportgen.page.formatting import MISSING, fmt_int, fmt_percent
 
 ANCHOR = "evaluation"
 KIND_TITLES = {kind.name: kind.title for kind in EVALUATION_KINDS}

@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from reportgen.analyse.alerts import KINDS
-from reportgen.report.data_sidecar import data_sidecar
+from reportgen.page.cam_view import cam_sidecar
+from reportgen.page.data_sidecar import data_sidecar
 from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, OutputPrediction,
                              ReportFacts, TensorStats, WeightFacts)
 
@@ -55,6 +56,7 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
         "stored_state": [{"path": path, "tensors": n_tensors, "values": n_values}
                          for path, n_tensors, n_values in facts.stored_state],
         "graph": graph_dict(facts.graph),
+        "cam": cam_sidecar(facts.cam, facts.cam_alerts, facts.cam_reason),
         **(data_sidecar(facts.data) if facts.data is not None else
            {"labelled_sample": None, "evaluation": None, "filter_examples": None,
             "class_activations": None}),

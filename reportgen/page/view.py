@@ -6,19 +6,22 @@ import json
 import re
 
 from reportgen.analyse.alerts import KINDS
+from reportgen.analyse.cam import CAM_KINDS
 from reportgen.analyse.evaluation import EVALUATION_KINDS
 from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
-from reportgen.report.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
+from reportgen.page.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.graph_layout import Layout
 from reportgen.draw.pictures import Figure, Picture
-from reportgen.report.chart_views import series_view, spectral_view, weight_chart
+from reportgen.page.chart_views import series_view, spectral_view, weight_chart
+from reportgen.draw.cam_pictures import cam_bar
 from reportgen.draw.data_pictures import DataPictures
-from reportgen.report.evaluation_view import evaluation_view
-from reportgen.report.filter_examples_view import filter_examples_view
-from reportgen.report.graph_view import graph_view
-from reportgen.report.maps_view import (axes_text, input_heads, map_rows, other_outputs,
+from reportgen.page.cam_view import cam_section
+from reportgen.page.evaluation_view import evaluation_view
+from reportgen.page.filter_examples_view import filter_examples_view
+from reportgen.page.graph_view import graph_view
+from reportgen.page.maps_view import (axes_text, input_heads, map_rows, other_outputs,
                                         prediction_table)
-from reportgen.report.overview_view import dead_shares, overview_rows
+from reportgen.page.overview_view import dead_shares, overview_rows
 
 STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
                 ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))
@@ -41,7 +44,7 @@ WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a f
 def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
                 inputs: list[list[Picture]], maps: dict[str, Picture],
                 bars: dict[str, Picture], graph: Layout | None = None,
-                data: DataPictures | None = None) -> dict:
+                data: DataPictures | None = None, cam: tuple = ()) -> dict:
     """Everything the report template shows, as strings, lists and dicts."""
     layers = list(all_layer_facts(facts.layers))
     anchors = layer_anchors([layer.path for layer in layers])
@@ -88,6 +91,8 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         if facts.data is not None else None,
         "responses": filter_examples_view(facts.data, data)
         if facts.data is not None and data is not None else None,
+        "cam": cam_section(facts.cam, cam, facts.cam_alerts, cam_bar())
+        if facts.cam is not None else None,
         "checks": check_rows(facts),
         "alert_groups": alert_groups(model_alerts),
         "synthetic_alerts": [row for row, alert in zip(alert_rows, facts.alerts)
@@ -217,6 +222,8 @@ def check_rows(facts: ReportFacts) -> list[dict]:
         n = sum(1 for a in facts.alerts if a.kind == kind.name and not a.synthetic)
         if kind in EVALUATION_KINDS:  # these rest on a labelled sample (--data)
             checked = facts.data is not None and facts.data.evaluation is not None
+        elif kind in CAM_KINDS:
+            checked = facts.cam is not None
         else:
             checked = facts.mode == "full" or (facts.mode == "weights-only"
                                                and kind.name in WEIGHTS_ONLY_CHECKS)
@@ -271,6 +278,8 @@ def table_of_contents(facts: ReportFacts, layers: list[LayerFacts], anchors: dic
     if facts.data is not None:
         toc += [entry("Evaluation", "evaluation"), entry("What the units respond to",
                                                          "responses")]
+    if facts.cam is not None:
+        toc.append(entry("Where the model looks", "cam"))
     if facts.inputs:
         toc.append(entry("Feature maps", "activations"))
         toc += [entry(item.name, f"input-{k}", 0, 1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from reportgen.report.formatting import visible
+from reportgen.page.formatting import visible
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the reportgen package
 

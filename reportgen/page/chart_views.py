@@ -9,7 +9,7 @@ from reportgen.analyse.facts import Series, WeightFacts
 from reportgen.analyse.spectral import SpectralFacts
 from reportgen.draw.charts import dot_strip_chart, histogram_chart, series_chart
 from reportgen.draw.diagnostic_charts import PowerLawTail, spectral_chart, spectral_limits
-from reportgen.report.formatting import fmt_number
+from reportgen.page.formatting import fmt_number
 
 FEW_VALUES = 20  # below this many values a histogram says little: one dot per value
 # The value each per-channel statistic of a normalisation starts from.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reportgen.analyse.facts import LayerFacts, ReportFacts, WeightFacts
 from reportgen.analyse.alerts import ALPHA_HIGH, ALPHA_LOW, ALPHA_UNRELIABLE, KS_UNRELIABLE
-from reportgen.report.formatting import fmt_int, fmt_number, fmt_percent
+from reportgen.page.formatting import fmt_int, fmt_number, fmt_percent
 
 
 def main_weight(layer: LayerFacts) -> WeightFacts | None:

@@ -1,0 +1,153 @@
+"""The Python API: the same report as the command line, for a file or a Keras model that
+lives in memory (a notebook's), with inputs as paths or numpy arrays.
+
+    import reportgen
+    result = reportgen.report(model, inputs=[x_test[:3]], labels="classes.txt")
+    result                      # shows the report in Jupyter
+    result.save("audit.html")   # writes audit.html and audit.json
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from reportgen.errors import ReportInputError
+from reportgen.options import Options
+from reportgen.progress import Progress
+
+REQUEST_OPTIONS = ("input_scale", "weights_only", "trust_model", "architecture_path",
+                   "cam_layer")
+NOTEBOOK_HEIGHT = 720  # px: the report scrolls inside its frame in a notebook cell
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished report: `html` (one self-contained page) and `sidecar` (the JSON text)."""
+
+    html: str
+    sidecar: str
+
+    @property
+    def facts(self) -> dict:
+        """Every number of the report, as the JSON sidecar holds them."""
+        return json.loads(self.sidecar)
+
+    def to_json(self) -> str:
+        """The JSON sidecar's text."""
+        return self.sidecar
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write the page to `path` (.html) and the sidecar beside it (.json), both complete
+        or neither; return their paths."""
+        from reportgen.page.write import check_writable, write_all
+
+        html_path = Path(path)
+        if html_path.suffix.lower() not in (".html", ".htm"):
+            raise ReportInputError(f"{html_path}: the report must be an .html file")
+        json_path = html_path.with_suffix(".json")
+        check_writable([html_path, json_path])
+        write_all({html_path: self.html, json_path: self.sidecar})
+        return html_path, json_path
+
+    def _repr_html_(self) -> str:
+        """The report inside a notebook cell: in its own frame, so that its styles stay out
+        of the notebook's and the notebook's out of it."""
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+                f'style="width: 100%; height: {NOTEBOOK_HEIGHT}px; border: 1px solid #ccc" '
+                f'sandbox title="reportgen report"></iframe>')
+
+
+def write(model_or_path: Any, output: str | Path, **arguments: Any) -> tuple[Path, Path]:
+    """Write the report of a model (as `report` takes it) to `output` and its sidecar beside
+    it; where they cannot be written, or would overwrite an input, it fails before any work.
+    This is what the command line runs."""
+    report(model_or_path, output=Path(output), **arguments)
+    return Path(output), Path(output).with_suffix(".json")
+
+
+def report(model_or_path: Any, *, inputs: Iterable | None = None,
+           labels: str | Path | Iterable[str] | None = None, data: Any = None,
+           data_labels: Any = None, quiet: bool = True, output: Path | None = None,
+           progress: Progress | None = None, initial: dict | None = None,
+           **options: Any) -> Report:
+    """The report of a model file (a path) or of a `keras.Model` in memory.
+
+    `inputs`: paths, `NAME=path` strings, or numpy arrays (one sample, or a batch on the
+    first axis); `labels`: a file of class names or the names themselves; `data` and
+    `data_labels`: a labelled sample as the command line's --data/--data-labels take it, or
+    as two numpy arrays. Other keyword arguments are the command line's options in
+    snake_case (`max_filters`, `kernel_scale`, `weights_only`, `input_scale`, ...).
+    `initial` (layer path -> weights) replaces the fresh initialisation compared with, for
+    a weights-only report of a model in memory (the training callback's).
+    """
+    from reportgen.load.samples import parse_input
+    from reportgen.pipeline import ReportRequest, build_report, output_paths
+    from reportgen.page.write import check_writable, recover, write_all
+
+    known = {f.name for f in fields(Options)} | set(REQUEST_OPTIONS)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(unknown)} (known: {sorted(known)})")
+    in_memory = not isinstance(model_or_path, (str, Path))
+    with tempfile.TemporaryDirectory(prefix="reportgen-api-") as scratch:
+        folder = Path(scratch)
+        request = ReportRequest(
+            model_path=Path(model_or_path.name if in_memory else model_or_path),
+            output=output or folder / "report.html",
+            inputs=tuple(parse_input(text) for text in _as_paths(inputs, folder, "input")),
+            labels_path=_labels_file(labels, folder),
+            options=Options(**{k: v for k, v in options.items() if k not in REQUEST_OPTIONS}),
+            data_path=_array_file(data, folder / "data.npy"),
+            data_labels_path=_array_file(data_labels, folder / "data-labels.npy"),
+            **{k: (Path(v) if k == "architecture_path" and v is not None else v)
+               for k, v in options.items() if k in REQUEST_OPTIONS})
+        targets = output_paths(request) if output is not None else ()
+        if targets:
+            check_writable(list(targets))
+            recover(list(targets))
+        progress = progress or Progress(quiet=quiet)
+        rendered = build_report(request, progress, model=model_or_path if in_memory else None,
+                                initial=initial)
+        if targets:
+            progress.step(f"writing {targets[0]}")
+            write_all({targets[0]: rendered.html, targets[1]: rendered.sidecar})
+    return Report(rendered.html, rendered.sidecar)
+
+
+def _as_paths(items: Iterable | None, folder: Path, stem: str) -> list[str]:
+    """Inputs as the command line takes them: arrays are written to .npy files first."""
+    found = []
+    for k, item in enumerate(items or ()):
+        if isinstance(item, np.ndarray):
+            path = folder / f"{stem}-{k}.npy"
+            np.save(path, item, allow_pickle=False)
+            found.append(str(path))
+        else:
+            found.append(str(item))
+    return found
+
+
+def _labels_file(labels, folder: Path) -> Path | None:
+    """A labels file: the one given, or one written from the names given."""
+    if labels is None or isinstance(labels, (str, Path)):
+        return Path(labels) if labels is not None else None
+    path = folder / "labels.txt"
+    path.write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
+    return path
+
+
+def _array_file(value, path: Path) -> Path | None:
+    """A path as it is, or an array written to `path`."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        np.save(path, value, allow_pickle=False)
+        return path
+    return Path(value)

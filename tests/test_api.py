@@ -1,0 +1,115 @@
+"""The Python API and the training callback, where Keras users work."""
+
+from __future__ import annotations
+
+import html as html_module
+import json
+import re
+
+import numpy as np
+import pytest
+
+import reportgen
+from conftest import run_cli
+from reportgen.demo import shapes_dataset
+
+FILE_FIELDS = {"file", "file_size", "sha256", "format", "saved_by_keras_version"}
+
+
+def test_the_public_names_are_listed_and_importable():
+    assert set(reportgen.__all__) >= {"report", "write", "Report", "keras"}
+    for name in reportgen.__all__:
+        assert getattr(reportgen, name) is not None
+    assert reportgen.keras.ReportCallback
+
+
+def without_file_fields(data: dict) -> dict:
+    data = json.loads(json.dumps(data))
+    data["model"] = {k: v for k, v in data["model"].items() if k not in FILE_FIELDS}
+    return data
+
+
+def test_an_in_memory_model_gives_the_same_json_as_its_saved_file(tmp_path, tiny_model,
+                                                                    monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    path = tmp_path / "tiny.keras"
+    tiny_model.save(path)
+    assert run_cli(path, "-q", "-o", tmp_path / "file.html",
+                   env={"SOURCE_DATE_EPOCH": "1700000000"}).returncode == 0
+    from_file = json.loads((tmp_path / "file.json").read_text("utf-8"))
+    in_memory = reportgen.report(tiny_model).facts
+    assert in_memory["model"]["format"].startswith("in-memory")
+    weights = np.concatenate([np.ascontiguousarray(w.numpy()).ravel().view(np.uint8)
+                              for w in tiny_model.weights])
+    assert in_memory["model"]["file_size"] == weights.size
+    assert without_file_fields(in_memory) == without_file_fields(from_file)
+
+
+def test_the_report_shows_in_a_notebook_in_its_own_frame(tiny_model):
+    result = reportgen.report(tiny_model)
+    shown = result._repr_html_()
+    frame = re.fullmatch(r'<iframe srcdoc="(.*)" style="([^"]*)" sandbox title="[^"]*"></iframe>',
+                         shown, re.S)
+    assert frame is not None
+    assert html_module.unescape(frame.group(1)) == result.html
+    assert "<script" not in shown and "height: 720px" in frame.group(2)
+
+
+def test_numpy_inputs_and_label_names_work_like_files(tmp_path, tiny_model):
+    batch = np.random.default_rng(0).random((2, 12, 12, 1)).astype(np.float32)
+    result = reportgen.report(tiny_model, inputs=[batch], labels=["a", "b", "c", "d"])
+    expected = np.asarray(tiny_model(batch, training=False))
+    tops = [p["top"][0] for p in result.facts["predictions"]]
+    assert [t["class_index"] for t in tops] == list(np.argmax(expected, axis=1))
+    assert {t["label"] for t in tops} <= {"a", "b", "c", "d"}
+    html_path, json_path = result.save(tmp_path / "r.html")
+    assert json.loads(json_path.read_text("utf-8")) == result.facts
+    assert html_path.read_text("utf-8") == result.html
+
+
+def test_unknown_options_are_refused(tiny_model):
+    with pytest.raises(TypeError, match="max_fliters"):
+        reportgen.report(tiny_model, max_fliters=3)
+
+
+def test_the_callback_writes_a_report_per_epoch_and_a_rising_trend(tmp_path):
+    import keras
+
+    from reportgen.load.keras_model import book_cnn
+
+    images, labels = shapes_dataset(n_per_class=40, seed=7)
+    keras.utils.set_random_seed(0)
+    model = book_cnn(8)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callback = reportgen.keras.ReportCallback(tmp_path / "audit")
+    model.fit(images, labels, epochs=3, batch_size=32, verbose=0, callbacks=[callback])
+    written = sorted(p.name for p in (tmp_path / "audit").glob("epoch-*.html"))
+    assert written == ["epoch-001.html", "epoch-002.html", "epoch-003.html"]
+    index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
+    first = index["relative_change"]["conv2d"]
+    assert len(first) == 3 and first[0] > 0 and first[0] < first[1] < first[2]
+    page = (tmp_path / "audit" / "index.html").read_text("utf-8")
+    assert 'href="epoch-003.html"' in page
+    report = json.loads((tmp_path / "audit" / "epoch-003.json").read_text("utf-8"))
+    assert report["mode"] == "weights-only" and report["layers"][0]["init"] is not None
+
+
+def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
+    import keras
+
+    from reportgen import api
+
+    def broken(*_, **__):
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(api, "report", broken)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    callback = reportgen.keras.ReportCallback(tmp_path / "audit")
+    with pytest.warns(RuntimeWarning, match="disk is on fire"):
+        history = model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, verbose=0,
+                            callbacks=[callback])
+    assert len(history.history["loss"]) == 2
+    index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
+    assert [e["error"] for e in index["epochs"]] == ["the disk is on fire"] * 2
