@@ -6,13 +6,14 @@ target layer, the gradients of both methods' class scores (one tape per batch), 
 their facts and the encoded pictures. The first run (which builds the probe and warms
 TensorFlow's kernels up) is shown apart from the median of the next three.
 
-Usage: python benchmarks/cam_budget.py [--cache DIR]   (ResNet50 from DIR/resnet50.keras,
+Usage: python benchmarks/cam_budget.py [--cache DIR] [--json]   (ResNet50 from DIR/resnet50.keras,
 built there with weights=None by build_models.py, or in memory when absent)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
@@ -69,20 +70,36 @@ def models(cache: Path):
     yield "resnet50", resnet, 224, 3
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "reportgen-bench")
-    args = parser.parse_args()
-    print(f"{'model':<10} {'inputs':>6} {'first s':>8} {'median s':>9} {'cpu s':>6} "
-          f"{'per input':>10}  budget")
-    for name, model, side, channels in models(args.cache):
+def measure_all(cache: Path) -> list[dict]:
+    """One row per model and number of inputs: first run, median, CPU, per input, budget."""
+    rows = []
+    for name, model, side, channels in models(cache):
         for n in (1, 8):
             x = np.random.default_rng(0).uniform(0, 1, (n, side, side, channels))
             first, median, cpu = measure(model, x.astype(np.float32))
             per_input = max(first, median) / n
-            verdict = "ok" if per_input <= BUDGETS[name] else "OVER"
-            print(f"{name:<10} {n:>6} {first:>8.3f} {median:>9.3f} {cpu:>6.2f} "
-                  f"{per_input:>10.3f}  <= {BUDGETS[name]} s {verdict}")
+            rows.append({"model": name, "inputs": n, "first": first, "median": median,
+                         "cpu": cpu, "per_input": per_input, "budget": BUDGETS[name],
+                         "met": per_input <= BUDGETS[name]})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "reportgen-bench")
+    parser.add_argument("--json", action="store_true",
+                        help="print the rows as one JSON list (benchmarks/run.py reads it)")
+    args = parser.parse_args()
+    rows = measure_all(args.cache)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print(f"{'model':<10} {'inputs':>6} {'first s':>8} {'median s':>9} {'cpu s':>6} "
+          f"{'per input':>10}  budget")
+    for row in rows:
+        print(f"{row['model']:<10} {row['inputs']:>6} {row['first']:>8.3f} {row['median']:>9.3f} "
+              f"{row['cpu']:>6.2f} {row['per_input']:>10.3f}  <= {row['budget']} s "
+              f"{'ok' if row['met'] else 'OVER'}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from reportgen.errors import ReportInputError
+from reportgen.i18n import _, language, msg
 from reportgen.options import Options
 from reportgen.progress import Progress
 
@@ -50,7 +51,8 @@ class Report:
 
         html_path = Path(path)
         if html_path.suffix.lower() not in (".html", ".htm"):
-            raise ReportInputError(f"{html_path}: the report must be an .html file")
+            raise ReportInputError(msg("{path}: the report must be an .html file",
+                                       path=str(html_path)))
         json_path = html_path.with_suffix(".json")
         check_writable([html_path, json_path])
         write_all({html_path: self.html, json_path: self.sidecar})
@@ -76,7 +78,7 @@ def report(model_or_path: Any, *, inputs: Iterable | None = None,
            labels: str | Path | Iterable[str] | None = None, data: Any = None,
            data_labels: Any = None, quiet: bool = True, output: Path | None = None,
            progress: Progress | None = None, initial: dict | None = None,
-           **options: Any) -> Report:
+           lang: str | None = None, **options: Any) -> Report:
     """The report of a model file (a path) or of a `keras.Model` in memory.
 
     `inputs`: paths, `NAME=path` strings, or numpy arrays (one sample, or a batch on the
@@ -85,8 +87,20 @@ def report(model_or_path: Any, *, inputs: Iterable | None = None,
     as two numpy arrays. Other keyword arguments are the command line's options in
     snake_case (`max_filters`, `kernel_scale`, `weights_only`, `input_scale`, ...).
     `initial` (layer path -> weights) replaces the fresh initialisation compared with, for
-    a weights-only report of a model in memory (the training callback's).
+    a weights-only report of a model in memory (the training callback's). `lang` is the
+    report's language, 'en' or 'ko' (default: Korean when LANG/LC_ALL is a Korean locale,
+    else English); the JSON sidecar is the same in both but for its `lang`.
     """
+    with language(lang):
+        return _report(model_or_path, inputs=inputs, labels=labels, data=data,
+                       data_labels=data_labels, quiet=quiet, output=output, progress=progress,
+                       initial=initial, **options)
+
+
+def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
+            data_labels: Any, quiet: bool, output: Path | None, progress: Progress | None,
+            initial: dict | None, **options: Any) -> Report:
+    """`report` in the language already set."""
     from reportgen.load.samples import parse_input
     from reportgen.pipeline import ReportRequest, build_report, output_paths
     from reportgen.page.write import check_writable, recover, write_all
@@ -116,7 +130,7 @@ def report(model_or_path: Any, *, inputs: Iterable | None = None,
         rendered = build_report(request, progress, model=model_or_path if in_memory else None,
                                 initial=initial)
         if targets:
-            progress.step(f"writing {targets[0]}")
+            progress.step(_("writing {path}").format(path=targets[0]))
             write_all({targets[0]: rendered.html, targets[1]: rendered.sidecar})
     return Report(rendered.html, rendered.sidecar)
 

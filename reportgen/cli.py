@@ -13,6 +13,8 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import LANGUAGES, _, language, localised, msg
+from reportgen.page.formatting import visible
 from reportgen.options import Options
 from reportgen.progress import Progress
 
@@ -24,71 +26,74 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `reportgen` / `python -m reportgen`."""
     parser = argparse.ArgumentParser(
         prog="reportgen",
-        description="Write a self-contained HTML report (and a JSON sidecar) of what a Keras "
-                    "model's layers learned: weights, statistics against a fresh "
-                    "initialisation, kernel images and feature maps.")
+        description=_("Write a self-contained HTML report (and a JSON sidecar) of what a Keras "
+                      "model's layers learned: weights, statistics against a fresh "
+                      "initialisation, kernel images and feature maps."))
     parser.add_argument("model", nargs="?", type=Path,
-                        help="a Keras model file: .keras (Keras 3) or .h5 (legacy HDF5)")
+                        help=_("a Keras model file: .keras (Keras 3) or .h5 (legacy HDF5)"))
     parser.add_argument("-o", "--output", type=Path,
-                        help="the HTML report to write (default: output/<model name>.html); "
-                             "the JSON sidecar goes beside it with the suffix .json")
+                        help=_("the HTML report to write (default: output/<model name>.html); "
+                               "the JSON sidecar goes beside it with the suffix .json"))
     parser.add_argument("--input", dest="inputs", action="append", default=[],
                         metavar="[NAME=]FILE",
-                        help="a sample input: PNG/JPEG, or .npy of HxW, HxWxC or NxHxWxC "
-                             "(repeatable); NAME=FILE gives a file to the model input NAME "
-                             "(models with several inputs); default: a synthetic test pattern")
+                        help=_("a sample input: PNG/JPEG, or .npy of HxW, HxWxC or NxHxWxC "
+                               "(repeatable); NAME=FILE gives a file to the model input NAME "
+                               "(models with several inputs); default: a synthetic test pattern"))
     parser.add_argument("--labels", type=Path, metavar="FILE",
-                        help="class names, one a line, for the predictions")
+                        help=_("class names, one a line, for the predictions"))
     parser.add_argument("--data", type=Path, metavar="FILE.npy|DIR|FILE.csv",
-                        help="a labelled sample to evaluate the model on: an .npy of images "
-                             "(with --data-labels), a folder with one sub-folder per class, "
-                             "or a CSV of path,label")
+                        help=_("a labelled sample to evaluate the model on: an .npy of images "
+                               "(with --data-labels), a folder with one sub-folder per class, "
+                               "or a CSV of path,label"))
     parser.add_argument("--data-labels", type=Path, metavar="FILE.npy",
-                        help="the integer labels of an .npy --data sample")
+                        help=_("the integer labels of an .npy --data sample"))
     parser.add_argument("--input-scale", default="auto", type=_scale, metavar="auto|NUMBER",
-                        help="divide input values by this number; 'auto' (default) divides "
-                             "integer data by 255 and leaves floats as they are")
+                        help=_("divide input values by this number; 'auto' (default) divides "
+                               "integer data by 255 and leaves floats as they are"))
     parser.add_argument("--max-filters", type=_positive, default=Options.max_filters, metavar="N",
-                        help="filters shown per kernel mosaic (default 64)")
+                        help=_("filters shown per kernel mosaic (default 64)"))
     parser.add_argument("--max-channels", type=_positive, default=Options.max_channels,
                         metavar="N",
-                        help="input channels per kernel mosaic and feature maps per layer "
-                             "(default 64)")
+                        help=_("input channels per kernel mosaic and feature maps per layer "
+                               "(default 64)"))
     parser.add_argument("--max-map-layers", type=_positive, default=Options.max_map_layers,
                         metavar="N",
-                        help="layers whose feature maps are drawn, spread evenly through the "
-                             "model (default 12); statistics always cover every layer")
+                        help=_("layers whose feature maps are drawn, spread evenly through the "
+                               "model (default 12); statistics always cover every layer"))
     parser.add_argument("--max-inputs", type=_positive, default=Options.max_inputs, metavar="N",
-                        help="inputs drawn (default 8); predictions and activation statistics "
-                             "cover every input given")
+                        help=_("inputs drawn (default 8); predictions and activation statistics "
+                               "cover every input given"))
     parser.add_argument("--spectral-max-dim", type=_positive, default=Options.spectral_max_dim,
                         metavar="N",
-                        help="skip the spectral analysis of a weight matrix whose smaller side "
-                             "exceeds N (default 2048; its cost grows as N cubed); the report "
-                             "names each skipped layer")
+                        help=_("skip the spectral analysis of a weight matrix whose smaller side "
+                               "exceeds N (default 2048; its cost grows as N cubed); the report "
+                               "names each skipped layer"))
     parser.add_argument("--kernel-scale", default=Options.kernel_scale, type=_kernel_scale,
                         metavar="auto|NUMBER|layer",
-                        help="weight colours: 'auto' (default) a symmetric scale per layer from "
-                             "a robust maximum of its weights; NUMBER spans -NUMBER..NUMBER "
-                             "(0.5 is the textbook's imshow(vmin=-0.5, vmax=0.5)); 'layer' "
-                             "each layer's own largest weight")
+                        help=_("weight colours: 'auto' (default) a symmetric scale per layer from "
+                               "a robust maximum of its weights; NUMBER spans -NUMBER..NUMBER "
+                               "(0.5 is the textbook's imshow(vmin=-0.5, vmax=0.5)); 'layer' "
+                               "each layer's own largest weight"))
     parser.add_argument("--cam-layer", metavar="NAME",
-                        help="the convolution layer Grad-CAM explains (default: the last one "
-                             "whose output is larger than 1x1, nested models included)")
+                        help=_("the convolution layer Grad-CAM explains (default: the last one "
+                               "whose output is larger than 1x1, nested models included)"))
     parser.add_argument("--architecture", type=Path, metavar="FILE",
-                        help="take the architecture from FILE (a .keras, an .h5 with a model "
-                             "config, or a model.to_json() file) and the weights from MODEL "
-                             "(a save_weights file, say); layers are matched by name and shape")
+                        help=_("take the architecture from FILE (a .keras, an .h5 with a model "
+                               "config, or a model.to_json() file) and the weights from MODEL "
+                               "(a save_weights file, say); layers are matched by name and shape"))
     parser.add_argument("--weights-only", action="store_true",
-                        help="read the weights straight from the file (fast, no TensorFlow): "
-                             "statistics, histograms and kernel images, no activations")
+                        help=_("read the weights straight from the file (fast, no TensorFlow): "
+                               "statistics, histograms and kernel images, no activations"))
     parser.add_argument("--trust-model", action="store_true",
-                        help="turn Keras safe mode off, so Lambda layers and custom code in "
-                             "the file can run; only for files you trust (the report says so)")
+                        help=_("turn Keras safe mode off, so Lambda layers and custom code in "
+                               "the file can run; only for files you trust (the report says so)"))
     parser.add_argument("--demo", action="store_true",
-                        help="train the textbook's CNN on generated shapes and report on it")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+                        help=_("train the textbook's CNN on generated shapes and report on it"))
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help=_("the report's language: en (English) or ko (Korean); default: "
+                               "ko when LANG or LC_ALL is a Korean locale, else en"))
+    parser.add_argument("-q", "--quiet", action="store_true", help=_("no progress lines"))
+    parser.add_argument("--debug", action="store_true", help=_("show tracebacks of errors"))
     parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
     return parser
 
@@ -96,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _positive(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+        raise argparse.ArgumentTypeError(_("{text!r} is not a whole number of at least 1").format(
+            text=text))
     return int(text)
 
 
@@ -107,7 +113,8 @@ def _number(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+        raise argparse.ArgumentTypeError(_("{text!r} is not a positive number").format(
+            text=text))
     return value
 
 
@@ -131,11 +138,31 @@ def main(argv: list[str] | None = None) -> int:
     # cores from being oversubscribed (the spectra ran 4-7x slower without it).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = sys.argv[1:] if argv is None else list(argv)
+    # The language is known before the parser is built, so that its help is in it too.
+    with language(lang_option(argv)):
+        return _main(argv)
+
+
+def lang_option(argv: list[str]) -> str | None:
+    """The --lang given on the command line (a valid one; argparse refuses the others), or
+    None for the locale's."""
+    for k, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else \
+            argv[k + 1] if arg == "--lang" and k + 1 < len(argv) else None
+        if value in LANGUAGES:
+            return value
+    return None
+
+
+def _main(argv: list[str]) -> int:
+    """main() in the run's language."""
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.model is None and not args.demo:
-        build_parser().error("give a model file, or --demo")
+        build_parser().error(_("give a model file, or --demo"))
     progress = Progress(quiet=args.quiet)
     if args.quiet:
         # Library warnings (numpy, zipfile, Keras) are not ours to print when asked for quiet.
@@ -146,15 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, exc, EXIT_INPUT)
     except ModuleNotFoundError as exc:
         if (exc.name or "").startswith("reportgen"):
-            return _fail(args, exc, EXIT_INTERNAL, prefix="internal error: ")
+            return _fail(args, exc, EXIT_INTERNAL, prefix=_("internal error: "))
         return _fail(args, MissingPackage(exc.name), EXIT_INPUT)  # installation, not a bug
     except KeyboardInterrupt:
-        print("reportgen: interrupted", file=sys.stderr)
+        print("reportgen: " + _("interrupted"), file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:  # Anything else is our bug: say so in one line.
-        return _fail(args, exc, EXIT_INTERNAL, prefix="internal error: ")
+        return _fail(args, exc, EXIT_INTERNAL, prefix=_("internal error: "))
     if not args.quiet:
-        print(f"reportgen: wrote {written[0]} and {written[1]}", file=sys.stderr)
+        print("reportgen: " + _("wrote {html} and {json}").format(html=written[0],
+                                                                  json=written[1]),
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -174,7 +203,7 @@ def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
                      data=args.data, data_labels=args.data_labels, progress=progress,
                      input_scale=args.input_scale, weights_only=args.weights_only,
                      trust_model=args.trust_model, architecture_path=args.architecture,
-                     cam_layer=args.cam_layer,
+                     cam_layer=args.cam_layer, lang=args.lang,
                      **{f.name: getattr(options, f.name) for f in fields(Options)})
 
 
@@ -183,8 +212,9 @@ class MissingPackage(Exception):
 
     def __init__(self, name: str | None):
         package = PACKAGES.get((name or "").split(".")[0], name or "a required package")
-        super().__init__(f"the Python package {package!r} is not installed in this "
-                         f"environment ({sys.executable}): pip install {package}")
+        super().__init__(msg("the Python package {package!r} is not installed in this "
+                             "environment ({python}): pip install {package}", package=package,
+                             python=sys.executable))
 
 
 # Import names whose package (pip name) differs.
@@ -195,5 +225,5 @@ def _fail(args: argparse.Namespace, exc: BaseException, code: int, prefix: str =
     """Report a failure in one line (a traceback only with --debug)."""
     if args.debug:
         traceback.print_exception(exc)
-    print(f"reportgen: {prefix}{one_line(exc)}", file=sys.stderr)
+    print(f"reportgen: {prefix}{visible(localised(one_line(exc)))}", file=sys.stderr)
     return code

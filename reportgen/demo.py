@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.options import Options
+from reportgen.i18n import _
 from reportgen.progress import Progress
 
 SIDE = 28
@@ -65,11 +66,13 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
 
     folder = output.parent if output else DEMO_OUTPUT_DIR
     model_path = folder / "demo-model.keras"
-    progress.step(f"generating {N_PER_CLASS * len(CLASSES)} images of {len(CLASSES)} shapes")
+    progress.step(_("generating {n} images of {shapes} shapes").format(
+        n=N_PER_CLASS * len(CLASSES), shapes=len(CLASSES)))
     images, labels = shapes_dataset()
-    progress.step("training the textbook's CNN on them (importing TensorFlow)")
+    progress.step(_("training the textbook's CNN on them (importing TensorFlow)"))
     accuracy = keras_model.train_demo_model(images, labels, len(CLASSES), model_path)
-    progress.step(f"trained: accuracy {accuracy:.3f} on held-out shapes; saved {model_path}")
+    progress.step(_("trained: accuracy {accuracy:.3f} on held-out shapes; saved {path}").format(
+        accuracy=accuracy, path=model_path))
 
     labels_path = folder / "demo-labels.txt"
     labels_path.write_text("\n".join(CLASSES) + "\n", encoding="utf-8")

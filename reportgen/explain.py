@@ -11,6 +11,7 @@ import numpy as np
 from reportgen.analyse.cam import (METHODS, CamAlert, CamFacts, cam_alerts, cam_facts,
                                    cam_maps, cam_requests)
 from reportgen.draw.cam_pictures import CamPictures, cam_pictures
+from reportgen.i18n import msg
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,10 @@ def explain(model, layer: str | None, chosen: str, images: list[np.ndarray],
     from reportgen.load.keras_gradients import cam_gradients
 
     if layer is None:
-        return Explained(None, reason="the model is not an image classifier with a "
-                                      "convolution whose output is larger than 1 x 1")
+        return Explained(None, reason=msg("the model is not an image classifier with a "
+                                          "convolution whose output is larger than 1 x 1"))
     if not images:
-        return Explained(None, reason="no input was run")
+        return Explained(None, reason=msg("no input was run"))
     scores = np.asarray(first_output)
     tops = [int(row[0] > 0.5) if row.size == 1 else int(np.argmax(row)) for row in scores]
     requests = cam_requests(tops)

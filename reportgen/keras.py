@@ -67,10 +67,12 @@ class ReportCallback(keras.callbacks.Callback):
 
     def write_index(self) -> None:
         """The index of the reports so far, never letting its own failure stop training."""
+        from reportgen.i18n import language
         from reportgen.page.epochs_view import write_epoch_index
 
         try:
-            write_epoch_index(self.output_dir, self.entries)
+            with language(self.arguments.get("lang")):  # the reports' language
+                write_epoch_index(self.output_dir, self.entries)
         except Exception as exc:  # as above: training goes on
             warnings.warn(f"reportgen: the index could not be written: {one_line(exc)}",
                           RuntimeWarning, stacklevel=2)

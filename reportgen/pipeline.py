@@ -25,7 +25,8 @@ from reportgen.explain import check_cam_layer, explain
 from reportgen.load.dataset import read_sample
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
-from reportgen.errors import ReportInputError, WeightsUnreadable
+from reportgen.errors import ReportInputError, WeightsUnreadable, message_of, without_path
+from reportgen.i18n import N_, Joined, _, localised, msg, ngettext
 from reportgen.analyse.facts import ReportFacts, all_layer_facts
 from reportgen.analyse.graph import Graph, model_graph
 from reportgen.draw.graph_layout import graph_layout
@@ -47,27 +48,28 @@ from reportgen.load.snapshot import ModelSnapshot, all_layers
 from reportgen.page.view import report_view
 from reportgen.page.write import check_writable, recover, write_all
 
-SYNTHETIC_NOTE = ("No --input was given: the activations below are for a synthetic test "
+SYNTHETIC_NOTE = N_("No --input was given: the activations below are for a synthetic test "
                   "pattern ({what}), not real data.")
-NO_INIT_NOTE = ("This architecture could not be rebuilt and re-initialised, so there is no "
+NO_INIT_NOTE = N_("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
-FRESH_CUT_NOTE = ("Kernel pictures of the freshly initialised layer are drawn for the first "
+FRESH_CUT_NOTE = N_("Kernel pictures of the freshly initialised layer are drawn for the first "
                   "{shown} layers with kernels; the statistics compare every layer with its "
                   "initialisation.")
-INPUTS_CUT_NOTE = ("{n} inputs were given: the first {shown} are drawn (--max-inputs); "
+INPUTS_CUT_NOTE = N_("{n} inputs were given: the first {shown} are drawn (--max-inputs); "
                    "predictions and the activation statistics cover all {n}.")
-FORWARD_FAILED_NOTE = ("The model could not run on the inputs ({error}), so this report has no "
+FORWARD_FAILED_NOTE = N_("The model could not run on the inputs ({error}), so this report has no "
                        "feature maps or predictions; everything about the weights stands.")
-TRUSTED_NOTE = ("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
+TRUSTED_NOTE = N_("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
                 "model file (Lambda layers, custom objects) may have run.")
-MEMORY_WEIGHTS_ONLY = ("the model in memory was not run (a training callback's report: give "
+MEMORY_WEIGHTS_ONLY = N_("the model in memory was not run (a training callback's report: give "
                        "it inputs or data to run the model)")
-STARTING_WEIGHTS_NOTE = ("The initial weights compared with are the ones this model started "
+STARTING_WEIGHTS_NOTE = N_("The initial weights compared with are the ones this model started "
                          "training from, not a fresh initialisation.")
-ASKED_WEIGHTS_ONLY = "--weights-only was given"
-LABELS_COUNT_NOTE = ("The labels file has {n_labels} class names but the model's output has "
+ASKED_WEIGHTS_ONLY = N_("--weights-only was given")
+LABELS_COUNT_NOTE = N_("The labels file has {n_labels} class names but the model's output has "
                      "{n_classes} values: names were matched by position, and may be wrong.")
-UNUSED_INPUTS_NOTE = "The --input files were not used: a weights-only report runs no model."
+UNUSED_INPUTS_NOTE = N_("The --input files were not used: a weights-only report runs no "
+                        "model.")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, P
     check_writable([html_path, json_path])
     recover([html_path, json_path])
     rendered = build_report(request, progress)
-    progress.step(f"writing {html_path}")
+    progress.step(_("writing {path}").format(path=html_path))
     write_all({html_path: rendered.html, json_path: rendered.sidecar})
     return html_path, json_path
 
@@ -130,9 +132,9 @@ def build_report(request: ReportRequest, progress: Progress, model=None,
     initialisation (the training callback's)."""
     labels = read_labels(request.labels_path)
     for given in request.inputs:
-        require_regular_file(given.path, "input file")
+        require_regular_file(given.path, msg("input file"))
     if request.data_labels_path is not None and request.data_path is None:
-        raise ReportInputError("--data-labels needs --data (the images they label)")
+        raise ReportInputError(msg("--data-labels needs --data (the images they label)"))
     if model is not None and request.weights_only:
         content = in_memory_weights_content(model, request, initial, progress)
     elif model is not None:
@@ -142,13 +144,13 @@ def build_report(request: ReportRequest, progress: Progress, model=None,
         architecture = (read_architecture(request.architecture_path)
                         if request.architecture_path else None)
         if request.weights_only:
-            content = weights_or_architecture_content(model_file, request, ASKED_WEIGHTS_ONLY,
+            content = weights_or_architecture_content(model_file, request, msg(ASKED_WEIGHTS_ONLY),
                                                       progress)
         else:
             content = full_or_fallback_content(model_file, architecture, request, labels,
                                                progress)
     facts = dataclasses.replace(content.facts, alerts=find_alerts(content.facts))
-    progress.step("rendering the page")
+    progress.step(_("rendering the page"))
     html = render_report(report_view(facts, content.figures, content.inputs, content.maps,
                                      colour_bars(), draw_graph(facts), content.data,
                                      content.cam))
@@ -169,7 +171,7 @@ def in_memory_weights_content(model, request: ReportRequest, initial: dict | Non
     afford each epoch): its weights against the weights it started from, when known."""
     from reportgen.load import keras_model
 
-    progress.step(f"reading the weights of the in-memory model {model.name}")
+    progress.step(_("reading the weights of the in-memory model {name}").format(name=model.name))
     snapshot = keras_model.snapshot(model)
     model_file = keras_model.memory_model_file(model)
     facts = ReportFacts(
@@ -177,9 +179,9 @@ def in_memory_weights_content(model, request: ReportRequest, initial: dict | Non
         model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
         layers=collect_layers(snapshot, initial, request.options),
         inputs=(),
-        notes=(STARTING_WEIGHTS_NOTE,) if initial is not None else (),
+        notes=(msg(STARTING_WEIGHTS_NOTE),) if initial is not None else (),
         kernel_scale=request.options.kernel_scale,
-        weights_only_reason=MEMORY_WEIGHTS_ONLY,
+        weights_only_reason=msg(MEMORY_WEIGHTS_ONLY),
         graph=graph_of(keras_model.model_config(model)),
     )
     return Content(facts, layer_figures(snapshot, initial, request.options), [])
@@ -191,7 +193,7 @@ def in_memory_content(model, request: ReportRequest, labels: list[str],
     hashes its weights instead."""
     from reportgen.load import keras_model
 
-    progress.step(f"reading the in-memory model {model.name}")
+    progress.step(_("reading the in-memory model {name}").format(name=model.name))
     loaded = keras_model.LoadedModel(model, ())
     return full_content(keras_model.memory_model_file(model), loaded, request, labels,
                         progress)
@@ -203,16 +205,17 @@ def full_or_fallback_content(model_file: ModelFile, architecture: Architecture |
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
     from reportgen.load import keras_model  # not at the top: weights-only runs never need it
 
-    progress.step(f"loading {model_file.path.name} (importing TensorFlow)")
+    progress.step(_("loading {name} (importing TensorFlow)").format(name=model_file.path.name))
     try:
         if architecture is None:
             loaded = load_or_assemble(model_file, request.trust_model)
         else:
             loaded = assemble(model_file, architecture.config, request.trust_model)
     except keras_model.ModelNotRebuilt as exc:
-        reason = f"Keras could not rebuild the model: {exc}"
+        reason = msg("Keras could not rebuild the model: {error}", error=message_of(exc))
         if exc.needs_trust:
-            reason += " (reportgen never runs code from a model file unless --trust-model is given)"
+            reason = msg("{reason} (reportgen never runs code from a model file unless "
+                         "--trust-model is given)", reason=reason)
         return weights_or_architecture_content(model_file, request, reason, progress)
     content = full_content(model_file, loaded, request, labels, progress)
     if architecture is None:
@@ -273,32 +276,33 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     model = loaded.model
     cam_layer = check_cam_layer(model, request.cam_layer)
     snapshot = keras_model.snapshot(model)
-    progress.step("re-initialising the architecture for the comparison")
+    progress.step(_("re-initialising the architecture for the comparison"))
     options = request.options
     init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
     samples = model_samples(list(request.inputs), snapshot.inputs, request.input_scale)
-    notes = [] if samples else [SYNTHETIC_NOTE.format(what=_synthetic_what(snapshot))]
+    notes = [] if samples else [msg(SYNTHETIC_NOTE, what=_synthetic_what(snapshot))]
     samples = samples or [synthetic_sample(snapshot.inputs)]
-    notes += [TRUSTED_NOTE] if request.trust_model else []
-    progress.step(f"running the model on {len(samples)} input(s)")
+    notes += [msg(TRUSTED_NOTE)] if request.trust_model else []
+    progress.step(ngettext("running the model on {n} input", "running the model on {n} inputs",
+                           len(samples)).format(n=len(samples)))
     run = run_forward(model, samples, options.max_inputs)
     if run.error:
-        notes.append(FORWARD_FAILED_NOTE.format(error=run.error))
+        notes.append(msg(FORWARD_FAILED_NOTE, error=run.error))
         samples = []
     elif labels and run.scores[0].ndim == 2 and len(labels) != _n_classes(run.scores[0]):
-        notes.append(LABELS_COUNT_NOTE.format(n_labels=len(labels),
-                                              n_classes=run.scores[0].shape[-1]))
+        notes.append(msg(LABELS_COUNT_NOTE, n_labels=len(labels),
+                         n_classes=run.scores[0].shape[-1]))
     if len(samples) > options.max_inputs:
-        notes.append(INPUTS_CUT_NOTE.format(n=len(samples), shown=options.max_inputs))
+        notes.append(msg(INPUTS_CUT_NOTE, n=len(samples), shown=options.max_inputs))
 
     data, data_pictures_ = labelled_sample(model, snapshot, request, labels, progress)
     shown = samples[:options.max_inputs]
-    progress.step("explaining the predictions (Grad-CAM)")
+    progress.step(_("explaining the predictions (Grad-CAM)"))
     explained = explain(model, cam_layer, "--cam-layer" if request.cam_layer else "automatic",
                         [s.arrays[0] for s in shown] if len(snapshot.inputs) == 1 else [],
                         run.scores[0][:len(shown)] if run.scores else np.zeros((0, 1)),
                         [s.name for s in shown], labels)
-    progress.step("computing statistics")
+    progress.step(_("computing statistics"))
     facts = ReportFacts(
         data=data,
         cam=explained.facts,
@@ -322,7 +326,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
         graph=graph_of(keras_model.model_config(model)),
         sample_activations=run.summaries,
     )
-    progress.step("drawing kernels and feature maps")
+    progress.step(_("drawing kernels and feature maps"))
     figures = layer_figures(snapshot, init, options, output_labels(snapshot, labels))
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
                                   if layer.name in run.drawn], options.max_map_layers)
@@ -332,7 +336,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     n_kernels = sum(1 for layer in all_layers(snapshot.layers)
                     if any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights))
     if n_kernels > MAX_FRESH_MOSAICS:
-        notes.append(FRESH_CUT_NOTE.format(shown=MAX_FRESH_MOSAICS))
+        notes.append(msg(FRESH_CUT_NOTE, shown=MAX_FRESH_MOSAICS))
     facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
     return Content(facts, figures, pictures, maps, data_pictures_, explained.pictures)
 
@@ -346,14 +350,15 @@ def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labe
     if request.data_path is None:
         return None, None
     if len(snapshot.inputs) != 1:
-        raise ReportInputError(f"{request.data_path}: a labelled sample needs a model with one "
-                               f"input (this one has {len(snapshot.inputs)})")
+        raise ReportInputError(msg("{path}: a labelled sample needs a model with one input "
+                                   "(this one has {n})", path=str(request.data_path),
+                                   n=len(snapshot.inputs)))
     output = snapshot.outputs[0].shape or ()
     n_outputs = int(output[-1]) if output and output[-1] else 1
     sample = read_sample(request.data_path, request.data_labels_path,
                          snapshot.inputs[0].shape or (), 2 if n_outputs == 1 else n_outputs,
                          tuple(labels), request.input_scale)
-    progress.step(f"evaluating the model on {sample.n_images} labelled images")
+    progress.step(_("evaluating the model on {n} labelled images").format(n=sample.n_images))
     named = [(layer.name, layer.class_name) for layer in snapshot.layers]
     examples, note = example_layers(named)
     data = run_sample(sample, lambda batch: joined(keras_model.forward_chunks(model, [batch])),
@@ -394,20 +399,22 @@ def weights_or_architecture_content(model_file: ModelFile, request: ReportReques
         if config is None:
             raise
         return architecture_content(model_file, config, request,
-                                    f"{reason}; {str(exc).split(': ', 1)[-1]}", progress)
+                                    msg("{reason}; {problem}", reason=reason,
+                                        problem=without_path(exc)), progress)
 
 
 def architecture_content(model_file: ModelFile, config: dict, request: ReportRequest,
                          reason: str, progress: Progress) -> Content:
     """The layers and config a file describes, when none of its weights can be read."""
-    progress.step(f"reading the architecture of {model_file.path.name} ({reason})")
+    progress.step(_("reading the architecture of {name} ({reason})").format(
+        name=model_file.path.name, reason=localised(reason)))
     snapshot = architecture_snapshot(config)
     facts = ReportFacts(
         mode="architecture-only",
         model=collect_model(snapshot, file_info(model_file, ())),
         layers=collect_layers(snapshot, None, request.options),
         inputs=(),
-        notes=(UNUSED_INPUTS_NOTE,) if request.inputs else (),
+        notes=(msg(UNUSED_INPUTS_NOTE),) if request.inputs else (),
         kernel_scale=request.options.kernel_scale,
         trusted=request.trust_model,
         architecture_only_reason=reason,
@@ -420,16 +427,17 @@ def architecture_content(model_file: ModelFile, config: dict, request: ReportReq
 def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: str,
                          progress: Progress) -> Content:
     """What needs no forward pass, read tensor by tensor from the file with h5py."""
-    progress.step(f"reading the weights of {model_file.path.name} ({reason})")
+    progress.step(_("reading the weights of {name} ({reason})").format(
+        name=model_file.path.name, reason=localised(reason)))
     config = read_config(model_file)
     with open_weights(model_file) as snapshot:
-        progress.step("computing statistics")
+        progress.step(_("computing statistics"))
         facts = ReportFacts(
             mode="weights-only",
             model=collect_model(snapshot, file_info(model_file, hdf5_read_with())),
             layers=collect_layers(snapshot, None, request.options),
             inputs=(),
-            notes=(UNUSED_INPUTS_NOTE,) if request.inputs else (),
+            notes=(msg(UNUSED_INPUTS_NOTE),) if request.inputs else (),
             kernel_scale=request.options.kernel_scale,
             weights_only_reason=reason,
             trusted=request.trust_model,
@@ -437,7 +445,7 @@ def weights_only_content(model_file: ModelFile, request: ReportRequest, reason: 
             stored_state=snapshot.stored_state,
             graph=graph_of(config),
         )
-        progress.step("drawing kernels")
+        progress.step(_("drawing kernels"))
         figures = layer_figures(snapshot, None, request.options)
     return Content(facts, figures, [])
 
@@ -468,28 +476,31 @@ def _synthetic_what(snapshot: ModelSnapshot) -> str:
     kinds = []
     for spec in snapshot.inputs:
         if spec.token_limit:
-            kind = f"a fixed sequence of token ids below {spec.token_limit}"
+            kind = msg("a fixed sequence of token ids below {limit}", limit=spec.token_limit)
         elif spec.shape is not None and len(spec.shape) == 3:
-            kind = "stripes, a ring, a diagonal edge and a gradient"
+            kind = msg("stripes, a ring, a diagonal edge and a gradient")
         else:
-            kind = "smooth waves of several frequencies"
-        kinds.append(kind if len(snapshot.inputs) == 1 else f"{spec.name}: {kind}")
-    return "; ".join(kinds)
+            kind = msg("smooth waves of several frequencies")
+        kinds.append(kind if len(snapshot.inputs) == 1 else
+                     msg("{name}: {kind}", name=spec.name, kind=kind))
+    return Joined("; ", kinds)
 
 
 def output_paths(request: ReportRequest) -> tuple[Path, Path]:
     """The report and sidecar paths, refusing any that would overwrite an input."""
     html_path = request.output
     if html_path.suffix.lower() not in (".html", ".htm"):
-        raise ReportInputError(f"{html_path}: the report must be an .html file")
+        raise ReportInputError(msg("{path}: the report must be an .html file",
+                                   path=str(html_path)))
     json_path = html_path.with_suffix(".json")
     protected = [request.model_path, *(given.path for given in request.inputs)]
     protected += [path for path in (request.labels_path, request.architecture_path) if path]
     for target in (html_path, json_path):
         if target.is_dir():
-            raise ReportInputError(f"{target}: is a directory")
+            raise ReportInputError(msg("{path}: is a directory", path=str(target)))
         if any(target.resolve() == p.resolve() for p in protected):
-            raise ReportInputError(f"{target}: refusing to overwrite an input file")
+            raise ReportInputError(msg("{path}: refusing to overwrite an input file",
+                                       path=str(target)))
     return html_path, json_path
 
 
@@ -525,8 +536,8 @@ def run_forward(model, samples: list[Sample], n_drawn: int) -> ForwardRun:
                 else [[new] for new in outputs]
     except Exception as exc:  # The model cannot run these inputs; the rest still stands.
         shapes = ", ".join(str(batch.shape[1:]) for batch in batches)
-        return ForwardRun({}, [], (), f"input of shape {shapes}: "
-                                      f"{keras_model.failure_reason(exc)}")
+        return ForwardRun({}, [], (), msg("input of shape {shapes}: {error}", shapes=shapes,
+                                          error=keras_model.failure_reason(exc)))
     return ForwardRun({name: np.concatenate(chunks) for name, chunks in kept.items()},
                       [np.concatenate(found) for found in scores], accumulator.result())
 
@@ -556,7 +567,8 @@ def generation_time() -> str:
     """Now in UTC, or SOURCE_DATE_EPOCH when set, so that builds can be reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if epoch and not epoch.isdigit():
-        raise ReportInputError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds")
+        raise ReportInputError(msg("SOURCE_DATE_EPOCH={value!r} is not a whole number of "
+                                   "seconds", value=epoch))
     moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
               else datetime.datetime.now(datetime.timezone.utc))
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from reportgen.i18n import localised
+
 
 class Progress:
     """Announces each step with the time the previous one took."""
@@ -15,7 +17,8 @@ class Progress:
         self.started = time.perf_counter()
 
     def step(self, message: str) -> None:
-        """Say what is being done now."""
+        """Say what is being done now (in the run's language)."""
         if not self.quiet:
             elapsed = time.perf_counter() - self.started
-            print(f"reportgen [{elapsed:5.1f}s] {message}", file=self.stream, flush=True)
+            print(f"reportgen [{elapsed:5.1f}s] {localised(message)}", file=self.stream,
+                  flush=True)

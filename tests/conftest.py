@@ -13,6 +13,11 @@ import pytest
 from reportgen.load.repairs import config_objects
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The tests read the English report, the default outside a Korean locale: a Korean LANG of
+# the caller's would switch it (tests/test_i18n.py sets the locale where it tests that).
+for _name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    if os.environ.get(_name, "").lower().startswith("ko"):
+        os.environ[_name] = "C.UTF-8"
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

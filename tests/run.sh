@@ -4,12 +4,16 @@
 # Works inside a virtual environment (python3 is then the environment's) and outside one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null 2>&1; then
+# fonts-noto-cjk: a Hangul font, so that the Korean report's browser test sees Hangul glyphs
+# (not missing-glyph boxes); the report itself names the fonts and embeds none.
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
-      || echo "run.sh: could not install Chromium: the browser tests will be skipped" >&2
+    { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } \
+      || echo "run.sh: could not install Chromium and fonts-noto-cjk: the browser tests will" \
+              "be skipped" >&2
   else
-    echo "run.sh: Chromium is missing (apt-get install chromium): browser tests will skip" >&2
+    echo "run.sh: Chromium or fonts-noto-cjk is missing (apt-get install chromium" \
+         "fonts-noto-cjk): browser tests will skip" >&2
   fi
 fi
 python3 -m pip install -q -e ".[test]"

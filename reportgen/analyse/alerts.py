@@ -11,6 +11,7 @@ from __future__ import annotations
 from reportgen.analyse.cam import CAM_KINDS
 from reportgen.analyse.evaluation import EVALUATION_KINDS
 from reportgen.analyse.facts import Alert, AlertKind, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
+from reportgen.i18n import msg, nmsg
 
 UNTRAINED_DISTANCE = 0.05
 EXPLODING_FACTOR = 10.0
@@ -24,47 +25,52 @@ ACTIVATION_CLASSES = {"ReLU", "Activation", "LeakyReLU", "PReLU", "ELU", "Thresh
 
 
 KINDS = (
-    AlertKind("non_finite", "NaN or Inf values", "any NaN or Inf value",
-              "NaN or infinite values in a weight or an activation poison every later "
-              "computation; training has diverged or the file is damaged."),
-    AlertKind("dead_channels", "Dead channels", "a channel that is exactly zero for every input",
-              "A channel that outputs zero for every input given (a ReLU stuck below zero) "
-              "no longer contributes to the prediction."),
-    AlertKind("untrained", "Layer may not have trained",
-              f"(|mean - init mean| + |std - init std|) / init std < {UNTRAINED_DISTANCE}",
-              "The weights' statistics barely differ from a fresh initialisation of the same "
-              "layer: it may not have trained (frozen, unreachable, or a tiny learning rate)."),
-    AlertKind("exploding_weights", "Exploding weights",
-              f"std above {EXPLODING_FACTOR:g}x, or largest |weight| above "
-              f"{EXPLODING_REACH_FACTOR:g}x, the initialisation's",
-              "Weights far outside the initialiser's range often come from a too-high learning "
-              "rate or missing regularisation."),
-    AlertKind("vanishing_weights", "Vanishing weights",
-              f"std below {VANISHING_FACTOR:g}x the initialisation's",
-              "Weights that shrank far below their initial spread carry little signal "
-              "(strong weight decay, or a layer that collapsed)."),
-    AlertKind("duplicate_filters", "Near-duplicate filters",
-              f"cosine similarity above {DUPLICATE_COSINE} between two filters of a layer",
-              "Filters that are almost the same waste capacity; many of them suggest the layer "
-              "is larger than it needs to be or collapsed during training."),
-    AlertKind("alpha_low", "Heavy-tailed spectrum (may be over-fitted)",
-              f"power-law alpha of the spectrum of WᵀW below {ALPHA_LOW:g}",
-              "In heavy-tailed self-regularisation theory (Martin & Mahoney; weightwatcher) a "
-              "well-trained layer's alpha lies roughly in [2, 6]; below 2 the layer may be "
-              "over-fitted to its training data.", heuristic=True),
-    AlertKind("alpha_high", "Weakly structured spectrum (may be under-trained)",
-              f"power-law alpha above {ALPHA_HIGH:g} (and a reliable fit)",
-              "An alpha above 6 means the spectrum is close to that of a random matrix: the "
-              "layer may have learned little structure.", heuristic=True),
-    AlertKind("alpha_unreliable", "Power-law fit unreliable",
-              f"alpha above {ALPHA_UNRELIABLE:g}, or Kolmogorov-Smirnov distance D above "
-              f"{KS_UNRELIABLE:g}",
-              "The spectrum is not power-law shaped enough for alpha to mean anything; ignore "
-              "this layer's alpha.", heuristic=True),
-    AlertKind("uniform_output", "Near-uniform prediction",
-              f"normalised entropy of a softmax output above {UNIFORM_ENTROPY}",
-              "The model is almost equally unsure of every class for this input: it has not "
-              "learned this kind of input, or the input is scaled differently from training."),
+    AlertKind("non_finite", msg("NaN or Inf values"), msg("any NaN or Inf value"),
+              msg("NaN or infinite values in a weight or an activation poison every later "
+                  "computation; training has diverged or the file is damaged.")),
+    AlertKind("dead_channels", msg("Dead channels"),
+              msg("a channel that is exactly zero for every input"),
+              msg("A channel that outputs zero for every input given (a ReLU stuck below zero) "
+                  "no longer contributes to the prediction.")),
+    AlertKind("untrained", msg("Layer may not have trained"),
+              msg("(|mean - init mean| + |std - init std|) / init std < {limit}",
+                  limit=UNTRAINED_DISTANCE),
+              msg("The weights' statistics barely differ from a fresh initialisation of the "
+                  "same layer: it may not have trained (frozen, unreachable, or a tiny learning "
+                  "rate).")),
+    AlertKind("exploding_weights", msg("Exploding weights"),
+              msg("std above {factor:g}x, or largest |weight| above {reach:g}x, the "
+                  "initialisation's", factor=EXPLODING_FACTOR, reach=EXPLODING_REACH_FACTOR),
+              msg("Weights far outside the initialiser's range often come from a too-high "
+                  "learning rate or missing regularisation.")),
+    AlertKind("vanishing_weights", msg("Vanishing weights"),
+              msg("std below {factor:g}x the initialisation's", factor=VANISHING_FACTOR),
+              msg("Weights that shrank far below their initial spread carry little signal "
+                  "(strong weight decay, or a layer that collapsed).")),
+    AlertKind("duplicate_filters", msg("Near-duplicate filters"),
+              msg("cosine similarity above {limit} between two filters of a layer",
+                  limit=DUPLICATE_COSINE),
+              msg("Filters that are almost the same waste capacity; many of them suggest the "
+                  "layer is larger than it needs to be or collapsed during training.")),
+    AlertKind("alpha_low", msg("Heavy-tailed spectrum (may be over-fitted)"),
+              msg("power-law alpha of the spectrum of WᵀW below {limit:g}", limit=ALPHA_LOW),
+              msg("In heavy-tailed self-regularisation theory (Martin & Mahoney; weightwatcher) "
+                  "a well-trained layer's alpha lies roughly in [2, 6]; below 2 the layer may be "
+                  "over-fitted to its training data."), heuristic=True),
+    AlertKind("alpha_high", msg("Weakly structured spectrum (may be under-trained)"),
+              msg("power-law alpha above {limit:g} (and a reliable fit)", limit=ALPHA_HIGH),
+              msg("An alpha above 6 means the spectrum is close to that of a random matrix: the "
+                  "layer may have learned little structure."), heuristic=True),
+    AlertKind("alpha_unreliable", msg("Power-law fit unreliable"),
+              msg("alpha above {alpha:g}, or Kolmogorov-Smirnov distance D above {ks:g}",
+                  alpha=ALPHA_UNRELIABLE, ks=KS_UNRELIABLE),
+              msg("The spectrum is not power-law shaped enough for alpha to mean anything; "
+                  "ignore this layer's alpha."), heuristic=True),
+    AlertKind("uniform_output", msg("Near-uniform prediction"),
+              msg("normalised entropy of a softmax output above {limit}", limit=UNIFORM_ENTROPY),
+              msg("The model is almost equally unsure of every class for this input: it has "
+                  "not learned this kind of input, or the input is scaled differently from "
+                  "training.")),
     *EVALUATION_KINDS,
     *CAM_KINDS,
 )
@@ -94,13 +100,18 @@ def weight_alerts(layer: LayerFacts) -> list[Alert]:
         s = weight.stats
         if s.n_nan or s.n_inf:
             found.append(Alert("non_finite", layer.path,
-                               f"{weight.name}: {s.n_nan} NaN and {s.n_inf} Inf of {s.count:,} values",
+                               msg("{weight}: {n_nan} NaN and {n_inf} Inf of {count:,} values",
+                                   weight=weight.name, n_nan=s.n_nan, n_inf=s.n_inf,
+                                   count=s.count),
                                weight.name, (("n_nan", s.n_nan), ("n_inf", s.n_inf),
                                              ("count", s.count))))
         if weight.similar_filter_pairs:
             found.append(Alert("duplicate_filters", layer.path,
-                               f"{weight.name}: {_pairs(weight.similar_filter_pairs)} of filters "
-                               f"with cosine similarity above {DUPLICATE_COSINE}", weight.name,
+                               nmsg("{weight}: {n} pair of filters with cosine similarity "
+                                    "above {limit}",
+                                    "{weight}: {n} pairs of filters with cosine similarity "
+                                    "above {limit}", weight.similar_filter_pairs,
+                                    weight=weight.name, limit=DUPLICATE_COSINE), weight.name,
                                (("pairs", weight.similar_filter_pairs),
                                 ("max_cosine", weight.max_filter_cosine or 0.0))))
         if weight.name in init and len(weight.shape) >= 2:
@@ -116,7 +127,8 @@ def spectral_alerts(path: str, weight: WeightFacts) -> list[Alert]:
         return []
     values = (("alpha", spectrum.alpha), ("ks_distance", spectrum.ks_distance),
               ("n_tail", spectrum.n_tail))
-    text = f"{weight.name}: alpha {spectrum.alpha:.2f}, D {spectrum.ks_distance:.3f}"
+    text = msg("{weight}: alpha {alpha:.2f}, D {ks:.3f}", weight=weight.name,
+               alpha=spectrum.alpha, ks=spectrum.ks_distance)
     if spectrum.alpha > ALPHA_UNRELIABLE or spectrum.ks_distance > KS_UNRELIABLE:
         return [Alert("alpha_unreliable", path, text, weight.name, values)]
     if spectrum.alpha < ALPHA_LOW:
@@ -134,18 +146,23 @@ def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list
     distance = (abs(s.mean - f.mean) + abs(s.std - f.std)) / f.std
     reach, fresh_reach = max(abs(s.min), abs(s.max)), max(abs(f.min), abs(f.max))
     if distance < UNTRAINED_DISTANCE:
-        return [Alert("untrained", path, f"{weight.name}: distance {distance:.3f} from a fresh "
-                                         f"initialisation (threshold {UNTRAINED_DISTANCE})",
+        return [Alert("untrained", path, msg("{weight}: distance {distance:.3f} from a fresh "
+                                             "initialisation (threshold {limit})",
+                                             weight=weight.name, distance=distance,
+                                             limit=UNTRAINED_DISTANCE),
                       weight.name, (("distance", distance),))]
     if s.std > EXPLODING_FACTOR * f.std or reach > EXPLODING_REACH_FACTOR * fresh_reach:
         return [Alert("exploding_weights", path,
-                      f"{weight.name}: std {s.std:.4g} and largest |w| {reach:.4g} against "
-                      f"{f.std:.4g} and {fresh_reach:.4g} at initialisation", weight.name,
+                      msg("{weight}: std {std:.4g} and largest |w| {reach:.4g} against "
+                          "{init_std:.4g} and {init_reach:.4g} at initialisation",
+                          weight=weight.name, std=s.std, reach=reach, init_std=f.std,
+                          init_reach=fresh_reach), weight.name,
                       (("std", s.std), ("reach", reach), ("init_std", f.std),
                        ("init_reach", fresh_reach)))]
     if s.std < VANISHING_FACTOR * f.std:
         return [Alert("vanishing_weights", path,
-                      f"{weight.name}: std {s.std:.4g} against {f.std:.4g} at initialisation",
+                      msg("{weight}: std {std:.4g} against {init_std:.4g} at initialisation",
+                          weight=weight.name, std=s.std, init_std=f.std),
                       weight.name, (("std", s.std), ("init_std", f.std)))]
     return []
 
@@ -160,7 +177,9 @@ def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list
             bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
             if bad:
                 found.append(Alert("non_finite", first.layer,
-                                   f"output: {bad} NaN or Inf values over {len(per_input)} input(s)",
+                                   nmsg("output: {bad} NaN or Inf values over {n} input",
+                                        "output: {bad} NaN or Inf values over {n} inputs",
+                                        len(per_input), bad=bad),
                                    "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
     # A labelled sample, when given, is what the dead-channel check rests on.
     summaries = facts.data.activations if facts.data is not None else facts.sample_activations
@@ -172,7 +191,8 @@ def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list
     for item in facts.inputs:
         if item.output_entropy is not None and item.output_entropy > UNIFORM_ENTROPY:
             found.append(Alert("uniform_output", "",
-                               f"input {item.name}: normalised entropy {item.output_entropy:.3f}",
+                               msg("input {name}: normalised entropy {entropy:.3f}",
+                                   name=item.name, entropy=item.output_entropy),
                                item.name, (("normalised_entropy", item.output_entropy),),
                                synthetic=item.synthetic))
     return found
@@ -182,17 +202,17 @@ def dead_channel_alert(summary, synthetic: bool) -> Alert:
     """Channels zero for every value of every input: on how many inputs that rests, and
     whether those were only the synthetic test pattern."""
     dead, n_channels = list(summary.dead_channels), len(summary.channel_means)
-    basis = ("for the synthetic test pattern" if synthetic
-             else f"for every one of the {summary.n_inputs} input(s)")
-    return Alert("dead_channels", summary.layer,
-                 f"{len(dead)} of {n_channels} channels are zero {basis} ({_few(dead)})",
+    if synthetic:
+        text = msg("{n_dead} of {n_channels} channels are zero for the synthetic test pattern "
+                   "({channels})", n_dead=len(dead), n_channels=n_channels, channels=_few(dead))
+    else:
+        text = nmsg("{n_dead} of {n_channels} channels are zero for the one input ({channels})",
+                    "{n_dead} of {n_channels} channels are zero for every one of the {n} inputs "
+                    "({channels})", summary.n_inputs, n_dead=len(dead), n_channels=n_channels,
+                    channels=_few(dead))
+    return Alert("dead_channels", summary.layer, text,
                  "output", (("n_dead", len(dead)), ("n_channels", n_channels),
                             ("n_inputs", summary.n_inputs)), synthetic=synthetic)
-
-
-def _pairs(n: int) -> str:
-    """'1 pair', '3 pairs'."""
-    return f"{n} pair" if n == 1 else f"{n} pairs"
 
 
 def _can_die(layer: LayerFacts | None) -> bool:
@@ -202,5 +222,5 @@ def _can_die(layer: LayerFacts | None) -> bool:
 
 def _few(indices: list[int]) -> str:
     """Some channel numbers, for a message."""
-    shown = ", ".join(str(i) for i in indices[:8])
-    return f"channels {shown}" + (", ..." if len(indices) > 8 else "")
+    shown = ", ".join(str(i) for i in indices[:8]) + (", ..." if len(indices) > 8 else "")
+    return msg("channels {indices}", indices=shown)

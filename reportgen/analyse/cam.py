@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.analyse.facts import AlertKind
+from reportgen.i18n import N_, msg
 
 GRAD_CAM = "Grad-CAM"
 GRAD_CAM_PP = "Grad-CAM++"
 METHODS = (GRAD_CAM, GRAD_CAM_PP)
-QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
-TOP_PREDICTION, TRUE_CLASS = "top prediction", "true class"
+QUADRANTS = (N_("top-left"), N_("top-right"), N_("bottom-left"), N_("bottom-right"))
+TOP_PREDICTION, TRUE_CLASS = N_("top prediction"), N_("true class")
 BORDER_BAND = 0.1       # the band's width on each side, as a share of the height or width
 # A uniform map has 1 - 0.8 * 0.8 = 36 % of its mass in the band; above one half the map
 # leans clearly on the edges, where a real object rarely is and where shortcuts (frames,
@@ -32,14 +33,15 @@ BORDER_MAJORITY = 0.5   # of the inputs whose map is not all zero
 BORDER_MIN_INPUTS = 2   # one image says nothing about a habit of the model
 
 CAM_KINDS = (
-    AlertKind("cam_border", "Grad-CAM looks at the image border",
-              f"more than {100 * BORDER_SHARE:g} % of the Grad-CAM map's mass in the border "
-              f"band ({100 * BORDER_BAND:g} % of the height and width on each side) for more "
-              f"than {100 * BORDER_MAJORITY:g} % of the inputs with a map (at least "
-              f"{BORDER_MIN_INPUTS}), for the top prediction",
-              "The evidence for the predicted class lies mostly on the image's edges, not on "
-              "the object: the model may use a shortcut (a frame, a watermark, the background, "
-              "padding) rather than what the class is about.", heuristic=True),
+    AlertKind("cam_border", msg("Grad-CAM looks at the image border"),
+              msg("more than {share:g} % of the Grad-CAM map's mass in the border band "
+                  "({band:g} % of the height and width on each side) for more than "
+                  "{majority:g} % of the inputs with a map (at least {min_inputs}), for the top "
+                  "prediction", share=100 * BORDER_SHARE, band=100 * BORDER_BAND,
+                  majority=100 * BORDER_MAJORITY, min_inputs=BORDER_MIN_INPUTS),
+              msg("The evidence for the predicted class lies mostly on the image's edges, not "
+                  "on the object: the model may use a shortcut (a frame, a watermark, the "
+                  "background, padding) rather than what the class is about."), heuristic=True),
 )
 
 
@@ -140,10 +142,11 @@ class CamAlert:
     def message(self) -> str:
         """One line built from the values."""
         v = dict(self.values)
-        return (f"{v['n_border']:.0f} of {v['n_inputs']:.0f} inputs have more than "
-                f"{100 * self.threshold:g} % of their Grad-CAM mass in the "
-                f"{100 * BORDER_BAND:g} % border band at {self.subject} (median "
-                f"{100 * v['median_border_share']:.1f} %)")
+        return msg("{n_border:.0f} of {n_inputs:.0f} inputs have more than {threshold:g} % of "
+                   "their Grad-CAM mass in the {band:g} % border band at {layer} (median "
+                   "{median:.1f} %)", n_border=v["n_border"], n_inputs=v["n_inputs"],
+                   threshold=100 * self.threshold, band=100 * BORDER_BAND, layer=self.subject,
+                   median=100 * v["median_border_share"])
 
 
 def cam_requests(top_classes: Sequence[int],

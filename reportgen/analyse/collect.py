@@ -16,6 +16,7 @@ from reportgen.analyse.alerts import DUPLICATE_COSINE
 from reportgen.analyse.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
                                      relative_change, sample_step, shared_edges, summarise,
                                      tensor_stats)
+from reportgen.i18n import msg
 
 MAX_SERIES = 1024
 FEW_VALUES = 20  # tensors this small keep their values (the page draws a dot each)
@@ -77,10 +78,10 @@ def spectral_of(class_name: str, weight_name: str, values,
 def weight_series(class_name: str, weight_name: str, values) -> list[Series]:
     """Per-index charts: batch-norm statistics per channel, and token vector norms."""
     if class_name == "BatchNormalization" and len(values.shape) == 1:
-        return [_series(f"{weight_name} per channel", np.asarray(values))]
+        return [_series(msg("{weight} per channel", weight=weight_name), np.asarray(values))]
     if class_name == "Embedding" and len(values.shape) == 2:
         norms = np.sqrt(np.square(np.asarray(values).astype(np.float64)).sum(axis=1))
-        return [_series("vector norm per token id", norms)]
+        return [_series(msg("vector norm per token id"), norms)]
     return []
 
 

@@ -23,6 +23,8 @@ from reportgen.analyse.evaluation import (EvaluationAlert, EvaluationFacts,
 from reportgen.analyse.filter_examples import (DEFAULT_K, MAX_FILTERS, FilterExampleAccumulator,
                                                FilterExamplesFacts)
 from reportgen.load.dataset import LabelledSample
+from reportgen.errors import one_line
+from reportgen.i18n import msg
 
 Forward = Callable[[np.ndarray], tuple[Mapping[str, np.ndarray], Sequence[np.ndarray]]]
 
@@ -65,7 +67,7 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
     # reading 784 values, say) has no image to crop, even when it is reshaped inside.
     image_input = len(sample.input_shape) == 3
     if not image_input and layers_for_examples:
-        examples_note = "No filter examples: the model's input is not an image."
+        examples_note = msg("No filter examples: the model's input is not an image.")
     examples = FilterExampleAccumulator(layers_for_examples if image_input else (), k,
                                         max_filters)
     by_class = ClassActivationAccumulator(penultimate, n_classes) if penultimate else None
@@ -104,4 +106,4 @@ def _evaluated(sample: LabelledSample, outputs: np.ndarray) -> tuple[EvaluationF
     try:
         return evaluate(sample.labels, outputs, sample.class_names), ""
     except ValueError as exc:
-        return None, str(exc)
+        return None, one_line(exc)

@@ -16,6 +16,7 @@ import numpy as np
 
 from reportgen.analyse.facts import AlertKind
 from reportgen.errors import ReportInputError
+from reportgen.i18n import msg
 
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile: a two-sided 95 % interval
 TOP_K = 5
@@ -35,24 +36,26 @@ ECE_THRESHOLD = 0.1
 MAX_STORED_PROBABILITIES = 50_000_000
 # scikit-learn's log_loss floors float32 probabilities at the same value.
 PROBABILITY_FLOOR = float(np.finfo(np.float32).eps)
-BRIER_MULTICLASS = "mean over samples of the sum over classes of (p - y)^2, y one-hot (0 to 2)"
-BRIER_BINARY = "mean over samples of (p - y)^2, p the probability of class 1 (0 to 1)"
+BRIER_MULTICLASS = msg("mean over samples of the sum over classes of (p - y)^2, y one-hot "
+                       "(0 to 2)")
+BRIER_BINARY = msg("mean over samples of (p - y)^2, p the probability of class 1 (0 to 1)")
 
 EVALUATION_KINDS = (
-    AlertKind("no_better_than_majority", "No better than the majority class",
-              "the accuracy's 95 % Wilson interval reaches the majority-class accuracy",
-              "Always answering the most frequent class of the sample would do as well: the "
-              "model has not shown that it learned anything about these images."),
-    AlertKind("low_recall", "A class is rarely recognised",
-              f"a class's 95 % Wilson recall interval lies below {LOW_RECALL_FACTOR:g} x the "
-              "mean recall of the classes present",
-              "The model finds this class far less often than the others; it may be rare in "
-              "training, confused with a look-alike, or labelled differently."),
-    AlertKind("overconfidence", "Overconfident predictions",
-              f"expected calibration error above {ECE_THRESHOLD:g} with mean confidence above "
-              "accuracy",
-              "The predicted probabilities claim more certainty than the model earns: do not "
-              "read them as probabilities without calibration (e.g. temperature scaling)."),
+    AlertKind("no_better_than_majority", msg("No better than the majority class"),
+              msg("the accuracy's 95 % Wilson interval reaches the majority-class accuracy"),
+              msg("Always answering the most frequent class of the sample would do as well: "
+                  "the model has not shown that it learned anything about these images.")),
+    AlertKind("low_recall", msg("A class is rarely recognised"),
+              msg("a class's 95 % Wilson recall interval lies below {factor:g} x the mean "
+                  "recall of the classes present", factor=LOW_RECALL_FACTOR),
+              msg("The model finds this class far less often than the others; it may be rare "
+                  "in training, confused with a look-alike, or labelled differently.")),
+    AlertKind("overconfidence", msg("Overconfident predictions"),
+              msg("expected calibration error above {threshold:g} with mean confidence above "
+                  "accuracy", threshold=ECE_THRESHOLD),
+              msg("The predicted probabilities claim more certainty than the model earns: do "
+                  "not read them as probabilities without calibration (e.g. temperature "
+                  "scaling).")),
 )
 
 
@@ -172,13 +175,18 @@ class EvaluationAlert:
         """One line built from the values."""
         v = dict(self.values)
         if self.kind == "no_better_than_majority":
-            return (f"accuracy {v['accuracy']:.4f} (95 % down to {v['accuracy_low']:.4f}) against "
-                    f"{self.threshold:.4f} for always answering {self.subject}")
+            return msg("accuracy {accuracy:.4f} (95 % down to {low:.4f}) against "
+                       "{threshold:.4f} for always answering {majority}",
+                       accuracy=v["accuracy"], low=v["accuracy_low"], threshold=self.threshold,
+                       majority=self.subject)
         if self.kind == "low_recall":
-            return (f"class {self.subject}: recall {v['recall']:.4f} (95 % up to "
-                    f"{v['recall_high']:.4f}) below {self.threshold:.4f}, half the mean recall")
-        return (f"expected calibration error {v['ece']:.4f} above {self.threshold:g}: mean "
-                f"confidence {v['mean_confidence']:.4f}, accuracy {v['accuracy']:.4f}")
+            return msg("class {name}: recall {recall:.4f} (95 % up to {high:.4f}) below "
+                       "{threshold:.4f}, half the mean recall", name=self.subject,
+                       recall=v["recall"], high=v["recall_high"], threshold=self.threshold)
+        return msg("expected calibration error {ece:.4f} above {threshold:g}: mean confidence "
+                   "{confidence:.4f}, accuracy {accuracy:.4f}", ece=v["ece"],
+                   threshold=self.threshold, confidence=v["mean_confidence"],
+                   accuracy=v["accuracy"])
 
 
 class ProbabilityAccumulator:
@@ -190,8 +198,10 @@ class ProbabilityAccumulator:
     def __init__(self, n_samples: int, n_outputs: int) -> None:
         """Reserve room for every sample's outputs, refusing more than the stated cap."""
         if n_samples * n_outputs > MAX_STORED_PROBABILITIES:
-            raise ReportInputError(f"{n_samples:,} images x {n_outputs:,} outputs exceed the "
-                                   f"{MAX_STORED_PROBABILITIES:,} probabilities a report keeps")
+            raise ReportInputError(msg("{n_images:,} images x {n_outputs:,} outputs exceed the "
+                                       "{limit:,} probabilities a report keeps",
+                                       n_images=n_samples, n_outputs=n_outputs,
+                                       limit=MAX_STORED_PROBABILITIES))
         self._values = np.empty((n_samples, n_outputs), np.float32)
         self._filled = 0
 
@@ -256,16 +266,17 @@ def two_classes(outputs: np.ndarray) -> np.ndarray:
 def check_probabilities(probs: np.ndarray, labels: np.ndarray) -> None:
     """Refuse outputs that are not one probability row per labelled sample."""
     if probs.ndim != 2 or len(probs) != len(labels) or len(labels) == 0:
-        raise ValueError(f"{len(labels)} labels for outputs of shape {probs.shape}")
+        raise ValueError(msg("{n} labels for outputs of shape {shape}", n=len(labels),
+                             shape=str(probs.shape)))
     if labels.min() < 0 or labels.max() >= probs.shape[1]:
-        raise ValueError(f"labels must lie in 0..{probs.shape[1] - 1}")
+        raise ValueError(msg("labels must lie in 0..{last}", last=probs.shape[1] - 1))
     if not np.isfinite(probs).all():
-        raise ValueError("the outputs hold NaN or Inf values")
+        raise ValueError(msg("the outputs hold NaN or Inf values"))
     if probs.min() < 0 or probs.max() > 1:
-        raise ValueError("the outputs are not probabilities (values outside 0..1)")
+        raise ValueError(msg("the outputs are not probabilities (values outside 0..1)"))
     # float32 softmax rows sum to 1 within about 1e-6; logits or multi-label outputs do not.
     if not np.allclose(probs.sum(axis=1, dtype=np.float64), 1.0, atol=1e-3):
-        raise ValueError("the outputs are not probabilities (rows do not sum to 1)")
+        raise ValueError(msg("the outputs are not probabilities (rows do not sum to 1)"))
 
 
 def wilson_interval(hits: int, n: int, z: float = Z_95) -> RateInterval:

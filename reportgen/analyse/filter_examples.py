@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.analyse.receptive_field import CONVOLUTIONS, Geometry, receptive_field
+from reportgen.i18n import msg
 
 DEFAULT_K = 6
 MAX_LAYERS = 2      # the first two convolutions: edges and simple textures, where the chapter looks
@@ -74,8 +75,8 @@ def example_layers(layers: Sequence[tuple[str, str]], cap: int = MAX_LAYERS
     chosen = tuple(convolutions[:cap])
     if len(convolutions) <= cap:
         return chosen, ""
-    return chosen, (f"Examples are shown for the first {cap} of the {len(convolutions)} "
-                    "2-D convolution layers.")
+    return chosen, msg("Examples are shown for the first {cap} of the {n} 2-D convolution "
+                       "layers.", cap=cap, n=len(convolutions))
 
 
 class FilterExampleAccumulator:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.analyse.facts import OutputPrediction, Prediction
+from reportgen.i18n import msg
 
 TOP_K = 5
 MAX_VALUES = 10
@@ -68,4 +69,4 @@ def top_classes(flat: np.ndarray, labels: list[str], k: int = TOP_K) -> tuple[Pr
 
 
 def _label(index: int, labels: list[str]) -> str:
-    return labels[index] if index < len(labels) else f"class {index}"
+    return labels[index] if index < len(labels) else msg("class {index}", index=index)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from reportgen.analyse.facts import Histogram
+from reportgen.i18n import msg
 
 MIN_EIGENVALUES = 10
 NEAR_ZERO = 1e-5
@@ -122,13 +123,14 @@ def spectral_facts(class_name: str, weight_name: str, values,
     shape = tuple(int(n) for n in matrices[0].shape)
     known = SpectralFacts(reason=None, n_matrices=len(matrices), matrix_shape=shape)
     if max_dim is not None and min(shape) > max_dim:
-        return replace(known, reason=f"n/a: {shape[0]}×{shape[1]} matrix, smaller side above "
-                                     f"--spectral-max-dim {max_dim}")
+        return replace(known, reason=msg("n/a: {rows}×{cols} matrix, smaller side above "
+                                         "--spectral-max-dim {max_dim}", rows=shape[0],
+                                         cols=shape[1], max_dim=max_dim))
     if len(matrices) * min(shape) < MIN_EIGENVALUES:
-        return replace(known, reason=f"n/a: fewer than {MIN_EIGENVALUES} eigenvalues")
+        return replace(known, reason=msg("n/a: fewer than {n} eigenvalues", n=MIN_EIGENVALUES))
     evals = pooled_eigenvalues(matrices)
     if evals is None:
-        return replace(known, reason="n/a: the weights contain NaN or Inf")
+        return replace(known, reason=msg("n/a: the weights contain NaN or Inf"))
     return replace(spectrum_facts(evals, max(shape) / min(shape)),
                    n_matrices=len(matrices), matrix_shape=shape)
 
@@ -142,15 +144,16 @@ def spectrum_facts(evals: np.ndarray, aspect_ratio: float) -> SpectralFacts:
     counts = SpectralFacts(reason=None, n_eigenvalues=len(evals),
                            n_near_zero=len(evals) - len(nonzero))
     if len(nonzero) < MIN_EIGENVALUES:
-        return replace(counts, reason=f"n/a: fewer than {MIN_EIGENVALUES} eigenvalues "
-                                      f"above {NEAR_ZERO:g}")
+        return replace(counts, reason=msg("n/a: fewer than {n} eigenvalues above {limit:g}",
+                                          n=MIN_EIGENVALUES, limit=NEAR_ZERO))
     top = float(evals[-1])
     measured = replace(counts, spectral_norm=top, stable_rank=float(evals.sum() / top),
                        mp_softrank=mp_softrank(evals, aspect_ratio),
                        histogram=log_histogram(nonzero))
     fit = fit_power_law(nonzero)
     if fit is None:
-        return replace(measured, reason="n/a: the eigenvalues are all equal, no power-law tail")
+        return replace(measured, reason=msg("n/a: the eigenvalues are all equal, no power-law "
+                                            "tail"))
     return replace(measured, alpha=fit.alpha, xmin=fit.xmin, ks_distance=fit.ks_distance,
                    n_tail=fit.n_tail, alpha_hat=fit.alpha * math.log10(top),
                    tail_density=fit.n_tail / len(nonzero) * (fit.alpha - 1) / fit.xmin)
@@ -166,16 +169,17 @@ def spectral_matrices(class_name: str, weight_name: str, values) -> list | str:
     base = weight_name.rsplit("/", 1)[-1].split(":", 1)[0]
     ndim = len(values.shape)
     if ndim < 2:
-        return "no spectrum: a vector (bias, scale or statistics)"
+        return msg("no spectrum: a vector (bias, scale or statistics)")
     if base == "depthwise_kernel" or class_name.startswith("DepthwiseConv"):
-        return "no spectrum: a depthwise kernel mixes no channels"
+        return msg("no spectrum: a depthwise kernel mixes no channels")
     if base in WHOLE_MATRIX.get(class_name, ()) and ndim == 2:
         return [values]
     if base in SLICED.get(class_name, ()) + TRANSPOSED.get(class_name, ()) and ndim >= 3:
         kernel = np.asarray(values)
         slices = kernel.reshape((-1,) + kernel.shape[-2:])
         return [s.T if class_name in TRANSPOSED else s for s in slices]
-    return f"no spectrum: {class_name} {base} of shape {tuple(values.shape)} is not analysed"
+    return msg("no spectrum: {class_name} {weight} of shape {shape} is not analysed",
+               class_name=class_name, weight=base, shape=str(tuple(values.shape)))
 
 
 def pooled_eigenvalues(matrices: list) -> np.ndarray | None:

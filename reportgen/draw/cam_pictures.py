@@ -16,6 +16,7 @@ import numpy as np
 from reportgen.analyse.cam import CamFacts, CamMapFacts, CamRequest, MapSet
 from reportgen.draw import images
 from reportgen.draw.figures import Picture, picture
+from reportgen.i18n import _
 
 CAM_CMAP = "turbo"
 OVERLAY_ALPHA = 0.45
@@ -62,7 +63,7 @@ def cam_pictures(inputs: Sequence[np.ndarray], facts: CamFacts,
         image = inputs[item.index]
         units = [maps.unit[row] for row in rows_of[item.index] for maps in map_sets]
         drawn.append(CamPictures(
-            picture(images.input_image(image), f"input {item.name}"),
+            picture(images.input_image(image), _("input {name}").format(name=item.name)),
             tuple(None if m.stats is None else
                   picture(overlay_rgb(image, unit), _alt(m, item.name))
                   for m, unit in zip(item.maps, units))))
@@ -71,11 +72,13 @@ def cam_pictures(inputs: Sequence[np.ndarray], facts: CamFacts,
 
 def _alt(m: CamMapFacts, name: str) -> str:
     """What an overlay shows, for screen readers."""
-    label = f"{m.class_label} ({m.class_index})" if m.class_label else f"class {m.class_index}"
-    return f"{m.method} map of {label} over input {name}; most in the {m.stats.quadrant}"
+    label = (f"{m.class_label} ({m.class_index})" if m.class_label
+             else _("class {index}").format(index=m.class_index))
+    return _("{method} map of {label} over input {name}; most in the {quadrant}").format(
+        method=m.method, label=label, name=name, quadrant=_(m.stats.quadrant))
 
 
 def cam_bar() -> Picture:
     """The maps' colour bar: 0 (no evidence) on the left, each map's own peak on the right."""
-    return picture(images.colour_bar(CAM_CMAP), "Grad-CAM colour scale, from 0 to the map's "
-                                                "peak")
+    return picture(images.colour_bar(CAM_CMAP), _("Grad-CAM colour scale, from 0 to the map's "
+                                                  "peak"))

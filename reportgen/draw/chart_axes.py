@@ -8,10 +8,13 @@ decimal (whole numbers print without ".0") to keep the report small.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from reportgen.i18n import N_, _
 
 CHAR_PX = 6.6      # width of a character of the charts' 11 px text, to keep labels apart
 TEXT_PX = 11       # the charts' text size (the CSS sets the same)
@@ -20,7 +23,7 @@ LABEL_GAP = 10     # least space between two tick labels
 # Values beyond this are treated as non-finite: a span or tick step computed from them
 # could overflow to Inf, and Inf must never reach the SVG.
 LIMIT = 1e300
-NO_VALUES = "no finite values"
+NO_VALUES = N_("no finite values")
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -249,7 +252,14 @@ def decades(low: float, high: float) -> tuple[int, int]:
 
 def label_width(text: str) -> float:
     """The estimated width in px of a label at the charts' text size."""
-    return len(text) * CHAR_PX
+    return text_columns(text) * CHAR_PX
+
+
+def text_columns(text: str) -> int:
+    """The columns a text takes: a wide East Asian character (Hangul, CJK) takes two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def left_margin(labels: Sequence[str]) -> float:
@@ -346,11 +356,15 @@ class Canvas:
 
 def empty_canvas(width: float, height: float, title: str) -> Canvas:
     """A chart with nothing to draw: the same size, saying why."""
-    return Canvas(r1(width), r1(height), f"{title}: {NO_VALUES}", (), NO_VALUES,
+    return Canvas(r1(width), r1(height), f"{title}: {_(NO_VALUES)}", (), _(NO_VALUES),
                   r1(width / 2), r1(height / 2))
 
 
 def fit_text(text: str, px: float) -> str:
     """Text cut with an ellipsis to fit about px wide (the full text goes in a title)."""
     most = max(int(px / CHAR_PX), 1)
-    return text if len(text) <= most else text[:most - 1] + "…"
+    if text_columns(text) <= most:
+        return text
+    while text and text_columns(text) > most - 1:
+        text = text[:-1]
+    return text + "…"

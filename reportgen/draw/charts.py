@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from reportgen.i18n import _
 from reportgen.draw.chart_axes import (Canvas, Frame, LegendEntry, AxisScale, as_floats,
                                        compact, decade_ticks, decades, empty_canvas, fit_text,
                                        fmt_coord, frame, height_below, hide_labels, left_margin,
@@ -158,15 +159,17 @@ def _counts(counts: Sequence[float] | None) -> np.ndarray | None:
 
 def _histogram_title(name, edges, trained, init) -> str:
     """The accessible description: what, how many, over which range."""
-    span = (f" from {compact(edges[0])} to {compact(edges[-1])}"
+    span = (_(" from {low} to {high}").format(low=compact(edges[0]), high=compact(edges[-1]))
             if len(edges) and usable(edges).all() else "")
-    text = f"Histogram of {name or 'values'}: {int(trained.sum()):,} trained values{span}"
-    return text + (f", {int(init.sum()):,} initialised values" if init is not None else "")
+    text = _("Histogram of {name}: {n:,} trained values").format(
+        name=name or _("values"), n=int(trained.sum())) + span
+    return text + (_(", {n:,} initialised values").format(n=int(init.sum()))
+                   if init is not None else "")
 
 
 def _panel_labels(shared: bool) -> tuple[str, ...]:
     """The y axis titles: one count axis, or one per panel saying which histogram it is."""
-    return ("count",) if shared else ("trained, count", "initialised, count")
+    return (_("count"),) if shared else (_("trained, count"), _("initialised, count"))
 
 
 def _without_x_labels(upper: Frame) -> Frame:
@@ -178,8 +181,9 @@ def _histogram_legend(has_init: bool, shared: bool) -> tuple[LegendEntry, ...]:
     """Trained (and initialised) swatches at the top right; with two panels, whose titles
     say which is which, a note that their count scales differ instead."""
     if not shared:
-        return legend_row([("note", "", "separate count scales")], HISTOGRAM_WIDTH - 2, 13)
-    items = [("trained", "box", "trained")] + ([("init", "box", "initialised")] if has_init else [])
+        return legend_row([("note", "", _("separate count scales"))], HISTOGRAM_WIDTH - 2, 13)
+    items = [("trained", "box", _("trained"))] + \
+        ([("init", "box", _("initialised"))] if has_init else [])
     return legend_row(items, HISTOGRAM_WIDTH - 2, 13)
 
 
@@ -199,22 +203,23 @@ def dot_strip_chart(trained: Sequence[float], init: Sequence[float] | None = Non
                     name: str = "") -> DotStripChart:
     """Few values (fewer than about 20, where a histogram says little) as one dot each on a labelled value axis,
     trained in one row and initialised in a second; equal values stack in small lanes."""
-    rows = [("trained", "trained", as_floats(trained))]
-    rows += [("init", "initialised", as_floats(init))] if init is not None else []
+    rows = [("trained", _("trained"), as_floats(trained))]
+    rows += [("init", _("initialised"), as_floats(init))] if init is not None else []
     finite = np.concatenate([v[np.isfinite(v)] for _, _, v in rows])
     n_bad = sum(int(np.count_nonzero(~np.isfinite(v))) for _, _, v in rows)
     bottom = 12 + 24 * len(rows)
-    title = f"{name or 'Values'}: " + ", ".join(f"{np.isfinite(v).sum()} {label}"
-                                                  for _, label, v in rows)
+    title = f"{name or _('Values')}: " + ", ".join(f"{np.isfinite(v).sum()} {label}"
+                                                     for _kind, label, v in rows)
     if not finite.size:
         empty = empty_canvas(HISTOGRAM_WIDTH, height_below(bottom, False), title)
         return DotStripChart(empty, None, (), "")
-    left = left_margin(["initialised" if init is not None else "trained"])
+    left = left_margin([label for _kind, label, _v in rows])
     ticks = nice_ticks(float(finite.min()), float(finite.max()), HISTOGRAM_WIDTH - 12 - left,
                        cover=True)
     x = AxisScale(ticks[0][0], ticks[0][-1], left, HISTOGRAM_WIDTH - 12)
     y = AxisScale(0, 1, bottom, 2)
-    note = (legend_row([("note", "", f"{n_bad} non-finite not shown")], HISTOGRAM_WIDTH - 2,
+    note = (legend_row([("note", "", _("{n} non-finite not shown").format(n=n_bad))],
+                       HISTOGRAM_WIDTH - 2,
                        bottom + 33) if n_bad else ())
     canvas = Canvas(HISTOGRAM_WIDTH, height_below(bottom, bool(n_bad)), title, note)
     dot_rows = tuple(_dot_row(kind, label, values, x, 12 + 24 * k, left)
@@ -239,15 +244,18 @@ def _dot_row(kind: str, label: str, values: np.ndarray, x: AxisScale, centre: fl
 
 
 def series_chart(values: Sequence[float], reference: float | None = None, name: str = "",
-                 x_label: str = "channel", width: float = NARROW_WIDTH) -> SeriesChart:
+                 x_label: str | None = None, width: float = NARROW_WIDTH) -> SeriesChart:
     """Values per index as bars from `reference` (1 for gamma and moving variance, 0 for
     beta and moving mean; None: bars from 0, as for vector norms), with a dashed reference
     line, a y axis of nice ticks covering the values and the reference, and index ticks.
     Thin bars touch; with more values than pixel columns each column shows min..max."""
+    x_label = _("channel") if x_label is None else x_label
     array = as_floats(values)
     finite = array[np.isfinite(array)]
-    title = f"{name or 'Values'} per {x_label}: {len(array):,} values" + (
-        f", drawn from the reference {compact(reference)}" if reference is not None else "")
+    title = _("{name} per {index}: {n:,} values").format(
+        name=name or _("Values"), index=x_label, n=len(array)) + (
+        _(", drawn from the reference {reference}").format(reference=compact(reference))
+        if reference is not None else "")
     base_value = 0.0 if reference is None else float(reference)
     if not finite.size or not math.isfinite(base_value):
         return SeriesChart(empty_canvas(width, height_below(120, True), title), None, "", "", "")
@@ -257,7 +265,8 @@ def series_chart(values: Sequence[float], reference: float | None = None, name: 
     x = AxisScale(-0.5, len(array) - 0.5, left, width - 10)
     y = AxisScale(y_ticks[0][0], y_ticks[0][-1], 120, 20)
     x_ticks = nice_ticks(0, len(array) - 1, x.end - x.start, cover=False, counts=True)
-    legend = legend_row([("ref", "line", f"reference {compact(reference)}")], width - 2, 13) \
+    legend = legend_row([("ref", "line", _("reference {value}").format(
+        value=compact(reference)))], width - 2, 13) \
         if reference is not None else ()
     canvas = Canvas(r1(width), height_below(120, True), title, legend)
     plot = frame(x, y, x_ticks, y_ticks, width, x_label=x_label,
@@ -309,18 +318,19 @@ def _pair(dx: float, dy: float) -> str:
     return f"{fmt_coord(dx)}{'' if second.startswith('-') else ' '}{second}"
 
 
-def depth_chart(values: Sequence[float], names: Sequence[str], y_label: str = "relative change",
+def depth_chart(values: Sequence[float], names: Sequence[str], y_label: str | None = None,
                 width: float = NARROW_WIDTH) -> DepthChart:
     """One bar per layer in model order, each with its layer name and value as a tooltip.
 
     Rule: a log y scale (decade ticks) when every finite value is positive and the largest
     is at least LOG_RANGE (100) times the smallest; otherwise a linear scale from 0, so that
     a zero (a frozen layer's change) still reads as zero."""
+    y_label = _("relative change") if y_label is None else y_label
     array = as_floats(values)
     if len(names) != len(array):
         raise ValueError("one name per value")
     finite = array[np.isfinite(array)]
-    title = f"{y_label} of {len(array)} layers in model order"
+    title = _("{label} of {n} layers in model order").format(label=y_label, n=len(array))
     if not finite.size:
         return DepthChart(empty_canvas(width, height_below(120, True), title), None, "", (), 0, 0,
                           False)
@@ -337,8 +347,9 @@ def depth_chart(values: Sequence[float], names: Sequence[str], y_label: str = "r
     left = left_margin(y_ticks[1])
     x = AxisScale(0.5, len(array) + 0.5, left, width - 10)
     x_ticks = nice_ticks(1, len(array), x.end - x.start, cover=False, counts=True)
-    legend = legend_row([("note", "", "log scale" if log else "linear scale")], width - 2, 13)
-    plot = frame(x, y, x_ticks, y_ticks, width, x_label="layer, in model order",
+    legend = legend_row([("note", "", _("log scale") if log else _("linear scale"))],
+                        width - 2, 13)
+    plot = frame(x, y, x_ticks, y_ticks, width, x_label=_("layer, in model order"),
                  y_label=fit_text(y_label, _room_left_of(legend, width)))
     slot = (x.end - x.start) / len(array)
     base = y.start if log else y.at(0.0)
@@ -360,5 +371,5 @@ def _bar(x: float, slot: float, base: float, top: float) -> str:
 
 def _value_text(value: float) -> str:
     """A value for a tooltip; 'not finite' for NaN and Inf, which have no bar."""
-    return compact(float(value), 4) if math.isfinite(value) else "not finite"
+    return compact(float(value), 4) if math.isfinite(value) else _("not finite")
 

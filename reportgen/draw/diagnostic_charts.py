@@ -18,6 +18,7 @@ from reportgen.draw.chart_axes import (Canvas, Frame, LegendEntry, AxisScale, as
                                        fit_text, fmt_coord, frame, height_below, hide_labels,
                                        left_margin, legend_row, nice_ticks, r1, step_path, usable)
 from reportgen.draw.charts import HISTOGRAM_WIDTH, NARROW_WIDTH, Slot
+from reportgen.i18n import _
 
 TREND_COLOURS = 8  # series beyond these are drawn grey and left out of the legend
 
@@ -135,8 +136,9 @@ def spectral_chart(edges: Sequence[float], counts: Sequence[float],
     """The eigenvalue density of log-spaced bins on log-log axes with decade ticks, the
     fitted tail from xmin to lambda_max (slope -alpha), a marker at xmin and alpha in the
     legend. Pass `limits` from spectral_limits to share axes with another chart."""
-    title = f"Eigenvalue density of {name or 'the weights'}" + (
-        f", power-law tail alpha {compact(tail.alpha)} from xmin {compact(tail.xmin)}"
+    title = _("Eigenvalue density of {name}").format(name=name or _("the weights")) + (
+        _(", power-law tail alpha {alpha} from xmin {xmin}").format(
+            alpha=compact(tail.alpha), xmin=compact(tail.xmin))
         if tail_points(tail) else "")
     limits = limits or spectral_limits((edges, counts, tail))
     edges_array = as_floats(edges)
@@ -151,8 +153,9 @@ def spectral_chart(edges: Sequence[float], counts: Sequence[float],
     legend = _spectral_legend(tail)
     plot = frame(x, y, ([10.0 ** e for e in x_ticks[0]], x_ticks[1]),
                  ([10.0 ** e for e in y_ticks[0]], y_ticks[1]), HISTOGRAM_WIDTH,
-                 x_label="eigenvalue", y_label=fit_text(f"{name}, density" if name else "density",
-                                                        legend[0].x - 8))
+                 x_label=_("eigenvalue"),
+                 y_label=fit_text(_("{name}, density").format(name=name) if name
+                                  else _("density"), legend[0].x - 8))
     density = spectral_densities(edges, counts)
     levels = [y.at(d) if math.isfinite(d) and d > 0 else y.start for d in density]
     bars = step_path([x.at(e) for e in edges_array], levels, y.start, closed=True)
@@ -167,7 +170,7 @@ def spectral_chart(edges: Sequence[float], counts: Sequence[float],
 def _spectral_legend(tail: PowerLawTail | None) -> tuple[LegendEntry, ...]:
     """The fit's alpha and the xmin marker, or a note that there is no fit."""
     if not tail_points(tail):
-        return legend_row([("note", "", "no power-law fit")], HISTOGRAM_WIDTH - 2, 13)
+        return legend_row([("note", "", _("no power-law fit"))], HISTOGRAM_WIDTH - 2, 13)
     return legend_row([("fit", "line", f"α = {tail.alpha:.2f}"), ("xmin", "line", "xmin")],
                       HISTOGRAM_WIDTH - 2, 13)
 
@@ -182,8 +185,9 @@ def reliability_chart(accuracy: Sequence[float | None], counts: Sequence[float],
     if len(n) != len(acc):
         raise ValueError("one count per bin")
     acc = np.where(n > 0, acc, np.nan)
-    ece_text = f"ECE {ece:.3f}" if ece is not None and math.isfinite(ece) else "ECE n/a"
-    title = f"Reliability diagram, {len(acc)} confidence bins, {int(n.sum()):,} samples, {ece_text}"
+    ece_text = f"ECE {ece:.3f}" if ece is not None and math.isfinite(ece) else _("ECE n/a")
+    title = _("Reliability diagram, {bins} confidence bins, {n:,} samples, {ece}").format(
+        bins=len(acc), n=int(n.sum()), ece=ece_text)
     if not np.isfinite(acc).any():
         empty = empty_canvas(HISTOGRAM_WIDTH, height_below(222, True), title)
         return ReliabilityChart(empty, (), "", "", "", (), 0, 0)
@@ -193,11 +197,11 @@ def reliability_chart(accuracy: Sequence[float | None], counts: Sequence[float],
     x = AxisScale(0, 1, left, HISTOGRAM_WIDTH - 10)
     main, below = AxisScale(0, 1, 170, 20), AxisScale(0, float(n.max()), 222, 196)
     x_ticks = nice_ticks(0, 1, x.end - x.start, cover=True, most=6)
-    legend = legend_row([("trained", "box", "accuracy"), ("ref", "line", "ideal"),
+    legend = legend_row([("trained", "box", _("accuracy")), ("ref", "line", _("ideal")),
                          ("note", "", ece_text)], HISTOGRAM_WIDTH - 2, 13)
-    upper = frame(x, main, x_ticks, unit, HISTOGRAM_WIDTH, y_label="accuracy")
-    lower = frame(x, below, x_ticks, count_ticks, HISTOGRAM_WIDTH, x_label="confidence",
-                  y_label="count", grid=False)
+    upper = frame(x, main, x_ticks, unit, HISTOGRAM_WIDTH, y_label=_("accuracy"))
+    lower = frame(x, below, x_ticks, count_ticks, HISTOGRAM_WIDTH, x_label=_("confidence"),
+                  y_label=_("count"), grid=False)
     width = (x.end - x.start) / len(acc)
     bars = "".join(_box(x.start + k * width, width, main.start, main.at(a))
                    for k, a in enumerate(acc) if math.isfinite(a) and a > 0)
@@ -220,10 +224,11 @@ def _box(x: float, width: float, base: float, top: float) -> str:
 
 def _bin_text(k: int, bins: int, accuracy: float, count: float) -> str:
     """A bin's tooltip: its confidence range, accuracy and number of samples."""
-    span = f"confidence {k / bins:.2f}–{(k + 1) / bins:.2f}"
+    span = _("confidence {low:.2f}–{high:.2f}").format(low=k / bins, high=(k + 1) / bins)
     if not math.isfinite(accuracy):
-        return f"{span}: no samples"
-    return f"{span}: accuracy {accuracy:.3f} of {int(count):,}"
+        return _("{span}: no samples").format(span=span)
+    return _("{span}: accuracy {accuracy:.3f} of {n:,}").format(span=span, accuracy=accuracy,
+                                                                 n=int(count))
 
 
 def trend_chart(epochs: Sequence[float], series: Sequence[tuple[str, Sequence[float]]],
@@ -235,7 +240,8 @@ def trend_chart(epochs: Sequence[float], series: Sequence[tuple[str, Sequence[fl
     values = [as_floats(v) for _, v in series]
     if any(len(v) != len(xs) for v in values):
         raise ValueError("one value per epoch in every series")
-    title = f"{y_label} of {len(series)} series over {len(xs)} epochs"
+    title = _("{label} of {n} series over {epochs} epochs").format(
+        label=y_label, n=len(series), epochs=len(xs))
     legend_rows = math.ceil(min(len(series), TREND_COLOURS) / 2) + (len(series) > TREND_COLOURS)
     height = 180 + 16 * legend_rows  # the legend's first baseline is at 190
     finite = np.concatenate([v[np.isfinite(v) & np.isfinite(xs)] for v in values] + [[]])
@@ -249,7 +255,7 @@ def trend_chart(epochs: Sequence[float], series: Sequence[tuple[str, Sequence[fl
                          counts=True)
     x = AxisScale(*_padded(known), left, width - 14)
     y = AxisScale(y_ticks[0][0], y_ticks[0][-1], 132, 20)
-    plot = frame(x, y, x_ticks, y_ticks, width, x_label="epoch",
+    plot = frame(x, y, x_ticks, y_ticks, width, x_label=_("epoch"),
                  y_label=fit_text(y_label, width - 4))
     lines = [TrendLine(_trend_kind(k), *_trend_path(xs, v, x, y), name)
              for k, (name, v) in enumerate(zip([s[0] for s in series], values))]
@@ -292,7 +298,8 @@ def _trend_legend(names: Sequence[str], width: float, top: float) -> tuple[Legen
     entries = [_trend_entry(_trend_kind(k), fit_text(name, column - 22), 2 + column * (k % 2),
                             top + 16 * (k // 2)) for k, name in enumerate(names[:TREND_COLOURS])]
     if len(names) > TREND_COLOURS:
-        entries.append(_trend_entry("more", f"{len(names) - TREND_COLOURS} more (grey, not named)",
+        entries.append(_trend_entry("more", _("{n} more (grey, not named)").format(
+                                        n=len(names) - TREND_COLOURS),
                                     2, top + 16 * math.ceil(TREND_COLOURS / 2)))
     return tuple(entries)
 

@@ -19,6 +19,7 @@ from reportgen.draw import heatmaps, images
 from reportgen.draw.diagnostic_charts import ReliabilityChart, reliability_chart
 from reportgen.draw.figures import Picture, picture
 from reportgen.draw.labelled_grid import GridCell, LabelledGrid, labelled_grid, spans
+from reportgen.i18n import _
 
 CONFUSION_CMAP = "viridis"      # scikit-learn's ConfusionMatrixDisplay default
 CONFUSION_PX = 360              # what the matrix's side aims for
@@ -75,14 +76,14 @@ def confusion_picture(facts: EvaluationFacts) -> LabelledGrid:
     image = images.colourise(confusion_cells(facts.confusion_normalised, cell), 0.0, 1.0,
                              CONFUSION_CMAP)
     names = [class_label(facts.class_names, c) for c in range(n)]
-    drawn = picture(image, f"Confusion matrix of {n} classes, each row as shares of its "
-                           "true class")
+    drawn = picture(image, _("Confusion matrix of {n} classes, each row as shares of its "
+                             "true class").format(n=n))
     cells = [GridCell(j * cell, i * cell, cell, cell,
                       _confusion_title(names, facts.confusion, i, j),
                       *_cell_text(row[j] if row is not None else None, cell))
              for i, row in enumerate(facts.confusion_normalised) for j in range(n)]
-    return labelled_grid(drawn, spans(n, cell), spans(n, cell), names, names, "true class",
-                         "predicted class", cells)
+    return labelled_grid(drawn, spans(n, cell), spans(n, cell), names, names, _("true class"),
+                         _("predicted class"), cells)
 
 
 def _cell_text(share: float | None, cell: int) -> tuple[str, str]:
@@ -100,10 +101,11 @@ def _confusion_title(names: Sequence[str], counts: Sequence[Sequence[int]], i: i
     """A cell's tooltip: how many of the true class went to the predicted one."""
     support = sum(counts[i])
     if not support:
-        return f"true {names[i]}: no images in the sample"
+        return _("true {true}: no images in the sample").format(true=names[i])
     share = 100 * counts[i][j] / support
-    return (f"true {names[i]}, predicted {names[j]}: {counts[i][j]:,} of {support:,} "
-            f"({share:.1f} %)")
+    return _("true {true}, predicted {predicted}: {count:,} of {support:,} ({share:.1f} %)"
+             ).format(true=names[i], predicted=names[j], count=counts[i][j], support=support,
+                      share=share)
 
 
 def mistake_picture(facts: EvaluationFacts, mistake: Mistake, image: np.ndarray,
@@ -111,9 +113,9 @@ def mistake_picture(facts: EvaluationFacts, mistake: Mistake, image: np.ndarray,
     """A mistaken image as a thumbnail, drawn as the inputs are (images.input_image),
     captioned with the image's name in the sample."""
     names = facts.class_names
-    return picture(thumbnail(image), f"{source}: true {class_label(names, mistake.true)}, "
-                                     f"predicted {class_label(names, mistake.predicted)}",
-                   caption=source)
+    return picture(thumbnail(image), _("{source}: true {true}, predicted {predicted}").format(
+        source=source, true=class_label(names, mistake.true),
+        predicted=class_label(names, mistake.predicted)), caption=source)
 
 
 def thumbnail(image: np.ndarray) -> images.Indexed | np.ndarray:
@@ -157,13 +159,14 @@ def class_activation_picture(facts: ClassActivationFacts,
     image = images.colourise(unit.repeat(cell_h, axis=0).repeat(cell_w, axis=1), 0.0, 1.0,
                              images.FEATURE_CMAP)
     names = [class_label(class_names, c) for c in range(n_classes)]
-    drawn = picture(image, f"Mean activation of {facts.layer} per class, {n_units} units",
-                    max_display=heatmaps.HEATMAP_WIDTH)
+    drawn = picture(image, _("Mean activation of {layer} per class, {n} units").format(
+        layer=facts.layer, n=n_units), max_display=heatmaps.HEATMAP_WIDTH)
     cells = [GridCell(j * cell_w, i * cell_h, cell_w, cell_h,
-                      f"{names[i]}, unit {u}: " + (f"mean {facts.means[i][j]:.4g}"
-                                                   if facts.means[i][j] is not None
-                                                   else "no images"))
+                      _("{name}, unit {unit}: {value}").format(
+                          name=names[i], unit=u,
+                          value=_("mean {mean:.4g}").format(mean=facts.means[i][j])
+                          if facts.means[i][j] is not None else _("no images")))
              for i in range(n_classes) for j, u in enumerate(facts.units)]
     return labelled_grid(drawn, spans(n_classes, cell_h), spans(n_units, cell_w), names,
-                         [str(u) for u in facts.units], "class", f"unit of {facts.layer}",
-                         cells)
+                         [str(u) for u in facts.units], _("class"),
+                         _("unit of {layer}").format(layer=facts.layer), cells)

@@ -17,6 +17,7 @@ from reportgen.analyse.filter_examples import FilterExample, LayerExamples
 from reportgen.draw import images
 from reportgen.draw.figures import picture
 from reportgen.draw.labelled_grid import GridCell, LabelledGrid, labelled_grid, spans
+from reportgen.i18n import _
 
 SMALL_INPUT_PX = 64     # inputs whose longer side is at most this are shown whole
 MIN_CROP_PX = 32        # a crop shows at least this much context around the field
@@ -107,12 +108,15 @@ def filter_mosaic(layer: LayerExamples, examples: Mapping[int, np.ndarray],
     gaps = np.isnan(grid[..., 3])
     rgba = (np.nan_to_num(grid) * 255).round().astype(np.uint8)
     rgba[gaps] = 0
-    drawn = picture(rgba, f"The {k} images that drive each of the first {len(layer.filters)} "
-                          f"filters of {layer.layer} most", max_display=rgba.shape[1])
+    drawn = picture(rgba, _("The {k} images that drive each of the first {n} filters of "
+                            "{layer} most").format(k=k, n=len(layer.filters), layer=layer.layer),
+                    max_display=rgba.shape[1])
     cells = [GridCell(col * (w + images.GAP), row * (h + images.GAP), w, h,
-                      f"filter {facts.filter}, {sources[e.index]}: {e.value:.4g} at map row "
-                      f"{e.row}, column {e.col}")
+                      _("filter {filter}, {source}: {value:.4g} at map row {row}, column "
+                        "{col}").format(filter=facts.filter, source=sources[e.index],
+                                        value=e.value, row=e.row, col=e.col))
              for row, facts in enumerate(layer.filters) for col, e in enumerate(facts.examples)]
     return labelled_grid(drawn, spans(len(layer.filters), h, images.GAP),
                          spans(k, w, images.GAP), [str(f.filter) for f in layer.filters],
-                         [str(r + 1) for r in range(k)], "filter", "strongest first", cells)
+                         [str(r + 1) for r in range(k)], _("filter"), _("strongest first"),
+                         cells)

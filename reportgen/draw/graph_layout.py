@@ -18,6 +18,7 @@ from reportgen.analyse.graph import Graph
 from reportgen.analyse.graph_blocks import MIN_BLOCK, layer_blocks, topological_order
 from reportgen.draw.graph_place import (CLUSTER_PAD, neighbours, order_rows, position_x, route,
                                         shared_depth)
+from reportgen.i18n import ngettext
 
 MAX_RANKS = 80  # deeper graphs are collapsed into blocks
 MAX_NODES = 500  # and so are graphs with more layers than this
@@ -277,7 +278,8 @@ def collapsed_layout(boxes: list[_Box], edges: list[tuple[int, int]],
         for v in members:
             item_of[v] = len(overview)
         overview.append(_Box("", full_text(label), "", short_text(label, TITLE_COLUMNS),
-                             f"{len(members)} layers", lineage, len(blocks)))
+                             ngettext("{n} layer", "{n} layers", len(members)).format(
+                                 n=len(members)), lineage, len(blocks)))
         blocks.append(Block(full_text(label), len(members), sub))
     over_edges = sorted({(item_of[u], item_of[v]) for u, v in edges if item_of[u] != item_of[v]})
     return place(overview, over_edges, labels, tuple(blocks))

@@ -10,6 +10,7 @@ import numpy as np
 from reportgen.draw import heatmaps, images, kernels
 from reportgen.draw.figures import Axes, Figure, Picture, picture
 from reportgen.draw.scales import Scale, tensor_scale
+from reportgen.i18n import N_, _
 from reportgen.load.snapshot import LayerSnapshot
 from reportgen.options import Options
 
@@ -29,32 +30,43 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
                                options.max_channels, full_shape[-2:])
     vmax = scale.half_range
     pictures = [picture(kernels.kernel_image(grid, vmax),
-                        f"{layer.name} {name} after training, {_layout(grid)}", "trained")]
+                        _("{layer} {name} after training, {layout}").format(
+                            layer=layer.name, name=name, layout=_layout(grid)), _("trained"))]
     if fresh is not None:
         fresh_grid = kernels.kernel_grid(fresh, layer.class_name, options.max_filters,
                                          options.max_channels, full_shape[-2:])
         pictures.append(picture(kernels.kernel_image(fresh_grid, vmax),
-                                f"{layer.name} {name} freshly initialised, {_layout(grid)}",
-                                "freshly initialised"))
-    note = "; ".join([_layout(grid)] + _grid_cuts(grid))
+                                _("{layer} {name} freshly initialised, {layout}").format(
+                                    layer=layer.name, name=name, layout=_layout(grid)),
+                                _("freshly initialised")))
+    # i18n: the separator of the clauses of a kernel picture's note
+    separator = _("; ")
+    note = separator.join([_layout(grid)] + _grid_cuts(grid))
     if _needs_norms(grid, values):
         norm_pictures, norm_note = norm_figures(layer, name, values, fresh, full_shape, options)
         pictures += norm_pictures
-        note += "; " + norm_note
+        note += separator + norm_note
     if len(full_shape) == 4 and full_shape[2] == 3 and layer.class_name == "Conv2D":
         pictures.append(picture(kernels.colour_filters_image(values, options.max_filters),
-                                f"{layer.name} filters as RGB pictures", "as colour filters"))
-    return Figure(f"{name} as images", tuple(pictures), note, "kernel", -vmax, vmax,
-                  scale.note)
+                                _("{layer} filters as RGB pictures").format(layer=layer.name),
+                                _("as colour filters")))
+    return Figure(_("{name} as images").format(name=name), tuple(pictures), note, "kernel",
+                  -vmax, vmax, scale.note)
+
+
+# One of each kernel axis (kernels.axis_names gives the axes, plural).
+SINGULAR = {"input channels": N_("input channel"), "filters": N_("filter"),
+            "depth multiplier": N_("depth multiplier")}
 
 
 def _layout(grid: kernels.KernelGrid) -> str:
     """How a kernel mosaic is laid out, in words."""
-    tile = grid.tile_axis.removesuffix("s")
+    tile = _(SINGULAR.get(grid.tile_axis, grid.tile_axis))
     if grid.n_groups_total == 1:
-        return f"one tile per {tile}"
-    return (f"one group of lines per {grid.group_axis.removesuffix('s')} (wider gaps "
-            f"between groups), one tile per {tile}, in the same column in every group")
+        return _("one tile per {tile}").format(tile=tile)
+    return _("one group of lines per {group} (wider gaps between groups), one tile per "
+             "{tile}, in the same column in every group").format(
+                 group=_(SINGULAR.get(grid.group_axis, grid.group_axis)), tile=tile)
 
 
 def _grid_cuts(grid: kernels.KernelGrid) -> list[str]:
@@ -63,14 +75,16 @@ def _grid_cuts(grid: kernels.KernelGrid) -> list[str]:
     if grid.n_tiles_shown < grid.n_tiles_total:
         cuts.append(cut(grid.tile_axis, grid.n_tiles_shown, grid.n_tiles_total))
     if grid.n_groups_shown < grid.n_groups_total:
-        cuts.append(f"the {grid.tile_axis} of the first {grid.n_groups_shown} of "
-                    f"{grid.n_groups_total} {grid.group_axis} are drawn")
+        cuts.append(_("the {tiles} of the first {shown} of {total} {groups} are drawn").format(
+            tiles=_(grid.tile_axis), shown=grid.n_groups_shown, total=grid.n_groups_total,
+            groups=_(grid.group_axis)))
     return cuts
 
 
 def cut(axis: str, shown: int, total: int) -> str:
     """One axis's cut in words."""
-    return f"showing {shown} of {total} {axis} (the first {shown})"
+    return _("showing {shown} of {total} {axis} (the first {shown})").format(
+        shown=shown, total=total, axis=_(axis))
 
 
 def _needs_norms(grid: kernels.KernelGrid, values: np.ndarray) -> bool:
@@ -87,21 +101,23 @@ def norm_figures(layer: LayerSnapshot, name: str, values: np.ndarray, fresh: np.
     row_axis, col_axis = kernels.axis_names(layer.class_name)
     row_cap, col_cap = kernels.axis_caps(layer.class_name, options.max_filters,
                                          options.max_channels)
-    drawn = [("after training", "trained norms", values)]
+    drawn = [(_("after training"), _("trained norms"), values)]
     if fresh is not None:
-        drawn.append(("freshly initialised", "fresh norms", fresh))
-    norms = [kernels.filter_norms(v, row_cap, col_cap) for _, _, v in drawn]
+        drawn.append((_("freshly initialised"), _("fresh norms"), fresh))
+    norms = [kernels.filter_norms(v, row_cap, col_cap) for _when, _caption, v in drawn]
     top = max(float(np.nanmax(n)) for n in norms) or 1.0
     rows, cols = norms[0].shape
-    axes = Axes(row_axis, col_axis)
+    axes = Axes(_(row_axis), _(col_axis))
     pictures = [picture(heatmaps.heatmap_image(n[None], 0.0, top, images.FEATURE_CMAP),
-                        f"{layer.name} {name} {when}: norm of each filter slice, rows: "
-                        f"{row_axis}, columns: {col_axis}",
-                        f"{caption}, 0 to {top:.3g}", axes)
-                for (when, caption, _), n in zip(drawn, norms)]
-    note = (f"the norm images give ‖{name}[…, i, o]‖ for every one of the {rows} {row_axis} "
-            f"(rows) x {cols} {col_axis} (columns), coloured from 0 to {top:.3g} on the "
-            f"feature-map scale")
+                        _("{layer} {name} {when}: norm of each filter slice, rows: {rows}, "
+                          "columns: {columns}").format(layer=layer.name, name=name, when=when,
+                                                       rows=_(row_axis), columns=_(col_axis)),
+                        _("{caption}, 0 to {top:.3g}").format(caption=caption, top=top), axes)
+                for (when, caption, _v), n in zip(drawn, norms)]
+    note = _("the norm images give ‖{name}[…, i, o]‖ for every one of the {rows} {row_axis} "
+             "(rows) x {cols} {col_axis} (columns), coloured from 0 to {top:.3g} on the "
+             "feature-map scale").format(name=name, rows=rows, row_axis=_(row_axis), cols=cols,
+                                         col_axis=_(col_axis), top=top)
     for axis, shown, total in ((row_axis, rows, full_shape[-2]), (col_axis, cols, full_shape[-1])):
         if shown < total:
             note += f" ({cut(axis, shown, total)})"
@@ -117,17 +133,21 @@ def pointwise_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
     row_cap, col_cap = kernels.axis_caps(layer.class_name, options.max_filters,
                                          options.max_channels)
     vmax = scale.half_range
-    drawn = [("after training", "trained", values)]
+    drawn = [(_("after training"), _("trained"), values)]
     if fresh is not None:
-        drawn.append(("freshly initialised", "freshly initialised", fresh))
-    matrices = [kernels.pointwise_matrix(v, row_cap, col_cap) for _, _, v in drawn]
+        drawn.append((_("freshly initialised"), _("freshly initialised"), fresh))
+    matrices = [kernels.pointwise_matrix(v, row_cap, col_cap) for _when, _caption, v in drawn]
     pictures = tuple(picture(heatmaps.heatmap_image(m[None], -vmax, vmax, images.KERNEL_CMAP),
-                             f"{layer.name} {name} {when}: rows: {row_axis}, columns: "
-                             f"{col_axis}", caption, Axes(row_axis, col_axis))
-                     for (when, caption, _), m in zip(drawn, matrices))
+                             _("{layer} {name} {when}: rows: {rows}, columns: {columns}").format(
+                                 layer=layer.name, name=name, when=when, rows=_(row_axis),
+                                 columns=_(col_axis)),
+                             caption, Axes(_(row_axis), _(col_axis)))
+                     for (when, caption, _v), m in zip(drawn, matrices))
     rows, cols = matrices[0].shape
-    note = f"a 1x1 kernel is a matrix: rows: {row_axis}, columns: {col_axis}"
-    note += "".join(f"; {cut(axis, shown, total)}" for axis, shown, total in
+    note = _("a 1x1 kernel is a matrix: rows: {rows}, columns: {columns}").format(
+        rows=_(row_axis), columns=_(col_axis))
+    note += "".join(_("; ") + cut(axis, shown, total) for axis, shown, total in
                     ((row_axis, rows, full_shape[-2]), (col_axis, cols, full_shape[-1]))
                     if shown < total)
-    return Figure(f"{name} as a heatmap", pictures, note, "kernel", -vmax, vmax, scale.note)
+    return Figure(_("{name} as a heatmap").format(name=name), pictures, note, "kernel", -vmax,
+                  vmax, scale.note)

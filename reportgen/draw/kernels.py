@@ -16,6 +16,7 @@ import numpy as np
 
 from reportgen.draw.images import (FEATURE_TILE_PX, GAP, KERNEL_CMAP, MOSAIC_WIDTH, Indexed,
                                    balanced_line, colourise, mosaic)
+from reportgen.i18n import N_
 
 WEIGHT_PX = 6           # the least a weight is drawn, so that a 3x3 kernel reads as 3x3
 KERNEL_TILE_PX = 24     # the most a small kernel's tile is drawn: a 3x3 kernel at 8 px a weight
@@ -75,9 +76,9 @@ def spatial_2d(kernel: np.ndarray) -> np.ndarray:
 def axis_names(class_name: str) -> tuple[str, str]:
     """What a kernel's last two axes are (its rows and columns as a matrix)."""
     if class_name in ("DepthwiseConv2D", "DepthwiseConv1D"):
-        return "input channels", "depth multiplier"
-    return ("filters", "input channels") if class_name in TRANSPOSED_CONVS \
-        else ("input channels", "filters")
+        return N_("input channels"), N_("depth multiplier")
+    return (N_("filters"), N_("input channels")) if class_name in TRANSPOSED_CONVS \
+        else (N_("input channels"), N_("filters"))
 
 
 def axis_caps(class_name: str, max_filters: int, max_channels: int) -> tuple[int, int]:

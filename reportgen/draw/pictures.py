@@ -10,13 +10,15 @@ from reportgen.draw import heatmaps, images, kernels
 from reportgen.draw.figures import Axes, Figure, Picture, picture
 from reportgen.draw.kernel_figures import kernel_figure
 from reportgen.draw.scales import tensor_scale, weight_scale
+from reportgen.i18n import N_, _, msg
 from reportgen.parallel import ordered_map
 from reportgen.options import Options
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 KERNEL_RANKS = (3, 4, 5)
 RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}
-GATES = {4: ("input", "forget", "cell", "output"), 3: ("update", "reset", "candidate")}
+GATES = {4: (N_("input"), N_("forget"), N_("cell"), N_("output")),
+         3: (N_("update"), N_("reset"), N_("candidate"))}
 MAX_MATRIX_ROWS = 256
 MAX_MATRIX_COLS = 128   # columns (units, classes) a heatmap draws: 2,048x1,000 would cost 170 kB
 MAX_FRESH_MOSAICS = 12  # kernel layers drawn beside their fresh initialisation
@@ -34,9 +36,10 @@ def map_layers(layers: list[tuple[str, str]], cap: int) -> tuple[list[str], str]
         return eligible, ""
     picks = sorted(set(np.linspace(0, len(eligible) - 1, cap).round().astype(int)))
     chosen = [eligible[k] for k in picks]
-    return chosen, (f"Feature maps are drawn for {len(chosen)} of the {len(eligible)} "
-                    f"convolution, pooling, activation and recurrent layers, spread evenly "
-                    f"through the model (--max-map-layers); statistics cover every layer.")
+    return chosen, msg("Feature maps are drawn for {shown} of the {total} convolution, "
+                       "pooling, activation and recurrent layers, spread evenly through the "
+                       "model (--max-map-layers); statistics cover every layer.",
+                       shown=len(chosen), total=len(eligible))
 
 
 def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None, options: Options,
@@ -105,15 +108,16 @@ def recurrent_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
     tiles = heatmaps.matrix_tiles(values, n_gates, MAX_MATRIX_ROWS, MAX_MATRIX_COLS)
     scale = tensor_scale(values, full_shape, options.kernel_scale)
     vmax = scale.half_range
-    rows = "units" if "recurrent" in name else "inputs"
-    note = f"rows: {rows}, columns: units"
+    rows = _("units") if "recurrent" in name else _("inputs")
+    note = _("rows: {rows}, columns: {columns}").format(rows=rows, columns=_("units"))
     if gate_names:
-        note += "; gates left to right: " + ", ".join(gate_names)
+        note += _("; gates left to right: {gates}").format(
+            gates=", ".join(_(gate) for gate in gate_names))
     note += _rows_cut(full_shape[0], full_shape[1] // n_gates)
     image = heatmaps.heatmap_image(tiles, -vmax, vmax, images.KERNEL_CMAP)
-    return Figure(f"{name} per gate",
-                  (picture(image, f"{layer.name} {name} heatmap per gate", "",
-                           Axes(rows, "units")),),
+    return Figure(_("{name} per gate").format(name=name),
+                  (picture(image, _("{layer} {name} heatmap per gate").format(
+                      layer=layer.name, name=name), "", Axes(rows, _("units"))),),
                   note, "kernel", -vmax, vmax, scale.note)
 
 
@@ -129,9 +133,11 @@ def _rows_cut(n_rows: int, n_cols: int) -> str:
     """The cut a heatmap's row and column caps made, in words."""
     cut = []
     if n_rows > MAX_MATRIX_ROWS:
-        cut.append(f"showing {MAX_MATRIX_ROWS} of {n_rows} rows (the first)")
+        cut.append(_("showing {shown} of {total} rows (the first)").format(
+            shown=MAX_MATRIX_ROWS, total=n_rows))
     if n_cols > MAX_MATRIX_COLS:
-        cut.append(f"showing {MAX_MATRIX_COLS} of {n_cols} columns (the first)")
+        cut.append(_("showing {shown} of {total} columns (the first)").format(
+            shown=MAX_MATRIX_COLS, total=n_cols))
     return "".join(f"; {c}" for c in cut)
 
 
@@ -156,23 +162,25 @@ def templates_figure(layer: LayerSnapshot, values: np.ndarray,
     """
     shown = min(n_units, options.max_filters)
     height, width, n_channels = image_shape
-    note = f"one tile per unit: its {values.shape[0]} weights as a {height}x{width} image"
+    note = _("one tile per unit: its {n} weights as a {height}x{width} image").format(
+        n=values.shape[0], height=height, width=width)
     if n_channels > 3:
-        note += f", averaged over the {n_channels} channels"
+        note += _(", averaged over the {n} channels").format(n=n_channels)
     if n_channels == 3:
-        note += ", each unit scaled to its own range"
+        note += _(", each unit scaled to its own range")
     if shown < n_units:
-        note += f"; showing {shown} of {n_units} units (the first {shown})"
-    alt = f"{layer.name} kernel: each unit's weights as an image"
+        note += _("; showing {shown} of {total} units (the first {shown})").format(
+            shown=shown, total=n_units)
+    alt = _("{layer} kernel: each unit's weights as an image").format(layer=layer.name)
     tiles = kernels.unit_tiles(values, image_shape, options.max_filters)
     if n_channels == 3:
-        return Figure("kernel as unit templates",
+        return Figure(_("kernel as unit templates"),
                       (picture(kernels.unit_templates(tiles, 0.0), alt, ""),), note, "", 0.0, 0.0)
     # The scale of what is drawn: channel means are far smaller than single weights.
-    drawn = "in the templates drawn" if n_channels == 1 else "in the channel means drawn"
+    drawn = _("in the templates drawn") if n_channels == 1 else _("in the channel means drawn")
     scale = weight_scale(tiles, options.kernel_scale, drawn)
     vmax = scale.half_range
-    return Figure("kernel as unit templates",
+    return Figure(_("kernel as unit templates"),
                   (picture(kernels.unit_templates(tiles, vmax), alt, ""),), note, "kernel",
                   -vmax, vmax, scale.note)
 
@@ -186,17 +194,20 @@ def matrix_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
     tiles = heatmaps.matrix_tiles(values, 1, MAX_MATRIX_ROWS, MAX_MATRIX_COLS)
     scale = tensor_scale(values, full_shape, options.kernel_scale)
     vmax = scale.half_range
-    rows, columns = ("inputs", "units") if name == "kernel" else ("index", "vector")
+    rows, columns = (_("inputs"), _("units")) if name == "kernel" else (_("index"), _("vector"))
     n_cols = tiles.shape[2]
     names = tuple(unit_names[:n_cols]) if len(unit_names) == full_shape[1] else ()
     axes = Axes(rows, columns, column_labels=names if n_cols <= MAX_LABELS else ())
-    note = f"rows: {rows}, columns: {columns}" + _rows_cut(*full_shape)
+    note = _("rows: {rows}, columns: {columns}").format(rows=rows, columns=columns) \
+        + _rows_cut(*full_shape)
     if names and n_cols > MAX_LABELS:
-        note += f"; the {n_cols} column names are not written (more than {MAX_LABELS})"
+        note += _("; the {n} column names are not written (more than {limit})").format(
+            n=n_cols, limit=MAX_LABELS)
     image = heatmaps.heatmap_image(tiles, -vmax, vmax, images.KERNEL_CMAP)
-    return Figure(f"{name} as a heatmap",
-                  (picture(image, f"{layer.name} {name} heatmap, rows: {rows}, columns: "
-                                  f"{columns}", "", axes),),
+    return Figure(_("{name} as a heatmap").format(name=name),
+                  (picture(image, _("{layer} {name} heatmap, rows: {rows}, columns: "
+                                    "{columns}").format(layer=layer.name, name=name, rows=rows,
+                                                        columns=columns), "", axes),),
                   note, "kernel", -vmax, vmax, scale.note)
 
 
@@ -205,12 +216,15 @@ def output_picture(layer_name: str, output: np.ndarray, options: Options) -> Pic
     if output.ndim == 3 and output.dtype.kind == "f":
         return feature_picture(layer_name, output, options)
     if output.ndim == 2 and output.dtype.kind == "f" and min(output.shape) > 0:
-        caption = f"{output.shape[0]} steps (down) x {output.shape[1]} units (across)"
+        caption = _("{steps} steps (down) x {units} units (across)").format(
+            steps=output.shape[0], units=output.shape[1])
         if output.shape[1] > options.max_channels:
-            caption += f", showing {options.max_channels} of {output.shape[1]} units (the first)"
+            caption += _(", showing {shown} of {total} units (the first)").format(
+                shown=options.max_channels, total=output.shape[1])
         return picture(images.sequence_image(output, options.max_channels),
-                       f"output of {layer_name} over time: {caption}", caption,
-                       Axes("steps", "units"))
+                       _("output of {layer} over time: {caption}").format(
+                           layer=layer_name, caption=caption), caption,
+                       Axes(_("steps"), _("units")))
     return None
 
 
@@ -218,23 +232,26 @@ def zoom_text(height: int, width: int) -> str:
     """How a layer's maps are drawn, for the caption: "drawn 2x (56 px)"."""
     up, down = images.map_zoom(height, width)
     if up > 1:
-        return f"drawn {up}x ({up * max(height, width)} px)"
+        return _("drawn {zoom}x ({px} px)").format(zoom=up, px=up * max(height, width))
     if down > 1:
-        return f"averaged down {down}x ({max(height, width) // down} px)"
-    return "drawn 1:1"
+        return _("averaged down {zoom}x ({px} px)").format(zoom=down,
+                                                          px=max(height, width) // down)
+    return _("drawn 1:1")
 
 
 def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture:
     """The feature-map mosaic of one layer's (H, W, C) output."""
     height, width, n_channels = output.shape
     shown = min(n_channels, options.max_channels)
-    caption = f"{n_channels} maps of {height}x{width}"
+    caption = _("{n} maps of {height}x{width}").format(n=n_channels, height=height, width=width)
     if shown < n_channels:
-        caption = f"showing {shown} of {n_channels} channels (the first {shown}), " \
-                  f"maps of {height}x{width}"
+        caption = _("showing {shown} of {total} channels (the first {shown}), maps of "
+                    "{height}x{width}").format(shown=shown, total=n_channels, height=height,
+                                               width=width)
     caption += ", " + zoom_text(height, width)
     return picture(images.feature_image(output, options.max_channels),
-                   f"feature maps of {layer_name}: {caption}, each map on its own scale",
+                   _("feature maps of {layer}: {caption}, each map on its own scale").format(
+                       layer=layer_name, caption=caption),
                    caption)
 
 
@@ -251,17 +268,20 @@ def feature_grid(outputs: list[np.ndarray], layer_name: str, options: Options,
         return None
     height, width, n_channels = outputs[0].shape
     shown = images.grid_channels(height, width, options.max_channels, n_channels)
-    scale = ("each channel on one scale over all inputs" if shared_scale
-             else "each map on its own scale")
-    caption = (f"rows: {len(outputs)} inputs, columns: channels 0-{shown - 1}"
-               f"{f' of {n_channels} (the first {shown})' if shown < n_channels else ''}; "
-               f"maps of {height}x{width}, {zoom_text(height, width)}; {scale}")
+    scale = (_("each channel on one scale over all inputs") if shared_scale
+             else _("each map on its own scale"))
+    columns = (_("channels 0-{last} of {total} (the first {shown})") if shown < n_channels
+               else _("channels 0-{last}")).format(last=shown - 1, total=n_channels, shown=shown)
+    caption = _("rows: {n} inputs, columns: {columns}; maps of {height}x{width}, {zoom}; "
+                "{scale}").format(n=len(outputs), columns=columns, height=height, width=width,
+                                  zoom=zoom_text(height, width), scale=scale)
     names = tuple(input_names) if len(input_names) == len(outputs) else ()
-    axes = Axes("inputs", "channels", row_labels=names,
+    axes = Axes(_("inputs"), _("channels"), row_labels=names,
                 column_labels=tuple(str(c) for c in range(shown)))
     return picture(images.feature_grid_image(outputs, shown, shared_scale),
-                   f"feature maps of {layer_name} for {len(outputs)} inputs side by side: "
-                   f"{caption}", caption, axes, max_display=images.GRID_WIDTH)
+                   _("feature maps of {layer} for {n} inputs side by side: {caption}").format(
+                       layer=layer_name, n=len(outputs), caption=caption),
+                   caption, axes, max_display=images.GRID_WIDTH)
 
 
 def input_picture(name: str, array: np.ndarray) -> Picture | None:
@@ -274,17 +294,20 @@ def input_picture(name: str, array: np.ndarray) -> Picture | None:
     image = images.as_image(array)
     low, high = float(np.min(image)), float(np.max(image))
     if image.shape[2] == 3:
-        how = (f"RGB as it is (values {low:.3g} to {high:.3g})" if images.rgb_as_is(image)
-               else f"RGB stretched from its lowest value {low:.3g} to its highest {high:.3g}")
+        how = (_("RGB as it is (values {low:.3g} to {high:.3g})") if images.rgb_as_is(image)
+               else _("RGB stretched from its lowest value {low:.3g} to its highest "
+                      "{high:.3g}")).format(low=low, high=high)
     else:
-        how = f"{low:.3g} white to {high:.3g} black (gray_r)"
-    return picture(images.input_image(array), f"input image {name}: {how}", f"{name}: {how}")
+        how = _("{low:.3g} white to {high:.3g} black (gray_r)").format(low=low, high=high)
+    return picture(images.input_image(array), _("input image {name}: {how}").format(
+        name=name, how=how), f"{name}: {how}")
 
 
 def colour_bars() -> dict[str, Picture]:
     """The colour bars the report's legends use."""
     return {
-        "kernel": picture(images.colour_bar(images.KERNEL_CMAP), "kernel colour scale"),
-        "feature": picture(images.colour_bar(images.FEATURE_CMAP), "feature map colour scale"),
-        "input": picture(images.colour_bar(images.INPUT_CMAP), "input colour scale"),
+        "kernel": picture(images.colour_bar(images.KERNEL_CMAP), _("kernel colour scale")),
+        "feature": picture(images.colour_bar(images.FEATURE_CMAP),
+                           _("feature map colour scale")),
+        "input": picture(images.colour_bar(images.INPUT_CMAP), _("input colour scale")),
     }

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reportgen.i18n import _
+
 ROBUST_PERCENTILE = 99.5
 MIN_SATURATED = 8       # a small layer's few largest weights saturate too (see robust_scale)
 MIN_PERCENTILE = 95.0
@@ -25,28 +27,32 @@ class Scale:
     @property
     def note(self) -> str:
         """The scale in words, for the figure: "symmetric, ±0.083: the 99.5th percentile…"."""
-        return f"symmetric, ±{self.half_range:.3g}: {self.how}"
+        return _("symmetric, ±{half_range:.3g}: {how}").format(half_range=self.half_range,
+                                                               how=self.how)
 
 
-def weight_scale(values: np.ndarray, kernel_scale: str, where: str = "in this layer") -> Scale:
+def weight_scale(values: np.ndarray, kernel_scale: str, where: str | None = None) -> Scale:
     """The scale --kernel-scale asks for: "auto" (a robust maximum of the layer), "layer"
     (its largest |w|) or a number (the textbook's fixed imshow(vmin=-x, vmax=x)).
 
-    `where` names the weights the scale was taken from, for the note.
+    `where` names the weights the scale was taken from, for the note (default: "in this
+    layer").
     """
+    where = _("in this layer") if where is None else where
     if kernel_scale == "auto":
         return robust_scale(values, where)
     if kernel_scale == "layer":
-        return Scale(own_reach(values), f"the largest |w| {where}")
-    return Scale(float(kernel_scale), f"fixed by --kernel-scale, as the textbook's "
-                                      f"imshow(vmin=-{kernel_scale}, vmax={kernel_scale})")
+        return Scale(own_reach(values), _("the largest |w| {where}").format(where=where))
+    return Scale(float(kernel_scale), _("fixed by --kernel-scale, as the textbook's "
+                                        "imshow(vmin=-{scale}, vmax={scale})").format(
+                                            scale=kernel_scale))
 
 
 def tensor_scale(values: np.ndarray, full_shape: tuple[int, ...], kernel_scale: str) -> Scale:
     """The scale --kernel-scale gives the weights read (`values`) of a tensor of full_shape."""
     total = int(np.prod(full_shape))
-    where = "in this layer" if values.size == total else \
-        f"in the {values.size:,} of its {total:,} weights read"
+    where = _("in this layer") if values.size == total else \
+        _("in the {read:,} of its {total:,} weights read").format(read=values.size, total=total)
     return weight_scale(values, kernel_scale, where)
 
 
@@ -64,11 +70,13 @@ def robust_scale(values: np.ndarray, where: str) -> Scale:
     robust = float(np.percentile(magnitudes, percentile)) if magnitudes.size else 0.0
     if robust > 0:
         few = "" if percentile == ROBUST_PERCENTILE else \
-            f", so that its {MIN_SATURATED} largest saturate"
-        return Scale(robust, f"the {percentile:.3g}th percentile of |w| {where}{few}")
+            _(", so that its {n} largest saturate").format(n=MIN_SATURATED)
+        return Scale(robust, _("the {percentile:.3g}th percentile of |w| {where}").format(
+            percentile=percentile, where=where) + few)
     # Mostly exact zeros (a pruned layer): the percentile is 0 and would show nothing.
-    return Scale(own_reach(values), f"the largest |w| {where} (its {percentile:.3g}th "
-                                    f"percentile is 0)")
+    return Scale(own_reach(values), _("the largest |w| {where} (its {percentile:.3g}th "
+                                      "percentile is 0)").format(where=where,
+                                                                  percentile=percentile))
 
 
 def robust_percentile(n_weights: int) -> float:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import msg, nmsg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.inputs import MAX_IMAGE_PIXELS, scaled, conform, npy_header, read_image
 
@@ -71,9 +72,13 @@ class LabelledSample:
         for i, image in images:
             if image.shape != images[0][1].shape:
                 # Only a model with an open input size lets images keep different sizes.
-                raise ReportInputError(f"{self.sources[i]}: {image.shape} differs from the "
-                                       f"{images[0][1].shape} of image {images[0][0]}; the "
-                                       f"model's input {self.input_shape} does not fix the size")
+                raise ReportInputError(msg("{source}: {shape} differs from the {first_shape} of "
+                                           "image {first}; the model's input {input_shape} does "
+                                           "not fix the size", source=self.sources[i],
+                                           shape=str(image.shape),
+                                           first_shape=str(images[0][1].shape),
+                                           first=images[0][0],
+                                           input_shape=str(self.input_shape)))
         return np.stack([image for _, image in images])
 
 
@@ -89,19 +94,22 @@ def read_sample(data: Path, data_labels: Path | None, input_shape: tuple, n_clas
         files, labels, names = _folder_sample(data, class_names, n_classes)
         sources = tuple(str(path.relative_to(data)) for path in files)
     else:
-        require_regular_file(data, "labelled sample")
+        require_regular_file(data, msg("labelled sample"))
         if data.suffix.lower() == ".npy":
             return _npy_sample(data, data_labels, input_shape, n_classes, class_names, scale,
                                batch_size)
         if data.suffix.lower() != ".csv":
-            raise ReportInputError(f"{data}: a labelled sample is an .npy file, a folder or "
-                                   "a CSV")
+            raise ReportInputError(msg("{path}: a labelled sample is an .npy file, a folder or a "
+                                       "CSV", path=data))
         files, labels, names, sources = _csv_sample(data, class_names, n_classes)
     if data_labels is not None:
-        raise ReportInputError(f"{data_labels}: --data-labels goes with an .npy sample only")
+        raise ReportInputError(msg("{path}: --data-labels goes with an .npy sample only",
+                                   path=data_labels))
     _check_labels(labels, n_classes, data)
     return LabelledSample(
-        description=f"{data.name}: {len(files):,} images in {_plural(len(set(labels)), 'class')}",
+        description=nmsg("{name}: {n_images:,} images in {n} class",
+                         "{name}: {n_images:,} images in {n} classes", len(set(labels)),
+                         name=data.name, n_images=len(files)),
         labels=_frozen(labels), class_names=names, sources=sources, input_shape=input_shape,
         scale=scale, batch_size=batch_size, read_image=lambda i: _decoded(files[i]))
 
@@ -110,12 +118,14 @@ def _npy_sample(data: Path, data_labels: Path | None, input_shape: tuple, n_clas
                 class_names: tuple[str, ...], scale: str, batch_size: int) -> LabelledSample:
     """An N-image .npy with an .npy of N labels; the images stay memory-mapped."""
     if data_labels is None:
-        raise ReportInputError(f"{data}: an .npy sample needs its labels (--data-labels FILE.npy)")
+        raise ReportInputError(msg("{path}: an .npy sample needs its labels (--data-labels "
+                                   "FILE.npy)", path=data))
     images = _npy_images(data)
     labels = _npy_labels(data_labels, len(images), data)
     _check_labels(labels, n_classes, data_labels)
     return LabelledSample(
-        description=f"{data.name} with {data_labels.name}: {len(images):,} images",
+        description=msg("{name} with {labels}: {n:,} images", name=data.name,
+                        labels=data_labels.name, n=len(images)),
         labels=_frozen(labels), class_names=class_names,
         sources=tuple(f"{data.name}[{i}]" for i in range(len(images))), input_shape=input_shape,
         scale=scale, batch_size=batch_size, read_image=lambda i: images[i])
@@ -125,38 +135,42 @@ def _npy_images(path: Path) -> np.ndarray:
     """The images of an .npy, memory-mapped after its header passed every check."""
     shape, _ = npy_header(path)
     if len(shape) not in (2, 3, 4):
-        raise ReportInputError(f"{path}: an array of shape {shape} is not N images "
-                               "(NxHxW or NxHxWxC)")
+        raise ReportInputError(msg("{path}: an array of shape {shape} is not N images (NxHxW or "
+                                   "NxHxWxC)", path=path, shape=str(shape)))
     if shape[0] == 0:
-        raise ReportInputError(f"{path}: holds no images")
+        raise ReportInputError(msg("{path}: holds no images", path=path))
     if shape[0] > MAX_SAMPLE_IMAGES:
-        raise ReportInputError(f"{path}: {shape[0]:,} images, more than the "
-                               f"{MAX_SAMPLE_IMAGES:,} a report evaluates")
+        raise ReportInputError(msg("{path}: {n:,} images, more than the {limit:,} a report "
+                                   "evaluates", path=path, n=shape[0], limit=MAX_SAMPLE_IMAGES))
     if int(np.prod(shape[1:], dtype=object)) > MAX_IMAGE_VALUES:
-        raise ReportInputError(f"{path}: images of shape {shape[1:]} exceed the cap of "
-                               f"{MAX_IMAGE_VALUES:,} values per image")
+        raise ReportInputError(msg("{path}: images of shape {shape} exceed the cap of "
+                                   "{limit:,} values per image", path=path,
+                                   shape=str(shape[1:]), limit=MAX_IMAGE_VALUES))
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: not a readable .npy array: {error}", path=path,
+                                   error=one_line(exc))) from exc
 
 
 def _npy_labels(path: Path, n_images: int, data: Path) -> np.ndarray:
     """One integer label per image, shape (N,) or (N, 1) as Keras datasets store them."""
-    require_regular_file(path, "labels .npy")
+    require_regular_file(path, msg("labels .npy"))
     shape, dtype = npy_header(path)
     if dtype.kind not in "biu":
-        raise ReportInputError(f"{path}: labels must be integers, not {dtype}")
+        raise ReportInputError(msg("{path}: labels must be integers, not {dtype}", path=path,
+                                   dtype=dtype))
     if len(shape) not in (1, 2) or shape[1:] not in ((), (1,)):
-        raise ReportInputError(f"{path}: labels must be one integer per image (shape (N,)), "
-                               f"not shape {shape}")
+        raise ReportInputError(msg("{path}: labels must be one integer per image (shape (N,)), "
+                                   "not shape {shape}", path=path, shape=str(shape)))
     if shape[0] != n_images:
-        raise ReportInputError(f"{path}: {shape[0]:,} labels for the {n_images:,} images "
-                               f"of {data.name}")
+        raise ReportInputError(msg("{path}: {n:,} labels for the {n_images:,} images of {name}",
+                                   path=path, n=shape[0], n_images=n_images, name=data.name))
     try:
         return np.load(path, allow_pickle=False).reshape(-1).astype(np.int64)
     except (OSError, ValueError) as exc:
-        raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: not a readable .npy array: {error}", path=path,
+                                   error=one_line(exc))) from exc
 
 
 def _folder_sample(folder: Path, class_names: tuple[str, ...],
@@ -170,19 +184,22 @@ def _folder_sample(folder: Path, class_names: tuple[str, ...],
     names = class_names or tuple(folders)
     if not class_names and len(folders) != n_classes:
         # Sorted folder names stand for class indices only when every class has a folder.
-        raise ReportInputError(f"{folder}: {_plural(len(folders), 'class folder')} but the "
-                               f"model has {n_classes} classes; give the class names (--labels)")
+        raise ReportInputError(nmsg("{path}: {n} class folder but the model has {n_classes} "
+                                    "classes; give the class names (--labels)",
+                                    "{path}: {n} class folders but the model has {n_classes} "
+                                    "classes; give the class names (--labels)", len(folders),
+                                    path=folder, n_classes=n_classes))
     unknown = [name for name in folders if name not in names]
     if unknown:
-        raise ReportInputError(f"{folder / unknown[0]}: the folder is not one of the "
-                               f"{len(names)} class names")
+        raise ReportInputError(msg("{path}: the folder is not one of the {n} class names",
+                                   path=folder / unknown[0], n=len(names)))
     files: list[Path] = []
     labels: list[int] = []
     for name in sorted(folders, key=names.index):
         found = _image_files(folder / name)
         if not found:
-            raise ReportInputError(f"{folder / name}: the class folder holds no images "
-                                   "(PNG, JPEG, BMP or GIF)")
+            raise ReportInputError(msg("{path}: the class folder holds no images (PNG, JPEG, BMP "
+                                       "or GIF)", path=folder / name))
         files += found
         labels += [names.index(name)] * len(found)
         _check_count(len(files), folder)
@@ -195,9 +212,11 @@ def _class_folders(folder: Path) -> list[str]:
         names = sorted(entry.name for entry in os.scandir(folder)
                        if entry.is_dir() and not entry.name.startswith("."))
     except OSError as exc:
-        raise ReportInputError(f"{folder}: cannot list the folder: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: cannot list the folder: {error}", path=folder,
+                                   error=one_line(exc))) from exc
     if not names:
-        raise ReportInputError(f"{folder}: no class sub-folders (one folder per class is read)")
+        raise ReportInputError(msg("{path}: no class sub-folders (one folder per class is read)",
+                                   path=folder))
     return names
 
 
@@ -208,13 +227,14 @@ def _image_files(folder: Path) -> list[Path]:
         for name in sorted(names):
             if name.lower().endswith(IMAGE_SUFFIXES):
                 found.append(Path(root, name))
-                require_regular_file(found[-1], "sample image")
+                require_regular_file(found[-1], msg("sample image"))
     return found
 
 
 def _refuse_listing(exc: OSError) -> None:
     """os.walk skips unreadable folders silently; a sample must not lose images unsaid."""
-    raise ReportInputError(f"{exc.filename}: cannot list the folder: {one_line(exc)}")
+    raise ReportInputError(msg("{path}: cannot list the folder: {error}",
+                               path=exc.filename, error=one_line(exc)))
 
 
 def _csv_sample(path: Path, class_names: tuple[str, ...], n_classes: int
@@ -226,40 +246,42 @@ def _csv_sample(path: Path, class_names: tuple[str, ...], n_classes: int
         # Named labels without --labels: sorted names, the rule of the class folders.
         names = tuple(sorted({cell for _, _, cell in rows}))
         if len(names) != n_classes:
-            raise ReportInputError(f"{path}: {len(names)} class names in the labels but the "
-                                   f"model has {n_classes} classes; give the class names "
-                                   "(--labels)")
+            raise ReportInputError(msg("{path}: {n} class names in the labels but the model has "
+                                       "{n_classes} classes; give the class names (--labels)",
+                                       path=path, n=len(names), n_classes=n_classes))
     index = {name: k for k, name in enumerate(names)}
     labels = []
     for line, _, cell in rows:
         if cell not in index and not _INTEGER.fullmatch(cell):
-            raise ReportInputError(f"{path}: line {line}: unknown label {cell!r}")
+            raise ReportInputError(msg("{path}: line {line}: unknown label {cell!r}", path=path,
+                                       line=line, cell=cell))
         labels.append(index[cell] if cell in index else int(cell))
     files = [_resolved(cell, path.parent) for _, cell, _ in rows]
     for file in files:
-        require_regular_file(file, "sample image")
+        require_regular_file(file, msg("sample image"))
     return files, labels, names, tuple(cell for _, cell, _ in rows)
 
 
 def _csv_rows(path: Path) -> list[tuple[int, str, str]]:
     """(line number, path, label) of every row; a first row naming no image is a header."""
     if path.stat().st_size > MAX_CSV_BYTES:
-        raise ReportInputError(f"{path}: larger than the {MAX_CSV_BYTES // 2**20} MiB a "
-                               "sample list may have")
+        raise ReportInputError(msg("{path}: larger than the {limit} MiB a sample list may have",
+                                   path=path, limit=MAX_CSV_BYTES // 2**20))
     try:
         reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
         rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if row]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ReportInputError(f"{path}: not a readable CSV file: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: not a readable CSV file: {error}", path=path,
+                                   error=one_line(exc))) from exc
     if rows and len(rows[0][1]) == 2 and not rows[0][1][0].lower().endswith(IMAGE_SUFFIXES):
         rows = rows[1:]
     if not rows:
-        raise ReportInputError(f"{path}: lists no images")
+        raise ReportInputError(msg("{path}: lists no images", path=path))
     _check_count(len(rows), path)
     for line, cells in rows:
         if len(cells) != 2 or not cells[0].lower().endswith(IMAGE_SUFFIXES):
-            raise ReportInputError(f"{path}: line {line}: expected 'image path,label' with a "
-                                   "PNG, JPEG, BMP or GIF image")
+            raise ReportInputError(msg("{path}: line {line}: expected 'image path,label' with a "
+                                       "PNG, JPEG, BMP or GIF image", path=path, line=line))
     return [(line, cells[0], cells[1]) for line, cells in rows]
 
 
@@ -271,7 +293,7 @@ def _resolved(cell: str, folder: Path) -> Path:
 
 def _decoded(path: Path) -> np.ndarray:
     """An image file as an HxW or HxWxC uint8 array, checked again as it is read."""
-    require_regular_file(path, "sample image")
+    require_regular_file(path, msg("sample image"))
     return read_image(path)
 
 
@@ -280,15 +302,17 @@ def _check_labels(labels: list[int] | np.ndarray, n_classes: int, source: Path) 
     values = np.asarray(labels, dtype=np.int64)
     bad = np.flatnonzero((values < 0) | (values >= n_classes))
     if bad.size:
-        raise ReportInputError(f"{source}: label {values[bad[0]]} of image {bad[0]} is outside "
-                               f"0..{n_classes - 1} (the model has {n_classes} classes)")
+        raise ReportInputError(msg("{path}: label {label} of image {index} is outside 0..{last} "
+                                   "(the model has {n_classes} classes)", path=source,
+                                   label=values[bad[0]], index=bad[0], last=n_classes - 1,
+                                   n_classes=n_classes))
 
 
 def _check_count(n_images: int, source: Path) -> None:
     """Refuse a sample above the image cap while it is being listed."""
     if n_images > MAX_SAMPLE_IMAGES:
-        raise ReportInputError(f"{source}: more than the {MAX_SAMPLE_IMAGES:,} images a "
-                               "report evaluates")
+        raise ReportInputError(msg("{path}: more than the {limit:,} images a report evaluates",
+                                   path=source, limit=MAX_SAMPLE_IMAGES))
 
 
 def _frozen(labels: list[int] | np.ndarray) -> np.ndarray:
@@ -297,9 +321,3 @@ def _frozen(labels: list[int] | np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
 
-
-def _plural(n: int, noun: str) -> str:
-    """'1 class', '3 classes', '2 class folders'."""
-    if n == 1:
-        return f"1 {noun}"
-    return f"{n} {noun}es" if noun.endswith("s") else f"{n} {noun}s"

@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 from reportgen.errors import ReportInputError
+from reportgen.i18n import msg
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # A compressed archive member may expand this much beyond the archive (weights are noisy
@@ -27,20 +28,22 @@ def require_regular_file(path: Path, role: str) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ReportInputError(f"{path}: no such {role}") from None
+        raise ReportInputError(msg("{path}: no such {role}", path=path, role=role)) from None
     except OSError as exc:
-        raise ReportInputError(f"{path}: cannot read the {role}: {exc.strerror}") from None
+        raise ReportInputError(msg("{path}: cannot read the {role}: {strerror}", path=path,
+                                   role=role, strerror=exc.strerror)) from None
     if stat.S_ISDIR(mode):
-        raise ReportInputError(f"{path}: is a directory, not a {role}")
+        raise ReportInputError(msg("{path}: is a directory, not a {role}", path=path, role=role))
     if not stat.S_ISREG(mode):
-        raise ReportInputError(f"{path}: not a regular file (a pipe, socket or device), "
-                               f"so it cannot be a {role}")
+        raise ReportInputError(msg("{path}: not a regular file (a pipe, socket or device), so it "
+                                   "cannot be a {role}", path=path, role=role))
 
 
 def require_directory(path: Path, role: str) -> None:
     """Refuse anything but an existing directory."""
     if not path.is_dir():
-        raise ReportInputError(f"{path}: no such {role} (a directory is expected)")
+        raise ReportInputError(msg("{path}: no such {role} (a directory is expected)", path=path,
+                                   role=role))
 
 
 def expansion_limit(archive_size: int) -> int:
@@ -91,7 +94,8 @@ def hdf5_hazard(handle) -> str | None:
         if found:
             return
         if isinstance(link, h5py.ExternalLink):
-            found.append(f"{name} is an external link to {link.filename!r}")
+            found.append(msg("{name} is an external link to {target!r}", name=name,
+                             target=link.filename))
             return
         if not isinstance(link, h5py.HardLink):
             return
@@ -101,10 +105,11 @@ def hdf5_hazard(handle) -> str | None:
             return
         if isinstance(obj, h5py.Dataset):
             if obj.is_virtual:
-                found.append(f"dataset {name} is virtual (its data lives in other files)")
+                found.append(msg("dataset {name} is virtual (its data lives in other files)",
+                                 name=name))
             elif obj.external:
-                found.append(f"dataset {name} keeps its data in an outside file "
-                              f"({obj.external[0][0]!r})")
+                found.append(msg("dataset {name} keeps its data in an outside file "
+                                 "({target!r})", name=name, target=obj.external[0][0]))
 
     handle.visititems_links(visit)
     return found[0] if found else None

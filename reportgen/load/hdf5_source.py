@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import msg
 from reportgen.load.guards import EOF_SLACK, expansion_limit, hdf5_declared_size, hdf5_hazard
 
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -38,7 +39,8 @@ def hdf5_source(path: Path, file_format: str, stack: contextlib.ExitStack):
     try:
         info = archive.getinfo(WEIGHTS_MEMBER)
     except KeyError:
-        raise ValueError(f"there is no {WEIGHTS_MEMBER} in the archive") from None
+        raise ValueError(msg("there is no {member} in the archive",
+                             member=WEIGHTS_MEMBER)) from None
     check_member(info, path)
     if info.compress_type == zipfile.ZIP_STORED:
         raw = stack.enter_context(path.open("rb"))
@@ -51,8 +53,10 @@ def check_member(info: zipfile.ZipInfo, path: Path) -> None:
     """Refuse a member that declares more than its archive could reasonably expand to."""
     size = path.stat().st_size
     if info.file_size > expansion_limit(size):
-        raise ReportInputError(f"{path}: {info.filename} declares {info.file_size:,} bytes in a "
-                               f"{size:,}-byte archive: refusing a possible decompression bomb")
+        raise ReportInputError(msg("{path}: {filename} declares {file_size:,} bytes in a "
+                                   "{size:,}-byte archive: refusing a possible decompression bomb",
+                                   path=path, filename=info.filename, file_size=info.file_size,
+                                   size=size))
 
 
 def extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
@@ -76,11 +80,13 @@ def member_declared_size(info: zipfile.ZipInfo, head: bytes, path: Path) -> int:
     """The HDF5 size a member's superblock declares, checked against the member's own size."""
     declared = hdf5_declared_size(head)
     if declared is None:
-        raise ValueError(f"{info.filename} in the archive is not an HDF5 file")
+        raise ValueError(msg("{filename} in the archive is not an HDF5 file",
+                             filename=info.filename))
     if info.file_size > declared + EOF_SLACK:
-        raise ReportInputError(f"{path}: {info.filename} holds {info.file_size:,} bytes but its "
-                               f"HDF5 header declares {declared:,}: refusing a possible "
-                               f"decompression bomb")
+        raise ReportInputError(msg("{path}: {filename} holds {file_size:,} bytes but its HDF5 "
+                                   "header declares {declared:,}: refusing a possible "
+                                   "decompression bomb", path=path, filename=info.filename,
+                                   file_size=info.file_size, declared=declared))
     return min(declared, info.file_size)
 
 
@@ -89,7 +95,7 @@ def _data_offset(raw, info: zipfile.ZipInfo) -> int:
     raw.seek(info.header_offset)
     header = raw.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ValueError("corrupt zip member header")
+        raise ValueError(msg("corrupt zip member header"))
     name_length, extra_length = struct.unpack("<HH", header[26:30])
     return info.header_offset + 30 + name_length + extra_length
 
@@ -143,9 +149,9 @@ def inspect_hdf5(path: Path, file_format: str, read_errors: tuple) -> None:
         try:
             problem = hdf5_hazard(handle) or oversized_tensor(handle, path.stat().st_size)
         except read_errors as exc:
-            problem = f"unreadable HDF5 structure: {one_line(exc)}"
+            problem = msg("unreadable HDF5 structure: {error}", error=one_line(exc))
     if problem:
-        raise ReportInputError(f"{path}: {problem}")
+        raise ReportInputError(msg("{path}: {problem}", path=path, problem=problem))
 
 
 def is_tensor(obj) -> bool:
@@ -168,8 +174,9 @@ def oversized_tensor(handle, file_size: int) -> str | None:
         except Exception:  # noqa: BLE001 - h5py turns errors in callbacks into SystemError
             return
         if declared > limit:
-            found.append(f"tensor {name} declares {declared:,} bytes, more than the "
-                         f"{file_size:,}-byte file can hold")
+            found.append(msg("tensor {name} declares {declared:,} bytes, more than the "
+                             "{size:,}-byte file can hold", name=name, declared=declared,
+                             size=file_size))
 
     handle.visititems(visit)
     return found[0] if found else None

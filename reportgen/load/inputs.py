@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import msg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import MAX_INPUT_VALUES
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 DEFAULT_SIDE = 64
-SYNTHETIC_NAME = "synthetic test pattern"
+SYNTHETIC_NAME = msg("synthetic test pattern")
 # Caps on what one input file may make reportgen read: far above any real sample.
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_NPY_BYTES = 2 << 30
@@ -47,13 +48,14 @@ def load_inputs(paths: list[Path], input_shape: tuple, scale: str,
 
 def _read_arrays(path: Path, input_shape: tuple) -> list[np.ndarray]:
     """The samples in one file: one for a picture, one or more for a .npy array."""
-    require_regular_file(path, "input file")
+    require_regular_file(path, msg("input file"))
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return _split_batch(read_npy(path), input_shape, path)
     if suffix in IMAGE_SUFFIXES:
         return [read_image(path)]
-    raise ReportInputError(f"{path}: unsupported input type (use PNG, JPEG or .npy)")
+    raise ReportInputError(msg("{path}: unsupported input type (use PNG, JPEG or .npy)",
+                               path=path))
 
 
 def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
@@ -64,20 +66,24 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
             read_header = {(1, 0): np.lib.format.read_array_header_1_0,
                            (2, 0): np.lib.format.read_array_header_2_0}.get(version)
             if read_header is None:
-                raise ValueError(f"unsupported .npy version {version}")
+                raise ValueError(msg("unsupported .npy version {version}", version=version))
             shape, _, dtype = read_header(handle, max_header_size=10_000)
             data_start = handle.tell()
     except (OSError, ValueError, EOFError, SyntaxError) as exc:
-        raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from None
+        raise ReportInputError(msg("{path}: not a readable .npy array: {error}", path=path,
+                                   error=one_line(exc))) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
-        raise ReportInputError(f"{path}: an array of {dtype} is no input (numbers only)")
+        raise ReportInputError(msg("{path}: an array of {dtype} is no input (numbers only)",
+                                   path=path, dtype=dtype))
     declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     if declared > MAX_NPY_BYTES:
-        raise ReportInputError(f"{path}: declares {declared:,} bytes of data, more than the "
-                               f"{MAX_NPY_BYTES:,} reportgen reads")
+        raise ReportInputError(msg("{path}: declares {declared:,} bytes of data, more than the "
+                                   "{limit:,} reportgen reads", path=path,
+                                   declared=declared, limit=MAX_NPY_BYTES))
     if declared > path.stat().st_size - data_start:
-        raise ReportInputError(f"{path}: declares {declared:,} bytes of data but the file holds "
-                               f"{path.stat().st_size - data_start:,}")
+        raise ReportInputError(msg("{path}: declares {declared:,} bytes of data but the file "
+                                   "holds {size:,}", path=path, declared=declared,
+                                   size=path.stat().st_size - data_start))
     return tuple(shape), dtype
 
 
@@ -85,11 +91,13 @@ def read_npy(path: Path) -> np.ndarray:
     """A numeric .npy array (never pickled objects), memory-mapped after its header is checked."""
     shape, dtype = npy_header(path)
     if not shape or 0 in shape:
-        raise ReportInputError(f"{path}: an array of {dtype} {shape} is no input")
+        raise ReportInputError(msg("{path}: an array of {dtype} {shape} is no input", path=path,
+                                   dtype=dtype, shape=shape))
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise ReportInputError(f"{path}: not a readable .npy array: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: not a readable .npy array: {error}", path=path,
+                                   error=one_line(exc))) from exc
 
 
 def _split_batch(array: np.ndarray, input_shape: tuple, path: Path) -> list[np.ndarray]:
@@ -100,24 +108,28 @@ def _split_batch(array: np.ndarray, input_shape: tuple, path: Path) -> list[np.n
             return list(array)
         if array.ndim in (2, 3):
             return [array]
-        raise ReportInputError(f"{path}: an array of shape {array.shape} is not HxW, HxWxC "
-                               f"or NxHxWxC")
+        raise ReportInputError(msg("{path}: an array of shape {shape} is not HxW, HxWxC or NxHxWxC",
+                                   path=path, shape=str(array.shape)))
     if array.ndim not in (rank, rank + 1):
-        raise ReportInputError(f"{path}: an array of shape {array.shape} does not fit the "
-                               f"model's input shape {input_shape}")
+        raise ReportInputError(msg("{path}: an array of shape {shape} does not fit the model's "
+                                   "input shape {input_shape}", path=path, shape=str(array.shape),
+                                   input_shape=input_shape))
     return list(array) if array.ndim == rank + 1 else [array]
 
 
 def token_ids(raw: np.ndarray, input_shape: tuple, token_limit: int, path: Path) -> np.ndarray:
     """Integer token ids for an Embedding model, checked against its vocabulary."""
     if raw.dtype.kind not in "iub":
-        raise ReportInputError(f"{path}: this model reads token ids; give an .npy of integers")
+        raise ReportInputError(msg("{path}: this model reads token ids; give an .npy of integers",
+                                   path=path))
     ids = raw.reshape(-1) if raw.ndim > 1 else raw
     length = input_shape[0] if input_shape and input_shape[0] is not None else len(ids)
     if len(ids) != length:
-        raise ReportInputError(f"{path}: {len(ids)} token ids, the model reads {length}")
+        raise ReportInputError(msg("{path}: {n} token ids, the model reads {length}", path=path,
+                                   n=len(ids), length=length))
     if ids.min() < 0 or ids.max() >= token_limit:
-        raise ReportInputError(f"{path}: token ids must lie in 0..{token_limit - 1}")
+        raise ReportInputError(msg("{path}: token ids must lie in 0..{last}", path=path,
+                                   last=token_limit - 1))
     return ids.astype(np.int32)
 
 
@@ -130,14 +142,17 @@ def read_image(path: Path) -> np.ndarray:
         with Image.open(path) as image:
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise ReportInputError(f"{path}: a {width}x{height} image has more than the "
-                                       f"{MAX_IMAGE_PIXELS:,} pixels reportgen reads")
+                raise ReportInputError(msg("{path}: a {width}x{height} image has more than the "
+                                           "{limit:,} pixels reportgen reads",
+                                           path=path, width=width, height=height,
+                                           limit=MAX_IMAGE_PIXELS))
             image.load()
             mode = "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
             return np.asarray(image.convert(mode))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError,
             SyntaxError, EOFError) as exc:
-        raise ReportInputError(f"{path}: not a readable image: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: not a readable image: {error}", path=path,
+                                   error=one_line(exc))) from exc
 
 
 def scaled(raw: np.ndarray, scale: str) -> np.ndarray:
@@ -160,10 +175,12 @@ def conform(image: np.ndarray, input_shape: tuple, path: Path | str) -> np.ndarr
     if len(input_shape) == 1 and input_shape[0] is not None:
         side = int(round(np.sqrt(input_shape[0])))
         if side * side != input_shape[0]:
-            raise ReportInputError(f"{path}: cannot map an image onto input shape {input_shape}")
+            raise ReportInputError(msg("{path}: cannot map an image onto input shape {input_shape}",
+                                       path=path, input_shape=input_shape))
         return _resized(_channels(image, 1), side, side).reshape(input_shape)
     if len(input_shape) != 3:
-        raise ReportInputError(f"{path}: the model's input shape {input_shape} is not an image")
+        raise ReportInputError(msg("{path}: the model's input shape {input_shape} is not an image",
+                                   path=path, input_shape=input_shape))
     height, width, n_channels = input_shape
     image = _channels(image, n_channels or image.shape[-1])
     return _resized(image, height or image.shape[0], width or image.shape[1])
@@ -186,7 +203,8 @@ def _channels(image: np.ndarray, n_channels: int) -> np.ndarray:
         return np.repeat(image, n_channels, axis=2)
     if have == 4 and n_channels == 3:
         return image[:, :, :3]
-    raise ReportInputError(f"cannot convert {have} channels to the model's {n_channels}")
+    raise ReportInputError(msg("cannot convert {have} channels to the model's {n_channels}",
+                               have=have, n_channels=n_channels))
 
 
 def _resized(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -205,7 +223,8 @@ def check_input_size(input_shape: tuple) -> None:
     """Refuse an input shape too large to make or run (a corrupt or hostile config)."""
     probe = [d if d is not None else DEFAULT_SIDE for d in input_shape]
     if any(d < 0 for d in probe) or float(np.prod(probe, dtype=np.float64)) > MAX_INPUT_VALUES:
-        raise ReportInputError(f"the model's input shape {input_shape} is too large to run")
+        raise ReportInputError(msg("the model's input shape {input_shape} is too large to run",
+                                   input_shape=input_shape))
 
 
 def synthetic_input(input_shape: tuple, token_limit: int | None = None) -> SampleInput:
@@ -226,7 +245,7 @@ def synthetic_input(input_shape: tuple, token_limit: int | None = None) -> Sampl
         array = pattern_image(side, side).reshape(probe)
     else:
         array = waves(probe)
-    return SampleInput(name=SYNTHETIC_NAME, source="generated by reportgen", array=array)
+    return SampleInput(name=SYNTHETIC_NAME, source=msg("generated by reportgen"), array=array)
 
 
 def waves(shape: tuple) -> np.ndarray:
@@ -255,12 +274,14 @@ def read_labels(path: Path | None) -> list[str]:
     """Class names from a text file, one a line; empty list when no file is given."""
     if path is None:
         return []
-    require_regular_file(path, "labels file")
+    require_regular_file(path, msg("labels file"))
     if path.stat().st_size > MAX_LABELS_BYTES:
-        raise ReportInputError(f"{path}: a labels file larger than {MAX_LABELS_BYTES:,} bytes "
-                               f"is not a list of class names")
+        raise ReportInputError(msg("{path}: a labels file larger than {limit:,} bytes "
+                                   "is not a list of class names", path=path,
+                                   limit=MAX_LABELS_BYTES))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReportInputError(f"{path}: cannot read labels: {one_line(exc)}") from exc
+        raise ReportInputError(msg("{path}: cannot read labels: {error}", path=path,
+                                   error=one_line(exc))) from exc
     return [line.strip() for line in text.splitlines() if line.strip()]

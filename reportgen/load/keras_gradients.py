@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.errors import ReportInputError
+from reportgen.i18n import msg
 from reportgen.load.keras_model import import_keras
 
 # Classes (or their subclasses) whose output is a spatial map of learned features.
@@ -67,7 +68,8 @@ def cam_target(model, override: str | None = None) -> str | None:
     why_not = _not_explainable(model)
     if override is not None:
         if why_not:
-            raise ReportInputError(f"--cam-layer {override}: {why_not}")
+            raise ReportInputError(msg("--cam-layer {layer}: {reason}", layer=override,
+                                       reason=why_not))
         return _checked_override(model, override)
     if why_not:
         return None
@@ -80,11 +82,11 @@ def _not_explainable(model) -> str:
     """Why Grad-CAM cannot explain this model, or ""."""
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
         shapes = ", ".join(str(tuple(t.shape)) for t in model.inputs)
-        return f"Grad-CAM needs one image input (batch, height, width, channels); the model " \
-               f"takes {shapes}"
+        return msg("Grad-CAM needs one image input (batch, height, width, channels); the "
+                   "model takes {shapes}", shapes=shapes)
     if len(model.outputs[0].shape) != 2:
-        return f"Grad-CAM needs a first output of class scores (batch, classes); the model " \
-               f"gives {tuple(model.outputs[0].shape)}"
+        return msg("Grad-CAM needs a first output of class scores (batch, classes); the model "
+                   "gives {shape}", shape=str(tuple(model.outputs[0].shape)))
     return ""
 
 
@@ -95,19 +97,23 @@ def _checked_override(model, name: str) -> str:
     found = [p for p in placed if p.path == name] or [p for p in placed if p.layer.name == name]
     if not found:
         maps = [p.path for p in placed if _spatial_size(p.layer) is not None]
-        listed = ", ".join(maps[-LISTED_CHOICES:]) or "none"
-        raise ReportInputError(f"--cam-layer {name}: the model has no such layer; the last "
-                               f"layers with a (height, width, channels) output are: {listed}")
+        listed = ", ".join(maps[-LISTED_CHOICES:]) or msg("none")
+        raise ReportInputError(msg("--cam-layer {layer}: the model has no such layer; the last "
+                                   "layers with a (height, width, channels) output are: "
+                                   "{listed}", layer=name, listed=listed))
     if len(found) > 1:
-        raise ReportInputError(f"--cam-layer {name}: several layers have this name; give "
-                               f"one of their paths: {', '.join(p.path for p in found)}")
+        raise ReportInputError(msg("--cam-layer {layer}: several layers have this name; give "
+                                   "one of their paths: {paths}", layer=name,
+                                   paths=", ".join(p.path for p in found)))
     chosen = found[0]
     if _spatial_size(chosen.layer) is None:
-        raise ReportInputError(f"--cam-layer {name}: its output is {_shape_text(chosen.layer)}, "
-                               f"not a map of shape (batch, height, width, channels)")
+        raise ReportInputError(msg("--cam-layer {layer}: its output is {shape}, not a map of "
+                                   "shape (batch, height, width, channels)", layer=name,
+                                   shape=_shape_text(chosen.layer)))
     if not _channels_last(chosen.layer):
-        raise ReportInputError(f"--cam-layer {name}: its output is channels-first; Grad-CAM "
-                               f"here reads (batch, height, width, channels) maps")
+        raise ReportInputError(msg("--cam-layer {layer}: its output is channels-first; "
+                                   "Grad-CAM here reads (batch, height, width, channels) maps",
+                                   layer=name))
     return chosen.path
 
 
@@ -153,7 +159,7 @@ def _shape_text(layer) -> str:
     try:
         return str(tuple(layer.output.shape))
     except (AttributeError, ValueError):
-        return "unknown"
+        return msg("unknown")
 
 
 def cam_gradients(model, layer_path: str, images: np.ndarray,
@@ -197,7 +203,8 @@ def _find(model, layer_path: str) -> _Placed:
     for placed in _placed_layers(model):
         if placed.path == layer_path:
             return placed
-    raise ReportInputError(f"--cam-layer {layer_path}: the model has no such layer")
+    raise ReportInputError(msg("--cam-layer {layer}: the model has no such layer",
+                               layer=layer_path))
 
 
 def _class_picks(classes: np.ndarray, n_units: int) -> np.ndarray:
@@ -304,10 +311,12 @@ def _score(keras, head: _Placed, inputs, output):
             logits = keras.ops.add(logits, layer.bias)
         activation = config.get("activation", "linear")
         if activation == "linear":
-            return logits, f"the output of {head.path} (a linear Dense layer)"
-        return logits, (f"the pre-{activation} logits of {head.path}, recomputed as x @ W + b "
-                        f"from its input")
+            return logits, msg("the output of {layer} (a linear Dense layer)", layer=head.path)
+        return logits, msg("the pre-{activation} logits of {layer}, recomputed as x @ W + b "
+                           "from its input", activation=activation, layer=head.path)
     squashing = "softmax" if kind == "Softmax" else config.get("activation")
     if kind in ("Softmax", "Activation") and squashing in ("softmax", "sigmoid"):
-        return inputs, f"the input of {head.path} (before its {squashing})"
-    return output, f"the output of {head.path} as it is (not a Dense or softmax layer)"
+        return inputs, msg("the input of {layer} (before its {activation})", layer=head.path,
+                           activation=squashing)
+    return output, msg("the output of {layer} as it is (not a Dense or softmax layer)",
+                       layer=head.path)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import msg
 from reportgen.load.hdf5_source import WEIGHTS_MEMBER
 from reportgen.load.model_file import (READ_ERRORS, ModelFile, implausible_config, read_config,
                                       staged_copy)
@@ -157,7 +158,7 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
     config = read_config(model_file)
     problem = implausible_config(config) if config is not None else None
     if problem:
-        raise ModelNotRebuilt(f"{problem}, which no real model has")
+        raise ModelNotRebuilt(msg("{problem}, which no real model has", problem=problem))
     missing = missing_weights_member(model_file)
     if missing:
         raise ModelNotRebuilt(missing)
@@ -179,10 +180,11 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
                 try:
                     path = staged_copy(model_file, Path(folder), config)
                 except READ_ERRORS as damaged:  # the archive breaks when it is copied
-                    raise ModelNotRebuilt(f"the file cannot be copied to repair it: "
-                                          f"{one_line(damaged)}") from damaged
+                    raise ModelNotRebuilt(msg("the file cannot be copied to repair it: {error}",
+                                              error=one_line(damaged))) from damaged
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
-        raise ModelNotRebuilt("the model has no defined inputs and outputs (a subclassed model)")
+        raise ModelNotRebuilt(msg("the model has no defined inputs and outputs (a subclassed "
+                                  "model)"))
     return LoadedModel(model, merged(repairs))
 
 
@@ -202,10 +204,10 @@ def memory_model_file(model) -> ModelFile:
         values = np.ascontiguousarray(variable.numpy())
         digest.update(values.tobytes())
         size += values.nbytes
-    return ModelFile(path=Path(model.name), format="in-memory Keras model (not saved)",
+    return ModelFile(path=Path(model.name), format=msg("in-memory Keras model (not saved)"),
                      size=size, sha256=digest.hexdigest(),
-                     saved_by_keras_version=f"not saved (in memory, Keras "
-                                            f"{import_keras().__version__})")
+                     saved_by_keras_version=msg("not saved (in memory, Keras {version})",
+                                                version=import_keras().__version__))
 
 
 def missing_weights_member(model_file: ModelFile) -> str:
@@ -221,9 +223,10 @@ def missing_weights_member(model_file: ModelFile) -> str:
     if WEIGHTS_MEMBER in names:
         return ""
     found = sorted(n for n in names if n.startswith("model.weights"))
-    return (f"the archive holds {', '.join(found)}, not {WEIGHTS_MEMBER}; reportgen does not open "
-            f"other weight formats (an .npz can carry pickled objects)" if found
-            else f"the archive holds no {WEIGHTS_MEMBER}")
+    return (msg("the archive holds {found}, not {member}; reportgen does not open other "
+                "weight formats (an .npz can carry pickled objects)", found=", ".join(found),
+                member=WEIGHTS_MEMBER) if found
+            else msg("the archive holds no {member}", member=WEIGHTS_MEMBER))
 
 
 def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
@@ -248,7 +251,7 @@ def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
                 raise ModelNotRebuilt(error, "safe_mode" in str(exc)) from exc
             repairs.append(repair)
     if not getattr(model, "inputs", None):
-        raise ModelNotRebuilt("the architecture has no defined inputs (a subclassed model)")
+        raise ModelNotRebuilt(msg("the architecture has no defined inputs (a subclassed model)"))
     stored_by_name = {layer.name: layer for layer in all_layers(stored.layers) if layer.weights}
     for placed in _walk(model.layers):
         layer = placed.layer
@@ -256,8 +259,8 @@ def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
             continue
         found = stored_by_name.get(layer.name)
         if found is None:
-            raise ReportInputError(f"{source}: has no weights for layer {placed.path!r} of the "
-                                   f"architecture")
+            raise ReportInputError(msg("{source}: has no weights for layer {path!r} of the "
+                                       "architecture", source=source, path=placed.path))
         layer.set_weights(matched_weights(layer, found, source, placed.path))
     return LoadedModel(model, merged(repairs))
 
@@ -288,8 +291,9 @@ def matched_weights(layer, stored: LayerSnapshot, source: str, path: str) -> lis
     if len(ordered) != len(wanted) or shapes != [shape for _, shape in wanted]:
         expected = ", ".join(f"{name} {shape}" for name, shape in wanted)
         found = ", ".join(f"{w.name} {tuple(w.values.shape)}" for w in stored.weights)
-        raise ReportInputError(f"{source}: layer {path!r} does not fit the architecture: it "
-                               f"expects {expected}; the weights file has {found}")
+        raise ReportInputError(msg("{source}: layer {path!r} does not fit the architecture: it "
+                                   "expects {expected}; the weights file has {found}",
+                                   source=source, path=path, expected=expected, found=found))
     return [np.asarray(w.values) for w in ordered]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from reportgen.i18n import msg
 from reportgen.load.hdf5_source import is_tensor
 from reportgen.load.config_model import is_model, layer_configs, layer_snapshot
 from reportgen.load.model_file import printable
@@ -20,14 +21,15 @@ def legacy_layers(root, configs: dict[str, dict]) -> list[LayerSnapshot]:
     """
     names = [_text(n) for n in root.attrs.get("layer_names", [])]
     if not names:
-        raise ValueError("no layer_names attribute: not a Keras weights file")
+        raise ValueError(msg("no layer_names attribute: not a Keras weights file"))
     layers = []
     for name in names:
         group = root[name]
         paths = [_text(n) for n in group.attrs.get("weight_names", [])]
         datasets = [group[p] for p in paths]
         if not all(is_tensor(d) for d in datasets):
-            raise ValueError(f"layer {name!r} lists weights that are not numeric arrays")
+            raise ValueError(msg("layer {name!r} lists weights that are not numeric arrays",
+                                 name=name))
         config = configs.get(name)
         if is_model(config) or _owners(paths, name) - {name}:
             layers.append(nestedlayer_snapshot(name, config, list(zip(paths, datasets)), name))

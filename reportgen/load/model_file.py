@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportInputError
+from reportgen.i18n import msg
 from reportgen.load.guards import HDF5_SIGNATURE, require_regular_file
 from reportgen.load.hdf5_source import inspect_hdf5
 
@@ -33,17 +34,18 @@ class ModelFile:
     saved_by_keras_version: str
 
 
-def check_model_file(path: Path, role: str = "model file") -> ModelFile:
+def check_model_file(path: Path, role: str | None = None) -> ModelFile:
     """Check that `path` is a readable .h5 or .keras file that is safe to open, or raise
-    ReportInputError."""
-    require_regular_file(path, role)
+    ReportInputError. `role` names the file in messages (default: "model file")."""
+    require_regular_file(path, role if role is not None else msg("model file"))
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as exc:
-        raise ReportInputError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise ReportInputError(msg("{path}: cannot read: {strerror}", path=path,
+                                   strerror=exc.strerror)) from exc
     if not head:
-        raise ReportInputError(f"{path}: the file is empty")
+        raise ReportInputError(msg("{path}: the file is empty", path=path))
     file_format = _detect_format(path, head)
     inspect_hdf5(path, file_format, READ_ERRORS)
     return ModelFile(
@@ -58,11 +60,11 @@ def check_model_file(path: Path, role: str = "model file") -> ModelFile:
 def _detect_format(path: Path, head: bytes) -> str:
     """The model format from the file's first bytes (its suffix may lie)."""
     if head.startswith(HDF5_SIGNATURE):
-        return "HDF5 (legacy .h5)"
+        return msg("HDF5 (legacy .h5)")
     if head.startswith(ZIP_SIGNATURE):
-        return "Keras v3 (.keras zip)"
+        return msg("Keras v3 (.keras zip)")
     raise ReportInputError(
-        f"{path}: not a Keras model file (neither HDF5 nor a .keras zip archive)")
+        msg("{path}: not a Keras model file (neither HDF5 nor a .keras zip archive)", path=path))
 
 
 def file_sha256(path: Path) -> str:
@@ -81,9 +83,10 @@ def _saved_by_version(path: Path, file_format: str) -> str:
             return _hdf5_keras_version(path)
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read("metadata.json"))
-        return printable(str(metadata.get("keras_version", "unknown")))
+        version = metadata.get("keras_version")
+        return printable(str(version)) if version is not None else msg("unknown")
     except READ_ERRORS:
-        return "unknown"
+        return msg("unknown")
 
 
 def _hdf5_keras_version(path: Path) -> str:
@@ -91,7 +94,9 @@ def _hdf5_keras_version(path: Path) -> str:
     import h5py
 
     with h5py.File(path, "r") as handle:
-        version = handle.attrs.get("keras_version", "unknown")
+        version = handle.attrs.get("keras_version")
+    if version is None:
+        return msg("unknown")
     return printable(version.decode("utf-8", "replace") if isinstance(version, bytes)
                      else str(version))
 
@@ -137,25 +142,26 @@ MAX_JSON_BYTES = 64 << 20
 
 def read_architecture(path: Path) -> Architecture:
     """The config of an --architecture file, or a one-line refusal."""
-    require_regular_file(path, "architecture file")
+    require_regular_file(path, msg("architecture file"))
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith((HDF5_SIGNATURE, ZIP_SIGNATURE)):
-        config = read_config(check_model_file(path, "architecture file"))
+        config = read_config(check_model_file(path, msg("architecture file")))
     elif path.stat().st_size > MAX_JSON_BYTES:
-        raise ReportInputError(f"{path}: larger than {MAX_JSON_BYTES:,} bytes: not a model "
-                               f"config")
+        raise ReportInputError(msg("{path}: larger than {limit:,} bytes: not a model "
+                                   "config", path=path, limit=MAX_JSON_BYTES))
     else:
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ReportInputError(f"{path}: not a model file or a model.to_json() file: "
-                                   f"{exc}") from None
+            raise ReportInputError(msg("{path}: not a model file or a model.to_json() file: {error}",
+                                       path=path, error=str(exc))) from None
     if not isinstance(config, dict) or not isinstance(config.get("config"), (dict, list)):
-        raise ReportInputError(f"{path}: holds no model config")
+        raise ReportInputError(msg("{path}: holds no model config", path=path))
     problem = implausible_config(config)
     if problem:
-        raise ReportInputError(f"{path}: {problem}, which no real model has")
+        raise ReportInputError(msg("{path}: {problem}, which no real model has", path=path,
+                                   problem=problem))
     return Architecture(path, config, file_sha256(path))
 
 
@@ -218,9 +224,9 @@ def implausible_config(config: dict) -> str | None:
             continue
         for key, value in node.items():
             if key in SIZE_KEYS and isinstance(value, int) and not 0 <= value <= MAX_SIZE:
-                return f"the config declares {key}={value}"
+                return msg("the config declares {key}={value}", key=key, value=value)
             if key in SHAPE_KEYS and isinstance(value, list) and _implausible_shape(value):
-                return f"the config declares {key}={value}"
+                return msg("the config declares {key}={value}", key=key, value=value)
             if isinstance(value, (dict, list)):
                 stack.append(value)
     return None

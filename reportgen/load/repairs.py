@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from reportgen.i18n import Joined, msg
+
 RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "CuDNNLSTM", "CuDNNGRU", "ConvLSTM1D",
                        "ConvLSTM2D", "ConvLSTM3D"})
 # Objects that live inside layer configs and that Keras 2.0-2.3 saved with a dtype.
@@ -86,18 +88,20 @@ def unexpected_argument(error: str) -> Refusal | None:
 
 RULES: tuple[Rule, ...] = (
     Rule("recurrent-time-major", unrecognised_arguments, RECURRENT, {"time_major": (False,)},
-         "Keras 2 saved time_major=False; Keras 3 recurrent layers are always batch-major"),
+         msg("Keras 2 saved time_major=False; Keras 3 recurrent layers are always "
+             "batch-major")),
     Rule("depthwise-groups", unrecognised_arguments,
          frozenset({"DepthwiseConv1D", "DepthwiseConv2D"}), {"groups": (1,)},
-         "Keras 2 saved groups=1 on depthwise convolutions, which take no groups argument"),
+         msg("Keras 2 saved groups=1 on depthwise convolutions, which take no groups "
+             "argument")),
     Rule("batch-norm-options", unrecognised_arguments, frozenset({"BatchNormalization"}),
          {"fused": ANY, "virtual_batch_size": (None,), "adjustment": (None,),
           "renorm": (False,), "renorm_clipping": (None,), "renorm_momentum": ANY},
-         "Keras 2 batch normalisation options that this Keras does not take; with these "
-         "values they change nothing (fused only chose the implementation)"),
+         msg("Keras 2 batch normalisation options that this Keras does not take; with these "
+             "values they change nothing (fused only chose the implementation)")),
     Rule("object-dtype", unexpected_argument, CONFIG_OBJECTS, {"dtype": ANY},
-         "Keras 2.0-2.3 saved a dtype in initializer, regularizer and constraint configs; "
-         "Keras 3 takes the dtype from the layer"),
+         msg("Keras 2.0-2.3 saved a dtype in initializer, regularizer and constraint configs; "
+             "Keras 3 takes the dtype from the layer")),
 )
 
 
@@ -137,7 +141,8 @@ def _drop_rule_for(config: Any, error: str) -> Repair | None:
         if not touched:
             return None  # nothing the rule may drop is there: another problem
         keys = ", ".join(sorted(dropped))
-        return Repair(rule.name, error, f"dropped {keys} from {refusal.class_name}",
+        return Repair(rule.name, error, msg("dropped {keys} from {class_name}", keys=keys,
+                                            class_name=refusal.class_name),
                       tuple(dict.fromkeys(touched)), rule.why)
     return None
 
@@ -174,7 +179,7 @@ def fix_module_paths(config: Any, error: str) -> tuple[str, list[str]] | None:
                 and node["class_name"] in MODEL_MODULES:
             node["module"], node["registered_name"] = MODEL_MODULES[node["class_name"]]
             touched.append(owner)
-    return "moved model classes from keras.engine modules to this Keras's", touched
+    return msg("moved model classes from keras.engine modules to this Keras's"), touched
 
 
 def fix_axis_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
@@ -188,7 +193,7 @@ def fix_axis_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
                 and len(axis) == 1 and isinstance(axis[0], int):
             node["config"]["axis"] = axis[0]
             touched.append(owner)
-    return "changed axis [a] to a in normalisation layers", touched
+    return msg("changed axis [a] to a in normalisation layers"), touched
 
 
 def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | None:
@@ -217,7 +222,7 @@ def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | N
                                              "dtype": settings.get("dtype", "float32"),
                                              "name": f"{settings.get('name', 'input')}_input"},
                                   "registered_name": None})
-    return "moved batch_input_shape into an InputLayer", touched
+    return msg("moved batch_input_shape into an InputLayer"), touched
 
 
 def fix_layer_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
@@ -236,22 +241,26 @@ def fix_layer_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return "wrapped the Sequential layer list in a config object", touched
+    return msg("wrapped the Sequential layer list in a config object"), touched
 
 
 STRUCTURAL_RULES = (
     StructuralRule("keras2-module-paths",
-                   "Keras 2.13-2.15 saved model classes under keras.src.engine, which this "
-                   "Keras calls keras.src.models; the class and its config are the same",
+                   msg("Keras 2.13-2.15 saved model classes under keras.src.engine, which "
+                       "this Keras calls keras.src.models; the class and its config are the "
+                       "same"),
                    fix_module_paths),
-    StructuralRule("axis-list", "Keras 2 saved a single normalisation axis as a list of one",
+    StructuralRule("axis-list", msg("Keras 2 saved a single normalisation axis as a list of "
+                                    "one"),
                    fix_axis_lists),
     StructuralRule("sequential-layer-list",
-                   "Keras 2.0-2.2 saved a Sequential's config as the bare list of its layers",
+                   msg("Keras 2.0-2.2 saved a Sequential's config as the bare list of its "
+                       "layers"),
                    fix_layer_lists),
     StructuralRule("sequential-batch-input-shape",
-                   "Keras 2 kept a Sequential's input shape on its first layer; this Keras "
-                   "takes it from an InputLayer, with the same shape", fix_batch_input_shapes),
+                   msg("Keras 2 kept a Sequential's input shape on its first layer; this "
+                       "Keras takes it from an InputLayer, with the same shape"),
+                   fix_batch_input_shapes),
 )
 
 
@@ -262,7 +271,7 @@ def merged(repairs: list[Repair]) -> tuple[Repair, ...]:
     for repair in repairs:
         by_rule.setdefault(repair.rule, []).append(repair)
     return tuple(Repair(rule, "; ".join(dict.fromkeys(r.error for r in group)),
-                        "; ".join(dict.fromkeys(r.change for r in group)),
+                        Joined("; ", dict.fromkeys(r.change for r in group)),
                         tuple(dict.fromkeys(name for r in group for name in r.layers)),
                         group[0].why)
                  for rule, group in by_rule.items())

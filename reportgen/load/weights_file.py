@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from reportgen.errors import ReportInputError, WeightsUnreadable, one_line
+from reportgen.i18n import msg
 from reportgen.load.config_model import config_inputs, layer_configs, layer_snapshot
 from reportgen.load.hdf5_source import hdf5_source
 from reportgen.load.legacy_layout import legacy_layers
@@ -61,8 +62,9 @@ def open_weights(model_file: ModelFile, config: dict | None = None) -> Iterator[
             handle = stack.enter_context(h5py.File(source, "r"))
             snapshot = snapshot_from_hdf5(handle, config)
         except READ_ERRORS as exc:
-            raise WeightsUnreadable(
-                f"{model_file.path}: cannot read the weights: {one_line(exc)}") from exc
+            raise WeightsUnreadable(msg("{path}: {problem}", path=str(model_file.path),
+                                        problem=msg("cannot read the weights: {error}",
+                                                    error=one_line(exc)))) from exc
         yield guarded(snapshot, model_file.path)
 
 
@@ -85,8 +87,9 @@ class StoredArray:
         try:
             return np.asarray(self.dataset[key])
         except READ_ERRORS as exc:
-            raise ReportInputError(f"{self.file_path}: cannot read tensor {self.dataset.name}: "
-                                   f"{one_line(exc)}") from exc
+            raise ReportInputError(msg("{path}: cannot read tensor {tensor}: {error}",
+                                       path=str(self.file_path), tensor=self.dataset.name,
+                                       error=one_line(exc))) from exc
 
 
 def guarded(snapshot: ModelSnapshot, file_path: Path) -> ModelSnapshot:
@@ -112,7 +115,7 @@ def snapshot_from_hdf5(handle, config: dict | None) -> ModelSnapshot:
         root = handle["model_weights"] if "model_weights" in handle else handle
         layers = legacy_layers(root, configs)
     if not any(layer.weights or layer.children for layer in layers):
-        raise ValueError("no weights found in the file")
+        raise ValueError(msg("no weights found in the file"))
     return ModelSnapshot(
         class_name=str((config or {}).get("class_name", "")),
         layers=tuple(layers),

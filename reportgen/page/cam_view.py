@@ -9,13 +9,14 @@ from reportgen.analyse.cam import (BORDER_BAND, CAM_KINDS, QUADRANTS, CamAlert, 
                                    CamMapFacts, MapStats)
 from reportgen.draw.cam_pictures import OVERLAY_ALPHA, CamPictures
 from reportgen.draw.figures import Picture
+from reportgen.i18n import N_, _
 from reportgen.page.formatting import fmt_number, fmt_percent
 
 ANCHOR = "cam"
 CHOSEN = {
-    "automatic": "chosen automatically: the last convolution whose output is still larger "
-                 "than 1 × 1 (--cam-layer chooses another)",
-    "--cam-layer": "chosen with --cam-layer",
+    "automatic": N_("chosen automatically: the last convolution whose output is still larger "
+                    "than 1 × 1 (--cam-layer chooses another)"),
+    "--cam-layer": N_("chosen with --cam-layer"),
 }
 KIND_TITLES = {kind.name: kind.title for kind in CAM_KINDS}
 
@@ -28,15 +29,17 @@ def cam_section(facts: CamFacts, pictures: Sequence[CamPictures],
         "anchor": ANCHOR,
         "layer": facts.layer.replace("/", " / "),
         "layer_shape": f"{height} × {width} × {channels}",
-        "chosen": CHOSEN.get(facts.chosen, facts.chosen),
+        "chosen": _(CHOSEN[facts.chosen]) if facts.chosen in CHOSEN else facts.chosen,
         "score": facts.score,
-        "overlay": f"Each map is scaled to its own peak and laid over the input at "
-                   f"{100 * OVERLAY_ALPHA:g} % opacity. Border: the share of the map's mass in "
-                   f"the outer {100 * BORDER_BAND:g} % of the height and width; peak: its "
-                   f"largest value before scaling (compare it between inputs, not methods).",
+        "overlay": _("Each map is scaled to its own peak and laid over the input at "
+                     "{opacity:g} % opacity. Border: the share of the map's mass in the outer "
+                     "{band:g} % of the height and width; peak: its largest value before "
+                     "scaling (compare it between inputs, not methods).").format(
+                         opacity=100 * OVERLAY_ALPHA, band=100 * BORDER_BAND),
         "bar": bar,
         "alerts": [{"title": KIND_TITLES[a.kind], "message": a.message} for a in alerts],
         "inputs": [{"name": item.name, "anchor": f"{ANCHOR}-input-{item.index}",
+                    "title": _("Input: {name}").format(name=item.name),
                     "plain": drawn.plain,
                     "maps": [map_view(m, overlay, facts.layer,
                                       f"{ANCHOR}-input-{item.index}-map-{j}")
@@ -48,12 +51,13 @@ def cam_section(facts: CamFacts, pictures: Sequence[CamPictures],
 def map_view(m: CamMapFacts, overlay: Picture | None, layer: str, anchor: str = "") -> dict:
     """One map's caption, statistics line and picture (with the id of its enlarged view), or
     the note saying why there is none."""
-    label = f"{m.class_label} ({m.class_index})" if m.class_label else f"class {m.class_index}"
+    label = (f"{m.class_label} ({m.class_index})" if m.class_label
+             else _("class {index}").format(index=m.class_index))
     return {
         "id": anchor,
         "method": m.method,
         "class_text": label,
-        "roles": " and ".join(m.roles),
+        "roles": _(" and ").join(_(role) for role in m.roles),
         "overlay": overlay,
         "stats": stats_text(m.stats, m.peak) if m.stats is not None else "",
         "note": blank_note(m, layer),
@@ -62,18 +66,20 @@ def map_view(m: CamMapFacts, overlay: Picture | None, layer: str, anchor: str = 
 
 def stats_text(stats: MapStats, peak: float) -> str:
     """Where the mass lies, in one line."""
-    return (f"border {fmt_percent(stats.border_share)} · most in the {stats.quadrant} "
-            f"({fmt_percent(stats.quadrant_share)}) · mean {fmt_number(stats.mean, 2)} · "
-            f"peak {fmt_number(peak, 3)}")
+    return _("border {border} · most in the {quadrant} ({share}) · mean {mean} · peak "
+             "{peak}").format(border=fmt_percent(stats.border_share),
+                              quadrant=_(stats.quadrant), share=fmt_percent(stats.quadrant_share),
+                              mean=fmt_number(stats.mean, 2), peak=fmt_number(peak, 3))
 
 
 def blank_note(m: CamMapFacts, layer: str) -> str:
     """Why a map is not drawn ("" when it is)."""
     if m.non_finite:
-        return "Not drawn: the gradients or activations hold NaN or Inf values."
+        return _("Not drawn: the gradients or activations hold NaN or Inf values.")
     if m.all_zero:
-        return (f"All zero: no channel of {layer} raises this class's score here (the "
-                f"weighted sum is zero or negative everywhere), so there is nothing to show.")
+        return _("All zero: no channel of {layer} raises this class's score here (the "
+                 "weighted sum is zero or negative everywhere), so there is nothing to "
+                 "show.").format(layer=layer)
     return ""
 
 

@@ -9,6 +9,7 @@ from reportgen.analyse.facts import Series, WeightFacts
 from reportgen.analyse.spectral import SpectralFacts
 from reportgen.draw.charts import dot_strip_chart, histogram_chart, series_chart
 from reportgen.draw.diagnostic_charts import PowerLawTail, spectral_chart, spectral_limits
+from reportgen.i18n import _, localised
 from reportgen.page.formatting import fmt_number
 
 FEW_VALUES = 20  # below this many values a histogram says little: one dot per value
@@ -30,10 +31,11 @@ def weight_chart(weight: WeightFacts, init: WeightFacts | None) -> dict:
 def series_view(series: Series) -> dict:
     """A per-index chart drawn around the value the statistic starts from."""
     reference = REFERENCES.get(series.name.split(" ", 1)[0])
-    shown = (f"first {len(series.values)} of {series.total}"
-             if len(series.values) < series.total else f"{series.total} values")
-    return {"name": series.name, "shown": shown,
-            "chart": series_chart(series.values, reference, series.name)}
+    shown = (_("first {shown} of {total}").format(shown=len(series.values), total=series.total)
+             if len(series.values) < series.total else
+             _("{n} values").format(n=series.total))
+    name = localised(series.name)
+    return {"name": name, "shown": shown, "chart": series_chart(series.values, reference, name)}
 
 
 def spectral_view(weight: WeightFacts, init: WeightFacts | None,
@@ -50,7 +52,7 @@ def spectral_view(weight: WeightFacts, init: WeightFacts | None,
     limits = spectral_limits(*[(s.histogram.edges, s.histogram.counts, tail)
                                for s, tail in pairs]) if pairs else None
     charts = [spectral_chart(s.histogram.edges, s.histogram.counts, tail, label, limits)
-              for (s, tail), label in zip(pairs, ("trained", "initialised"))]
+              for (s, tail), label in zip(pairs, (_("trained"), _("initialised")))]
     return {"charts": charts, "facts": spectral_text(trained),
             "init_facts": spectral_text(fresh) if fresh is not None else ""}
 
@@ -65,9 +67,13 @@ def _tail(spectrum: SpectralFacts) -> PowerLawTail | None:
 def spectral_text(spectrum: SpectralFacts) -> str:
     """The numbers of one spectrum in a line, or why there are none."""
     if spectrum.reason:
-        return spectrum.reason
-    return (f"alpha {fmt_number(spectrum.alpha)} (D {fmt_number(spectrum.ks_distance)}, "
-            f"{spectrum.n_tail} of {spectrum.n_eigenvalues} eigenvalues in the tail), "
-            f"spectral norm {fmt_number(spectrum.spectral_norm)}, stable rank "
-            f"{fmt_number(spectrum.stable_rank)}, alpha-hat {fmt_number(spectrum.alpha_hat)}, "
-            f"MP soft rank {fmt_number(spectrum.mp_softrank)}")
+        return localised(spectrum.reason)
+    return _("alpha {alpha} (D {ks}, {n_tail} of {n} eigenvalues in the tail), spectral norm "
+             "{norm}, stable rank {stable_rank}, alpha-hat {alpha_hat}, MP soft rank "
+             "{soft_rank}").format(alpha=fmt_number(spectrum.alpha),
+                                   ks=fmt_number(spectrum.ks_distance), n_tail=spectrum.n_tail,
+                                   n=spectrum.n_eigenvalues,
+                                   norm=fmt_number(spectrum.spectral_norm),
+                                   stable_rank=fmt_number(spectrum.stable_rank),
+                                   alpha_hat=fmt_number(spectrum.alpha_hat),
+                                   soft_rank=fmt_number(spectrum.mp_softrank))

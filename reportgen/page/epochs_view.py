@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from reportgen.draw.diagnostic_charts import trend_chart
+from reportgen.i18n import _
 from reportgen.page.formatting import fmt_int, fmt_number
 from reportgen.page.render import environment
 from reportgen.page.sidecar import finite
@@ -58,8 +59,9 @@ def write_epoch_index(folder: Path, entries: list[dict]) -> None:
     epochs = [float(entry["epoch"]) for entry in entries]
     chart = trend_chart(epochs, [(name, [float("nan") if v is None else v for v in values])
                                  for name, values in trends],
-                        "change from the start") if trends else None
-    view = {"title": f"reportgen: training run in {folder.name}", "rows": epoch_rows(entries),
+                        _("change from the start")) if trends else None
+    view = {"title": _("reportgen: training run in {folder}").format(folder=folder.name),
+            "rows": epoch_rows(entries),
             "chart": chart, "n_layers": str(len(trends))}
     html = environment().get_template("epochs.html.j2").render(**view)
     record = {"schema_version": 1,

@@ -9,10 +9,12 @@ from reportgen.analyse.evaluation import (EVALUATION_KINDS, ClassScores, Confuse
                                           RateInterval)
 from reportgen.draw.evaluation_pictures import EvaluationPictures, class_label
 from reportgen.draw.figures import Picture
+from reportgen.i18n import N_, _, localised, ngettext
 from reportgen.page.formatting import MISSING, fmt_int, fmt_percent
 
 ANCHOR = "evaluation"
 KIND_TITLES = {kind.name: kind.title for kind in EVALUATION_KINDS}
+STATUS_NAMES = {"alert": N_("alert"), "ok": N_("ok"), "not checked": N_("not checked")}
 
 
 def evaluation_view(data: DataFacts, pictures: EvaluationPictures | None,
@@ -20,7 +22,11 @@ def evaluation_view(data: DataFacts, pictures: EvaluationPictures | None,
     """Everything the evaluation section shows; `error` alone when the model's outputs
     could not be evaluated as class probabilities (then `pictures` is None)."""
     view = {"anchor": anchor, "sample": data.description, "error": data.evaluation_error,
-            "n_images": fmt_int(data.n_images)}
+            "n_images": fmt_int(data.n_images),
+            "lede": _("{sample}, each run through the model once, in batches.").format(
+                sample=localised(data.description)),
+            "error_text": _("No evaluation: the model's outputs are not class probabilities "
+                            "({error}).").format(error=localised(data.evaluation_error))}
     facts = data.evaluation
     if facts is None:
         return view
@@ -34,9 +40,10 @@ def evaluation_view(data: DataFacts, pictures: EvaluationPictures | None,
         "confusion_back": f"{anchor}-confusions",
         "pairs": [pair_row(p, names) for p in facts.confused_pairs],
         "pairs_note": ("" if facts.shows_matrix else
-                       f"{facts.n_classes:,} classes are too many for a readable matrix: these "
-                       f"are the {len(facts.confused_pairs)} most frequent confusions (the JSON "
-                       "has the whole matrix as counts)."),
+                       _("{n_classes:,} classes are too many for a readable matrix: these are "
+                         "the {n_pairs} most frequent confusions (the JSON has the whole matrix "
+                         "as counts).").format(n_classes=facts.n_classes,
+                                               n_pairs=len(facts.confused_pairs))),
         "mistakes": [mistake_item(k, m, pic, names, anchor)
                      for k, (m, pic) in enumerate(zip(facts.mistakes, pictures.mistakes))],
         "n_mistakes": fmt_int(facts.accuracy.n - facts.accuracy.hits),
@@ -50,31 +57,37 @@ def rate_text(rate: RateInterval) -> tuple[str, str]:
     """(the proportion, its interval and counts):
     ('0.9289', '95 % interval 0.9102–0.9439 · 836 of 900')."""
     return (f"{rate.value:.4f}",
-            f"95 % interval {rate.low:.4f}–{rate.high:.4f} · {rate.hits:,} of {rate.n:,}")
+            _("95 % interval {low:.4f}–{high:.4f} · {hits:,} of {n:,}").format(
+                low=rate.low, high=rate.high, hits=rate.hits, n=rate.n))
 
 
 def headline_rows(facts: EvaluationFacts) -> list[dict]:
     """Accuracy, top-5, the majority-class baseline and how a prediction is made."""
-    rows = [{"label": "Accuracy", **dict(zip(("value", "detail"), rate_text(facts.accuracy)))}]
+    rows = [{"label": _("Accuracy"),
+             **dict(zip(("value", "detail"), rate_text(facts.accuracy)))}]
     if facts.top5 is not None:
-        rows.append({"label": "Top-5 accuracy",
+        rows.append({"label": _("Top-5 accuracy"),
                      **dict(zip(("value", "detail"), rate_text(facts.top5)))})
     majority = class_label(facts.class_names, facts.majority_class)
-    rows.append({"label": "Majority class", "value": f"{facts.majority_accuracy:.4f}",
-                 "detail": f"the accuracy of always answering {majority}"})
+    rows.append({"label": _("Majority class"), "value": f"{facts.majority_accuracy:.4f}",
+                 "detail": _("the accuracy of always answering {majority}").format(
+                     majority=majority)})
     if facts.threshold is not None:
-        rows.append({"label": "Decision", "value": f"p > {facts.threshold:g}",
-                     "detail": "one sigmoid output: class 1 when its probability p is above "
-                               f"{facts.threshold:g}, else class 0"})
+        rows.append({"label": _("Decision"), "value": f"p > {facts.threshold:g}",
+                     "detail": _("one sigmoid output: class 1 when its probability p is above "
+                                 "{threshold:g}, else class 0").format(
+                                     threshold=facts.threshold)})
     else:
-        rows.append({"label": "Decision", "value": "argmax",
-                     "detail": f"the most probable of {facts.n_classes:,} softmax outputs"})
+        rows.append({"label": _("Decision"), "value": "argmax",
+                     "detail": _("the most probable of {n:,} softmax outputs").format(
+                         n=facts.n_classes)})
     return rows
 
 
 def alert_row(alert: EvaluationAlert) -> dict:
     """One finding about the sample: its kind's title and the message from its values."""
-    return {"kind": alert.kind, "title": KIND_TITLES[alert.kind], "message": alert.message}
+    return {"kind": alert.kind, "title": localised(KIND_TITLES[alert.kind]),
+            "message": localised(alert.message)}
 
 
 def _score(value: float | None) -> str:
@@ -104,24 +117,28 @@ def mistake_item(k: int, mistake: Mistake, picture: Picture, names: tuple[str, .
             "predicted": class_label(names, mistake.predicted),
             "confidence": fmt_percent(mistake.confidence),
             "source": picture.caption,
-            "tooltip": (f"{picture.caption}: true {class_label(names, mistake.true)} "
-                        f"({fmt_percent(mistake.true_probability)}), predicted "
-                        f"{class_label(names, mistake.predicted)} "
-                        f"({fmt_percent(mistake.confidence)}); select for full size")}
+            "tooltip": _("{source}: true {true} ({true_share}), predicted {predicted} "
+                         "({confidence}); select for full size").format(
+                             source=picture.caption, true=class_label(names, mistake.true),
+                             true_share=fmt_percent(mistake.true_probability),
+                             predicted=class_label(names, mistake.predicted),
+                             confidence=fmt_percent(mistake.confidence))}
 
 
 def calibration_rows(facts: EvaluationFacts) -> list[dict]:
     """The calibration scores with what each measures."""
     cal = facts.calibration
     return [
-        {"label": "Expected calibration error", "value": f"{cal.ece:.4f}",
-         "detail": f"mean |accuracy − confidence| over the {len(cal.bins)} bins, weighted by "
-                   "their share of images"},
-        {"label": "Mean confidence", "value": f"{cal.mean_confidence:.4f}",
-         "detail": f"against accuracy {facts.accuracy.value:.4f}"},
-        {"label": "Negative log-likelihood", "value": f"{cal.nll:.4f}",
-         "detail": f"mean −ln p(true class), p clipped at {cal.probability_floor:.3g}"},
-        {"label": "Brier score", "value": f"{cal.brier:.4f}", "detail": cal.brier_definition},
+        {"label": _("Expected calibration error"), "value": f"{cal.ece:.4f}",
+         "detail": _("mean |accuracy − confidence| over the {n} bins, weighted by their share "
+                     "of images").format(n=len(cal.bins))},
+        {"label": _("Mean confidence"), "value": f"{cal.mean_confidence:.4f}",
+         "detail": _("against accuracy {accuracy:.4f}").format(accuracy=facts.accuracy.value)},
+        {"label": _("Negative log-likelihood"), "value": f"{cal.nll:.4f}",
+         "detail": _("mean −ln p(true class), p clipped at {floor:.3g}").format(
+             floor=cal.probability_floor)},
+        {"label": _("Brier score"), "value": f"{cal.brier:.4f}",
+         "detail": localised(cal.brier_definition)},
     ]
 
 
@@ -131,8 +148,9 @@ def evaluation_checks(data: DataFacts) -> list[dict]:
     for kind in EVALUATION_KINDS:
         n = sum(1 for a in data.alerts if a.kind == kind.name)
         status = "not checked" if data.evaluation is None else ("alert" if n else "ok")
-        rows.append({"title": kind.title, "status": status,
+        rows.append({"title": localised(kind.title), "status": _(STATUS_NAMES[status]),
                      "status_class": status.replace(" ", "-"),
-                     "count": f"{n} alert{'s' if n != 1 else ''}" if n else "",
-                     "threshold": kind.threshold, "explanation": kind.explanation})
+                     "count": ngettext("{n} alert", "{n} alerts", n).format(n=n) if n else "",
+                     "threshold": localised(kind.threshold),
+                     "explanation": localised(kind.explanation)})
     return rows

@@ -4,6 +4,7 @@ graph.html.j2 macros place (anchors link each layer to its section)."""
 from __future__ import annotations
 
 from reportgen.draw.graph_layout import Layout, PlacedNode
+from reportgen.i18n import ngettext
 
 
 def graph_view(layout: Layout, anchors: dict[str, str], shapes: dict[str, str],
@@ -11,7 +12,8 @@ def graph_view(layout: Layout, anchors: dict[str, str], shapes: dict[str, str],
     """A laid-out graph (and its collapsed blocks, each with its own id) for the template."""
     return {
         "id": graph_id, "width": layout.width, "height": layout.height,
-        "label": f"Architecture graph: {len(layout.nodes)} nodes",
+        "label": ngettext("Architecture graph: {n} node", "Architecture graph: {n} nodes",
+                          len(layout.nodes)).format(n=len(layout.nodes)),
         "nodes": [_node_view(n, anchors, shapes, graph_id) for n in layout.nodes],
         "edges": [e.d for e in layout.edges],
         "clusters": [{"x": c.x, "y": c.y, "w": c.w, "h": c.h, "label_x": c.label_x,

@@ -7,12 +7,15 @@ from __future__ import annotations
 from reportgen.analyse.activations import SampleActivation
 from reportgen.analyse.facts import InputFacts, OutputPrediction
 from reportgen.draw.figures import Picture
+from reportgen.i18n import N_, _, ngettext
 from reportgen.page.formatting import fmt_number, fmt_percent, fmt_shape
 
 
 def input_heads(inputs: tuple[InputFacts, ...], pictures: list[list[Picture]]) -> list[dict]:
     """Each drawn input: its pictures (named for the enlarged view) and source."""
     return [{"anchor": f"input-{k}", "name": item.name, "source": item.source,
+             "title": _("Input: {name}").format(name=item.name),
+             "source_text": _("from {source}").format(source=item.source),
              "shape": fmt_shape(item.shape), "outputs": output_views(item),
              "pictures": [{"picture": p, "id": f"input-{k}-picture-{j}", "back": f"input-{k}"}
                           for j, p in enumerate(pics)]}
@@ -37,14 +40,15 @@ def prediction_table(inputs: tuple[InputFacts, ...], n_drawn: int) -> dict:
 def _caption(output: OutputPrediction) -> str:
     """What the prediction table shows, for the kind of the first output."""
     if output.kind == "sigmoid":
-        return f"Each input's class (positive if the probability is above {output.threshold:g})"
-    return {"softmax": "Top predictions of each input",
-            "multi-label sigmoid": "Each input's labels by probability"}.get(output.kind, "")
+        return _("Each input's class (positive if the probability is above "
+                 "{threshold:g})").format(threshold=output.threshold)
+    return {"softmax": _("Top predictions of each input"),
+            "multi-label sigmoid": _("Each input's labels by probability")}.get(output.kind, "")
 
 
-OUTPUT_KINDS = {"softmax": "top classes", "sigmoid": "probability of the positive class",
-                "multi-label sigmoid": "labels, each with its own probability",
-                "regression": "output values"}
+OUTPUT_KINDS = {"softmax": N_("top classes"), "sigmoid": N_("probability of the positive class"),
+                "multi-label sigmoid": N_("labels, each with its own probability"),
+                "regression": N_("output values")}
 
 
 def output_views(item: InputFacts) -> list[dict]:
@@ -52,13 +56,13 @@ def output_views(item: InputFacts) -> list[dict]:
     several = len(item.outputs) > 1
     views = []
     for o in item.outputs:
-        kind = OUTPUT_KINDS.get(o.kind, o.kind)
+        kind = _(OUTPUT_KINDS[o.kind]) if o.kind in OUTPUT_KINDS else o.kind
         if o.threshold is not None:
-            kind += f" (threshold {o.threshold:g})"
+            kind = _("{kind} (threshold {threshold:g})").format(kind=kind, threshold=o.threshold)
         views.append({
             "caption": f"{o.output}: {kind}" if several else kind[0].upper() + kind[1:],
             "numbers": ", ".join(fmt_number(v) for v in o.values),
-            "shown": (f"first {len(o.values)} of {o.n_values}"
+            "shown": (_("first {shown} of {total}").format(shown=len(o.values), total=o.n_values)
                       if len(o.values) < o.n_values else f"{o.n_values}") if o.values else "",
             "top": ", ".join(f"{p.label} ({fmt_number(p.probability)})" for p in o.top),
             "above": ", ".join(o.above_threshold)})
@@ -121,8 +125,11 @@ def channel_view(summary: SampleActivation | None) -> dict:
     if summary is None:
         return {"channels": [], "over": ""}
     dead = set(summary.dead_channels)
-    return {"over": f"over {summary.n_inputs} input(s); {len(dead)} of "
-                    f"{len(summary.channel_means)} channels zero for every one",
+    return {"over": ngettext("over {n} input; {n_dead} of {n_channels} channels zero for it",
+                             "over {n} inputs; {n_dead} of {n_channels} channels zero for "
+                             "every one", summary.n_inputs).format(
+                                 n=summary.n_inputs, n_dead=len(dead),
+                                 n_channels=len(summary.channel_means)),
             "channels": [{"index": str(c), "mean": fmt_number(mean),
                           "zero_fraction": fmt_percent(zeros), "dead": c in dead}
                          for c, (mean, zeros) in enumerate(zip(summary.channel_means,
@@ -134,9 +141,9 @@ def axes_text(picture: Picture | None) -> str:
     axes = picture.axes if picture is not None else None
     if axes is None:
         return ""
-    rows = f"rows: {axes.rows}" + (f" ({', '.join(axes.row_labels)})" if axes.row_labels
-                                   else "")
-    columns = f"columns: {axes.columns}"
+    rows = _("rows: {rows}").format(rows=axes.rows) + (
+        f" ({', '.join(axes.row_labels)})" if axes.row_labels else "")
+    columns = _("columns: {columns}").format(columns=axes.columns)
     if axes.column_labels and len(axes.column_labels) <= 30 and \
             not all(label.isdigit() for label in axes.column_labels):
         columns += f" ({', '.join(axes.column_labels)})"

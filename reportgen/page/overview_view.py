@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from reportgen.analyse.facts import LayerFacts, ReportFacts, WeightFacts
 from reportgen.analyse.alerts import ALPHA_HIGH, ALPHA_LOW, ALPHA_UNRELIABLE, KS_UNRELIABLE
+from reportgen.i18n import _
 from reportgen.page.formatting import fmt_int, fmt_number, fmt_percent
 
 
@@ -31,7 +32,8 @@ def alpha_cell(weight: WeightFacts) -> dict:
     if spectrum is None:
         return {"alpha": "", "alpha_class": "", "alpha_title": ""}
     if spectrum.alpha is None:
-        return {"alpha": "n/a", "alpha_class": "alpha-na", "alpha_title": spectrum.reason or ""}
+        return {"alpha": _("n/a"), "alpha_class": "alpha-na",
+                "alpha_title": spectrum.reason or ""}
     if spectrum.alpha > ALPHA_UNRELIABLE or spectrum.ks_distance > KS_UNRELIABLE:
         band = "alpha-unreliable"
     elif spectrum.alpha < ALPHA_LOW:
@@ -41,8 +43,8 @@ def alpha_cell(weight: WeightFacts) -> dict:
     else:
         band = "alpha-ok"
     return {"alpha": f"{spectrum.alpha:.2f}", "alpha_class": band,
-            "alpha_title": f"D {spectrum.ks_distance:.3f}, {spectrum.n_tail} eigenvalues in "
-                           f"the tail, xmin {fmt_number(spectrum.xmin)}"}
+            "alpha_title": _("D {ks:.3f}, {n} eigenvalues in the tail, xmin {xmin}").format(
+                ks=spectrum.ks_distance, n=spectrum.n_tail, xmin=fmt_number(spectrum.xmin))}
 
 
 def overview_rows(layers: list[LayerFacts], anchors: dict[str, str],
@@ -58,8 +60,8 @@ def overview_rows(layers: list[LayerFacts], anchors: dict[str, str],
         rows.append({
             "name": layer.path.replace("/", " / "),
             "anchor": anchors.get(layer.path, ""),
-            "class_name": layer.class_name or "unknown",
-            "output_shape": layer.output_shape or "unknown",
+            "class_name": layer.class_name or _("unknown"),
+            "output_shape": layer.output_shape or _("unknown"),
             "n_params": fmt_int(layer.n_params),
             "weight": weight.name,
             "std": fmt_number(weight.stats.std),

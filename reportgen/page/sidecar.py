@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from reportgen.analyse.alerts import KINDS
+from reportgen.i18n import current_language
 from reportgen.page.cam_view import cam_sidecar
 from reportgen.page.data_sidecar import data_sidecar
 from reportgen.analyse.facts import (ActivationFacts, InputFacts, LayerFacts, OutputPrediction,
@@ -22,6 +23,7 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
     m = facts.model
     return {
         "schema_version": SCHEMA_VERSION,
+        "lang": current_language(),
         "mode": facts.mode,
         "weights_only_reason": facts.weights_only_reason or None,
         "forward_error": facts.forward_error or None,
@@ -206,4 +208,6 @@ def finite(data):
         return {key: finite(value) for key, value in data.items()}
     if isinstance(data, (list, tuple)):
         return [finite(value) for value in data]
+    if isinstance(data, str):
+        return str(data)  # a Message is its English text: the JSON is language-neutral
     return data

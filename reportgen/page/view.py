@@ -9,6 +9,7 @@ from reportgen.analyse.alerts import KINDS
 from reportgen.analyse.cam import CAM_KINDS
 from reportgen.analyse.evaluation import EVALUATION_KINDS
 from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
+from reportgen.i18n import N_, _, html_lang, localised, ngettext
 from reportgen.page.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.graph_layout import Layout
 from reportgen.draw.pictures import Figure, Picture
@@ -23,22 +24,25 @@ from reportgen.page.maps_view import (axes_text, input_heads, map_rows, other_ou
                                         prediction_table)
 from reportgen.page.overview_view import dead_shares, overview_rows
 
-STAT_COLUMNS = (("mean", "mean"), ("std", "std"), ("min", "min"), ("max", "max"),
-                ("p1", "1st pct"), ("p50", "median"), ("p99", "99th pct"))
+STAT_COLUMNS = (("mean", N_("mean")), ("std", N_("std")), ("min", N_("min")), ("max", N_("max")),
+                ("p1", N_("1st pct")), ("p50", N_("median")), ("p99", N_("99th pct")))
 KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
 OPEN_GROUP = 6  # alert groups longer than this start collapsed
-UNKNOWN = "unknown"  # what a weights-only file does not say
+UNKNOWN = N_("unknown")  # what a weights-only file does not say
 OPEN_SECTIONS = 12  # layer sections start open up to this many layers with weights
 # What a weights-only report can still check: no initialisation, no activations.
 WEIGHTS_ONLY_CHECKS = {"non_finite", "duplicate_filters", "alpha_low", "alpha_high",
                        "alpha_unreliable"}
-ARCHITECTURE_ONLY_MISSING = ("No weights were read, so there are no statistics, weight "
-                             "pictures, activations or predictions: only the layers and the "
-                             "config the file describes.")
+ARCHITECTURE_ONLY_MISSING = N_("No weights were read, so there are no statistics, weight "
+                                "pictures, activations or predictions: only the layers and the "
+                                "config the file describes.")
 MAX_CONFIG_CHARS = 200_000
-WEIGHTS_ONLY_MISSING = ("Without a rebuilt model there is no comparison with a fresh "
-                        "initialisation, no feature maps and no prediction; every weight, its "
-                        "statistics, histogram and images are here.")
+WEIGHTS_ONLY_MISSING = N_("Without a rebuilt model there is no comparison with a fresh "
+                           "initialisation, no feature maps and no prediction; every weight, its "
+                           "statistics, histogram and images are here.")
+MODE_NAMES = {"full": N_("full"), "weights-only": N_("weights-only"),
+              "architecture-only": N_("architecture-only")}
+STATUS_NAMES = {"alert": N_("alert"), "ok": N_("ok"), "not checked": N_("not checked")}
 
 
 def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
@@ -72,7 +76,8 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
                                             for layer in layers}) if graph else None,
         "title": f"reportgen: {facts.model.file_name}",
         "model_name": facts.model.file_name,
-        "mode": facts.mode,
+        "mode": _(MODE_NAMES.get(facts.mode, facts.mode)),
+        "html_lang": html_lang(),
         "banner": banner(facts),
         "summary": model_summary(facts),
         "notes": list(facts.notes) + stored_state_notes(facts),
@@ -102,8 +107,11 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
         "toc": table_of_contents(facts, layers, anchors, alerts_by_layer, len(inputs)),
         "feature_bar": bars["feature"],
         "kernel_scale": kernel_scale_text(facts.kernel_scale),
-        "stat_headers": [label for _, label in STAT_COLUMNS],
+        "stat_headers": [_(label) for _key, label in STAT_COLUMNS],
         "has_init": any(layer.init is not None for layer in layers),
+        "overview_legend": overview_legend(any(layer.init is not None for layer in layers),
+                                           bool(dead_shares(facts))),
+        "weights_legend": weights_legend(any(layer.init is not None for layer in layers)),
         "generator": f"reportgen {facts.model.reportgen_version}",
     }
 
@@ -111,18 +119,20 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
 def banner(facts: ReportFacts) -> dict | None:
     """Why this report is less than full, and what that leaves out; None for a full one."""
     if facts.mode == "weights-only":
-        return {"title": "Weights-only report.", "reason": facts.weights_only_reason,
-                "missing": WEIGHTS_ONLY_MISSING}
+        return {"title": _("Weights-only report."), "reason": facts.weights_only_reason,
+                "missing": _(WEIGHTS_ONLY_MISSING)}
     if facts.mode == "architecture-only":
-        return {"title": "Architecture-only report.", "reason": facts.architecture_only_reason,
-                "missing": ARCHITECTURE_ONLY_MISSING}
+        return {"title": _("Architecture-only report."),
+                "reason": facts.architecture_only_reason,
+                "missing": _(ARCHITECTURE_ONLY_MISSING)}
     return None
 
 
 def stored_state_notes(facts: ReportFacts) -> list[str]:
     """Training state the file keeps beside the weights (optimizer, metrics), named as such."""
-    return [f"The file also keeps {path} state ({fmt_int(n_tensors)} tensors, "
-            f"{fmt_int(n_values)} values); it is training state, not a layer."
+    return [_("The file also keeps {path} state ({n_tensors} tensors, {n_values} values); it "
+              "is training state, not a layer.").format(path=path, n_tensors=fmt_int(n_tensors),
+                                                        n_values=fmt_int(n_values))
             for path, n_tensors, n_values in facts.stored_state]
 
 
@@ -133,8 +143,9 @@ def config_text(config: dict | None) -> str:
     text = json.dumps(config, indent=1, ensure_ascii=False, default=str)
     if len(text) <= MAX_CONFIG_CHARS:
         return text
-    return (text[:MAX_CONFIG_CHARS] + f"\n... (cut at {MAX_CONFIG_CHARS:,} of {len(text):,} "
-            f"characters; the JSON sidecar has all of it)")
+    return text[:MAX_CONFIG_CHARS] + "\n... " + _(
+        "(cut at {shown} of {total} characters; the JSON sidecar has all of it)").format(
+        shown=fmt_int(MAX_CONFIG_CHARS), total=fmt_int(len(text)))
 
 
 def layer_anchors(names: list[str]) -> dict[str, str]:
@@ -155,36 +166,39 @@ def model_summary(facts: ReportFacts) -> list[tuple[str, str]]:
     """The header's label/value pairs; what the file does not say is "unknown"."""
     m = facts.model
     rows = [
-        ("Model file", m.file_name),
-        ("File size", fmt_bytes(m.file_size)),
+        (_("Model file"), m.file_name),
+        (_("File size"), fmt_bytes(m.file_size)),
         ("SHA-256", m.sha256),
-        ("Format", m.format),
-        ("Saved by Keras", m.saved_by_keras_version),
+        (_("Format"), m.format),
+        (_("Saved by Keras"), m.saved_by_keras_version),
     ]
     if m.architecture_file_name:
-        rows += [("Architecture from", f"{m.architecture_file_name} (SHA-256 "
-                                       f"{m.architecture_sha256}); the weights from "
-                                       f"{m.file_name}")]
+        rows += [(_("Architecture from"),
+                  _("{file} (SHA-256 {sha256}); the weights from {weights}").format(
+                      file=m.architecture_file_name, sha256=m.architecture_sha256,
+                      weights=m.file_name))]
     rows += [
-        ("Read with", ", ".join(f"{lib} {version}" for lib, version in m.read_with)
+        (_("Read with"), ", ".join(f"{lib} {version}" for lib, version in m.read_with)
          + f", reportgen {m.reportgen_version}"),
-        ("Generated", m.generated_at),
-        ("Model class", m.class_name or UNKNOWN),
-        ("Parameters", f"{fmt_int(m.n_params)} ({fmt_int(m.n_trainable_params)} trainable, "
-                       f"{fmt_int(m.n_non_trainable_params)} non-trainable)"
-         if facts.mode != "architecture-only" else f"{UNKNOWN} (no weights were read)"),
+        (_("Generated"), m.generated_at),
+        (_("Model class"), m.class_name or _(UNKNOWN)),
+        (_("Parameters"), _("{total} ({trainable} trainable, {frozen} non-trainable)").format(
+            total=fmt_int(m.n_params), trainable=fmt_int(m.n_trainable_params),
+            frozen=fmt_int(m.n_non_trainable_params))
+         if facts.mode != "architecture-only" else _("unknown (no weights were read)")),
     ]
-    rows += _tensor_rows("Input", m.inputs, m.input_shape)
-    rows += _tensor_rows("Output", m.outputs, m.output_shape)
+    rows += _tensor_rows(_("Input shape"), _("Input {name}"), m.inputs, m.input_shape)
+    rows += _tensor_rows(_("Output shape"), _("Output {name}"), m.outputs, m.output_shape)
     return rows
 
 
-def _tensor_rows(kind: str, tensors: tuple, shape: str | None) -> list[tuple[str, str]]:
-    """One row for a single input (or output) by its shape; one per tensor when there are
-    several, each named."""
+def _tensor_rows(label: str, named: str, tensors: tuple,
+                 shape: str | None) -> list[tuple[str, str]]:
+    """One row for a single input (or output) by its shape (`label`); one per tensor when
+    there are several, each named (`named`, a text with {name})."""
     if len(tensors) <= 1:
-        return [(f"{kind} shape", shape or UNKNOWN)]
-    return [(f"{kind} {name}", f"{tensor_shape or UNKNOWN} {dtype}")
+        return [(label, shape or _(UNKNOWN))]
+    return [(named.format(name=name), f"{tensor_shape or _(UNKNOWN)} {dtype}")
             for name, tensor_shape, dtype in tensors]
 
 
@@ -198,9 +212,10 @@ def alert_view(alert: Alert, anchors: dict[str, str]) -> dict:
     """One alert line, linking to the layer's section (or its output, for a layer without
     weights)."""
     kind = KINDS_BY_NAME[alert.kind]
-    return {"kind": alert.kind, "title": kind.title, "layer": alert.layer.replace("/", " / "),
-            "anchor": anchors.get(alert.layer, ""), "message": alert.message,
-            "explanation": kind.explanation, "subject": alert.subject}
+    return {"kind": alert.kind, "title": localised(kind.title),
+            "layer": alert.layer.replace("/", " / "),
+            "anchor": anchors.get(alert.layer, ""), "message": localised(alert.message),
+            "explanation": localised(kind.explanation), "subject": alert.subject}
 
 
 def alert_groups(rows: list[dict]) -> list[dict]:
@@ -209,7 +224,8 @@ def alert_groups(rows: list[dict]) -> list[dict]:
     for kind in KINDS:
         members = [row for row in rows if row["kind"] == kind.name]
         if members:
-            groups.append({"title": kind.title, "explanation": kind.explanation,
+            groups.append({"title": localised(kind.title),
+                           "explanation": localised(kind.explanation),
                            "count": str(len(members)), "open": len(members) <= OPEN_GROUP,
                            "alerts": members})
     return groups
@@ -228,11 +244,13 @@ def check_rows(facts: ReportFacts) -> list[dict]:
             checked = facts.mode == "full" or (facts.mode == "weights-only"
                                                and kind.name in WEIGHTS_ONLY_CHECKS)
         status = ("alert" if n else "ok") if checked else "not checked"
-        rows.append({"title": kind.title, "status": status,
+        rows.append({"title": localised(kind.title), "status": _(STATUS_NAMES[status]),
                      "status_class": status.replace(" ", "-"),
-                     "count": f"{n} alert{'s' if n != 1 else ''}" if n else "",
-                     "threshold": kind.threshold + (" (a heuristic)" if kind.heuristic else ""),
-                     "explanation": kind.explanation})
+                     "count": ngettext("{n} alert", "{n} alerts", n).format(n=n) if n else "",
+                     "threshold": _("{threshold} (a heuristic)").format(
+                         threshold=localised(kind.threshold))
+                     if kind.heuristic else localised(kind.threshold),
+                     "explanation": localised(kind.explanation)})
     return rows
 
 
@@ -240,23 +258,26 @@ def verdict(facts: ReportFacts) -> list[str]:
     """A few plain sentences a reader takes away first."""
     layers = list(all_layer_facts(facts.layers))
     n_weighted = sum(1 for layer in layers if layer.weights)
-    lines = [f"{len(layers)} layers, {n_weighted} with weights, "
-             f"{fmt_int(facts.model.n_params)} parameters."
-             if facts.mode != "architecture-only" else f"{len(layers)} layers."]
+    lines = [ngettext("{n} layer, {n_weighted} with weights, {n_params} parameters.",
+                      "{n} layers, {n_weighted} with weights, {n_params} parameters.",
+                      len(layers)).format(n=len(layers), n_weighted=n_weighted,
+                                          n_params=fmt_int(facts.model.n_params))
+             if facts.mode != "architecture-only" else
+             ngettext("{n} layer.", "{n} layers.", len(layers)).format(n=len(layers))]
     alerts = [a for a in facts.alerts if not a.synthetic]
     if alerts:
-        kinds = sorted({KINDS_BY_NAME[a.kind].title.lower() for a in alerts})
-        lines.append(f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}: "
-                     + "; ".join(kinds) + ".")
+        kinds = sorted({localised(KINDS_BY_NAME[a.kind].title).lower() for a in alerts})
+        lines.append(ngettext("{n} alert: {kinds}.", "{n} alerts: {kinds}.", len(alerts))
+                     .format(n=len(alerts), kinds="; ".join(kinds)))
     elif facts.mode == "architecture-only":
-        lines.append("No weights were read, so no check could run.")
+        lines.append(_("No weights were read, so no check could run."))
     else:
-        lines.append("No alert: every check below passed.")
+        lines.append(_("No alert: every check below passed."))
     for item in facts.inputs[:3]:
         if item.predictions:
             top = item.predictions[0]
-            lines.append(f"Input {item.name}: predicted {top.label} "
-                         f"({fmt_number(top.probability)}).")
+            lines.append(_("Input {name}: predicted {label} ({probability}).").format(
+                name=item.name, label=top.label, probability=fmt_number(top.probability)))
     return lines
 
 
@@ -267,21 +288,21 @@ def table_of_contents(facts: ReportFacts, layers: list[LayerFacts], anchors: dic
         return {"label": label, "anchor": anchor, "alerts": str(n_alerts) if n_alerts else "",
                 "depth": str(depth)}
 
-    toc = [entry("Summary", "summary", sum(1 for a in facts.alerts if not a.synthetic))]
-    toc += [entry("Overview", "overview")] if any(layer.weights for layer in layers) else []
-    toc += [entry("Architecture", "architecture")] if facts.graph is not None else []
-    toc += [entry("Layers", "layers"), entry("Weights", "weights")]
+    toc = [entry(_("Summary"), "summary", sum(1 for a in facts.alerts if not a.synthetic))]
+    toc += [entry(_("Overview"), "overview")] if any(layer.weights for layer in layers) else []
+    toc += [entry(_("Architecture"), "architecture")] if facts.graph is not None else []
+    toc += [entry(_("Layers"), "layers"), entry(_("Weights"), "weights")]
     weighted = [layer for layer in layers if layer.weights]
     if len(weighted) <= OPEN_SECTIONS:  # a big model's layers are listed by the overview
         toc += [entry(layer.path.replace("/", " / "), anchors[layer.path],
                       len(alerts_by_layer.get(layer.path, [])), 1) for layer in weighted]
     if facts.data is not None:
-        toc += [entry("Evaluation", "evaluation"), entry("What the units respond to",
-                                                         "responses")]
+        toc += [entry(_("Evaluation"), "evaluation"), entry(_("What the units respond to"),
+                                                            "responses")]
     if facts.cam is not None:
-        toc.append(entry("Where the model looks", "cam"))
+        toc.append(entry(_("Where the model looks"), "cam"))
     if facts.inputs:
-        toc.append(entry("Feature maps", "activations"))
+        toc.append(entry(_("Feature maps"), "activations"))
         toc += [entry(item.name, f"input-{k}", 0, 1)
                 for k, item in enumerate(facts.inputs[:n_drawn])]
     return toc
@@ -310,10 +331,10 @@ def layer_row(layer: LayerFacts, anchor: str, n_alerts: int = 0) -> dict:
         "anchor": anchor if layer.weights else "",
         "row_id": f"row-{anchor}",
         "nested": "/" in layer.path,
-        "class_name": layer.class_name or UNKNOWN,
-        "output_shape": layer.output_shape or UNKNOWN,
+        "class_name": layer.class_name or _(UNKNOWN),
+        "output_shape": layer.output_shape or _(UNKNOWN),
         "n_params": fmt_int(layer.n_params),
-        "trainable": "yes" if layer.trainable else "no",
+        "trainable": _("yes") if layer.trainable else _("no"),
         "activation": layer.activation or "",
     }
 
@@ -328,8 +349,10 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
         "n_alerts": str(len(alerts)) if alerts else "",
         "name": layer.path.replace("/", " / "),
         "anchor": anchor,
-        "class_name": layer.class_name or UNKNOWN,
+        "class_name": layer.class_name or _(UNKNOWN),
         "n_params": fmt_int(layer.n_params),
+        "params_text": ngettext("{n} parameter", "{n} parameters", layer.n_params).format(
+            n=fmt_int(layer.n_params)),
         "weights": [weight_view(w, init_by_name.get(w.name), opened) for w in layer.weights],
         # A closed (big-model) section charts gamma and beta only; the table has the rest.
         "series": [series_view(s) for s in layer.series
@@ -345,10 +368,13 @@ def weight_view(weight: WeightFacts, init: WeightFacts | None, opened: bool = Tr
         "shape": fmt_shape(weight.shape),
         "dtype": weight.dtype,
         "count": fmt_int(weight.stats.count),
-        "trainable": "trainable" if weight.trainable else "non-trainable",
-        "sampled": (f"percentiles and histogram from every {weight.sample_step}th value"
-                    if weight.sample_step > 1 else ""),
-        "rows": [stat_row("trained", weight)] + ([stat_row("initialised", init)] if init else []),
+        "count_text": ngettext("{n} value", "{n} values", weight.stats.count).format(
+            n=fmt_int(weight.stats.count)),
+        "trainable": _("trainable") if weight.trainable else _("non-trainable"),
+        "sampled": (_("percentiles and histogram from every {step}th value").format(
+            step=weight.sample_step) if weight.sample_step > 1 else ""),
+        "rows": [stat_row(_("trained"), weight)]
+        + ([stat_row(_("initialised"), init)] if init else []),
         "distribution": weight_chart(weight, init),
         # A closed section draws the trained spectrum only (the numbers say the rest).
         "spectrum": spectral_view(weight, init, draw_init=opened),
@@ -384,9 +410,41 @@ def figure_view(figure: Figure, bars: dict[str, Picture]) -> dict:
 def kernel_scale_text(kernel_scale: str) -> str:
     """How kernel colours are scaled, in words."""
     if kernel_scale == "auto":
-        return ("each layer on its own scale, symmetric around zero, from a robust maximum of "
-                "its weights (given beside each picture); --kernel-scale 0.5 gives the "
-                "textbook's fixed -0.5 to 0.5")
+        return _("each layer on its own scale, symmetric around zero, from a robust maximum of "
+                 "its weights (given beside each picture); --kernel-scale 0.5 gives the "
+                 "textbook's fixed -0.5 to 0.5")
     if kernel_scale == "layer":
-        return "each layer on its own symmetric scale (its largest absolute weight)"
-    return f"a fixed scale of -{kernel_scale} to {kernel_scale} for every layer, as in the textbook"
+        return _("each layer on its own symmetric scale (its largest absolute weight)")
+    return _("a fixed scale of -{scale} to {scale} for every layer, as in the "
+             "textbook").format(scale=kernel_scale)
+
+
+def overview_legend(has_init: bool, has_dead: bool) -> str:
+    """What the overview's columns are, for the columns it has."""
+    if has_init and has_dead:
+        return _("One row per layer with weights: the spread of its main weight, how far it "
+                 "moved from a fresh initialisation (‖W − W₀‖ / ‖W₀‖), the share of its "
+                 "channels that are zero for every input given, and its alerts. Names link to "
+                 "the layer's section.")
+    if has_init:
+        return _("One row per layer with weights: the spread of its main weight, how far it "
+                 "moved from a fresh initialisation (‖W − W₀‖ / ‖W₀‖), and its alerts. Names "
+                 "link to the layer's section.")
+    if has_dead:
+        return _("One row per layer with weights: the spread of its main weight, the share of "
+                 "its channels that are zero for every input given, and its alerts. Names link "
+                 "to the layer's section.")
+    return _("One row per layer with weights: the spread of its main weight, and its alerts. "
+             "Names link to the layer's section.")
+
+
+def weights_legend(has_init: bool) -> str:
+    """What the weights section shows, with or without an initialisation to compare with."""
+    if has_init:
+        return _("Every weight tensor after training, beside the same layer freshly "
+                 "initialised from its own config (the textbook's \"no_training_model\"): its "
+                 "statistics, the distribution of its values (trained and initialised on one "
+                 "count scale, or two panels when their peaks differ more than tenfold), the "
+                 "spectrum of WᵀW for weights that mix channels, and its pictures.")
+    return _("Every weight tensor after training: its statistics, the distribution of its "
+             "values, the spectrum of WᵀW for weights that mix channels, and its pictures.")

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import msg
 
 TEMP_MARK = ".reportgen-tmp"
 
@@ -22,12 +23,14 @@ def check_writable(targets: list[Path]) -> None:
     for target in targets:
         folder = _existing_ancestor(target.parent)
         if not folder.is_dir():
-            raise ReportInputError(f"{target}: cannot write there: {folder} is not a directory")
+            raise ReportInputError(msg("{target}: cannot write there: {folder} is not a directory",
+                                       target=target, folder=folder))
         probe = _owned(folder / target.name, "probe")
         try:
             probe.write_bytes(b"")
         except OSError as exc:
-            raise ReportInputError(f"{target}: cannot write there: {exc.strerror}") from None
+            raise ReportInputError(msg("{target}: cannot write there: {strerror}", target=target,
+                                       strerror=exc.strerror)) from None
         finally:
             _remove(probe)
 
@@ -58,8 +61,8 @@ def write_all(files: dict[Path, str]) -> None:
         for temporary, target in staged:
             os.replace(temporary, target)
     except OSError as exc:
-        raise ReportInputError(f"{targets[0]}: cannot write the report: "
-                               f"{exc.strerror or one_line(exc)}") from None
+        raise ReportInputError(msg("{path}: cannot write the report: {error}",
+                                   path=targets[0], error=exc.strerror or one_line(exc))) from None
     finally:
         for temporary, _ in staged:
             _remove(temporary)

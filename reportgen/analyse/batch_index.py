@@ -1,0 +1,121 @@
+"""The facts of a batch's index: one row per model, read from its report's JSON sidecar, and
+the trends of each checkpoint series (pure functions of plain data)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from reportgen.analyse.series import (LayerTrend, Point, SeriesMember, layer_trends,
+                                      sidecar_layers)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one model of the batch, before its sidecar is read: `status` is "report"
+    (made now), "reused" (--resume found it up to date), "refused" (not a readable model) or
+    "failed" (a bug, or a worker that died); `report` is the report's path relative to the
+    index (None without a report); `worker` the host:pid that made it."""
+
+    source: str
+    name: str
+    status: str
+    reason: str
+    seconds: float | None
+    report: str | None
+    worker: str = ""
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model in the index: its outcome and what its report's sidecar says (None where
+    there is no report, or the sidecar does not say)."""
+
+    outcome: Outcome
+    sha256: str | None
+    mode: str | None
+    params: int | None
+    alerts: tuple[tuple[str, int], ...]
+    mean_alpha: float | None
+    series: str | None
+    epoch: int | None
+
+
+@dataclass(frozen=True)
+class SeriesTrends:
+    """A checkpoint series: its name, its files' epochs and reports in epoch order, and each
+    layer's trend across them."""
+
+    name: str
+    epochs: tuple[int, ...]
+    reports: tuple[str | None, ...]
+    layers: tuple[LayerTrend, ...]
+
+
+@dataclass(frozen=True)
+class IndexFacts:
+    """Everything the index says."""
+
+    rows: tuple[ModelRow, ...]
+    series: tuple[SeriesTrends, ...]
+    alert_kinds: tuple[tuple[str, str], ...]
+    executor: str
+    generated_at: str
+    reportgen_version: str
+
+
+def model_row(outcome: Outcome, sidecar: dict | None, member: SeriesMember | None) -> ModelRow:
+    """A model's row: its outcome and the figures of its sidecar (empty without one). Alerts
+    that rest on the synthetic test pattern alone are not counted, as the report counts
+    them."""
+    sidecar = sidecar or {}
+    model = sidecar.get("model") or {}
+    counts: dict[str, int] = {}
+    for alert in sidecar.get("alerts") or []:
+        if not alert.get("synthetic"):
+            counts[alert.get("kind", "")] = counts.get(alert.get("kind", ""), 0) + 1
+    return ModelRow(outcome=outcome, sha256=model.get("sha256"), mode=sidecar.get("mode"),
+                    params=(model.get("params") or {}).get("total"),
+                    alerts=tuple(sorted(counts.items())), mean_alpha=mean_alpha(sidecar),
+                    series=member.series if member else None,
+                    epoch=member.epoch if member else None)
+
+
+def mean_alpha(sidecar: dict) -> float | None:
+    """The mean power-law alpha of a report's trained weights (`layers[].weights[].spectral`),
+    or None when it gives none."""
+    alphas = [weight["spectral"]["alpha"]
+              for layer in sidecar_layers(sidecar.get("layers") or [])
+              for weight in layer.get("weights") or []
+              if isinstance(weight.get("spectral"), dict)
+              and isinstance(weight["spectral"].get("alpha"), (int, float))
+              and math.isfinite(weight["spectral"]["alpha"])]
+    return sum(alphas) / len(alphas) if alphas else None
+
+
+def series_trends(rows: list[ModelRow],
+                  points: dict[str, dict[str, Point]]) -> tuple[SeriesTrends, ...]:
+    """The trends of every series among the rows, in the order series first appear, epochs
+    in order; `points` holds layer_points() of each member's report, by report name."""
+    names = list(dict.fromkeys(row.series for row in rows if row.series))
+    found = []
+    for name in names:
+        members = sorted((row for row in rows if row.series == name), key=lambda r: r.epoch)
+        found.append(SeriesTrends(name, tuple(row.epoch for row in members),
+                                  tuple(row.outcome.report for row in members),
+                                  layer_trends([points.get(row.outcome.name, {})
+                                                for row in members])))
+    return tuple(found)
+
+
+def kind_titles(sidecar: dict) -> dict[str, str]:
+    """The alert kinds a report checked, name -> title, in its own order."""
+    return {kind.get("name", ""): kind.get("title", "")
+            for kind in sidecar.get("alert_kinds") or []}
+
+
+def fired_kinds(rows: list[ModelRow], titles: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(name, title) of every alert kind that fired in any row, in the reports' order."""
+    fired = {kind for row in rows for kind, _ in row.alerts}
+    order = list(titles) + sorted(fired - set(titles))
+    return tuple((name, titles.get(name, name)) for name in order if name in fired)

@@ -1,0 +1,297 @@
+"""Two checkpoints weight by weight: which layers match, how far each moved, what looks wrong.
+
+Pure functions from two snapshots (weights read on demand) to frozen dataclasses of numbers
+and strings. Every tensor pair is read once, in blocks of rows, so two large checkpoints are
+never held in memory at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.analyse.alerts import AlertKind
+from reportgen.analyse.compare_outputs import OutputComparison
+from reportgen.analyse.facts import Alert
+from reportgen.analyse.spectral import spectral_facts
+from reportgen.analyse.stats import _blocks
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
+
+REINITIALISED_RATIO = 1.0
+FROZEN_MAJORITY = 0.5
+
+KINDS = (
+    AlertKind("frozen", "Layer did not change",
+              f"every weight identical in A and B while more than {FROZEN_MAJORITY:.0%} of "
+              f"the matched layers changed",
+              "The rest of the model moved between the two checkpoints but this layer did not: "
+              "it was frozen (trainable=False), received no gradient, or was restored from A."),
+    AlertKind("reinitialised", "Layer changed more than its own norm",
+              f"‖W_B − W_A‖ / ‖W_A‖ above {REINITIALISED_RATIO:g}",
+              "Training moves weights a fraction of their size; a change larger than the "
+              "weights themselves suggests the layer was re-initialised or replaced."),
+)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """The spectral facts compared for one weight: λmax of WᵀW and the power-law alpha, or why
+    there are none (see analyse/spectral.py)."""
+
+    spectral_norm: float | None
+    alpha: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class WeightChange:
+    """One weight tensor in A and in B. Norms are L2 norms of the whole tensor; values that
+    cannot be computed (an all-zero A, NaN or Inf in either) are None."""
+
+    name: str
+    shape: tuple[int, ...]
+    norm_a: float | None
+    norm_b: float | None
+    diff_norm: float | None
+    max_abs_diff: float | None
+    std_a: float | None
+    std_b: float | None
+    cosine: float | None
+    relative_change: float | None
+    identical: bool
+    n_non_finite: int
+    spectrum_a: Spectrum
+    spectrum_b: Spectrum
+
+    @property
+    def std_change(self) -> float | None:
+        """std(B) - std(A)."""
+        return None if self.std_a is None or self.std_b is None else self.std_b - self.std_a
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    """One layer found in both files with the same weights (names and shapes)."""
+
+    path: str
+    class_name: str
+    depth: int
+    weights: tuple[WeightChange, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether any weight differs at all between A and B."""
+        return not all(w.identical for w in self.weights)
+
+    @property
+    def norm_a(self) -> float | None:
+        """‖W_A‖ over all the layer's weights taken as one vector."""
+        return _joined([w.norm_a for w in self.weights])
+
+    @property
+    def diff_norm(self) -> float | None:
+        """‖W_B − W_A‖ over all the layer's weights taken as one vector."""
+        return _joined([w.diff_norm for w in self.weights])
+
+    @property
+    def relative_change(self) -> float | None:
+        """‖W_B − W_A‖ / ‖W_A‖ over the whole layer (None when A is all zeros or not finite)."""
+        return _ratio(self.diff_norm, self.norm_a)
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A layer with weights that has no counterpart of the same weights in the other file."""
+
+    path: str
+    reason: str
+    weights_a: tuple[str, ...]
+    weights_b: tuple[str, ...]
+
+
+def _joined(norms: list[float | None]) -> float | None:
+    """The norm of several tensors taken as one vector."""
+    return None if None in norms else math.sqrt(sum(n * n for n in norms))
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    """part / whole; 0 when both are 0, None when only the whole is (or either is unknown)."""
+    if part is None or whole is None:
+        return None
+    if whole == 0:
+        return 0.0 if part == 0 else None
+    return part / whole
+
+
+def weight_signature(layer: LayerSnapshot) -> tuple[str, ...]:
+    """A layer's weights as 'name (shape)' strings, the key layers are matched by."""
+    return tuple(f"{w.name} {tuple(int(d) for d in w.values.shape)}" for w in layer.weights)
+
+
+def match_layers(a: ModelSnapshot, b: ModelSnapshot
+                 ) -> tuple[list[tuple[LayerSnapshot, LayerSnapshot]], tuple[Unmatched, ...]]:
+    """Pairs of layers with weights that have the same path and the same weight names and
+    shapes, in A's order; and every layer with weights that found no such partner."""
+    in_a = {layer.path: layer for layer in all_layers(a.layers) if layer.weights}
+    in_b = {layer.path: layer for layer in all_layers(b.layers) if layer.weights}
+    pairs, unmatched = [], []
+    for path, layer in in_a.items():
+        other = in_b.get(path)
+        if other is None:
+            unmatched.append(Unmatched(path, "only in A", weight_signature(layer), ()))
+        elif weight_signature(layer) != weight_signature(other):
+            unmatched.append(Unmatched(path, "different weights", weight_signature(layer),
+                                       weight_signature(other)))
+        else:
+            pairs.append((layer, other))
+    unmatched += [Unmatched(path, "only in B", (), weight_signature(layer))
+                  for path, layer in in_b.items() if path not in in_a]
+    return pairs, tuple(unmatched)
+
+
+def compare_layer(depth: int, a: LayerSnapshot, b: LayerSnapshot) -> LayerChange:
+    """Every weight of a matched layer, A against B."""
+    return LayerChange(path=a.path, class_name=a.class_name, depth=depth,
+                       weights=tuple(compare_weight(a.class_name, wa.name, wa.values, wb.values)
+                                     for wa, wb in zip(a.weights, b.weights)))
+
+
+def compare_weight(class_name: str, name: str, a, b) -> WeightChange:
+    """Norms, cosine, std and spectra of one weight in A and B (arrays or read on demand).
+
+    An identical B has A's spectrum: the eigenvalues are not computed twice.
+    """
+    sums = paired_sums(a, b)
+    spectrum_a = spectrum(class_name, name, a)
+    spectrum_b = spectrum_a if sums.identical else spectrum(class_name, name, b)
+    if sums.n_non_finite or not sums.n:
+        return WeightChange(name, tuple(a.shape), None, None, None, None, None, None, None,
+                            None, sums.identical, sums.n_non_finite, spectrum_a, spectrum_b)
+    norm_a, norm_b = math.sqrt(sums.squares_a), math.sqrt(sums.squares_b)
+    diff_norm = math.sqrt(sums.squares_diff)
+    cosine = sums.dot / (norm_a * norm_b) if norm_a and norm_b else None
+    return WeightChange(name=name, shape=tuple(int(d) for d in a.shape), norm_a=norm_a,
+                        norm_b=norm_b, diff_norm=diff_norm, max_abs_diff=sums.max_abs_diff,
+                        std_a=math.sqrt(sums.m2_a / sums.n), std_b=math.sqrt(sums.m2_b / sums.n),
+                        cosine=cosine, relative_change=_ratio(diff_norm, norm_a),
+                        identical=sums.identical, n_non_finite=0,
+                        spectrum_a=spectrum_a, spectrum_b=spectrum_b)
+
+
+def spectrum(class_name: str, name: str, values) -> Spectrum:
+    """The spectral norm and alpha of one weight, as the single report computes them."""
+    facts = spectral_facts(class_name, name, values)
+    return Spectrum(facts.spectral_norm, facts.alpha, facts.reason)
+
+
+@dataclass(frozen=True)
+class PairedSums:
+    """Float64 sums over a pair of tensors of one shape, gathered in one pass."""
+
+    n: int
+    squares_a: float
+    squares_b: float
+    squares_diff: float
+    dot: float
+    m2_a: float
+    m2_b: float
+    max_abs_diff: float
+    n_non_finite: int
+    identical: bool
+
+
+def paired_sums(a, b) -> PairedSums:
+    """The sums behind every WeightChange number, read block by block from both tensors.
+
+    The sums of squared deviations (m2) are combined across blocks with Chan's formula, so
+    a std far below the mean (moving variances near 1) keeps its digits.
+    """
+    n = n_non_finite = 0
+    squares_a = squares_b = squares_diff = dot = max_abs_diff = 0.0
+    mean_a = mean_b = m2_a = m2_b = 0.0
+    identical = True
+    # stats' blocks of whole rows: the same rows of both tensors side by side.
+    for block_a, block_b in zip(_blocks(a), _blocks(b)):
+        identical = identical and _same(block_a, block_b)
+        wide_a, wide_b = block_a.astype(np.float64), block_b.astype(np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(wide_a)) + np.count_nonzero(~np.isfinite(wide_b)))
+        if bad or not wide_a.size:
+            n_non_finite += bad
+            continue
+        diff = wide_b - wide_a
+        squares_a += float(wide_a @ wide_a)
+        squares_b += float(wide_b @ wide_b)
+        squares_diff += float(diff @ diff)
+        dot += float(wide_a @ wide_b)
+        max_abs_diff = max(max_abs_diff, float(np.abs(diff).max()))
+        mean_a, m2_a = _chan(n, mean_a, m2_a, wide_a)
+        mean_b, m2_b = _chan(n, mean_b, m2_b, wide_b)
+        n += wide_a.size
+    return PairedSums(n, squares_a, squares_b, squares_diff, dot, m2_a, m2_b, max_abs_diff,
+                      n_non_finite, identical)
+
+
+def _same(block_a: np.ndarray, block_b: np.ndarray) -> bool:
+    """Whether two blocks hold the same values (NaN matching NaN)."""
+    return bool(np.array_equal(block_a, block_b, equal_nan=block_a.dtype.kind == "f"))
+
+
+def _chan(n: int, mean: float, m2: float, block: np.ndarray) -> tuple[float, float]:
+    """Running mean and sum of squared deviations after one more block (Chan et al. 1979)."""
+    block_mean = float(block.mean())
+    block_m2 = float(((block - block_mean) ** 2).sum())
+    total = n + block.size
+    delta = block_mean - mean
+    return mean + delta * block.size / total, m2 + block_m2 + delta * delta * n * block.size / total
+
+
+def find_alerts(layers: tuple[LayerChange, ...]) -> tuple[Alert, ...]:
+    """Frozen and re-initialised layers, in model order; messages are made from the values."""
+    n_changed = sum(1 for layer in layers if layer.changed)
+    mostly_changed = n_changed > FROZEN_MAJORITY * len(layers)
+    found = []
+    for layer in layers:
+        ratio = layer.relative_change
+        if mostly_changed and not layer.changed:
+            found.append(Alert("frozen", layer.path,
+                               f"identical in both files, while {n_changed} of {len(layers)} "
+                               f"matched layers changed", "",
+                               (("n_changed_layers", n_changed), ("n_layers", len(layers)))))
+        elif ratio is not None and ratio > REINITIALISED_RATIO:
+            found.append(Alert("reinitialised", layer.path,
+                               f"‖W_B − W_A‖ / ‖W_A‖ = {ratio:.3g} (threshold "
+                               f"{REINITIALISED_RATIO:g})", "",
+                               (("relative_change", ratio), ("diff_norm", layer.diff_norm),
+                                ("norm_a", layer.norm_a))))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """One of the two files compared."""
+
+    file_name: str
+    file_size: int
+    sha256: str
+    format: str
+    saved_by_keras_version: str
+    class_name: str
+    n_params: int
+
+
+@dataclass(frozen=True)
+class CompareFacts:
+    """Everything a comparison says. `outputs` is None without --input, or when the models
+    could not run (`outputs_note` says why)."""
+
+    a: FileFacts
+    b: FileFacts
+    layers: tuple[LayerChange, ...]
+    unmatched: tuple[Unmatched, ...]
+    alerts: tuple[Alert, ...]
+    outputs: OutputComparison | None
+    outputs_note: str
+    generated_at: str
+    reportgen_version: str

@@ -1,0 +1,77 @@
+"""What two models make of the same inputs: layer similarity (CKA) and the predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.analyse.cka import MIN_INPUTS, linear_cka, top_classes
+
+
+@dataclass(frozen=True)
+class LayerSimilarity:
+    """Debiased linear CKA between the outputs of the layer of one name in A and in B, over
+    n inputs; None with the reason when it is undefined."""
+
+    layer: str
+    cka: float | None
+    n: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PredictionChange:
+    """An input whose top class differs between A and B, with each model's score for it."""
+
+    input: str
+    class_a: int
+    class_b: int
+    score_a: float
+    score_b: float
+
+
+@dataclass(frozen=True)
+class OutputComparison:
+    """Both models run on the same inputs: agreement of their top classes (None when the first
+    output is not a classification), the inputs whose top class changed, and CKA per layer."""
+
+    inputs: tuple[tuple[str, str], ...]
+    agreement: float | None
+    changed: tuple[PredictionChange, ...]
+    similarities: tuple[LayerSimilarity, ...]
+
+
+def compare_outputs(inputs: list[tuple[str, str]], outputs_a: dict[str, np.ndarray],
+                    outputs_b: dict[str, np.ndarray], scores_a: np.ndarray,
+                    scores_b: np.ndarray) -> OutputComparison:
+    """Compare the layer outputs of the same-named layers (A's order) and the first model
+    output, for `inputs` given as (name, source) in the order of the batch."""
+    similarities = tuple(layer_similarity(name, outputs_a[name], outputs_b[name])
+                         for name in outputs_a if name in outputs_b)
+    classes_a, classes_b = top_classes(scores_a), top_classes(scores_b)
+    if classes_a is None or classes_b is None or scores_a.shape != scores_b.shape:
+        return OutputComparison(tuple(inputs), None, (), similarities)
+    changed = tuple(PredictionChange(inputs[k][0], int(classes_a[k]), int(classes_b[k]),
+                                     _score(scores_a[k], classes_a[k]),
+                                     _score(scores_b[k], classes_b[k]))
+                    for k in np.flatnonzero(classes_a != classes_b))
+    return OutputComparison(tuple(inputs), float(np.mean(classes_a == classes_b)), changed,
+                            similarities)
+
+
+def _score(row: np.ndarray, predicted: int) -> float:
+    """The output value behind a predicted class (the unit itself for one sigmoid unit)."""
+    return float(row[0] if row.shape[0] == 1 else row[predicted])
+
+
+def layer_similarity(name: str, a: np.ndarray, b: np.ndarray) -> LayerSimilarity:
+    """CKA of one layer's outputs in A and B, or why there is none."""
+    n = len(a)
+    if n < MIN_INPUTS:
+        return LayerSimilarity(name, None, n, f"needs at least {MIN_INPUTS} inputs")
+    value = linear_cka(a, b)
+    if value is None:
+        return LayerSimilarity(name, None, n, "undefined: an output without variation across "
+                                              "the inputs, or NaN/Inf")
+    return LayerSimilarity(name, value, n)

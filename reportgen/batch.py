@@ -1,0 +1,253 @@
+"""`reportgen batch PATH... -o OUTDIR`: one report per model, made by worker processes that
+import TensorFlow once each (or by an existing Dask cluster), and OUTDIR/index.html with
+index.json over them: a row per model, and trend charts for each checkpoint series.
+
+Exit codes: 0 when every model got a report; 3 when some did not (each has its row, "refused:
+reason" for a file that is not a readable model); 2 for bad usage or an output that cannot be
+written; 1 for an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import Future, as_completed
+from pathlib import Path
+
+from reportgen import __version__
+from reportgen.analyse.batch_index import (IndexFacts, ModelRow, Outcome, fired_kinds,
+                                           kind_titles, model_row, series_trends)
+from reportgen.analyse.series import SeriesMember, find_series, layer_points
+from reportgen.batch_worker import BatchTask, TaskResult, report_settings, run_task
+from reportgen.errors import ReportInputError, one_line
+from reportgen.load.model_file import file_sha256
+from reportgen.pipeline import generation_time
+from reportgen.progress import Progress
+from reportgen.page.index_view import index_text, index_view
+from reportgen.page.render import environment
+from reportgen.page.write import check_writable, write_all
+from reportgen.subcommand import add_common_options, run_guarded
+from reportgen.workers import dask_executor, default_jobs, local_executor
+
+MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+EXIT_SOME_MISSING = 3
+MAX_SIDECAR_BYTES = 1 << 30  # a report's own JSON; far above any real model's
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `reportgen batch`."""
+    parser = argparse.ArgumentParser(
+        prog="reportgen batch",
+        description="Report on many models at once: one report per model and an index "
+                    "(OUTDIR/index.html, index.json) with trend charts for checkpoint series. "
+                    "Exit code 0 when every model got a report, 3 when some did not.")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="model files, folders (their .h5, .hdf5 and .keras files, "
+                             "recursively) or glob patterns")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR",
+                        help="where index.html and index.json go, and the reports (in "
+                             "OUTDIR/reports) unless --shared-output is given")
+    parser.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                        help="worker processes (default: the number of cores)")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip a model whose report exists for the same file contents "
+                             "(SHA-256) and settings")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="make the reports on the Dask cluster whose scheduler is at "
+                             "ADDRESS (tcp://host:8786) instead of local processes; needs "
+                             "pip install \"reportgen[dask]\" and the model files readable by "
+                             "the workers at the same paths")
+    parser.add_argument("--shared-output", type=Path, metavar="DIR",
+                        help="the workers write the reports into DIR (a folder every worker "
+                             "and this machine see) instead of returning them to OUTDIR")
+    add_common_options(parser)
+    return parser
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def main(argv: list[str]) -> int:
+    """Run `reportgen batch`; return the exit code."""
+    args = build_parser().parse_args(argv)
+    return run_guarded(args, lambda: run_batch(args, Progress(quiet=args.quiet)))
+
+
+def run_batch(args: argparse.Namespace, progress: Progress) -> int:
+    """Plan, make the reports, write the index; 0 when every model got a report, else 3."""
+    index_html, index_json = args.output / "index.html", args.output / "index.json"
+    report_dir = args.shared_output or args.output / "reports"
+    check_writable([index_html, index_json, report_dir / "report.html"])
+    models = find_models(args.paths)
+    outcomes, pending = plan(models, report_names(models), report_dir, args)
+    for k, model in enumerate(outcomes, 1):
+        progress.step(f"[{k}/{len(models)}] {model}: report up to date, reused")
+    n_workers = min(args.jobs or default_jobs(), len(pending))
+    if args.scheduler:
+        executor, made_by = dask_executor(args.scheduler), f"the Dask cluster at {args.scheduler}"
+    else:
+        executor = local_executor(n_workers, "reportgen.batch_worker:warm_up")
+        made_by = f"{n_workers} local worker process{'es' if n_workers != 1 else ''}"
+    if pending:
+        for model, result in make_reports(pending, executor, report_dir, progress,
+                                          len(outcomes), len(models)):
+            outcomes[model] = outcome_of(result, str(model), report_dir, args.output)
+    facts = index_facts([outcomes[model] for model in models], find_series(models), models,
+                        report_dir, made_by)
+    write_all({index_html: environment().get_template("index.html.j2").render(
+        **index_view(facts)), index_json: index_text(facts)})
+    missing = sum(1 for row in facts.rows if row.outcome.report is None)
+    progress.step(f"wrote {index_html}: {len(models) - missing} of {len(models)} models have "
+                  f"a report")
+    return EXIT_SOME_MISSING if missing else 0
+
+
+def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.Namespace
+         ) -> tuple[dict[Path, Outcome], list[tuple[Path, BatchTask]]]:
+    """The models whose report --resume can keep (as outcomes), and a task for every other."""
+    reused, pending = {}, []
+    shared = str(args.shared_output.resolve()) if args.shared_output else None
+    for model, name in zip(models, names):
+        html = report_dir / f"{name}.html"
+        if args.resume and up_to_date(model, html):
+            reused[model] = Outcome(str(model), name, "reused", "", None,
+                                    relative(html, args.output))
+        else:
+            pending.append((model, BatchTask(str(model.resolve()), name, shared)))
+    return reused, pending
+
+
+def find_models(paths: list[str]) -> list[Path]:
+    """The files the PATH arguments name, in argument order (sorted within a folder or a
+    glob), each once: a file as given, a folder's model files (recursively), a glob's files."""
+    found: dict[Path, Path] = {}
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            matched = sorted(p for p in path.rglob("*")
+                             if p.is_file() and p.suffix.lower() in MODEL_SUFFIXES)
+            if not matched:
+                raise ReportInputError(f"{path}: no {', '.join(MODEL_SUFFIXES)} file in this "
+                                       f"folder")
+        elif path.exists():
+            matched = [path]
+        elif any(char in text for char in "*?["):
+            matched = sorted(Path(p) for p in glob.glob(text, recursive=True)
+                             if Path(p).is_file())
+            if not matched:
+                raise ReportInputError(f"{text}: no file matches this pattern")
+        else:
+            raise ReportInputError(f"{path}: no such file or folder")
+        for model in matched:
+            found.setdefault(model.resolve(), model)
+    return list(found.values())
+
+
+def report_names(models: list[Path]) -> list[str]:
+    """Each model's report file stem: its own stem, made unique with a short hash of its
+    full path when two models share a stem (or it is "index", the index's own name when
+    --shared-output is OUTDIR)."""
+    stems = [model.stem for model in models]
+    return [stem if stems.count(stem) == 1 and stem != "index" else
+            f"{stem}-{hashlib.sha256(str(model.resolve()).encode()).hexdigest()[:8]}"
+            for stem, model in zip(stems, models)]
+
+
+def up_to_date(model: Path, html: Path) -> bool:
+    """Whether the report at `html` (and its sidecar) exists for this very file (SHA-256) and
+    the settings a batch uses."""
+    sidecar = read_sidecar(html.with_suffix(".json"))
+    if sidecar is None or not html.is_file():
+        return False
+    try:
+        digest = file_sha256(model)
+    except OSError:
+        return False
+    return ((sidecar.get("model") or {}).get("sha256") == digest
+            and sidecar.get("settings") == report_settings())
+
+
+def read_sidecar(path: Path) -> dict | None:
+    """A report's JSON sidecar, or None when it is missing, too large or not JSON."""
+    try:
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def relative(target: Path, folder: Path) -> str:
+    """target's path from folder, with forward slashes (a link in the index)."""
+    return Path(os.path.relpath(target.absolute(), folder.absolute())).as_posix()
+
+
+def make_reports(pending: list[tuple[Path, BatchTask]], executor, report_dir: Path,
+                 progress: Progress, n_done: int, n_total: int):
+    """Run the tasks on the executor (a context manager giving a concurrent.futures executor);
+    yield (model, result) as each comes, its report written to report_dir when the worker
+    returned the text, with one progress line and an estimate of the time left."""
+    started = time.perf_counter()
+    with executor as pool:
+        futures = {pool.submit(run_task, task): (model, task) for model, task in pending}
+        for k, future in enumerate(as_completed(futures), 1):
+            model, task = futures[future]
+            result = task_result(future, task)
+            if result.html is not None:
+                write_all({report_dir / f"{result.name}.html": result.html,
+                           report_dir / f"{result.name}.json": result.json})
+            left = (time.perf_counter() - started) / k * (len(pending) - k)
+            progress.step(f"[{n_done + k}/{n_total}] {model}: {_said(result)} "
+                          f"({result.seconds:.1f} s); about {left:.0f} s left")
+            yield model, result
+
+
+def task_result(future: Future, task: BatchTask) -> TaskResult:
+    """The future's result, or a "failed" result saying why the task never finished (a worker
+    that died, a cluster that lost it)."""
+    try:
+        return future.result()
+    except Exception as exc:  # Whatever the executor raises, the batch goes on.
+        return TaskResult(task.model, task.name, "failed", f"the worker failed: {one_line(exc)}",
+                          0.0)
+
+
+def _said(result: TaskResult) -> str:
+    """A result in a few words for its progress line."""
+    return "report" if result.status == "report" else f"{result.status}: {result.reason}"
+
+
+def outcome_of(result: TaskResult, source: str, report_dir: Path, output: Path) -> Outcome:
+    """A task's result as an index outcome, its report linked relative to the index."""
+    report = (relative(report_dir / f"{result.name}.html", output)
+              if result.status == "report" else None)
+    return Outcome(source, result.name, result.status, result.reason, result.seconds, report,
+                   result.worker)
+
+
+def index_facts(outcomes: list[Outcome], members: dict[Path, SeriesMember], models: list[Path],
+                report_dir: Path, executor: str) -> IndexFacts:
+    """The index's facts, each report's sidecar read once (and let go: only its figures and
+    its series points are kept)."""
+    rows: list[ModelRow] = []
+    points, titles = {}, {}
+    for outcome, model in zip(outcomes, models):
+        sidecar = read_sidecar(report_dir / f"{outcome.name}.json") if outcome.report else None
+        rows.append(model_row(outcome, sidecar, members.get(model)))
+        if sidecar is not None:
+            for name, title in kind_titles(sidecar).items():
+                titles.setdefault(name, title)
+            if model in members:
+                points[outcome.name] = layer_points(sidecar)
+    return IndexFacts(rows=tuple(rows), series=series_trends(rows, points),
+                      alert_kinds=fired_kinds(rows, titles), executor=executor,
+                      generated_at=generation_time(), reportgen_version=__version__)

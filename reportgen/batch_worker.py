@@ -1,0 +1,112 @@
+"""One model of a batch, as a worker process runs it: the task, its result, and the function
+that makes one report (pipeline.generate_report) and never raises.
+
+Tasks and results are plain picklable data: they travel to spawned local processes and to
+Dask workers alike. A worker that cannot write to the machine that started the batch returns
+the HTML and JSON text; with a shared output folder it writes them there itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen.errors import ReportInputError, one_line
+from reportgen.options import Options
+from reportgen.progress import Progress
+
+# What a report is made with in a batch: the single report's defaults.
+BATCH_OPTIONS = Options()
+INPUT_SCALE = "auto"
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One model to report on: its absolute path, the reports' file stem, and the folder the
+    worker writes them to (None: return their text)."""
+
+    model: str
+    name: str
+    shared_folder: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What became of one task. `status` is "report", "refused" (the file cannot be read as a
+    model: `reason` says why) or "failed" (a bug, or a worker that died). `html` and `json`
+    hold the report's text when the worker returned it."""
+
+    model: str
+    name: str
+    status: str
+    reason: str
+    seconds: float
+    html: str | None = None
+    json: str | None = None
+    worker: str = ""
+
+
+def report_settings() -> dict:
+    """The `settings` a batch report's sidecar records, which --resume compares with an
+    existing report's: generate_report writes every option, the input scale and the trust
+    flag. (Should it record less or more, nothing matches and every model is made again:
+    never a stale report.)"""
+    return {**dataclasses.asdict(BATCH_OPTIONS), "input_scale": INPUT_SCALE,
+            "trust_model": False}
+
+
+def warm_up() -> None:
+    """Prepare a fresh local worker process: TensorFlow imported once, before the first model
+    arrives."""
+    from reportgen.load import keras_model
+
+    keras_model.import_keras()
+
+
+# A Dask worker may run several tasks at once in threads; Keras's global seed and graph state
+# are not thread-safe, so each process makes one report at a time.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def run_task(task: BatchTask) -> TaskResult:
+    """Make one report; a refused file or a bug becomes the result's status, never an error.
+    Library warnings are silenced while it runs: they would interleave on the batch's stderr."""
+    with _ONE_AT_A_TIME, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        try:
+            html, json = _report(task)
+            status, reason = "report", ""
+        except ReportInputError as exc:
+            html = json = None
+            status, reason = "refused", one_line(exc)
+        except Exception as exc:  # A bug in one model's report must not end the batch.
+            html = json = None
+            status, reason = "failed", f"internal error: {one_line(exc)}"
+        seconds = time.perf_counter() - started
+    return TaskResult(task.model, task.name, status, reason, seconds, html, json,
+                      f"{socket.gethostname()}:{os.getpid()}")
+
+
+def _report(task: BatchTask) -> tuple[str | None, str | None]:
+    """Write the report where the task says, or into a temporary folder whose files' text is
+    returned."""
+    from reportgen.pipeline import ReportRequest, generate_report
+
+    def request(folder: Path) -> ReportRequest:
+        return ReportRequest(model_path=Path(task.model), output=folder / f"{task.name}.html",
+                             input_scale=INPUT_SCALE, options=BATCH_OPTIONS)
+
+    if task.shared_folder is not None:
+        generate_report(request(Path(task.shared_folder)), Progress(quiet=True))
+        return None, None
+    with tempfile.TemporaryDirectory(prefix="reportgen-batch-") as folder:
+        html_path, json_path = generate_report(request(Path(folder)), Progress(quiet=True))
+        return (html_path.read_text(encoding="utf-8"), json_path.read_text(encoding="utf-8"))

@@ -1,0 +1,148 @@
+"""`reportgen compare A B`: how a checkpoint's weights changed from A to B, layer by layer,
+as one self-contained HTML page and a JSON sidecar.
+
+The weights are read straight from both files with h5py, so the comparison needs no
+TensorFlow; only --input loads the two models with Keras, to run them on the same inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from reportgen import __version__
+from reportgen.analyse.compare import (CompareFacts, FileFacts, compare_layer, find_alerts,
+                                       match_layers)
+from reportgen.analyse.compare_outputs import OutputComparison, compare_outputs
+from reportgen.cli import DEFAULT_OUTPUT_DIR
+from reportgen.draw.compare_pictures import is_convolution, kernel_figures
+from reportgen.draw.pictures import colour_bars
+from reportgen.load.guards import require_regular_file
+from reportgen.load.model_file import ModelFile, check_model_file
+from reportgen.load.samples import GivenInput, parse_input
+from reportgen.load.snapshot import ModelSnapshot
+from reportgen.load.weights_file import open_weights
+from reportgen.options import Options
+from reportgen.parallel import ordered_map
+from reportgen.pipeline import ReportRequest, generation_time, output_paths, run_forward
+from reportgen.progress import Progress
+from reportgen.page.compare_sidecar import compare_text
+from reportgen.page.compare_view import compare_view
+from reportgen.page.render import environment
+from reportgen.page.write import check_writable, recover, write_all
+from reportgen.subcommand import add_common_options, run_guarded
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `reportgen compare`."""
+    parser = argparse.ArgumentParser(
+        prog="reportgen compare",
+        description="Compare two checkpoints of one architecture layer by layer: relative "
+                    "change, cosine similarity, std and spectra of every weight, kernel "
+                    "images of A, B and B - A; with --input, prediction agreement and CKA "
+                    "between the layers' outputs. Writes an HTML page and a JSON sidecar.")
+    parser.add_argument("model_a", type=Path, metavar="A", help="the earlier checkpoint")
+    parser.add_argument("model_b", type=Path, metavar="B", help="the later checkpoint")
+    parser.add_argument("-o", "--output", type=Path, metavar="OUT.html",
+                        help="the page to write (default: output/<A>-vs-<B>.html); the JSON "
+                             "sidecar goes beside it")
+    parser.add_argument("--input", dest="inputs", action="append", default=[],
+                        metavar="[NAME=]FILE",
+                        help="a sample input (PNG/JPEG or .npy, repeatable) both models are run "
+                             "on; at least 4 samples for CKA. Needs TensorFlow")
+    add_common_options(parser)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run `reportgen compare`; return the exit code."""
+    args = build_parser().parse_args(argv)
+    progress = Progress(quiet=args.quiet)
+
+    def work() -> int:
+        html_path, json_path = run_compare(args, progress)
+        progress.step(f"wrote {html_path} and {json_path}")
+        return 0
+
+    return run_guarded(args, work)
+
+
+def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
+    """Check the inputs, compare, render and write; return the page's and sidecar's paths."""
+    given = tuple(parse_input(text) for text in args.inputs)
+    output = args.output or DEFAULT_OUTPUT_DIR / f"{args.model_a.stem}-vs-{args.model_b.stem}.html"
+    # output_paths refuses a target that is one of the request's inputs: ask for each model.
+    html_path, json_path = output_paths(ReportRequest(args.model_a, output, given))
+    output_paths(ReportRequest(args.model_b, output, given))
+    check_writable([html_path, json_path])
+    recover([html_path, json_path])
+    for item in given:
+        require_regular_file(item.path, "input file")
+    file_a, file_b = check_model_file(args.model_a), check_model_file(args.model_b)
+    facts, figures = compare_weights(file_a, file_b, progress)
+    if given:
+        outputs, note = compare_model_outputs(file_a, file_b, given, progress)
+        facts = dataclasses.replace(facts, outputs=outputs, outputs_note=note)
+    progress.step(f"writing {html_path}")
+    html = environment().get_template("compare.html.j2").render(
+        **compare_view(facts, figures, colour_bars()))
+    write_all({html_path: html, json_path: compare_text(facts)})
+    return html_path, json_path
+
+
+def compare_weights(file_a: ModelFile, file_b: ModelFile,
+                    progress: Progress) -> tuple[CompareFacts, dict]:
+    """The weights part, read from both files with h5py: facts, and kernel figures by layer."""
+    progress.step(f"reading the weights of {file_a.path.name} and {file_b.path.name}")
+    with open_weights(file_a) as snapshot_a, open_weights(file_b) as snapshot_b:
+        pairs, unmatched = match_layers(snapshot_a, snapshot_b)
+        progress.step(f"comparing {len(pairs)} matched layers")
+        layers = tuple(ordered_map(lambda item: compare_layer(item[0], *item[1]),
+                                   enumerate(pairs)))
+        drawn = [(a, b) for (a, b), layer in zip(pairs, layers)
+                 if layer.changed and is_convolution(a)]
+        progress.step(f"drawing the kernels of {len(drawn)} changed convolutions")
+        options = Options()
+        figures = dict(zip([a.path for a, _ in drawn],
+                           ordered_map(lambda pair: kernel_figures(*pair, options), drawn)))
+        facts = CompareFacts(a=file_facts(file_a, snapshot_a), b=file_facts(file_b, snapshot_b),
+                             layers=layers, unmatched=unmatched, alerts=find_alerts(layers),
+                             outputs=None, outputs_note="", generated_at=generation_time(),
+                             reportgen_version=__version__)
+    return facts, figures
+
+
+def file_facts(model_file: ModelFile, snapshot: ModelSnapshot) -> FileFacts:
+    """What the page says about one of the two files."""
+    return FileFacts(file_name=model_file.path.name, file_size=model_file.size,
+                     sha256=model_file.sha256, format=model_file.format,
+                     saved_by_keras_version=model_file.saved_by_keras_version,
+                     class_name=snapshot.class_name,
+                     n_params=sum(layer.n_params for layer in snapshot.layers))
+
+
+def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[GivenInput, ...],
+                          progress: Progress) -> tuple[OutputComparison | None, str]:
+    """Both models run on the same inputs, compared; or None and why they could not be."""
+    from reportgen.load import keras_model  # only here: the weights part needs no TensorFlow
+    from reportgen.load.samples import model_samples
+
+    progress.step("loading both models to run them (importing TensorFlow)")
+    models = []
+    for model_file in (file_a, file_b):
+        try:
+            models.append(keras_model.load(model_file).model)
+        except keras_model.ModelNotRebuilt as exc:
+            return None, (f"No output comparison: Keras could not rebuild "
+                          f"{model_file.path.name}: {exc}")
+    samples = model_samples(list(given), keras_model.snapshot(models[0]).inputs, "auto")
+    progress.step(f"running both models on {len(samples)} input(s)")
+    # Every sample's layer outputs are kept: CKA compares all samples with all others.
+    runs = [run_forward(model, samples, len(samples)) for model in models]
+    for model_file, run in zip((file_a, file_b), runs):
+        if run.error:
+            return None, f"No output comparison: {model_file.path.name} could not run: {run.error}"
+    run_a, run_b = runs
+    return compare_outputs([(s.name, s.source) for s in samples], run_a.drawn, run_b.drawn,
+                           run_a.scores[0], run_b.scores[0]), ""

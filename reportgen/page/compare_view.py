@@ -1,0 +1,161 @@
+"""The comparison's view: facts and pictures become display strings the template only places."""
+
+from __future__ import annotations
+
+from reportgen.analyse.compare import (KINDS, CompareFacts, FileFacts, LayerChange,
+                                       WeightChange)
+from reportgen.analyse.compare_outputs import OutputComparison
+from reportgen.draw.charts import DepthChart, depth_chart
+from reportgen.draw.pictures import Figure, Picture
+from reportgen.page.formatting import MISSING, fmt_bytes, fmt_int, fmt_number, fmt_percent
+from reportgen.page.view import figure_view, layer_anchors, number_figures
+
+CHART_WIDTH = 760
+SPECTRAL_NOTE = ("λmax is the largest eigenvalue of WᵀW (the square of the largest singular "
+                 "value, as weightwatcher reports it); alpha is the exponent of the power law "
+                 "fitted to the tail of the eigenvalues (see the single report). An unchanged "
+                 "weight's spectrum is computed once.")
+
+
+def compare_view(facts: CompareFacts, figures: dict[str, list[Figure]],
+                 bars: dict[str, Picture]) -> dict:
+    """Everything the comparison template shows, as strings, lists and dicts."""
+    anchors = layer_anchors([layer.path for layer in facts.layers])
+    alerts_by_layer: dict[str, list] = {}
+    for alert in facts.alerts:
+        alerts_by_layer.setdefault(alert.layer, []).append(alert)
+    kernels = [{"name": layer.path.replace("/", " / "), "anchor": f"kernels-{anchors[layer.path]}",
+                "back": anchors[layer.path],
+                "figures": [{**figure_view(f, bars), "scale_note": f.scale_note}
+                            for f in figures[layer.path]]}
+               for layer in facts.layers if figures.get(layer.path)]
+    return {
+        "title": f"reportgen compare: {facts.a.file_name} vs {facts.b.file_name}",
+        "name_a": facts.a.file_name, "name_b": facts.b.file_name,
+        "verdict": verdict(facts),
+        "alert_groups": alert_groups(facts, anchors),
+        "files": file_rows(facts.a, facts.b),
+        "chart": change_chart(facts.layers),
+        "layers": [layer_rows(layer, anchors[layer.path], len(alerts_by_layer.get(layer.path, [])))
+                   for layer in facts.layers],
+        "unmatched": [{"path": u.path.replace("/", " / "), "reason": u.reason,
+                       "a": ", ".join(u.weights_a) or MISSING,
+                       "b": ", ".join(u.weights_b) or MISSING} for u in facts.unmatched],
+        "kernels": number_figures(kernels),
+        "outputs": outputs_view(facts.outputs) if facts.outputs else None,
+        "outputs_note": facts.outputs_note,
+        "spectral_note": SPECTRAL_NOTE,
+        "toc": table_of_contents(facts, kernels),
+        "generator": f"reportgen {facts.reportgen_version}",
+        "generated_at": facts.generated_at,
+    }
+
+
+def verdict(facts: CompareFacts) -> list[str]:
+    """A few plain sentences a reader takes away first."""
+    layers = facts.layers
+    changed = [layer for layer in layers if layer.changed]
+    lines = [f"{len(layers)} layers with weights matched by path and weight shapes; "
+             f"{len(changed)} changed, {len(layers) - len(changed)} identical; "
+             f"{len(facts.unmatched)} unmatched."]
+    ranked = [layer for layer in changed if layer.relative_change is not None]
+    if ranked:
+        top = max(ranked, key=lambda layer: layer.relative_change)
+        lines.append(f"Largest relative change: {top.path} "
+                     f"(‖W_B − W_A‖ / ‖W_A‖ = {fmt_number(top.relative_change)}).")
+    outputs = facts.outputs
+    if outputs is not None and outputs.agreement is not None:
+        lines.append(f"Top class agrees on {fmt_percent(outputs.agreement)} of "
+                     f"{len(outputs.inputs)} inputs ({len(outputs.changed)} changed).")
+    lines.append(f"{len(facts.alerts)} alert{'s' if len(facts.alerts) != 1 else ''}."
+                 if facts.alerts else "No alert.")
+    return lines
+
+
+def alert_groups(facts: CompareFacts, anchors: dict[str, str]) -> list[dict]:
+    """Alerts grouped by kind, each linking to its layer's rows."""
+    groups = []
+    for kind in KINDS:
+        members = [{"layer": a.layer.replace("/", " / "), "anchor": anchors.get(a.layer, ""),
+                    "message": a.message} for a in facts.alerts if a.kind == kind.name]
+        if members:
+            groups.append({"title": kind.title, "explanation": kind.explanation,
+                           "threshold": kind.threshold, "count": str(len(members)),
+                           "alerts": members})
+    return groups
+
+
+def file_rows(a: FileFacts, b: FileFacts) -> list[tuple[str, str, str]]:
+    """The two files side by side: (label, A, B)."""
+    return [
+        ("File", a.file_name, b.file_name),
+        ("Size", fmt_bytes(a.file_size), fmt_bytes(b.file_size)),
+        ("SHA-256", a.sha256, b.sha256),
+        ("Format", a.format, b.format),
+        ("Saved by Keras", a.saved_by_keras_version, b.saved_by_keras_version),
+        ("Model class", a.class_name or "unknown", b.class_name or "unknown"),
+        ("Parameters", fmt_int(a.n_params), fmt_int(b.n_params)),
+    ]
+
+
+def change_chart(layers: tuple[LayerChange, ...]) -> DepthChart | None:
+    """The bar chart of each layer's relative change, in model order."""
+    if not layers:
+        return None
+    return depth_chart([layer.relative_change for layer in layers],
+                       [f"{layer.depth + 1}. {layer.path}" for layer in layers],
+                       y_label="‖W_B − W_A‖ / ‖W_A‖", width=CHART_WIDTH)
+
+
+def layer_rows(layer: LayerChange, anchor: str, n_alerts: int) -> dict:
+    """A layer's summary row and one row per weight."""
+    return {
+        "anchor": anchor, "depth": str(layer.depth + 1),
+        "name": layer.path.replace("/", " / "), "class_name": layer.class_name or "unknown",
+        "status": "changed" if layer.changed else "identical",
+        "relative_change": fmt_number(layer.relative_change),
+        "n_alerts": str(n_alerts) if n_alerts else "",
+        "weights": [weight_row(w) for w in layer.weights],
+    }
+
+
+def weight_row(weight: WeightChange) -> dict:
+    """One weight's numbers, formatted."""
+    return {
+        "name": weight.name, "shape": str(weight.shape),
+        "norm_a": fmt_number(weight.norm_a), "diff_norm": fmt_number(weight.diff_norm),
+        "relative_change": fmt_number(weight.relative_change),
+        "cosine": fmt_number(weight.cosine, 6),
+        "std_a": fmt_number(weight.std_a), "std_b": fmt_number(weight.std_b),
+        "std_change": fmt_number(weight.std_change),
+        "lambda_a": fmt_number(weight.spectrum_a.spectral_norm),
+        "lambda_b": fmt_number(weight.spectrum_b.spectral_norm),
+        "alpha_a": fmt_number(weight.spectrum_a.alpha, 3),
+        "alpha_b": fmt_number(weight.spectrum_b.alpha, 3),
+        "note": (f"{fmt_int(weight.n_non_finite)} NaN/Inf values: not compared"
+                 if weight.n_non_finite else ""),
+    }
+
+
+def outputs_view(outputs: OutputComparison) -> dict:
+    """Prediction agreement, the inputs whose top class changed, and CKA per layer."""
+    return {
+        "n": str(len(outputs.inputs)),
+        "inputs": [{"name": name, "source": source} for name, source in outputs.inputs],
+        "agreement": fmt_percent(outputs.agreement) if outputs.agreement is not None else "",
+        "changed": [{"input": c.input, "class_a": str(c.class_a), "class_b": str(c.class_b),
+                     "score_a": fmt_number(c.score_a), "score_b": fmt_number(c.score_b)}
+                    for c in outputs.changed],
+        "similarities": [{"layer": s.layer, "cka": fmt_number(s.cka, 4), "n": str(s.n),
+                          "reason": s.reason} for s in outputs.similarities],
+    }
+
+
+def table_of_contents(facts: CompareFacts, kernels: list[dict]) -> list[dict]:
+    """The navigation: the sections present."""
+    toc = [("Summary", "summary"), ("Files", "files"), ("Change by depth", "chart"),
+           ("Layers", "layers")]
+    toc += [("Unmatched layers", "unmatched")] if facts.unmatched else []
+    toc += [("Kernels", "kernels")] if kernels else []
+    toc += [("Outputs", "outputs")] if facts.outputs or facts.outputs_note else []
+    return [{"label": label, "anchor": anchor} for label, anchor in toc]

@@ -1,0 +1,116 @@
+"""The batch index's view (display strings for templates/index.html.j2) and its JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote
+
+from reportgen.analyse.batch_index import IndexFacts, ModelRow, SeriesTrends
+from reportgen.draw.diagnostic_charts import trend_chart
+from reportgen.page.formatting import MISSING, fmt_int, fmt_number
+from reportgen.page.sidecar import finite
+
+SCHEMA_VERSION = 1
+TREND_WIDTH = 640
+STATUS_TEXT = {"report": "", "reused": "reused (unchanged)", "refused": "refused",
+               "failed": "failed"}
+
+
+def href(relative_path: str) -> str:
+    """A relative file path as a link target: each part percent-encoded, so a name with '#',
+    '?' or spaces still points at its file."""
+    return "/".join(quote(part) for part in relative_path.split("/"))
+
+
+def index_view(facts: IndexFacts) -> dict:
+    """Everything the index template shows."""
+    n_reports = sum(1 for row in facts.rows if row.outcome.report)
+    n_missing = len(facts.rows) - n_reports
+    return {
+        "title": f"reportgen batch: {len(facts.rows)} models",
+        "summary": (f"{len(facts.rows)} models: {n_reports} with a report"
+                    + (f", {n_missing} without (refused or failed)." if n_missing else ".")),
+        "kinds": [title for _, title in facts.alert_kinds],
+        "rows": [row_view(k, row, facts.alert_kinds) for k, row in enumerate(facts.rows, 1)],
+        "series": [series_view(k, s) for k, s in enumerate(facts.series, 1)],
+        "executor": facts.executor,
+        "generated_at": facts.generated_at,
+        "generator": f"reportgen {facts.reportgen_version}",
+    }
+
+
+def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...]) -> dict:
+    """One model's row of the table."""
+    outcome = row.outcome
+    counts = dict(row.alerts)
+    problem = outcome.status in ("refused", "failed")
+    return {
+        "number": str(number),
+        "file": outcome.source,
+        "href": href(outcome.report) if outcome.report else "",
+        "status": (f"{STATUS_TEXT[outcome.status]}: {outcome.reason}" if problem
+                   else STATUS_TEXT[outcome.status]),
+        "status_class": f"status-{outcome.status}",
+        "mode": row.mode or MISSING,
+        "params": fmt_int(row.params) if row.params is not None else MISSING,
+        "alerts": [fmt_int(counts.get(name, 0)) if outcome.report else MISSING
+                   for name, _ in kinds],
+        "mean_alpha": fmt_number(row.mean_alpha, 3),
+        "seconds": f"{outcome.seconds:.2f} s" if outcome.seconds is not None else MISSING,
+    }
+
+
+def series_view(number: int, series: SeriesTrends) -> dict:
+    """A series: its epochs with links, and two charts with a line per layer: the std of
+    each layer's main weight, and its relative change from a fresh initialisation (when
+    the reports have one)."""
+    epochs = list(series.epochs)
+    charts = [trend_chart(epochs, [(t.path, list(t.std)) for t in series.layers],
+                          "std of each layer's main weight", width=TREND_WIDTH)]
+    if any(v is not None for t in series.layers for v in t.relative_change):
+        charts.append(trend_chart(epochs, [(t.path, list(t.relative_change))
+                                           for t in series.layers],
+                                  "relative change from initialisation ‖W − W₀‖ / ‖W₀‖",
+                                  width=TREND_WIDTH))
+    return {"name": series.name, "anchor": f"series-{number}",
+            "epochs": [{"epoch": str(e), "href": href(r) if r else ""}
+                       for e, r in zip(series.epochs, series.reports)],
+            "charts": charts}
+
+
+def index_dict(facts: IndexFacts) -> dict:
+    """index.json: the table and the trends as plain data (README: "The batch index")."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "batch",
+        "generated_at": facts.generated_at,
+        "generator": {"name": "reportgen", "version": facts.reportgen_version},
+        "executor": facts.executor,
+        "counts": {status: sum(1 for row in facts.rows if row.outcome.status == status)
+                   for status in ("report", "reused", "refused", "failed")},
+        "alert_kinds": [{"name": name, "title": title} for name, title in facts.alert_kinds],
+        "models": [model_dict(row) for row in facts.rows],
+        "series": [{"name": s.name, "epochs": list(s.epochs), "reports": list(s.reports),
+                    "layers": [{"path": t.path, "weight": t.weight, "std": list(t.std),
+                                "relative_change": list(t.relative_change)}
+                               for t in s.layers]}
+                   for s in facts.series],
+    }
+
+
+def model_dict(row: ModelRow) -> dict:
+    """One model's entry in index.json."""
+    outcome = row.outcome
+    return {"file": outcome.source, "name": outcome.name, "status": outcome.status,
+            "reason": outcome.reason or None, "seconds": outcome.seconds,
+            "report": outcome.report, "worker": outcome.worker or None,
+            "sidecar": re.sub(r"\.html$", ".json", outcome.report) if outcome.report else None,
+            "sha256": row.sha256, "mode": row.mode, "params": row.params,
+            "alerts": dict(row.alerts), "mean_alpha": row.mean_alpha,
+            "series": row.series, "epoch": row.epoch}
+
+
+def index_text(facts: IndexFacts) -> str:
+    """index.json as strict, compact JSON."""
+    return json.dumps(finite(index_dict(facts)), separators=(",", ":"), allow_nan=False) + "\n"

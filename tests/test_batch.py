@@ -1,0 +1,257 @@
+"""`reportgen batch`: a report per readable model, refused rows for the rest, exit code 3,
+trends of a checkpoint series against numpy, links that resolve (also in Chromium), --resume,
+the worker pool, and the same batch on a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pytest
+
+from conftest import tiny_cnn
+from reportgen.analyse.series import epoch_of, find_series
+from reportgen.batch import main
+from reportgen.workers import WorkerDied, WorkerPool
+
+CHROMIUM = Path("/usr/bin/chromium")
+EPOCHS = (1, 2, 3)
+
+
+def train_series(folder: Path) -> dict[int, dict[str, np.ndarray]]:
+    """A tiny CNN trained a few steps per epoch, saved after each epoch as Keras's
+    ModelCheckpoint names files; returns every layer's kernel after each epoch."""
+    import keras
+
+    keras.utils.set_random_seed(11)
+    model = keras.Sequential([keras.Input((8, 8, 1)),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.Flatten(name="flat"),
+                              keras.layers.Dense(3, activation="softmax", name="out")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 8, 8, 1)).astype(np.float32), rng.integers(0, 3, 32)
+    kernels = {}
+    for epoch in EPOCHS:
+        loss = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history["loss"][-1]
+        model.save(folder / f"model_{epoch:02d}-{loss:.4f}.keras")
+        kernels[epoch] = {name: np.asarray(model.get_layer(name).get_weights()[0], np.float64)
+                          for name in ("conv", "out")}
+    return kernels
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """A folder with a good model, a series of 3 epochs, an empty file and a text file, and
+    the batch run over it with two workers."""
+    folder = tmp_path_factory.mktemp("models")
+    good = tiny_cnn()
+    good.save(folder / "good.keras")
+    kernels = train_series(folder)
+    (folder / "empty.h5").write_bytes(b"")
+    (folder / "notes.keras").write_text("not a model, just notes\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("out")
+    code = main([str(folder), "-o", str(out), "--jobs", "2", "-q"])
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    return {"code": code, "out": out, "index": index, "kernels": kernels,
+            "good_params": good.count_params(), "folder": folder}
+
+
+def rows_by_file(index: dict) -> dict[str, dict]:
+    return {Path(row["file"]).name: row for row in index["models"]}
+
+
+def test_every_readable_model_gets_a_report_and_the_others_a_refused_row(batch):
+    assert batch["code"] == 3
+    rows = rows_by_file(batch["index"])
+    statuses = {name: row["status"] for name, row in rows.items()}
+    assert statuses.pop("empty.h5") == statuses.pop("notes.keras") == "refused"
+    assert statuses.pop("good.keras") == "report"
+    assert sorted(name[:8] for name in statuses) == ["model_01", "model_02", "model_03"]
+    assert set(statuses.values()) == {"report"}
+    for name in ("empty.h5", "notes.keras"):
+        assert rows[name]["reason"] and rows[name]["report"] is None
+    for row in rows.values():
+        if row["status"] == "report":
+            assert (batch["out"] / row["report"]).is_file()
+            assert (batch["out"] / row["sidecar"]).is_file()
+            assert row["worker"] and row["seconds"] > 0
+    assert rows["good.keras"]["params"] == batch["good_params"]
+    assert batch["index"]["counts"] == {"report": 4, "reused": 0, "refused": 2, "failed": 0}
+
+
+def test_the_series_trends_are_each_layers_std_by_epoch_as_numpy_computes_it(batch):
+    (series,) = batch["index"]["series"]
+    assert series["epochs"] == list(EPOCHS)
+    assert series["name"].endswith("model_<epoch>.keras")
+    trends = {layer["path"]: layer for layer in series["layers"]}
+    assert set(trends) == {"conv", "out"}
+    rows = {row["epoch"]: row for row in batch["index"]["models"] if row["series"]}
+    for name, trend in trends.items():
+        assert trend["weight"] == "kernel"
+        expected = [float(np.std(batch["kernels"][epoch][name])) for epoch in EPOCHS]
+        assert trend["std"] == pytest.approx(expected, rel=1e-9)
+        # The change from initialisation is each epoch's own report's, in epoch order.
+        for epoch, change in zip(EPOCHS, trend["relative_change"]):
+            sidecar = json.loads((batch["out"] / rows[epoch]["sidecar"]).read_text("utf-8"))
+            (layer,) = [layer for layer in sidecar["layers"] if layer["name"] == name]
+            assert change == layer["weights"][0]["relative_change"] and change > 0
+
+
+class Links(HTMLParser):
+    """Every link target and element id of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and "href" in attrs:
+            self.hrefs.append(attrs["href"])
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+
+
+def test_every_link_of_the_index_resolves(batch):
+    page = Links()
+    page.feed((batch["out"] / "index.html").read_text(encoding="utf-8"))
+    files = [href for href in page.hrefs if not href.startswith("#")]
+    # Four reports in the table, the three epochs again in the series.
+    assert len(files) == 7
+    for href in files:
+        assert (batch["out"] / unquote(href)).is_file(), href
+    for href in page.hrefs:
+        if href.startswith("#"):
+            assert href[1:] in page.ids, href
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium")
+def test_every_link_of_the_index_resolves_in_chromium(batch):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        page.goto((batch["out"] / "index.html").as_uri())
+        targets = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        ids = set(page.eval_on_selector_all("[id]", "nodes => nodes.map(n => n.id)"))
+        browser.close()
+    assert len(targets) >= 7
+    for target in targets:
+        url = urlparse(target)
+        assert url.scheme == "file"
+        assert Path(unquote(url.path)).is_file(), target
+        if url.fragment and Path(unquote(url.path)).name == "index.html":
+            assert url.fragment in ids, target
+
+
+def test_resume_keeps_the_reports_of_unchanged_models_and_redoes_a_changed_one(tmp_path,
+                                                                               capfd):
+    folder, out = tmp_path / "models", tmp_path / "out"
+    folder.mkdir()
+    first, second = tiny_cnn(), tiny_cnn()
+    first.save(folder / "first.keras")
+    second.save(folder / "second.keras")
+    capfd.readouterr()
+    assert main([str(folder), "-o", str(out), "--jobs", "1", "-q"]) == 0
+    # -q: nothing on stderr, from this process or its workers.
+    assert capfd.readouterr().err == ""
+    reports = {name: out / "reports" / f"{name}.html" for name in ("first", "second")}
+    stamps = {name: (path.stat().st_ino, path.stat().st_mtime_ns)
+              for name, path in reports.items()}
+
+    assert main([str(folder), "-o", str(out), "--resume", "-q"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in index["models"]] == ["reused", "reused"]
+    assert {name: (p.stat().st_ino, p.stat().st_mtime_ns) for name, p in reports.items()} == stamps
+
+    layer = second.get_layer("conv_b")
+    layer.set_weights([w + 1.0 for w in layer.get_weights()])
+    second.save(folder / "second.keras")
+    assert main([str(folder), "-o", str(out), "--resume", "--jobs", "1"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in index["models"]] == ["reused", "report"]
+    assert (reports["first"].stat().st_ino, reports["first"].stat().st_mtime_ns) == \
+        stamps["first"]
+    assert (reports["second"].stat().st_ino, reports["second"].stat().st_mtime_ns) != \
+        stamps["second"]
+    # Without -q: one line per model, with the count, and an estimate for the rest.
+    lines = [line for line in capfd.readouterr().err.splitlines()
+             if re.search(r"\[\d+/\d+\]", line)]
+    assert len(lines) == 2
+    assert "[1/2]" in lines[0] and "first.keras" in lines[0] and "reused" in lines[0]
+    assert "[2/2]" in lines[1] and "second.keras" in lines[1] and "left" in lines[1]
+
+
+def test_the_same_batch_runs_on_a_dask_cluster_writing_to_a_shared_folder(batch, tmp_path):
+    distributed = pytest.importorskip("distributed",
+                                      reason="Dask's distributed package is not installed "
+                                             "(pip install \"reportgen[dask]\")")
+    out, shared = tmp_path / "out", tmp_path / "shared"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        code = main([str(batch["folder"]), "-o", str(out), "--scheduler",
+                     cluster.scheduler_address, "--shared-output", str(shared), "-q"])
+    assert code == 3
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    local = batch["index"]
+    assert [(r["file"], r["status"]) for r in index["models"]] == \
+        [(r["file"], r["status"]) for r in local["models"]]
+    assert index["executor"].startswith("the Dask cluster at ")
+    for row in index["models"]:
+        if row["status"] == "report":
+            report = out / row["report"]
+            assert report.is_file() and report.resolve().parent == shared.resolve()
+            assert int(row["worker"].rsplit(":", 1)[1]) != os.getpid()
+    assert index["series"][0]["layers"] == local["series"][0]["layers"]
+
+
+@pytest.mark.parametrize("name, label, epoch", [
+    ("model_01-0.3871.hdf5", "model_<epoch>.hdf5", 1),
+    ("model_192-0.0489.hdf5", "model_<epoch>.hdf5", 192),
+    ("epoch-003.keras", "epoch-<epoch>.keras", 3),
+    ("weights.05-1.23.h5", "weights.<epoch>.h5", 5),
+    ("resnet50_epoch10.keras", "resnet50_epoch<epoch>.keras", 10),
+])
+def test_epoch_numbers_are_read_from_checkpoint_names(name, label, epoch):
+    assert epoch_of(Path("runs") / name) == (str(Path("runs") / label), epoch)
+
+
+def test_a_series_needs_two_epochs_of_one_name_in_one_folder():
+    paths = [Path("a/model_01-0.5.h5"), Path("a/model_02-0.4.h5"), Path("b/model_03-0.3.h5"),
+             Path("a/other_07.h5"), Path("a/ckpt.keras")]
+    found = find_series(paths)
+    assert {str(p): m.epoch for p, m in found.items()} == {"a/model_01-0.5.h5": 1,
+                                                          "a/model_02-0.4.h5": 2}
+
+
+def worker_pid() -> int:
+    """A task for the pool tests: the worker's process id."""
+    return os.getpid()
+
+
+def die() -> None:
+    """A task for the pool tests: end the worker process at once."""
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_its_task_only_and_workers_are_recycled(monkeypatch):
+    monkeypatch.setattr("reportgen.workers.MAX_TASKS", 2)
+    pool = WorkerPool(1, "os:getpid", {})
+    try:
+        pids = [pool.submit(worker_pid).result(timeout=120) for _ in range(3)]
+        dead = pool.submit(die)
+        after = pool.submit(worker_pid).result(timeout=120)
+        with pytest.raises(WorkerDied):
+            dead.result(timeout=120)
+    finally:
+        pool.shutdown()
+    assert pids[0] == pids[1] != pids[2]  # a fresh worker after MAX_TASKS tasks
+    assert after not in pids and os.getpid() not in pids + [after]
