@@ -23,7 +23,9 @@ from reportgen.analyse.batch_index import (IndexFacts, ModelRow, Outcome, fired_
                                            kind_titles, model_row, series_trends)
 from reportgen.analyse.series import SeriesMember, find_series, layer_points
 from reportgen.batch_worker import BatchTask, TaskResult, report_settings, run_task
+from reportgen.cli import positive
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import LANGUAGES, _, current_language, msg, nmsg
 from reportgen.load.model_file import file_sha256
 from reportgen.pipeline import generation_time
 from reportgen.progress import Progress
@@ -35,6 +37,7 @@ from reportgen.workers import dask_executor, default_jobs, local_executor
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 EXIT_SOME_MISSING = 3
+STATUS_WORDS = {"refused": msg("refused"), "failed": msg("failed")}
 MAX_SIDECAR_BYTES = 1 << 30  # a report's own JSON; far above any real model's
 
 
@@ -42,37 +45,35 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `reportgen batch`."""
     parser = argparse.ArgumentParser(
         prog="reportgen batch",
-        description="Report on many models at once: one report per model and an index "
-                    "(OUTDIR/index.html, index.json) with trend charts for checkpoint series. "
-                    "Exit code 0 when every model got a report, 3 when some did not.")
+        description=_("Report on many models at once: one report per model and an index "
+                      "(OUTDIR/index.html, index.json) with trend charts for checkpoint "
+                      "series. Exit code 0 when every model got a report, 3 when some did "
+                      "not."))
     parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="model files, folders (their .h5, .hdf5 and .keras files, "
-                             "recursively) or glob patterns")
+                        help=_("model files, folders (their .h5, .hdf5 and .keras files, "
+                               "recursively) or glob patterns"))
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR",
-                        help="where index.html and index.json go, and the reports (in "
-                             "OUTDIR/reports) unless --shared-output is given")
-    parser.add_argument("--jobs", type=_positive, default=None, metavar="N",
-                        help="worker processes (default: the number of cores)")
+                        help=_("where index.html and index.json go, and the reports (in "
+                               "OUTDIR/reports) unless --shared-output is given"))
+    parser.add_argument("--jobs", type=positive, default=None, metavar="N",
+                        help=_("worker processes (default: the number of cores)"))
     parser.add_argument("--resume", action="store_true",
-                        help="skip a model whose report exists for the same file contents "
-                             "(SHA-256) and settings")
+                        help=_("skip a model whose report exists for the same file contents "
+                               "(SHA-256) and settings"))
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="make the reports on the Dask cluster whose scheduler is at "
-                             "ADDRESS (tcp://host:8786) instead of local processes; needs "
-                             "pip install \"reportgen[dask]\" and the model files readable by "
-                             "the workers at the same paths")
+                        help=_("make the reports on the Dask cluster whose scheduler is at "
+                               "ADDRESS (tcp://host:8786) instead of local processes; needs "
+                               "pip install \"reportgen[dask]\" and the model files readable "
+                               "by the workers at the same paths"))
     parser.add_argument("--shared-output", type=Path, metavar="DIR",
-                        help="the workers write the reports into DIR (a folder every worker "
-                             "and this machine see) instead of returning them to OUTDIR")
+                        help=_("the workers write the reports into DIR (a folder every worker "
+                               "and this machine see) instead of returning them to OUTDIR"))
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help=_("the reports' and the index's language: en (English) or ko "
+                               "(Korean); default: ko when LANG or LC_ALL is a Korean locale, "
+                               "else en"))
     add_common_options(parser)
     return parser
-
-
-def _positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
 
 
 def main(argv: list[str]) -> int:
@@ -89,13 +90,15 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     models = find_models(args.paths)
     outcomes, pending = plan(models, report_names(models), report_dir, args)
     for k, model in enumerate(outcomes, 1):
-        progress.step(f"[{k}/{len(models)}] {model}: report up to date, reused")
+        progress.step(msg("[{k}/{n}] {model}: report up to date, reused", k=k, n=len(models),
+                          model=str(model)))
     n_workers = min(args.jobs or default_jobs(), len(pending))
     if args.scheduler:
-        executor, made_by = dask_executor(args.scheduler), f"the Dask cluster at {args.scheduler}"
+        executor = dask_executor(args.scheduler)
+        made_by = msg("the Dask cluster at {address}", address=args.scheduler)
     else:
         executor = local_executor(n_workers, "reportgen.batch_worker:warm_up")
-        made_by = f"{n_workers} local worker process{'es' if n_workers != 1 else ''}"
+        made_by = nmsg("{n} local worker process", "{n} local worker processes", n_workers)
     if pending:
         for model, result in make_reports(pending, executor, report_dir, progress,
                                           len(outcomes), len(models)):
@@ -105,8 +108,9 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     write_all({index_html: environment().get_template("index.html.j2").render(
         **index_view(facts)), index_json: index_text(facts)})
     missing = sum(1 for row in facts.rows if row.outcome.report is None)
-    progress.step(f"wrote {index_html}: {len(models) - missing} of {len(models)} models have "
-                  f"a report")
+    progress.step(nmsg("wrote {index}: {reports} of {n} model has a report",
+                       "wrote {index}: {reports} of {n} models have a report", len(models),
+                       index=str(index_html), reports=len(models) - missing))
     return EXIT_SOME_MISSING if missing else 0
 
 
@@ -121,7 +125,8 @@ def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.
             reused[model] = Outcome(str(model), name, "reused", "", None,
                                     relative(html, args.output))
         else:
-            pending.append((model, BatchTask(str(model.resolve()), name, shared)))
+            pending.append((model, BatchTask(str(model.resolve()), name, shared,
+                                             current_language())))
     return reused, pending
 
 
@@ -135,17 +140,18 @@ def find_models(paths: list[str]) -> list[Path]:
             matched = sorted(p for p in path.rglob("*")
                              if p.is_file() and p.suffix.lower() in MODEL_SUFFIXES)
             if not matched:
-                raise ReportInputError(f"{path}: no {', '.join(MODEL_SUFFIXES)} file in this "
-                                       f"folder")
+                raise ReportInputError(msg("{path}: no {suffixes} file in this folder",
+                                           path=str(path), suffixes=", ".join(MODEL_SUFFIXES)))
         elif path.exists():
             matched = [path]
         elif any(char in text for char in "*?["):
             matched = sorted(Path(p) for p in glob.glob(text, recursive=True)
                              if Path(p).is_file())
             if not matched:
-                raise ReportInputError(f"{text}: no file matches this pattern")
+                raise ReportInputError(msg("{pattern}: no file matches this pattern",
+                                           pattern=text))
         else:
-            raise ReportInputError(f"{path}: no such file or folder")
+            raise ReportInputError(msg("{path}: no such file or folder", path=str(path)))
         for model in matched:
             found.setdefault(model.resolve(), model)
     return list(found.values())
@@ -206,8 +212,9 @@ def make_reports(pending: list[tuple[Path, BatchTask]], executor, report_dir: Pa
                 write_all({report_dir / f"{result.name}.html": result.html,
                            report_dir / f"{result.name}.json": result.json})
             left = (time.perf_counter() - started) / k * (len(pending) - k)
-            progress.step(f"[{n_done + k}/{n_total}] {model}: {_said(result)} "
-                          f"({result.seconds:.1f} s); about {left:.0f} s left")
+            progress.step(msg("[{k}/{n}] {model}: {outcome} ({seconds:.1f} s); about "
+                              "{left:.0f} s left", k=n_done + k, n=n_total, model=str(model),
+                              outcome=_said(result), seconds=result.seconds, left=left))
             yield model, result
 
 
@@ -217,13 +224,15 @@ def task_result(future: Future, task: BatchTask) -> TaskResult:
     try:
         return future.result()
     except Exception as exc:  # Whatever the executor raises, the batch goes on.
-        return TaskResult(task.model, task.name, "failed", f"the worker failed: {one_line(exc)}",
-                          0.0)
+        return TaskResult(task.model, task.name, "failed",
+                          msg("the worker failed: {error}", error=one_line(exc)), 0.0)
 
 
 def _said(result: TaskResult) -> str:
     """A result in a few words for its progress line."""
-    return "report" if result.status == "report" else f"{result.status}: {result.reason}"
+    if result.status == "report":
+        return msg("report")
+    return msg("{status}: {reason}", status=STATUS_WORDS[result.status], reason=result.reason)
 
 
 def outcome_of(result: TaskResult, source: str, report_dir: Path, output: Path) -> Outcome:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import language, msg
 from reportgen.options import Options
 from reportgen.progress import Progress
 
@@ -29,12 +30,13 @@ INPUT_SCALE = "auto"
 
 @dataclass(frozen=True)
 class BatchTask:
-    """One model to report on: its absolute path, the reports' file stem, and the folder the
-    worker writes them to (None: return their text)."""
+    """One model to report on: its absolute path, the reports' file stem, the folder the
+    worker writes them to (None: return their text), and the report's language."""
 
     model: str
     name: str
     shared_folder: str | None = None
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ _ONE_AT_A_TIME = threading.Lock()
 def run_task(task: BatchTask) -> TaskResult:
     """Make one report; a refused file or a bug becomes the result's status, never an error.
     Library warnings are silenced while it runs: they would interleave on the batch's stderr."""
-    with _ONE_AT_A_TIME, warnings.catch_warnings():
+    with _ONE_AT_A_TIME, warnings.catch_warnings(), language(task.lang):
         warnings.simplefilter("ignore")
         started = time.perf_counter()
         try:
@@ -89,7 +91,7 @@ def run_task(task: BatchTask) -> TaskResult:
             status, reason = "refused", one_line(exc)
         except Exception as exc:  # A bug in one model's report must not end the batch.
             html = json = None
-            status, reason = "failed", f"internal error: {one_line(exc)}"
+            status, reason = "failed", msg("internal error: {error}", error=one_line(exc))
         seconds = time.perf_counter() - started
     return TaskResult(task.model, task.name, status, reason, seconds, html, json,
                       f"{socket.gethostname()}:{os.getpid()}")

@@ -50,20 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-scale", default="auto", type=_scale, metavar="auto|NUMBER",
                         help=_("divide input values by this number; 'auto' (default) divides "
                                "integer data by 255 and leaves floats as they are"))
-    parser.add_argument("--max-filters", type=_positive, default=Options.max_filters, metavar="N",
+    parser.add_argument("--max-filters", type=positive, default=Options.max_filters, metavar="N",
                         help=_("filters shown per kernel mosaic (default 64)"))
-    parser.add_argument("--max-channels", type=_positive, default=Options.max_channels,
+    parser.add_argument("--max-channels", type=positive, default=Options.max_channels,
                         metavar="N",
                         help=_("input channels per kernel mosaic and feature maps per layer "
                                "(default 64)"))
-    parser.add_argument("--max-map-layers", type=_positive, default=Options.max_map_layers,
+    parser.add_argument("--max-map-layers", type=positive, default=Options.max_map_layers,
                         metavar="N",
                         help=_("layers whose feature maps are drawn, spread evenly through the "
                                "model (default 12); statistics always cover every layer"))
-    parser.add_argument("--max-inputs", type=_positive, default=Options.max_inputs, metavar="N",
+    parser.add_argument("--max-inputs", type=positive, default=Options.max_inputs, metavar="N",
                         help=_("inputs drawn (default 8); predictions and activation statistics "
                                "cover every input given"))
-    parser.add_argument("--spectral-max-dim", type=_positive, default=Options.spectral_max_dim,
+    parser.add_argument("--spectral-max-dim", type=positive, default=Options.spectral_max_dim,
                         metavar="N",
                         help=_("skip the spectral analysis of a weight matrix whose smaller side "
                                "exceeds N (default 2048; its cost grows as N cubed); the report "
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(_("{text!r} is not a whole number of at least 1").format(

@@ -18,6 +18,8 @@ from reportgen.analyse.compare_outputs import OutputComparison, compare_outputs
 from reportgen.cli import DEFAULT_OUTPUT_DIR
 from reportgen.draw.compare_pictures import is_convolution, kernel_figures
 from reportgen.draw.pictures import colour_bars
+from reportgen.errors import message_of
+from reportgen.i18n import LANGUAGES, _, msg, nmsg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import ModelFile, check_model_file
 from reportgen.load.samples import GivenInput, parse_input
@@ -38,19 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `reportgen compare`."""
     parser = argparse.ArgumentParser(
         prog="reportgen compare",
-        description="Compare two checkpoints of one architecture layer by layer: relative "
-                    "change, cosine similarity, std and spectra of every weight, kernel "
-                    "images of A, B and B - A; with --input, prediction agreement and CKA "
-                    "between the layers' outputs. Writes an HTML page and a JSON sidecar.")
-    parser.add_argument("model_a", type=Path, metavar="A", help="the earlier checkpoint")
-    parser.add_argument("model_b", type=Path, metavar="B", help="the later checkpoint")
+        description=_("Compare two checkpoints of one architecture layer by layer: relative "
+                      "change, cosine similarity, std and spectra of every weight, kernel "
+                      "images of A, B and B - A; with --input, prediction agreement and CKA "
+                      "between the layers' outputs. Writes an HTML page and a JSON sidecar."))
+    parser.add_argument("model_a", type=Path, metavar="A", help=_("the earlier checkpoint"))
+    parser.add_argument("model_b", type=Path, metavar="B", help=_("the later checkpoint"))
     parser.add_argument("-o", "--output", type=Path, metavar="OUT.html",
-                        help="the page to write (default: output/<A>-vs-<B>.html); the JSON "
-                             "sidecar goes beside it")
+                        help=_("the page to write (default: output/<A>-vs-<B>.html); the JSON "
+                               "sidecar goes beside it"))
     parser.add_argument("--input", dest="inputs", action="append", default=[],
                         metavar="[NAME=]FILE",
-                        help="a sample input (PNG/JPEG or .npy, repeatable) both models are run "
-                             "on; at least 4 samples for CKA. Needs TensorFlow")
+                        help=_("a sample input (PNG/JPEG or .npy, repeatable) both models are "
+                               "run on; at least 4 samples for CKA. Needs TensorFlow"))
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help=_("the page's language: en (English) or ko (Korean); default: "
+                               "ko when LANG or LC_ALL is a Korean locale, else en"))
     add_common_options(parser)
     return parser
 
@@ -62,7 +67,7 @@ def main(argv: list[str]) -> int:
 
     def work() -> int:
         html_path, json_path = run_compare(args, progress)
-        progress.step(f"wrote {html_path} and {json_path}")
+        progress.step(msg("wrote {html} and {json}", html=html_path, json=json_path))
         return 0
 
     return run_guarded(args, work)
@@ -84,7 +89,7 @@ def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Pat
     if given:
         outputs, note = compare_model_outputs(file_a, file_b, given, progress)
         facts = dataclasses.replace(facts, outputs=outputs, outputs_note=note)
-    progress.step(f"writing {html_path}")
+    progress.step(msg("writing {path}", path=html_path))
     html = environment().get_template("compare.html.j2").render(
         **compare_view(facts, figures, colour_bars()))
     write_all({html_path: html, json_path: compare_text(facts)})
@@ -94,15 +99,18 @@ def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Pat
 def compare_weights(file_a: ModelFile, file_b: ModelFile,
                     progress: Progress) -> tuple[CompareFacts, dict]:
     """The weights part, read from both files with h5py: facts, and kernel figures by layer."""
-    progress.step(f"reading the weights of {file_a.path.name} and {file_b.path.name}")
+    progress.step(msg("reading the weights of {a} and {b}", a=file_a.path.name,
+                      b=file_b.path.name))
     with open_weights(file_a) as snapshot_a, open_weights(file_b) as snapshot_b:
         pairs, unmatched = match_layers(snapshot_a, snapshot_b)
-        progress.step(f"comparing {len(pairs)} matched layers")
+        progress.step(nmsg("comparing {n} matched layer", "comparing {n} matched layers",
+                           len(pairs)))
         layers = tuple(ordered_map(lambda item: compare_layer(item[0], *item[1]),
                                    enumerate(pairs)))
         drawn = [(a, b) for (a, b), layer in zip(pairs, layers)
                  if layer.changed and is_convolution(a)]
-        progress.step(f"drawing the kernels of {len(drawn)} changed convolutions")
+        progress.step(nmsg("drawing the kernels of {n} changed convolution",
+                           "drawing the kernels of {n} changed convolutions", len(drawn)))
         options = Options()
         figures = dict(zip([a.path for a, _ in drawn],
                            ordered_map(lambda pair: kernel_figures(*pair, options), drawn)))
@@ -128,21 +136,23 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
     from reportgen.load import keras_model  # only here: the weights part needs no TensorFlow
     from reportgen.load.samples import model_samples
 
-    progress.step("loading both models to run them (importing TensorFlow)")
+    progress.step(msg("loading both models to run them (importing TensorFlow)"))
     models = []
     for model_file in (file_a, file_b):
         try:
             models.append(keras_model.load(model_file).model)
         except keras_model.ModelNotRebuilt as exc:
-            return None, (f"No output comparison: Keras could not rebuild "
-                          f"{model_file.path.name}: {exc}")
+            return None, msg("No output comparison: Keras could not rebuild {file}: "
+                             "{error}", file=model_file.path.name, error=message_of(exc))
     samples = model_samples(list(given), keras_model.snapshot(models[0]).inputs, "auto")
-    progress.step(f"running both models on {len(samples)} input(s)")
+    progress.step(nmsg("running both models on {n} input", "running both models on {n} inputs",
+                       len(samples)))
     # Every sample's layer outputs are kept: CKA compares all samples with all others.
     runs = [run_forward(model, samples, len(samples)) for model in models]
     for model_file, run in zip((file_a, file_b), runs):
         if run.error:
-            return None, f"No output comparison: {model_file.path.name} could not run: {run.error}"
+            return None, msg("No output comparison: {file} could not run: {error}",
+                             file=model_file.path.name, error=run.error)
     run_a, run_b = runs
     return compare_outputs([(s.name, s.source) for s in samples], run_a.drawn, run_b.drawn,
                            run_a.scores[0], run_b.scores[0]), ""

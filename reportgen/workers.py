@@ -21,6 +21,7 @@ from concurrent.futures import Executor, Future
 from typing import Callable, Iterator
 
 from reportgen.errors import ReportInputError, one_line
+from reportgen.i18n import msg
 
 MAX_TASKS = 50
 MAX_GROWTH = 2 << 30  # bytes of resident memory
@@ -112,8 +113,9 @@ class Worker:
             ok, value, rss = self.connection.recv()
         except (EOFError, OSError):
             self.process.join(timeout=5)
-            raise WorkerDied(f"the worker process (pid {self.process.pid}) ended during the "
-                             f"task, exit code {self.process.exitcode}") from None
+            raise WorkerDied(msg("the worker process (pid {pid}) ended during the task, exit "
+                                 "code {code}", pid=self.process.pid,
+                                 code=self.process.exitcode)) from None
         self.n_tasks += 1
         self.rss = rss
         self.first_rss = self.first_rss or rss
@@ -197,13 +199,13 @@ def dask_executor(address: str) -> Iterator[Executor]:
     try:
         from distributed import Client
     except ImportError:
-        raise ReportInputError('--scheduler needs Dask\'s distributed package: '
-                               'pip install "reportgen[dask]"') from None
+        raise ReportInputError(msg('--scheduler needs Dask\'s distributed package: '
+                                   'pip install "reportgen[dask]"')) from None
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ReportInputError(f"cannot reach the Dask scheduler at {address}: "
-                               f"{one_line(exc)}") from None
+        raise ReportInputError(msg("cannot reach the Dask scheduler at {address}: {error}",
+                                   address=address, error=one_line(exc))) from None
     try:
         # pure=False: two tasks with equal arguments are still two runs.
         yield client.get_executor(pure=False)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BOOK, FASHION, HOSTILE_NAME, REPO, gray_png, require_shared, run_cli
+from conftest import (BOOK, FASHION, HOSTILE_NAME, REPO, gray_png, require_shared, run_cli,
+                      tiny_cnn)
 from reportgen.analyse.alerts import KINDS
 from reportgen.i18n import Message, default_language, language, localised, msg
 
@@ -207,3 +208,40 @@ def test_the_book_report_in_korean_has_the_chapter_figures(tmp_path):
     assert kernel["shape"] == [3, 3, 1, 32]
     assert kernel["mean"] == pytest.approx(-0.014383553, abs=1e-7)
     assert facts["lang"] == "ko"
+
+
+def test_compare_and_batch_pages_speak_korean_with_language_neutral_json(tmp_path):
+    # Two checkpoints of the tiny CNN, one with a layer changed, compared in both languages;
+    # and a batch over them plus an empty file, in Korean.
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = tiny_cnn()
+    model.save(folder / "before.keras")
+    layer = model.get_layer("conv_b")
+    layer.set_weights([w + 0.5 for w in layer.get_weights()])
+    model.save(folder / "after.keras")
+    (folder / "empty.h5").write_bytes(b"")
+    sidecars = {}
+    for lang in ("en", "ko"):
+        run = run_cli("compare", folder / "before.keras", folder / "after.keras", "--lang", lang,
+                      "-o", tmp_path / f"compare-{lang}.html")
+        assert run.returncode == 0, run.stderr
+        sidecars[lang] = json.loads((tmp_path / f"compare-{lang}.json").read_text("utf-8"))
+    assert "비교 중" in run.stderr
+    page = (tmp_path / "compare-ko.html").read_text(encoding="utf-8")
+    assert '<html lang="ko">' in page and "깊이별 변화" in page and "짝을 맞춘" in page
+    assert not HANGUL.search(json.dumps(sidecars["ko"], ensure_ascii=False))
+    assert (sidecars["en"].pop("lang"), sidecars["ko"].pop("lang")) == ("en", "ko")
+    for sidecar in sidecars.values():
+        sidecar.pop("generated_at")
+    assert sidecars["en"] == sidecars["ko"]
+
+    out = tmp_path / "batch"
+    run = run_cli("batch", folder, "-o", out, "--jobs", "1", "--lang", "ko")
+    assert run.returncode == 3, run.stderr
+    index_page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="ko">' in index_page and "거부됨: " in index_page
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert index["lang"] == "ko" and not HANGUL.search(json.dumps(index, ensure_ascii=False))
+    report = (out / index["models"][0]["report"]).read_text(encoding="utf-8")
+    assert '<html lang="ko">' in report and "요약" in report

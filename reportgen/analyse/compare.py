@@ -16,6 +16,7 @@ from reportgen.analyse.alerts import AlertKind
 from reportgen.analyse.compare_outputs import OutputComparison
 from reportgen.analyse.facts import Alert
 from reportgen.analyse.spectral import spectral_facts
+from reportgen.i18n import msg
 from reportgen.analyse.stats import _blocks
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
@@ -23,15 +24,16 @@ REINITIALISED_RATIO = 1.0
 FROZEN_MAJORITY = 0.5
 
 KINDS = (
-    AlertKind("frozen", "Layer did not change",
-              f"every weight identical in A and B while more than {FROZEN_MAJORITY:.0%} of "
-              f"the matched layers changed",
-              "The rest of the model moved between the two checkpoints but this layer did not: "
-              "it was frozen (trainable=False), received no gradient, or was restored from A."),
-    AlertKind("reinitialised", "Layer changed more than its own norm",
-              f"‖W_B − W_A‖ / ‖W_A‖ above {REINITIALISED_RATIO:g}",
-              "Training moves weights a fraction of their size; a change larger than the "
-              "weights themselves suggests the layer was re-initialised or replaced."),
+    AlertKind("frozen", msg("Layer did not change"),
+              msg("every weight identical in A and B while more than {share:.0%} of the "
+                  "matched layers changed", share=FROZEN_MAJORITY),
+              msg("The rest of the model moved between the two checkpoints but this layer did "
+                  "not: it was frozen (trainable=False), received no gradient, or was restored "
+                  "from A.")),
+    AlertKind("reinitialised", msg("Layer changed more than its own norm"),
+              msg("‖W_B − W_A‖ / ‖W_A‖ above {ratio:g}", ratio=REINITIALISED_RATIO),
+              msg("Training moves weights a fraction of their size; a change larger than the "
+                  "weights themselves suggests the layer was re-initialised or replaced.")),
 )
 
 
@@ -140,13 +142,13 @@ def match_layers(a: ModelSnapshot, b: ModelSnapshot
     for path, layer in in_a.items():
         other = in_b.get(path)
         if other is None:
-            unmatched.append(Unmatched(path, "only in A", weight_signature(layer), ()))
+            unmatched.append(Unmatched(path, msg("only in A"), weight_signature(layer), ()))
         elif weight_signature(layer) != weight_signature(other):
-            unmatched.append(Unmatched(path, "different weights", weight_signature(layer),
+            unmatched.append(Unmatched(path, msg("different weights"), weight_signature(layer),
                                        weight_signature(other)))
         else:
             pairs.append((layer, other))
-    unmatched += [Unmatched(path, "only in B", (), weight_signature(layer))
+    unmatched += [Unmatched(path, msg("only in B"), (), weight_signature(layer))
                   for path, layer in in_b.items() if path not in in_a]
     return pairs, tuple(unmatched)
 
@@ -256,13 +258,13 @@ def find_alerts(layers: tuple[LayerChange, ...]) -> tuple[Alert, ...]:
         ratio = layer.relative_change
         if mostly_changed and not layer.changed:
             found.append(Alert("frozen", layer.path,
-                               f"identical in both files, while {n_changed} of {len(layers)} "
-                               f"matched layers changed", "",
+                               msg("identical in both files, while {n_changed} of {n} matched "
+                                   "layers changed", n_changed=n_changed, n=len(layers)), "",
                                (("n_changed_layers", n_changed), ("n_layers", len(layers)))))
         elif ratio is not None and ratio > REINITIALISED_RATIO:
             found.append(Alert("reinitialised", layer.path,
-                               f"‖W_B − W_A‖ / ‖W_A‖ = {ratio:.3g} (threshold "
-                               f"{REINITIALISED_RATIO:g})", "",
+                               msg("‖W_B − W_A‖ / ‖W_A‖ = {ratio:.3g} (threshold {limit:g})",
+                                   ratio=ratio, limit=REINITIALISED_RATIO), "",
                                (("relative_change", ratio), ("diff_norm", layer.diff_norm),
                                 ("norm_a", layer.norm_a))))
     return tuple(found)

@@ -10,6 +10,7 @@ import numpy as np
 from reportgen.draw.kernels import KERNEL_GROUPS
 from reportgen.draw.pictures import KERNEL_RANKS, Figure, kernel_figure
 from reportgen.draw.scales import weight_scale
+from reportgen.i18n import _
 from reportgen.load.snapshot import LayerSnapshot
 from reportgen.options import Options
 
@@ -44,7 +45,7 @@ def kernel_triple(layer: LayerSnapshot, name: str, part_a: np.ndarray, part_b: n
                   full_shape: tuple[int, ...], options: Options) -> list[Figure]:
     """The figures of one kernel (cut to the caps) in A, in B and of B − A."""
     shared = weight_scale(np.concatenate([part_a.ravel(), part_b.ravel()]),
-                          options.kernel_scale, "in A and B")
+                          options.kernel_scale, _("in A and B"))
     fixed = dataclasses.replace(options, kernel_scale=repr(shared.half_range))
     in_a = kernel_figure(layer, name, part_a, None, full_shape, fixed)
     in_b = kernel_figure(layer, name, part_b, None, full_shape, fixed)
@@ -52,8 +53,8 @@ def kernel_triple(layer: LayerSnapshot, name: str, part_a: np.ndarray, part_b: n
     diff = (part_b - part_a)[..., :KERNEL_GROUPS, :]
     changed = kernel_figure(layer, name, diff, None, full_shape,
                             dataclasses.replace(options, kernel_scale=DIFF_SCALE))
-    return [retitled(in_a, layer.path, f"{name} in A", "A", shared.note),
-            retitled(in_b, layer.path, f"{name} in B", "B", shared.note),
+    return [retitled(in_a, layer.path, _("{weight} in A").format(weight=name), "A", shared.note),
+            retitled(in_b, layer.path, _("{weight} in B").format(weight=name), "B", shared.note),
             retitled(changed, layer.path, f"{name}: B − A", "B − A", changed.scale_note)]
 
 

@@ -8,6 +8,7 @@ import json
 
 from reportgen.analyse.compare import KINDS, CompareFacts, FileFacts, LayerChange, WeightChange
 from reportgen.analyse.compare_outputs import OutputComparison
+from reportgen.i18n import current_language
 from reportgen.page.sidecar import finite
 
 SCHEMA_VERSION = 1
@@ -18,6 +19,7 @@ def compare_dict(facts: CompareFacts) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "compare",
+        "lang": current_language(),
         "generated_at": facts.generated_at,
         "generator": {"name": "reportgen", "version": facts.reportgen_version},
         "a": file_dict(facts.a),

@@ -7,14 +7,15 @@ from reportgen.analyse.compare import (KINDS, CompareFacts, FileFacts, LayerChan
 from reportgen.analyse.compare_outputs import OutputComparison
 from reportgen.draw.charts import DepthChart, depth_chart
 from reportgen.draw.pictures import Figure, Picture
+from reportgen.i18n import N_, _, html_lang, ngettext
 from reportgen.page.formatting import MISSING, fmt_bytes, fmt_int, fmt_number, fmt_percent
 from reportgen.page.view import figure_view, layer_anchors, number_figures
 
 CHART_WIDTH = 760
-SPECTRAL_NOTE = ("λmax is the largest eigenvalue of WᵀW (the square of the largest singular "
-                 "value, as weightwatcher reports it); alpha is the exponent of the power law "
-                 "fitted to the tail of the eigenvalues (see the single report). An unchanged "
-                 "weight's spectrum is computed once.")
+SPECTRAL_NOTE = N_("λmax is the largest eigenvalue of WᵀW (the square of the largest singular "
+                   "value, as weightwatcher reports it); alpha is the exponent of the power law "
+                   "fitted to the tail of the eigenvalues (see the single report). An unchanged "
+                   "weight's spectrum is computed once.")
 
 
 def compare_view(facts: CompareFacts, figures: dict[str, list[Figure]],
@@ -30,7 +31,9 @@ def compare_view(facts: CompareFacts, figures: dict[str, list[Figure]],
                             for f in figures[layer.path]]}
                for layer in facts.layers if figures.get(layer.path)]
     return {
-        "title": f"reportgen compare: {facts.a.file_name} vs {facts.b.file_name}",
+        "title": _("reportgen compare: {a} vs {b}").format(a=facts.a.file_name,
+                                                           b=facts.b.file_name),
+        "html_lang": html_lang(),
         "name_a": facts.a.file_name, "name_b": facts.b.file_name,
         "verdict": verdict(facts),
         "alert_groups": alert_groups(facts, anchors),
@@ -44,7 +47,7 @@ def compare_view(facts: CompareFacts, figures: dict[str, list[Figure]],
         "kernels": number_figures(kernels),
         "outputs": outputs_view(facts.outputs) if facts.outputs else None,
         "outputs_note": facts.outputs_note,
-        "spectral_note": SPECTRAL_NOTE,
+        "spectral_note": _(SPECTRAL_NOTE),
         "toc": table_of_contents(facts, kernels),
         "generator": f"reportgen {facts.reportgen_version}",
         "generated_at": facts.generated_at,
@@ -55,20 +58,26 @@ def verdict(facts: CompareFacts) -> list[str]:
     """A few plain sentences a reader takes away first."""
     layers = facts.layers
     changed = [layer for layer in layers if layer.changed]
-    lines = [f"{len(layers)} layers with weights matched by path and weight shapes; "
-             f"{len(changed)} changed, {len(layers) - len(changed)} identical; "
-             f"{len(facts.unmatched)} unmatched."]
+    lines = [ngettext("{n} layer with weights matched by path and weight shapes; {changed} "
+                      "changed, {same} identical; {unmatched} unmatched.",
+                      "{n} layers with weights matched by path and weight shapes; {changed} "
+                      "changed, {same} identical; {unmatched} unmatched.", len(layers)).format(
+        n=len(layers), changed=len(changed), same=len(layers) - len(changed),
+        unmatched=len(facts.unmatched))]
     ranked = [layer for layer in changed if layer.relative_change is not None]
     if ranked:
         top = max(ranked, key=lambda layer: layer.relative_change)
-        lines.append(f"Largest relative change: {top.path} "
-                     f"(‖W_B − W_A‖ / ‖W_A‖ = {fmt_number(top.relative_change)}).")
+        lines.append(_("Largest relative change: {layer} (‖W_B − W_A‖ / ‖W_A‖ = {value}).").format(
+            layer=top.path, value=fmt_number(top.relative_change)))
     outputs = facts.outputs
     if outputs is not None and outputs.agreement is not None:
-        lines.append(f"Top class agrees on {fmt_percent(outputs.agreement)} of "
-                     f"{len(outputs.inputs)} inputs ({len(outputs.changed)} changed).")
-    lines.append(f"{len(facts.alerts)} alert{'s' if len(facts.alerts) != 1 else ''}."
-                 if facts.alerts else "No alert.")
+        lines.append(ngettext("Top class agrees on {share} of {n} input ({changed} changed).",
+                              "Top class agrees on {share} of {n} inputs ({changed} changed).",
+                              len(outputs.inputs)).format(
+            share=fmt_percent(outputs.agreement), n=len(outputs.inputs),
+            changed=len(outputs.changed)))
+    lines.append(ngettext("{n} alert.", "{n} alerts.", len(facts.alerts)).format(
+        n=len(facts.alerts)) if facts.alerts else _("No alert."))
     return lines
 
 
@@ -88,13 +97,13 @@ def alert_groups(facts: CompareFacts, anchors: dict[str, str]) -> list[dict]:
 def file_rows(a: FileFacts, b: FileFacts) -> list[tuple[str, str, str]]:
     """The two files side by side: (label, A, B)."""
     return [
-        ("File", a.file_name, b.file_name),
-        ("Size", fmt_bytes(a.file_size), fmt_bytes(b.file_size)),
+        (_("File"), a.file_name, b.file_name),
+        (_("Size"), fmt_bytes(a.file_size), fmt_bytes(b.file_size)),
         ("SHA-256", a.sha256, b.sha256),
-        ("Format", a.format, b.format),
-        ("Saved by Keras", a.saved_by_keras_version, b.saved_by_keras_version),
-        ("Model class", a.class_name or "unknown", b.class_name or "unknown"),
-        ("Parameters", fmt_int(a.n_params), fmt_int(b.n_params)),
+        (_("Format"), a.format, b.format),
+        (_("Saved by Keras"), a.saved_by_keras_version, b.saved_by_keras_version),
+        (_("Model class"), a.class_name or _("unknown"), b.class_name or _("unknown")),
+        (_("Parameters"), fmt_int(a.n_params), fmt_int(b.n_params)),
     ]
 
 
@@ -111,8 +120,8 @@ def layer_rows(layer: LayerChange, anchor: str, n_alerts: int) -> dict:
     """A layer's summary row and one row per weight."""
     return {
         "anchor": anchor, "depth": str(layer.depth + 1),
-        "name": layer.path.replace("/", " / "), "class_name": layer.class_name or "unknown",
-        "status": "changed" if layer.changed else "identical",
+        "name": layer.path.replace("/", " / "), "class_name": layer.class_name or _("unknown"),
+        "status": _("changed") if layer.changed else _("identical"),
         "relative_change": fmt_number(layer.relative_change),
         "n_alerts": str(n_alerts) if n_alerts else "",
         "weights": [weight_row(w) for w in layer.weights],
@@ -132,7 +141,8 @@ def weight_row(weight: WeightChange) -> dict:
         "lambda_b": fmt_number(weight.spectrum_b.spectral_norm),
         "alpha_a": fmt_number(weight.spectrum_a.alpha, 3),
         "alpha_b": fmt_number(weight.spectrum_b.alpha, 3),
-        "note": (f"{fmt_int(weight.n_non_finite)} NaN/Inf values: not compared"
+        "note": (ngettext("{n} NaN/Inf value: not compared", "{n} NaN/Inf values: not compared",
+                          weight.n_non_finite).format(n=fmt_int(weight.n_non_finite))
                  if weight.n_non_finite else ""),
     }
 
@@ -153,9 +163,9 @@ def outputs_view(outputs: OutputComparison) -> dict:
 
 def table_of_contents(facts: CompareFacts, kernels: list[dict]) -> list[dict]:
     """The navigation: the sections present."""
-    toc = [("Summary", "summary"), ("Files", "files"), ("Change by depth", "chart"),
-           ("Layers", "layers")]
-    toc += [("Unmatched layers", "unmatched")] if facts.unmatched else []
-    toc += [("Kernels", "kernels")] if kernels else []
-    toc += [("Outputs", "outputs")] if facts.outputs or facts.outputs_note else []
+    toc = [(_("Summary"), "summary"), (_("Files"), "files"), (_("Change by depth"), "chart"),
+           (_("Layers"), "layers")]
+    toc += [(_("Unmatched layers"), "unmatched")] if facts.unmatched else []
+    toc += [(_("Kernels"), "kernels")] if kernels else []
+    toc += [(_("Outputs"), "outputs")] if facts.outputs or facts.outputs_note else []
     return [{"label": label, "anchor": anchor} for label, anchor in toc]

@@ -8,13 +8,16 @@ from urllib.parse import quote
 
 from reportgen.analyse.batch_index import IndexFacts, ModelRow, SeriesTrends
 from reportgen.draw.diagnostic_charts import trend_chart
+from reportgen.i18n import N_, _, current_language, html_lang, ngettext
 from reportgen.page.formatting import MISSING, fmt_int, fmt_number
 from reportgen.page.sidecar import finite
 
 SCHEMA_VERSION = 1
 TREND_WIDTH = 640
-STATUS_TEXT = {"report": "", "reused": "reused (unchanged)", "refused": "refused",
-               "failed": "failed"}
+STATUS_TEXT = {"report": "", "reused": N_("reused (unchanged)"), "refused": N_("refused"),
+               "failed": N_("failed")}
+MODE_NAMES = {"full": N_("full"), "weights-only": N_("weights-only"),
+              "architecture-only": N_("architecture-only")}
 
 
 def href(relative_path: str) -> str:
@@ -28,10 +31,18 @@ def index_view(facts: IndexFacts) -> dict:
     n_reports = sum(1 for row in facts.rows if row.outcome.report)
     n_missing = len(facts.rows) - n_reports
     return {
-        "title": f"reportgen batch: {len(facts.rows)} models",
-        "summary": (f"{len(facts.rows)} models: {n_reports} with a report"
-                    + (f", {n_missing} without (refused or failed)." if n_missing else ".")),
-        "kinds": [title for _, title in facts.alert_kinds],
+        "title": ngettext("reportgen batch: {n} model", "reportgen batch: {n} models",
+                          len(facts.rows)).format(n=len(facts.rows)),
+        "html_lang": html_lang(),
+        "summary": (ngettext("{n} model: {reports} with a report, {missing} without (refused "
+                             "or failed).", "{n} models: {reports} with a report, {missing} "
+                             "without (refused or failed).", len(facts.rows))
+                    if n_missing else
+                    ngettext("{n} model: {reports} with a report.",
+                             "{n} models: {reports} with a report.", len(facts.rows))).format(
+            n=len(facts.rows), reports=n_reports, missing=n_missing),
+        # The titles come from the reports' sidecars, in English: their msgids.
+        "kinds": [_(title) for _name, title in facts.alert_kinds],
         "rows": [row_view(k, row, facts.alert_kinds) for k, row in enumerate(facts.rows, 1)],
         "series": [series_view(k, s) for k, s in enumerate(facts.series, 1)],
         "executor": facts.executor,
@@ -49,10 +60,10 @@ def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...]) -> 
         "number": str(number),
         "file": outcome.source,
         "href": href(outcome.report) if outcome.report else "",
-        "status": (f"{STATUS_TEXT[outcome.status]}: {outcome.reason}" if problem
-                   else STATUS_TEXT[outcome.status]),
+        "status": (f"{_(STATUS_TEXT[outcome.status])}: {outcome.reason}" if problem
+                   else _(STATUS_TEXT[outcome.status]) if STATUS_TEXT[outcome.status] else ""),
         "status_class": f"status-{outcome.status}",
-        "mode": row.mode or MISSING,
+        "mode": _(MODE_NAMES[row.mode]) if row.mode in MODE_NAMES else row.mode or MISSING,
         "params": fmt_int(row.params) if row.params is not None else MISSING,
         "alerts": [fmt_int(counts.get(name, 0)) if outcome.report else MISSING
                    for name, _ in kinds],
@@ -67,11 +78,11 @@ def series_view(number: int, series: SeriesTrends) -> dict:
     the reports have one)."""
     epochs = list(series.epochs)
     charts = [trend_chart(epochs, [(t.path, list(t.std)) for t in series.layers],
-                          "std of each layer's main weight", width=TREND_WIDTH)]
+                          _("std of each layer's main weight"), width=TREND_WIDTH)]
     if any(v is not None for t in series.layers for v in t.relative_change):
         charts.append(trend_chart(epochs, [(t.path, list(t.relative_change))
                                            for t in series.layers],
-                                  "relative change from initialisation ‖W − W₀‖ / ‖W₀‖",
+                                  _("relative change from initialisation ‖W − W₀‖ / ‖W₀‖"),
                                   width=TREND_WIDTH))
     return {"name": series.name, "anchor": f"series-{number}",
             "epochs": [{"epoch": str(e), "href": href(r) if r else ""}
@@ -84,6 +95,7 @@ def index_dict(facts: IndexFacts) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "batch",
+        "lang": current_language(),
         "generated_at": facts.generated_at,
         "generator": {"name": "reportgen", "version": facts.reportgen_version},
         "executor": facts.executor,
