@@ -10,6 +10,7 @@ import traceback
 import warnings
 from dataclasses import fields
 from pathlib import Path
+from typing import Callable
 
 from reportgen import __version__
 from reportgen.errors import ReportInputError, one_line
@@ -164,11 +165,26 @@ def _main(argv: list[str]) -> int:
     if args.model is None and not args.demo:
         build_parser().error(_("give a model file, or --demo"))
     progress = Progress(quiet=args.quiet)
+
+    def work() -> int:
+        written = run(args, progress)
+        if not args.quiet:
+            print("reportgen: " + _("wrote {html} and {json}").format(html=written[0],
+                                                                      json=written[1]),
+                  file=sys.stderr)
+        return EXIT_OK
+
+    return run_guarded(args, work)
+
+
+def run_guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
+    """work()'s exit code, or the exit code of what it raised, said in one line (the main
+    command's and the subcommands' rules alike)."""
     if args.quiet:
         # Library warnings (numpy, zipfile, Keras) are not ours to print when asked for quiet.
         warnings.simplefilter("ignore")
     try:
-        written = run(args, progress)
+        return work()
     except ReportInputError as exc:
         return _fail(args, exc, EXIT_INPUT)
     except ModuleNotFoundError as exc:
@@ -180,11 +196,6 @@ def _main(argv: list[str]) -> int:
         return EXIT_INTERNAL
     except Exception as exc:  # Anything else is our bug: say so in one line.
         return _fail(args, exc, EXIT_INTERNAL, prefix=_("internal error: "))
-    if not args.quiet:
-        print("reportgen: " + _("wrote {html} and {json}").format(html=written[0],
-                                                                  json=written[1]),
-              file=sys.stderr)
-    return EXIT_OK
 
 
 def run(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path]:
