@@ -11,6 +11,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from reportgen import __version__
 from reportgen.analyse.compare import (CompareFacts, FileFacts, compare_layer, find_alerts,
                                        match_layers)
@@ -18,11 +20,11 @@ from reportgen.analyse.compare_outputs import OutputComparison, compare_outputs
 from reportgen.cli import DEFAULT_OUTPUT_DIR
 from reportgen.draw.compare_pictures import is_convolution, kernel_figures
 from reportgen.draw.pictures import colour_bars
-from reportgen.errors import message_of
+from reportgen.errors import ReportInputError, message_of
 from reportgen.i18n import LANGUAGES, _, msg, nmsg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import ModelFile, check_model_file
-from reportgen.load.samples import GivenInput, parse_input
+from reportgen.load.samples import GivenInput, Sample, parse_input
 from reportgen.load.snapshot import ModelSnapshot
 from reportgen.load.weights_file import open_weights
 from reportgen.options import Options
@@ -34,6 +36,11 @@ from reportgen.page.compare_view import compare_view
 from reportgen.page.render import environment
 from reportgen.page.write import check_writable, recover, write_all
 from reportgen.subcommand import add_common_options, run_guarded
+
+
+# Both models' outputs of every drawn layer are kept for each image (CKA compares every image
+# with every other): 256 of the book's 28x28 images hold about 100 MB.
+MAX_DATA_IMAGES = 256
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="[NAME=]FILE",
                         help=_("a sample input (PNG/JPEG or .npy, repeatable) both models are "
                                "run on; at least 4 samples for CKA. Needs TensorFlow"))
+    parser.add_argument("--data", type=Path, metavar="FILE.npy|DIR|FILE.csv",
+                        help=_("a labelled sample (as for a single report) both models are run "
+                               "on: their accuracy, agreement and CKA over up to {n} of its "
+                               "images, evenly spaced. Needs TensorFlow").format(
+                                   n=MAX_DATA_IMAGES))
+    parser.add_argument("--data-labels", type=Path, metavar="FILE.npy",
+                        help=_("the integer labels of an .npy --data sample"))
     parser.add_argument("--lang", choices=LANGUAGES,
                         help=_("the page's language: en (English) or ko (Korean); default: "
                                "ko when LANG or LC_ALL is a Korean locale, else en"))
@@ -83,11 +97,16 @@ def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Pat
     check_writable([html_path, json_path])
     recover([html_path, json_path])
     for item in given:
-        require_regular_file(item.path, "input file")
+        require_regular_file(item.path, msg("input file"))
+    if given and args.data:
+        raise ReportInputError(msg("give --input or --data to compare, not both"))
+    if args.data_labels and not args.data:
+        raise ReportInputError(msg("--data-labels goes with --data"))
     file_a, file_b = check_model_file(args.model_a), check_model_file(args.model_b)
     facts, figures = compare_weights(file_a, file_b, progress)
-    if given:
-        outputs, note = compare_model_outputs(file_a, file_b, given, progress)
+    if given or args.data:
+        outputs, note = compare_model_outputs(file_a, file_b, given, args.data,
+                                              args.data_labels, progress)
         facts = dataclasses.replace(facts, outputs=outputs, outputs_note=note)
     progress.step(msg("writing {path}", path=html_path))
     html = environment().get_template("compare.html.j2").render(
@@ -131,8 +150,10 @@ def file_facts(model_file: ModelFile, snapshot: ModelSnapshot) -> FileFacts:
 
 
 def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[GivenInput, ...],
+                          data: Path | None, data_labels: Path | None,
                           progress: Progress) -> tuple[OutputComparison | None, str]:
-    """Both models run on the same inputs, compared; or None and why they could not be."""
+    """Both models run on the same inputs (--input files, or the first MAX_DATA_IMAGES of a
+    --data sample with their labels), compared; or None and why they could not be."""
     from reportgen.load import keras_model  # only here: the weights part needs no TensorFlow
     from reportgen.load.samples import model_samples
 
@@ -144,7 +165,10 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
         except keras_model.ModelNotRebuilt as exc:
             return None, msg("No output comparison: Keras could not rebuild {file}: "
                              "{error}", file=model_file.path.name, error=message_of(exc))
-    samples = model_samples(list(given), keras_model.snapshot(models[0]).inputs, "auto")
+    specs = keras_model.snapshot(models[0]).inputs
+    samples, labels, n_available = (
+        data_samples(data, data_labels, specs, keras_model.snapshot(models[0])) if data
+        else (model_samples(list(given), specs, "auto"), None, None))
     progress.step(nmsg("running both models on {n} input", "running both models on {n} inputs",
                        len(samples)))
     # Every sample's layer outputs are kept: CKA compares all samples with all others.
@@ -155,4 +179,27 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
                              file=model_file.path.name, error=run.error)
     run_a, run_b = runs
     return compare_outputs([(s.name, s.source) for s in samples], run_a.drawn, run_b.drawn,
-                           run_a.scores[0], run_b.scores[0]), ""
+                           run_a.scores[0], run_b.scores[0], labels, n_available), ""
+
+
+def data_samples(data: Path, data_labels: Path | None, specs, snapshot: ModelSnapshot
+                 ) -> tuple[list[Sample], np.ndarray, int]:
+    """At most MAX_DATA_IMAGES images of a labelled sample, evenly spaced, as samples, their
+    labels, and how many images the sample has: every layer output of every sample is kept
+    for CKA, so the count is capped (and said)."""
+    from reportgen.load.dataset import read_sample
+
+    if len(specs) != 1:
+        raise ReportInputError(msg("--data needs a model with one input; this one has {n}",
+                                   n=len(specs)))
+    output = snapshot.outputs[0].shape or ()
+    n_outputs = int(output[-1]) if output and output[-1] else 1
+    sample = read_sample(data, data_labels, specs[0].shape or (),
+                         2 if n_outputs == 1 else n_outputs)
+    # Evenly spaced through the sample: samples are often stored class by class.
+    chosen = np.unique(np.linspace(0, sample.n_images - 1,
+                                   min(sample.n_images, MAX_DATA_IMAGES)).astype(np.int64))
+    images = sample.conformed(chosen)
+    samples = [Sample(sample.sources[k], sample.sources[k], (image,))
+               for k, image in zip(chosen, images)]
+    return samples, np.asarray(sample.labels)[chosen], sample.n_images

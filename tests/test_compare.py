@@ -204,6 +204,60 @@ def test_both_models_run_on_the_inputs_agree_with_keras_and_numpy(tmp_path):
     assert cka["conv_b"]["cka"] < 0.999
 
 
+def test_a_labelled_sample_gives_each_models_accuracy_on_evenly_spaced_images(tmp_path):
+    import keras
+
+    a, b, _, _ = saved_pair(tmp_path, lambda m: shifted(m, ["conv_b"], size=0.5))
+    rng = np.random.default_rng(8)
+    images = (rng.random((300, 12, 12)) * 255).astype(np.uint8)
+    labels = np.arange(300) % 4  # stored class by class would fool a "first N" cut
+    np.save(tmp_path / "x.npy", images)
+    np.save(tmp_path / "y.npy", labels)
+    sidecar = run_compare(a, b, tmp_path / "c.html", "--data", str(tmp_path / "x.npy"),
+                          "--data-labels", str(tmp_path / "y.npy"))
+    outputs = sidecar["outputs"]
+    chosen = np.unique(np.linspace(0, 299, 256).astype(int))
+    assert (outputs["n"], outputs["n_available"]) == (len(chosen), 300)
+    x = images[chosen][..., None].astype(np.float32) / 255
+    for key, model in (("accuracy_a", a), ("accuracy_b", b)):
+        top = np.argmax(layer_outputs(keras.models.load_model(model), x)["probs"], axis=1)
+        assert outputs[key] == pytest.approx(np.mean(top == labels[chosen]))
+    assert "256 of the sample&#39;s 300 images" in (tmp_path / "c.html").read_text("utf-8")
+
+
+def test_spectral_numbers_are_those_of_the_single_report_for_both_files(tmp_path):
+    from reportgen.analyse.spectral import spectral_facts
+
+    a, b, before, after = saved_pair(tmp_path, lambda m: shifted(m, ["conv_b"], size=0.2))
+    sidecar = run_compare(a, b, tmp_path / "c.html")
+    kernel = by_path(sidecar)["conv_b"]["weights"][0]
+    for key, weights in (("spectral_a", before), ("spectral_b", after)):
+        values = weights["conv_b"][0]
+        expected = spectral_facts("Conv2D", "kernel", values.astype(np.float32))
+        assert kernel[key]["spectral_norm"] == pytest.approx(expected.spectral_norm, rel=1e-6)
+        assert expected.alpha is not None and kernel[key]["alpha"] == expected.alpha
+        # By hand: the largest squared singular value of the 3x3 slices of 6x5.
+        assert kernel[key]["spectral_norm"] == pytest.approx(
+            max(np.linalg.norm(values[i, j], 2) ** 2 for i in range(3) for j in range(3)),
+            rel=1e-5)
+    assert kernel["spectral_a"] != kernel["spectral_b"]
+
+
+def test_save_weights_files_compare_without_their_architecture(tmp_path):
+    model = tiny_cnn()
+    model.save_weights(tmp_path / "a.weights.h5")
+    before = weights_of(model)
+    shifted(model, ["probs"])
+    model.save_weights(tmp_path / "b.weights.h5")
+    sidecar = run_compare(tmp_path / "a.weights.h5", tmp_path / "b.weights.h5",
+                          tmp_path / "c.html")
+    changed = [layer for layer in sidecar["layers"] if layer["changed"]]
+    assert len(changed) == 1 and len(sidecar["layers"]) == 3
+    kernel_a, kernel_b = before["probs"][0], weights_of(model)["probs"][0]
+    assert changed[0]["weights"][0]["relative_change"] == pytest.approx(
+        np.linalg.norm(kernel_b - kernel_a) / np.linalg.norm(kernel_a), rel=1e-6)
+
+
 def kornblith_cka(x: np.ndarray, y: np.ndarray) -> float:
     """Debiased linear CKA written as Kornblith et al.'s notebook does it: unbiased centring
     of each Gram matrix, then a normalised inner product."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.analyse.cka import MIN_INPUTS, linear_cka, top_classes
+from reportgen.i18n import msg
 
 
 @dataclass(frozen=True)
@@ -34,30 +35,39 @@ class PredictionChange:
 @dataclass(frozen=True)
 class OutputComparison:
     """Both models run on the same inputs: agreement of their top classes (None when the first
-    output is not a classification), the inputs whose top class changed, and CKA per layer."""
+    output is not a classification), the inputs whose top class changed, CKA per layer, and
+    with labels (a --data sample) each model's accuracy on these inputs; `n_available` is how
+    many inputs the sample had (more than were run when it was cut)."""
 
     inputs: tuple[tuple[str, str], ...]
     agreement: float | None
     changed: tuple[PredictionChange, ...]
     similarities: tuple[LayerSimilarity, ...]
+    accuracy_a: float | None = None
+    accuracy_b: float | None = None
+    n_available: int | None = None
 
 
 def compare_outputs(inputs: list[tuple[str, str]], outputs_a: dict[str, np.ndarray],
                     outputs_b: dict[str, np.ndarray], scores_a: np.ndarray,
-                    scores_b: np.ndarray) -> OutputComparison:
+                    scores_b: np.ndarray, labels: np.ndarray | None = None,
+                    n_available: int | None = None) -> OutputComparison:
     """Compare the layer outputs of the same-named layers (A's order) and the first model
-    output, for `inputs` given as (name, source) in the order of the batch."""
+    output, for `inputs` given as (name, source) in the order of the batch; `labels`, when
+    known, are the inputs' true classes."""
     similarities = tuple(layer_similarity(name, outputs_a[name], outputs_b[name])
                          for name in outputs_a if name in outputs_b)
     classes_a, classes_b = top_classes(scores_a), top_classes(scores_b)
     if classes_a is None or classes_b is None or scores_a.shape != scores_b.shape:
-        return OutputComparison(tuple(inputs), None, (), similarities)
+        return OutputComparison(tuple(inputs), None, (), similarities, n_available=n_available)
     changed = tuple(PredictionChange(inputs[k][0], int(classes_a[k]), int(classes_b[k]),
                                      _score(scores_a[k], classes_a[k]),
                                      _score(scores_b[k], classes_b[k]))
                     for k in np.flatnonzero(classes_a != classes_b))
+    accuracy_a, accuracy_b = (None, None) if labels is None else \
+        (float(np.mean(classes_a == labels)), float(np.mean(classes_b == labels)))
     return OutputComparison(tuple(inputs), float(np.mean(classes_a == classes_b)), changed,
-                            similarities)
+                            similarities, accuracy_a, accuracy_b, n_available)
 
 
 def _score(row: np.ndarray, predicted: int) -> float:
@@ -69,9 +79,9 @@ def layer_similarity(name: str, a: np.ndarray, b: np.ndarray) -> LayerSimilarity
     """CKA of one layer's outputs in A and B, or why there is none."""
     n = len(a)
     if n < MIN_INPUTS:
-        return LayerSimilarity(name, None, n, f"needs at least {MIN_INPUTS} inputs")
+        return LayerSimilarity(name, None, n, msg("needs at least {n} inputs", n=MIN_INPUTS))
     value = linear_cka(a, b)
     if value is None:
-        return LayerSimilarity(name, None, n, "undefined: an output without variation across "
-                                              "the inputs, or NaN/Inf")
+        return LayerSimilarity(name, None, n, msg("undefined: an output without variation "
+                                                  "across the inputs, or NaN/Inf"))
     return LayerSimilarity(name, value, n)

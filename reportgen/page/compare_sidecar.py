@@ -67,6 +67,9 @@ def outputs_dict(outputs: OutputComparison) -> dict:
     """Both models on the same inputs."""
     return {
         "n": len(outputs.inputs),
+        "n_available": outputs.n_available,
+        "accuracy_a": outputs.accuracy_a,
+        "accuracy_b": outputs.accuracy_b,
         "inputs": [{"name": name, "source": source} for name, source in outputs.inputs],
         "agreement": outputs.agreement,
         "top_class_changed": [dataclasses.asdict(c) for c in outputs.changed],

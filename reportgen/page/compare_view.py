@@ -70,6 +70,9 @@ def verdict(facts: CompareFacts) -> list[str]:
         lines.append(_("Largest relative change: {layer} (‖W_B − W_A‖ / ‖W_A‖ = {value}).").format(
             layer=top.path, value=fmt_number(top.relative_change)))
     outputs = facts.outputs
+    if outputs is not None and outputs.accuracy_a is not None:
+        lines.append(_("Accuracy on the labelled images: {a} for A, {b} for B.").format(
+            a=fmt_percent(outputs.accuracy_a), b=fmt_percent(outputs.accuracy_b)))
     if outputs is not None and outputs.agreement is not None:
         lines.append(ngettext("Top class agrees on {share} of {n} input ({changed} changed).",
                               "Top class agrees on {share} of {n} inputs ({changed} changed).",
@@ -151,6 +154,13 @@ def outputs_view(outputs: OutputComparison) -> dict:
     """Prediction agreement, the inputs whose top class changed, and CKA per layer."""
     return {
         "n": str(len(outputs.inputs)),
+        "cut": (_("{n} of the sample's {total} images, evenly spaced through it, were run "
+                  "(every layer output of each is kept for CKA).").format(n=fmt_int(len(outputs.inputs)),
+                                                       total=fmt_int(outputs.n_available))
+                if outputs.n_available and outputs.n_available > len(outputs.inputs) else ""),
+        "accuracy": ([(_("accuracy of A"), fmt_percent(outputs.accuracy_a)),
+                      (_("accuracy of B"), fmt_percent(outputs.accuracy_b))]
+                     if outputs.accuracy_a is not None else []),
         "inputs": [{"name": name, "source": source} for name, source in outputs.inputs],
         "agreement": fmt_percent(outputs.agreement) if outputs.agreement is not None else "",
         "changed": [{"input": c.input, "class_a": str(c.class_a), "class_b": str(c.class_b),
