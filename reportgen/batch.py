@@ -10,6 +10,7 @@ written; 1 for an internal error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import hashlib
 import json
@@ -21,12 +22,15 @@ from pathlib import Path
 from reportgen import __version__
 from reportgen.analyse.batch_index import (IndexFacts, ModelRow, Outcome, fired_kinds,
                                            kind_titles, model_row, series_trends)
+from reportgen.analyse.compare import main_weight_changes
 from reportgen.analyse.series import SeriesMember, find_series, layer_points
 from reportgen.batch_worker import BatchTask, TaskResult, report_settings, run_task
 from reportgen.cli import positive
 from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import LANGUAGES, _, current_language, msg, nmsg
-from reportgen.load.model_file import file_sha256
+from reportgen.load.guards import require_regular_file
+from reportgen.load.model_file import check_model_file, file_sha256
+from reportgen.load.weights_file import open_weights
 from reportgen.pipeline import generation_time
 from reportgen.progress import Progress
 from reportgen.page.index_view import index_text, index_view
@@ -68,6 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shared-output", type=Path, metavar="DIR",
                         help=_("the workers write the reports into DIR (a folder every worker "
                                "and this machine see) instead of returning them to OUTDIR"))
+    parser.add_argument("--input", dest="inputs", action="append", default=[],
+                        metavar="[NAME=]FILE",
+                        help=_("a sample input every model is run on (repeatable), as for a "
+                               "single report"))
+    parser.add_argument("--labels", type=Path, metavar="FILE",
+                        help=_("class names, one a line, for every model's predictions"))
+    parser.add_argument("--data", type=Path, metavar="FILE.npy|DIR|FILE.csv",
+                        help=_("a labelled sample every model is evaluated on, as for a single "
+                               "report; the index gets an accuracy column"))
+    parser.add_argument("--data-labels", type=Path, metavar="FILE.npy",
+                        help=_("the integer labels of an .npy --data sample"))
     parser.add_argument("--lang", choices=LANGUAGES,
                         help=_("the reports' and the index's language: en (English) or ko "
                                "(Korean); default: ko when LANG or LC_ALL is a Korean locale, "
@@ -88,7 +103,8 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     report_dir = args.shared_output or args.output / "reports"
     check_writable([index_html, index_json, report_dir / "report.html"])
     models = find_models(args.paths)
-    outcomes, pending = plan(models, report_names(models), report_dir, args)
+    given = given_files(args)
+    outcomes, pending = plan(models, report_names(models), report_dir, args, given)
     for k, model in enumerate(outcomes, 1):
         progress.step(msg("[{k}/{n}] {model}: report up to date, reused", k=k, n=len(models),
                           model=str(model)))
@@ -104,7 +120,7 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
                                           len(outcomes), len(models)):
             outcomes[model] = outcome_of(result, str(model), report_dir, args.output)
     facts = index_facts([outcomes[model] for model in models], find_series(models), models,
-                        report_dir, made_by)
+                        report_dir, made_by, signature(given))
     write_all({index_html: environment().get_template("index.html.j2").render(
         **index_view(facts)), index_json: index_text(facts)})
     missing = sum(1 for row in facts.rows if row.outcome.report is None)
@@ -114,20 +130,73 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     return EXIT_SOME_MISSING if missing else 0
 
 
-def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.Namespace
-         ) -> tuple[dict[Path, Outcome], list[tuple[Path, BatchTask]]]:
+def given_files(args: argparse.Namespace) -> dict:
+    """The --input, --labels, --data and --data-labels files, checked before any work (a FIFO
+    or a missing file is refused once, not once per model) and made absolute for the
+    workers."""
+    from reportgen.load.samples import parse_input
+
+    inputs = []
+    for text in args.inputs:
+        item = parse_input(text)
+        require_regular_file(item.path, msg("input file"))
+        path = str(item.path.resolve())
+        inputs.append(f"{item.input_name}={path}" if item.input_name else path)
+    found = {"inputs": tuple(inputs)}
+    for key, kind in (("labels", msg("labels file")), ("data_labels", msg("labels file"))):
+        path = getattr(args, key)
+        if path is not None:
+            require_regular_file(path, kind)
+        found[key] = str(path.resolve()) if path is not None else None
+    if args.data is not None and not args.data.is_dir():
+        require_regular_file(args.data, msg("labelled sample"))
+    found["data"] = str(args.data.resolve()) if args.data is not None else None
+    found["lang"] = current_language()
+    return found
+
+
+def signature(given: dict) -> dict:
+    """What, beside a model's own file and the report settings, its batch report depends on:
+    the language and the files given to every model, each with its SHA-256 (a folder: its
+    path only). index.json keeps it per model; --resume compares it."""
+    from reportgen.load.samples import parse_input
+
+    def fingerprint(text: str | None, path: Path | None = None):
+        if text is None:
+            return None
+        path = path or Path(text)
+        return [text, file_sha256(path) if path.is_file() else None]
+
+    return {"lang": given["lang"],
+            "inputs": [fingerprint(text, parse_input(text).path) for text in given["inputs"]],
+            **{key: fingerprint(given[key]) for key in ("labels", "data", "data_labels")}}
+
+
+def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.Namespace,
+         given: dict) -> tuple[dict[Path, Outcome], list[tuple[Path, BatchTask]]]:
     """The models whose report --resume can keep (as outcomes), and a task for every other."""
     reused, pending = {}, []
     shared = str(args.shared_output.resolve()) if args.shared_output else None
+    before = previous_signatures(args.output / "index.json") if args.resume else {}
+    wanted = signature(given)
     for model, name in zip(models, names):
         html = report_dir / f"{name}.html"
-        if args.resume and up_to_date(model, html):
+        if args.resume and before.get(str(model)) == wanted and up_to_date(model, html):
             reused[model] = Outcome(str(model), name, "reused", "", None,
                                     relative(html, args.output))
         else:
-            pending.append((model, BatchTask(str(model.resolve()), name, shared,
-                                             current_language())))
+            pending.append((model, BatchTask(str(model.resolve()), name, shared, given["lang"],
+                                             given["inputs"], given["labels"], given["data"],
+                                             given["data_labels"])))
     return reused, pending
+
+
+def previous_signatures(index_json: Path) -> dict[str, dict]:
+    """The signature each model's report was made with, by model file, from the index of the
+    batch before (none when there is no readable index)."""
+    index = read_sidecar(index_json) or {}
+    return {row.get("file"): row.get("signature") for row in index.get("models") or []
+            if isinstance(row, dict) and row.get("report")}
 
 
 def find_models(paths: list[str]) -> list[Path]:
@@ -202,20 +271,35 @@ def make_reports(pending: list[tuple[Path, BatchTask]], executor, report_dir: Pa
     """Run the tasks on the executor (a context manager giving a concurrent.futures executor);
     yield (model, result) as each comes, its report written to report_dir when the worker
     returned the text, with one progress line and an estimate of the time left."""
-    started = time.perf_counter()
     with executor as pool:
         futures = {pool.submit(run_task, task): (model, task) for model, task in pending}
+        first_done = None
         for k, future in enumerate(as_completed(futures), 1):
             model, task = futures[future]
             result = task_result(future, task)
             if result.html is not None:
                 write_all({report_dir / f"{result.name}.html": result.html,
                            report_dir / f"{result.name}.json": result.json})
-            left = (time.perf_counter() - started) / k * (len(pending) - k)
+            left = time_left(k, len(pending), result.seconds, first_done, n_workers(pool))
+            first_done = first_done or time.perf_counter()
             progress.step(msg("[{k}/{n}] {model}: {outcome} ({seconds:.1f} s); about "
                               "{left:.0f} s left", k=n_done + k, n=n_total, model=str(model),
                               outcome=_said(result), seconds=result.seconds, left=left))
             yield model, result
+
+
+def time_left(k: int, n: int, seconds: float, first_done: float | None, workers: int) -> float:
+    """The seconds the last n - k of n tasks will take: from the pace since the first result
+    (the workers' start-up, TensorFlow's import, is not in it), or for the first result from
+    its own time shared by the workers."""
+    if first_done is None or k < 2:
+        return seconds * (n - k) / max(1, workers)
+    return (time.perf_counter() - first_done) / (k - 1) * (n - k)
+
+
+def n_workers(pool) -> int:
+    """How many tasks the executor runs at once (1 when it does not say: a Dask executor)."""
+    return int(getattr(pool, "n_workers", 1) or 1)
 
 
 def task_result(future: Future, task: BatchTask) -> TaskResult:
@@ -244,19 +328,41 @@ def outcome_of(result: TaskResult, source: str, report_dir: Path, output: Path) 
 
 
 def index_facts(outcomes: list[Outcome], members: dict[Path, SeriesMember], models: list[Path],
-                report_dir: Path, executor: str) -> IndexFacts:
+                report_dir: Path, executor: str, task_signature: dict) -> IndexFacts:
     """The index's facts, each report's sidecar read once (and let go: only its figures and
     its series points are kept)."""
     rows: list[ModelRow] = []
     points, titles = {}, {}
     for outcome, model in zip(outcomes, models):
         sidecar = read_sidecar(report_dir / f"{outcome.name}.json") if outcome.report else None
-        rows.append(model_row(outcome, sidecar, members.get(model)))
+        rows.append(dataclasses.replace(model_row(outcome, sidecar, members.get(model)),
+                                        signature=task_signature if outcome.report else None))
         if sidecar is not None:
             for name, title in kind_titles(sidecar).items():
                 titles.setdefault(name, title)
             if model in members:
                 points[outcome.name] = layer_points(sidecar)
-    return IndexFacts(rows=tuple(rows), series=series_trends(rows, points),
+    changes = start_changes({model: member for model, member in members.items()
+                             if model in set(models)},
+                            {model: outcome.name for model, outcome in zip(models, outcomes)})
+    return IndexFacts(rows=tuple(rows), series=series_trends(rows, points, changes),
                       alert_kinds=fired_kinds(rows, titles), executor=executor,
                       generated_at=generation_time(), reportgen_version=__version__)
+
+
+def start_changes(members: dict[Path, SeriesMember], names: dict[Path, str]
+                  ) -> dict[str, dict[str, float | None]]:
+    """By report name, each series member's layer changes from its series' first epoch,
+    read from both files' weights with h5py (a file that cannot be read has none)."""
+    firsts: dict[str, Path] = {}
+    for model, member in sorted(members.items(), key=lambda item: item[1].epoch):
+        firsts.setdefault(member.series, model)
+    found = {}
+    for model, member in members.items():
+        try:
+            with open_weights(check_model_file(firsts[member.series])) as start, \
+                    open_weights(check_model_file(model)) as now:
+                found[names[model]] = main_weight_changes(start, now)
+        except ReportInputError:
+            found[names[model]] = {}
+    return found

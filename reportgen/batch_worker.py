@@ -37,6 +37,12 @@ class BatchTask:
     name: str
     shared_folder: str | None = None
     lang: str = "en"
+    # What every report of the batch is made with (absolute paths, as --input/--labels/--data
+    # of a single report take them).
+    inputs: tuple[str, ...] = ()
+    labels: str | None = None
+    data: str | None = None
+    data_labels: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,17 @@ def run_task(task: BatchTask) -> TaskResult:
 def _report(task: BatchTask) -> tuple[str | None, str | None]:
     """Write the report where the task says, or into a temporary folder whose files' text is
     returned."""
+    from reportgen.load.samples import parse_input
     from reportgen.pipeline import ReportRequest, generate_report
 
     def request(folder: Path) -> ReportRequest:
+        optional = {"labels_path": task.labels, "data_path": task.data,
+                    "data_labels_path": task.data_labels}
         return ReportRequest(model_path=Path(task.model), output=folder / f"{task.name}.html",
-                             input_scale=INPUT_SCALE, options=BATCH_OPTIONS)
+                             inputs=tuple(parse_input(text) for text in task.inputs),
+                             input_scale=INPUT_SCALE, options=BATCH_OPTIONS,
+                             **{key: Path(value) for key, value in optional.items()
+                                if value is not None})
 
     if task.shared_folder is not None:
         generate_report(request(Path(task.shared_folder)), Progress(quiet=True))

@@ -179,7 +179,13 @@ def _main(argv: list[str]) -> int:
 
 def run_guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
     """work()'s exit code, or the exit code of what it raised, said in one line (the main
-    command's and the subcommands' rules alike)."""
+    command's and the subcommands' rules alike), in the language --lang asks for."""
+    with language(getattr(args, "lang", None)):
+        return _guarded(args, work)
+
+
+def _guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
+    """run_guarded in the run's language."""
     if args.quiet:
         # Library warnings (numpy, zipfile, Keras) are not ours to print when asked for quiet.
         warnings.simplefilter("ignore")

@@ -1,11 +1,11 @@
 """`ReportCallback`: a Keras callback that writes an audit report every N epochs as a model
-trains, and an index of them with the trend of each layer's change from its start.
+trains, and the batch index over them (reportgen batch's, with its trends) refreshed each time.
 
     model.fit(x, y, epochs=20, callbacks=[reportgen.keras.ReportCallback("audit", every=5)])
 
 Without `inputs` or `data` a report costs what a weights-only one does (no forward pass,
 no re-initialisation: the weights are compared with the ones training started from).
-A failure never stops training: it becomes a warning and a line in the index.
+A failure never stops training: it becomes a warning and a row in the index.
 """
 
 from __future__ import annotations
@@ -22,57 +22,130 @@ from reportgen.errors import one_line
 
 class ReportCallback(keras.callbacks.Callback):
     """Write `output_dir/epoch-NNN.html` (+ .json) every `every` epochs, and
-    `output_dir/index.html` (+ index.json) with the trends, refreshed each time."""
+    `output_dir/index.html` (+ index.json) with the trends, refreshed each time.
+
+    `weights_only` (default: when neither `inputs` nor `data` is given) makes the cheap
+    report, compared with the weights training started from; False makes full reports (a
+    fresh initialisation, feature maps of `inputs` or the synthetic pattern)."""
 
     def __init__(self, output_dir: str | Path, every: int = 1, inputs=None, data=None,
-                 data_labels=None, labels=None, **options: Any):
+                 data_labels=None, labels=None, weights_only: bool | None = None,
+                 **options: Any):
         super().__init__()
         if every < 1:
             raise ValueError("every must be a whole number of at least 1")
+        if "initial" in options:
+            raise TypeError("ReportCallback compares with the weights training started from "
+                            "itself: 'initial' is not an option")
         self.output_dir, self.every = Path(output_dir), every
+        self.weights_only = (inputs is None and data is None) if weights_only is None \
+            else weights_only
         self.arguments = {"inputs": inputs, "data": data, "data_labels": data_labels,
                           "labels": labels, **options}
-        self.initial: dict | None = None
-        self.entries: list[dict] = []
+        self.start: dict | None = None
+        # Only what the index shows is kept per epoch (never a report's facts): a long run
+        # of a large model stays small.
+        self.rows: list = []
+        self.points: dict[str, dict] = {}
+        self.changes: dict[str, dict] = {}
+        self.titles: dict[str, str] = {}
 
     def on_train_begin(self, logs=None):
         from reportgen.load.keras_model import weights_by_path
 
-        self.initial = weights_by_path(self.model)
+        try:
+            self.start = weights_by_path(self.model)
+        except Exception as exc:  # as everywhere here: training goes on
+            _warn(f"reportgen: the starting weights could not be read: {one_line(exc)}")
 
     def on_epoch_end(self, epoch: int, logs=None):
         if (epoch + 1) % self.every:
             return
-        started = time.perf_counter()
-        path = self.output_dir / f"epoch-{epoch + 1:03d}.html"
         try:
-            self.entries.append(self.write_report(epoch + 1, path, logs or {}))
+            self.record(epoch + 1, logs or {})
         except Exception as exc:  # Training goes on whatever the report meets.
-            warnings.warn(f"reportgen: no report for epoch {epoch + 1}: {one_line(exc)}",
-                          RuntimeWarning, stacklevel=2)
-            self.entries.append({"epoch": epoch + 1, "error": one_line(exc)})
-        self.entries[-1]["seconds"] = time.perf_counter() - started
+            _warn(f"reportgen: no report for epoch {epoch + 1}: {one_line(exc)}")
         self.write_index()
 
-    def write_report(self, epoch: int, path: Path, logs: dict) -> dict:
-        """One epoch's report; the figures the index needs from it."""
+    def record(self, epoch: int, logs: dict) -> None:
+        """One epoch's report, and its row and trend points for the index (a failed report
+        is a row that says why)."""
+        from reportgen.analyse.batch_index import Outcome, kind_titles, model_row
+        from reportgen.analyse.series import SeriesMember, layer_points
+
+        name = f"epoch-{epoch:03d}"
+        member = SeriesMember(self.output_dir.name, epoch)
+        numbers = tuple((key, float(value)) for key, value in sorted(logs.items())
+                        if isinstance(value, (int, float)))
+        started = time.perf_counter()
+        try:
+            facts = self.write_report(self.output_dir / f"{name}.html")
+        except Exception as exc:
+            outcome = Outcome(f"{name}.html", name, "failed", one_line(exc),
+                              time.perf_counter() - started, None)
+            self.rows.append(model_row(outcome, None, member, numbers))
+            raise
+        outcome = Outcome(f"{name}.html", name, "report", "", time.perf_counter() - started,
+                          f"{name}.html")
+        self.rows.append(model_row(outcome, facts, member, numbers))
+        self.points[name] = layer_points(facts)
+        self.changes[name] = self.change_from_start()
+        for kind, title in kind_titles(facts).items():
+            self.titles.setdefault(kind, title)
+
+    def write_report(self, path: Path) -> dict:
+        """One epoch's report, saved; its sidecar's data."""
         from reportgen import api
 
-        runs = any(self.arguments.get(k) is not None for k in ("inputs", "data"))
-        result = api.report(self.model, weights_only=not runs,
-                            initial=None if runs else self.initial, **self.arguments)
+        initial = self.start if self.weights_only else None
+        result = api.report(self.model, weights_only=self.weights_only, initial=initial,
+                            **self.arguments)
         result.save(path)
-        return {"epoch": epoch, "report": path.name, "logs": dict(logs),
-                "facts": result.facts}
+        return result.facts
+
+    def change_from_start(self) -> dict[str, float | None]:
+        """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, from the model in memory."""
+        from reportgen.analyse.compare import main_change
+        from reportgen.load.keras_model import weights_by_path
+
+        if self.start is None:
+            return {}
+        now = weights_by_path(self.model)
+        return {path: main_change(start, now[path]) for path, start in self.start.items()
+                if path in now}
 
     def write_index(self) -> None:
         """The index of the reports so far, never letting its own failure stop training."""
         from reportgen.i18n import language
-        from reportgen.page.epochs_view import write_epoch_index
 
         try:
             with language(self.arguments.get("lang")):  # the reports' language
-                write_epoch_index(self.output_dir, self.entries)
+                self._write_index()
         except Exception as exc:  # as above: training goes on
-            warnings.warn(f"reportgen: the index could not be written: {one_line(exc)}",
-                          RuntimeWarning, stacklevel=2)
+            _warn(f"reportgen: the index could not be written: {one_line(exc)}")
+
+    def _write_index(self) -> None:
+        from reportgen import __version__
+        from reportgen.analyse.batch_index import IndexFacts, fired_kinds, series_trends
+        from reportgen.i18n import msg
+        from reportgen.page.index_view import index_text, index_view
+        from reportgen.page.render import environment
+        from reportgen.page.write import write_all
+        from reportgen.pipeline import generation_time
+
+        rows = tuple(self.rows)
+        facts = IndexFacts(rows=rows, series=series_trends(list(rows), self.points, self.changes),
+                           alert_kinds=fired_kinds(list(rows), self.titles),
+                           executor=msg("the training callback"), generated_at=generation_time(),
+                           reportgen_version=__version__, training_run=self.output_dir.name)
+        write_all({self.output_dir / "index.html":
+                   environment().get_template("index.html.j2").render(**index_view(facts)),
+                   self.output_dir / "index.json": index_text(facts)})
+
+
+def _warn(text: str) -> None:
+    """A warning that can never become an exception inside model.fit (a caller's
+    `warnings.simplefilter("error")` would otherwise turn it into one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn(text, RuntimeWarning, stacklevel=3)

@@ -47,6 +47,11 @@ class WorkerPool(Executor):
         for thread in self._threads:
             thread.start()
 
+    @property
+    def n_workers(self) -> int:
+        """How many tasks run at once."""
+        return len(self._threads)
+
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         """Run fn(*args, **kwargs) in a worker; its Future has the result or the exception."""
         future: Future = Future()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -17,10 +18,14 @@ FILE_FIELDS = {"file", "file_size", "sha256", "format", "saved_by_keras_version"
 
 
 def test_the_public_names_are_listed_and_importable():
-    assert set(reportgen.__all__) >= {"report", "write", "Report", "keras"}
+    # The README's "In Python and in a notebook" documents exactly these.
+    assert sorted(reportgen.__all__) == ["Report", "__version__", "keras", "report", "write"]
     for name in reportgen.__all__:
         assert getattr(reportgen, name) is not None
-    assert reportgen.keras.ReportCallback
+    assert callable(reportgen.report) and callable(reportgen.write)
+    assert issubclass(reportgen.keras.ReportCallback, __import__("keras").callbacks.Callback)
+    with pytest.raises(AttributeError):
+        reportgen.not_a_name  # noqa: B018
 
 
 def without_file_fields(data: dict) -> dict:
@@ -87,12 +92,50 @@ def test_the_callback_writes_a_report_per_epoch_and_a_rising_trend(tmp_path):
     written = sorted(p.name for p in (tmp_path / "audit").glob("epoch-*.html"))
     assert written == ["epoch-001.html", "epoch-002.html", "epoch-003.html"]
     index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
-    first = index["relative_change"]["conv2d"]
+    assert (index["kind"], index["schema_version"]) == ("training", 2)
+    [series] = index["series"]
+    assert series["epochs"] == [1, 2, 3]
+    trends = {layer["path"]: layer for layer in series["layers"]}
+    first = trends["conv2d"]["start_change"]
     assert len(first) == 3 and first[0] > 0 and first[0] < first[1] < first[2]
+    # Weights-only reports compare with the starting weights too: the same numbers.
+    assert trends["conv2d"]["relative_change"] == pytest.approx(first, rel=1e-6)
+    assert [row["logs"]["loss"] for row in index["models"]] == pytest.approx(
+        model.history.history["loss"])
     page = (tmp_path / "audit" / "index.html").read_text("utf-8")
     assert 'href="epoch-003.html"' in page
     report = json.loads((tmp_path / "audit" / "epoch-003.json").read_text("utf-8"))
     assert report["mode"] == "weights-only" and report["layers"][0]["init"] is not None
+
+
+def test_with_data_the_callback_reports_accuracy_and_still_trends_from_the_start(tmp_path):
+    import keras
+
+    images, labels = shapes_dataset(n_per_class=6, seed=3)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(images.shape[1:]),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(name="pool"),
+                              keras.layers.Dense(8, activation="softmax", name="out")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss="sparse_categorical_crossentropy")
+    start = np.array(model.get_layer("conv").get_weights()[0], np.float64)
+    kernels = []
+
+    class Kernels(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            kernels.append(np.array(self.model.get_layer("conv").get_weights()[0], np.float64))
+
+    callback = reportgen.keras.ReportCallback(tmp_path / "audit", data=images, data_labels=labels)
+    model.fit(images, labels, epochs=2, batch_size=16, verbose=0, callbacks=[Kernels(), callback])
+    index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "audit" / "epoch-002.json").read_text("utf-8"))
+    assert report["mode"] == "full"
+    assert [row["accuracy"] for row in index["models"]][-1] == \
+        report["evaluation"]["accuracy"]["value"]
+    conv = next(layer for layer in index["series"][0]["layers"] if layer["path"] == "conv")
+    assert conv["start_change"] == pytest.approx(
+        [np.linalg.norm(k - start) / np.linalg.norm(start) for k in kernels], rel=1e-6)
 
 
 def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
@@ -112,4 +155,11 @@ def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
                             callbacks=[callback])
     assert len(history.history["loss"]) == 2
     index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
-    assert [e["error"] for e in index["epochs"]] == ["the disk is on fire"] * 2
+    assert [(row["status"], row["reason"]) for row in index["models"]] == \
+        [("failed", "the disk is on fire")] * 2
+    # Warnings turned into errors (pytest -W error, a strict notebook) still cannot reach fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, verbose=0,
+                            callbacks=[reportgen.keras.ReportCallback(tmp_path / "strict")])
+    assert len(history.history["loss"]) == 2

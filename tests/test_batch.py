@@ -101,6 +101,13 @@ def test_the_series_trends_are_each_layers_std_by_epoch_as_numpy_computes_it(bat
             sidecar = json.loads((batch["out"] / rows[epoch]["sidecar"]).read_text("utf-8"))
             (layer,) = [layer for layer in sidecar["layers"] if layer["name"] == name]
             assert change == layer["weights"][0]["relative_change"] and change > 0
+        # The change from the first epoch, by hand from the saved kernels.
+        first = batch["kernels"][EPOCHS[0]][name]
+        assert trend["start_change"] == pytest.approx(
+            [np.linalg.norm(batch["kernels"][e][name] - first) / np.linalg.norm(first)
+             for e in EPOCHS], rel=1e-6, abs=1e-12)
+        assert trend["start_change"][0] == 0 and trend["start_change"][-1] > 0
+        assert len(trend["alpha"]) == len(EPOCHS)
 
 
 class Links(HTMLParser):
@@ -182,12 +189,42 @@ def test_resume_keeps_the_reports_of_unchanged_models_and_redoes_a_changed_one(t
         stamps["first"]
     assert (reports["second"].stat().st_ino, reports["second"].stat().st_mtime_ns) != \
         stamps["second"]
+    # Another language, or a labelled sample, is another report: nothing is reused.
+    assert main([str(folder), "-o", str(out), "--resume", "--jobs", "1", "-q",
+                 "--lang", "ko"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in index["models"]] == ["report", "report"]
+    assert main([str(folder), "-o", str(out), "--resume", "-q", "--lang", "ko"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in index["models"]] == ["reused", "reused"]
     # Without -q: one line per model, with the count, and an estimate for the rest.
     lines = [line for line in capfd.readouterr().err.splitlines()
              if re.search(r"\[\d+/\d+\]", line)]
     assert len(lines) == 2
     assert "[1/2]" in lines[0] and "first.keras" in lines[0] and "reused" in lines[0]
     assert "[2/2]" in lines[1] and "second.keras" in lines[1] and "left" in lines[1]
+
+
+def test_a_labelled_sample_gives_every_report_an_evaluation_and_the_index_its_accuracy(
+        tmp_path):
+    folder, out = tmp_path / "models", tmp_path / "out"
+    folder.mkdir()
+    model = tiny_cnn()
+    model.save(folder / "tiny.keras")
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "x.npy", (rng.random((24, 12, 12)) * 255).astype(np.uint8))
+    np.save(tmp_path / "y.npy", np.arange(24) % 4)
+    assert main([str(folder), "-o", str(out), "--jobs", "1", "-q", "--data",
+                 str(tmp_path / "x.npy"), "--data-labels", str(tmp_path / "y.npy")]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    (row,) = index["models"]
+    sidecar = json.loads((out / row["sidecar"]).read_text(encoding="utf-8"))
+    assert row["accuracy"] == sidecar["evaluation"]["accuracy"]["value"] is not None
+    assert sidecar["evaluation"]["n_samples"] == 24
+    assert row["signature"]["data"][0] == str((tmp_path / "x.npy").resolve())
+    assert ">accuracy</th>" in (out / "index.html").read_text(encoding="utf-8")
+    # A sample that is not a file is refused once, before any model is made.
+    assert main([str(folder), "-o", str(out), "-q", "--data", str(tmp_path / "absent.npy")]) == 2
 
 
 def test_the_same_batch_runs_on_a_dask_cluster_writing_to_a_shared_folder(batch, tmp_path):

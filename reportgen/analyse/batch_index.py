@@ -39,6 +39,9 @@ class ModelRow:
     mean_alpha: float | None
     series: str | None
     epoch: int | None
+    accuracy: float | None = None
+    logs: tuple[tuple[str, float], ...] = ()
+    signature: dict | None = None  # what a batch made the report with (batch.signature)
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,14 @@ class IndexFacts:
     executor: str
     generated_at: str
     reportgen_version: str
+    training_run: str | None = None  # the folder of a training callback's reports
 
 
-def model_row(outcome: Outcome, sidecar: dict | None, member: SeriesMember | None) -> ModelRow:
-    """A model's row: its outcome and the figures of its sidecar (empty without one). Alerts
-    that rest on the synthetic test pattern alone are not counted, as the report counts
-    them."""
+def model_row(outcome: Outcome, sidecar: dict | None, member: SeriesMember | None,
+              logs: tuple[tuple[str, float], ...] = ()) -> ModelRow:
+    """A model's row: its outcome and the figures of its sidecar (empty without one), and the
+    training logs of its epoch (a training callback's). Alerts that rest on the synthetic test
+    pattern alone are not counted, as the report counts them."""
     sidecar = sidecar or {}
     model = sidecar.get("model") or {}
     counts: dict[str, int] = {}
@@ -78,7 +83,9 @@ def model_row(outcome: Outcome, sidecar: dict | None, member: SeriesMember | Non
                     params=(model.get("params") or {}).get("total"),
                     alerts=tuple(sorted(counts.items())), mean_alpha=mean_alpha(sidecar),
                     series=member.series if member else None,
-                    epoch=member.epoch if member else None)
+                    epoch=member.epoch if member else None,
+                    accuracy=((sidecar.get("evaluation") or {}).get("accuracy") or {}).get("value"),
+                    logs=logs)
 
 
 def mean_alpha(sidecar: dict) -> float | None:
@@ -93,10 +100,12 @@ def mean_alpha(sidecar: dict) -> float | None:
     return sum(alphas) / len(alphas) if alphas else None
 
 
-def series_trends(rows: list[ModelRow],
-                  points: dict[str, dict[str, Point]]) -> tuple[SeriesTrends, ...]:
+def series_trends(rows: list[ModelRow], points: dict[str, dict[str, Point]],
+                  start_changes: dict[str, dict[str, float | None]]
+                  ) -> tuple[SeriesTrends, ...]:
     """The trends of every series among the rows, in the order series first appear, epochs
-    in order; `points` holds layer_points() of each member's report, by report name."""
+    in order; `points` holds layer_points() of each member's report and `start_changes`
+    each member's layer changes from its series' first epoch, by report name."""
     names = list(dict.fromkeys(row.series for row in rows if row.series))
     found = []
     for name in names:
@@ -104,6 +113,8 @@ def series_trends(rows: list[ModelRow],
         found.append(SeriesTrends(name, tuple(row.epoch for row in members),
                                   tuple(row.outcome.report for row in members),
                                   layer_trends([points.get(row.outcome.name, {})
+                                                for row in members],
+                                               [start_changes.get(row.outcome.name, {})
                                                 for row in members])))
     return tuple(found)
 

@@ -15,6 +15,7 @@ import numpy as np
 from reportgen.analyse.alerts import AlertKind
 from reportgen.analyse.compare_outputs import OutputComparison
 from reportgen.analyse.facts import Alert
+from reportgen.analyse.series import main_weight_index
 from reportgen.analyse.spectral import spectral_facts
 from reportgen.i18n import msg
 from reportgen.analyse.stats import _blocks
@@ -180,6 +181,27 @@ def compare_weight(class_name: str, name: str, a, b) -> WeightChange:
                         cosine=cosine, relative_change=_ratio(diff_norm, norm_a),
                         identical=sums.identical, n_non_finite=0,
                         spectrum_a=spectrum_a, spectrum_b=spectrum_b)
+
+
+def main_weight_changes(start: ModelSnapshot, now: ModelSnapshot) -> dict[str, float | None]:
+    """By layer path, how far each matched layer's main weight moved from `start` to `now`,
+    ‖W − W_start‖ / ‖W_start‖ (the trend of a checkpoint series from its first epoch)."""
+    pairs, _ = match_layers(start, now)
+    return {a.path: main_change([w.values for w in a.weights], [w.values for w in b.weights])
+            for a, b in pairs}
+
+
+def main_change(start: list, now: list) -> float | None:
+    """‖W − W_start‖ / ‖W_start‖ of the main weight (series.main_weight_index) of a layer
+    given as its weights at the start and now (arrays or read on demand); None when it
+    cannot be computed (NaN or Inf, an all-zero start)."""
+    k = main_weight_index([tuple(values.shape) for values in start])
+    if k is None or k >= len(now) or tuple(start[k].shape) != tuple(now[k].shape):
+        return None
+    sums = paired_sums(start[k], now[k])
+    if sums.n_non_finite or not sums.n:
+        return None
+    return _ratio(math.sqrt(sums.squares_diff), math.sqrt(sums.squares_a))
 
 
 def spectrum(class_name: str, name: str, values) -> Spectrum:

@@ -54,21 +54,30 @@ def find_series(paths: list[Path]) -> dict[Path, SeriesMember]:
 
 @dataclass(frozen=True)
 class LayerTrend:
-    """One layer's main weight across the epochs of a series (None where a report lacks it):
-    its std, and its relative change from a fresh initialisation, ‖W − W₀‖ / ‖W₀‖."""
+    """One layer's main weight across the epochs of a series (None where an epoch lacks it):
+    its std, its relative change from a fresh initialisation ‖W − W₀‖ / ‖W₀‖, its power-law
+    alpha, and its relative change from the series' first epoch ‖W − W₁‖ / ‖W₁‖."""
 
     path: str
     weight: str
     std: tuple[float | None, ...]
     relative_change: tuple[float | None, ...]
+    alpha: tuple[float | None, ...]
+    start_change: tuple[float | None, ...]
+
+
+def main_weight_index(shapes: list) -> int | None:
+    """Which of a layer's weights stands for it: its first matrix or kernel (two or more
+    axes), else its first weight; None without weights."""
+    return next((k for k, shape in enumerate(shapes) if len(shape or ()) >= 2),
+                0 if shapes else None)
 
 
 def main_weight(layer: dict) -> dict | None:
-    """A sidecar layer's weight that stands for the layer: its first matrix or kernel (two or
-    more axes), else its first weight."""
+    """A sidecar layer's main weight (main_weight_index)."""
     weights = layer.get("weights") or []
-    return next((w for w in weights if len(w.get("shape") or ()) >= 2),
-                weights[0] if weights else None)
+    k = main_weight_index([w.get("shape") for w in weights])
+    return None if k is None else weights[k]
 
 
 def sidecar_layers(layers: list[dict]):
@@ -78,31 +87,46 @@ def sidecar_layers(layers: list[dict]):
         yield from sidecar_layers(layer.get("layers") or [])
 
 
-Point = tuple[str, float | None, float | None]  # (weight name, std, relative change)
+@dataclass(frozen=True)
+class Point:
+    """What a report's sidecar says of one layer's main weight, for the trends."""
+
+    weight: str
+    std: float | None
+    relative_change: float | None
+    alpha: float | None
+
+
+NO_POINT = Point("", None, None, None)
 
 
 def layer_points(sidecar: dict) -> dict[str, Point]:
-    """What a report's sidecar says of each layer with weights, for the trends: by layer
-    path, its main weight's name, std and relative change from initialisation. (Kept
-    instead of the sidecar: a long series of large models' sidecars would not fit in
-    memory.)"""
+    """By layer path, what a report's sidecar says of each layer with weights: its main
+    weight's name, std, relative change from initialisation and alpha. (Kept instead of the
+    sidecar: a long series of large models' sidecars would not fit in memory.)"""
     points = {}
     for layer in sidecar_layers(sidecar.get("layers") or []):
         weight = main_weight(layer)
         if weight is not None:
-            points[layer.get("path", "")] = (weight.get("name", ""), weight.get("std"),
-                                             weight.get("relative_change"))
+            spectral = weight.get("spectral") or {}
+            points[layer.get("path", "")] = Point(weight.get("name", ""), weight.get("std"),
+                                                  weight.get("relative_change"),
+                                                  spectral.get("alpha"))
     return points
 
 
-def layer_trends(epochs: list[dict[str, Point]]) -> tuple[LayerTrend, ...]:
+def layer_trends(epochs: list[dict[str, Point]],
+                 start_changes: list[dict[str, float | None]]) -> tuple[LayerTrend, ...]:
     """The trend of every layer found in any epoch's points (in epoch order), layers in the
-    model order of the first epoch that has them; None where an epoch lacks a layer."""
+    model order of the first epoch that has them; None where an epoch lacks a layer.
+    `start_changes` gives, per epoch, each layer's change from the first epoch."""
     paths = list(dict.fromkeys(path for points in epochs for path in points))
     trends = []
     for path in paths:
-        found = [points.get(path, ("", None, None)) for points in epochs]
-        name = next((point[0] for point in found if point[0]), "")
-        trends.append(LayerTrend(path, name, tuple(point[1] for point in found),
-                                 tuple(point[2] for point in found)))
+        found = [points.get(path, NO_POINT) for points in epochs]
+        name = next((point.weight for point in found if point.weight), "")
+        trends.append(LayerTrend(path, name, tuple(point.std for point in found),
+                                 tuple(point.relative_change for point in found),
+                                 tuple(point.alpha for point in found),
+                                 tuple(changes.get(path) for changes in start_changes)))
     return tuple(trends)

@@ -9,10 +9,13 @@ from urllib.parse import quote
 from reportgen.analyse.batch_index import IndexFacts, ModelRow, SeriesTrends
 from reportgen.draw.diagnostic_charts import trend_chart
 from reportgen.i18n import N_, _, current_language, html_lang, ngettext
-from reportgen.page.formatting import MISSING, fmt_int, fmt_number
+from reportgen.page.formatting import MISSING, fmt_int, fmt_number, fmt_percent
 from reportgen.page.sidecar import finite
 
-SCHEMA_VERSION = 1
+# 2: a training callback's index has the batch index's layout (in 1 it had `epochs` and
+# `relative_change`); series layers gained `alpha` and `start_change`, models `accuracy`,
+# `logs` and `signature`.
+SCHEMA_VERSION = 2
 TREND_WIDTH = 640
 STATUS_TEXT = {"report": "", "reused": N_("reused (unchanged)"), "refused": N_("refused"),
                "failed": N_("failed")}
@@ -27,23 +30,33 @@ def href(relative_path: str) -> str:
 
 
 def index_view(facts: IndexFacts) -> dict:
-    """Everything the index template shows."""
+    """Everything the index template shows: a batch's models, or a training run's epochs."""
     n_reports = sum(1 for row in facts.rows if row.outcome.report)
     n_missing = len(facts.rows) - n_reports
+    n = len(facts.rows)
+    if facts.training_run is not None:
+        title = _("reportgen: training run in {folder}").format(folder=facts.training_run)
+        summary = ngettext("{n} epoch reported: {reports} with a report.",
+                           "{n} epochs reported: {reports} with a report.", n)
+    else:
+        title = ngettext("reportgen batch: {n} model", "reportgen batch: {n} models", n)
+        summary = (ngettext("{n} model: {reports} with a report, {missing} without (refused "
+                            "or failed).", "{n} models: {reports} with a report, {missing} "
+                            "without (refused or failed).", n)
+                   if n_missing else
+                   ngettext("{n} model: {reports} with a report.",
+                            "{n} models: {reports} with a report.", n))
+    log_names = list(dict.fromkeys(name for row in facts.rows for name, _value in row.logs))
     return {
-        "title": ngettext("reportgen batch: {n} model", "reportgen batch: {n} models",
-                          len(facts.rows)).format(n=len(facts.rows)),
+        "title": title.format(n=n),
         "html_lang": html_lang(),
-        "summary": (ngettext("{n} model: {reports} with a report, {missing} without (refused "
-                             "or failed).", "{n} models: {reports} with a report, {missing} "
-                             "without (refused or failed).", len(facts.rows))
-                    if n_missing else
-                    ngettext("{n} model: {reports} with a report.",
-                             "{n} models: {reports} with a report.", len(facts.rows))).format(
-            n=len(facts.rows), reports=n_reports, missing=n_missing),
+        "summary": summary.format(n=n, reports=n_reports, missing=n_missing),
         # The titles come from the reports' sidecars, in English: their msgids.
         "kinds": [_(title) for _name, title in facts.alert_kinds],
-        "rows": [row_view(k, row, facts.alert_kinds) for k, row in enumerate(facts.rows, 1)],
+        "has_accuracy": any(row.accuracy is not None for row in facts.rows),
+        "log_names": log_names,
+        "rows": [row_view(k, row, facts.alert_kinds, log_names)
+                 for k, row in enumerate(facts.rows, 1)],
         "series": [series_view(k, s) for k, s in enumerate(facts.series, 1)],
         "executor": facts.executor,
         "generated_at": facts.generated_at,
@@ -51,10 +64,12 @@ def index_view(facts: IndexFacts) -> dict:
     }
 
 
-def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...]) -> dict:
+def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...],
+             log_names: list[str]) -> dict:
     """One model's row of the table."""
     outcome = row.outcome
     counts = dict(row.alerts)
+    logs = dict(row.logs)
     problem = outcome.status in ("refused", "failed")
     return {
         "number": str(number),
@@ -67,23 +82,31 @@ def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...]) -> 
         "params": fmt_int(row.params) if row.params is not None else MISSING,
         "alerts": [fmt_int(counts.get(name, 0)) if outcome.report else MISSING
                    for name, _ in kinds],
+        "accuracy": fmt_percent(row.accuracy) if row.accuracy is not None else MISSING,
+        "logs": [fmt_number(logs[name]) if name in logs else MISSING for name in log_names],
         "mean_alpha": fmt_number(row.mean_alpha, 3),
         "seconds": f"{outcome.seconds:.2f} s" if outcome.seconds is not None else MISSING,
     }
 
 
+# The trends of a series, in the order they are drawn: (LayerTrend field, the chart's label).
+TRENDS = (("start_change", N_("relative change from the first epoch ‖W − W₁‖ / ‖W₁‖")),
+          ("std", N_("std of each layer's main weight")),
+          ("alpha", N_("power-law alpha of each layer's main weight")),
+          ("relative_change", N_("relative change from initialisation ‖W − W₀‖ / ‖W₀‖")))
+
+
 def series_view(number: int, series: SeriesTrends) -> dict:
-    """A series: its epochs with links, and two charts with a line per layer: the std of
-    each layer's main weight, and its relative change from a fresh initialisation (when
-    the reports have one)."""
+    """A series: its epochs with links, and a chart with a line per layer for each trend the
+    reports give (a trend no epoch has is left out: relative change from initialisation is
+    unknown for weights-only reports, alpha for layers too small to fit)."""
     epochs = list(series.epochs)
-    charts = [trend_chart(epochs, [(t.path, list(t.std)) for t in series.layers],
-                          _("std of each layer's main weight"), width=TREND_WIDTH)]
-    if any(v is not None for t in series.layers for v in t.relative_change):
-        charts.append(trend_chart(epochs, [(t.path, list(t.relative_change))
-                                           for t in series.layers],
-                                  _("relative change from initialisation ‖W − W₀‖ / ‖W₀‖"),
-                                  width=TREND_WIDTH))
+    charts = []
+    for field, label in TRENDS:
+        lines = [(t.path, [float("nan") if v is None else v for v in getattr(t, field)])
+                 for t in series.layers]
+        if any(v is not None for t in series.layers for v in getattr(t, field)):
+            charts.append(trend_chart(epochs, lines, _(label), width=TREND_WIDTH))
     return {"name": series.name, "anchor": f"series-{number}",
             "epochs": [{"epoch": str(e), "href": href(r) if r else ""}
                        for e, r in zip(series.epochs, series.reports)],
@@ -94,7 +117,7 @@ def index_dict(facts: IndexFacts) -> dict:
     """index.json: the table and the trends as plain data (README: "The batch index")."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "kind": "batch",
+        "kind": "training" if facts.training_run is not None else "batch",
         "lang": current_language(),
         "generated_at": facts.generated_at,
         "generator": {"name": "reportgen", "version": facts.reportgen_version},
@@ -105,7 +128,8 @@ def index_dict(facts: IndexFacts) -> dict:
         "models": [model_dict(row) for row in facts.rows],
         "series": [{"name": s.name, "epochs": list(s.epochs), "reports": list(s.reports),
                     "layers": [{"path": t.path, "weight": t.weight, "std": list(t.std),
-                                "relative_change": list(t.relative_change)}
+                                "relative_change": list(t.relative_change),
+                                "alpha": list(t.alpha), "start_change": list(t.start_change)}
                                for t in s.layers]}
                    for s in facts.series],
     }
@@ -120,6 +144,7 @@ def model_dict(row: ModelRow) -> dict:
             "sidecar": re.sub(r"\.html$", ".json", outcome.report) if outcome.report else None,
             "sha256": row.sha256, "mode": row.mode, "params": row.params,
             "alerts": dict(row.alerts), "mean_alpha": row.mean_alpha,
+            "accuracy": row.accuracy, "logs": dict(row.logs), "signature": row.signature,
             "series": row.series, "epoch": row.epoch}
 
 
