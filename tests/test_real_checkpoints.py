@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import gray_png, legacy_weights_h5
-from keras2_files import save_keras2_h5, teachable_machine_like
+from keras2_files import keras2_config, save_keras2_h5, teachable_machine_like
 from reportgen.cli import main
 
 
@@ -210,13 +210,22 @@ def book_like(tmp_path_factory):
     return model, folder
 
 
-@pytest.mark.parametrize("form", ["json", "keras"])
+@pytest.mark.parametrize("form", ["json", "keras", "keras2-h5", "keras2-json"])
 def test_save_weights_with_an_architecture_file_gets_a_full_report(tmp_path, book_like, form):
+    # The textbook's chapter 7-3: model-weights.h5 beside model-whole.h5, both from Keras 2.
     model, folder = book_like
     weights = legacy_weights_h5(model, tmp_path / "model-weights.h5")
     if form == "json":
         architecture = tmp_path / "model.json"
         architecture.write_text(model.to_json(), encoding="utf-8")
+    elif form == "keras2-h5":
+        architecture = save_keras2_h5(model, tmp_path / "model-whole.h5")
+    elif form == "keras2-json":
+        # Keras 2's model.to_json(): the same legacy config, with its versions beside it.
+        config = keras2_config({"class_name": "Sequential", "config": model.get_config()})
+        architecture = tmp_path / "model.json"
+        architecture.write_text(json.dumps({**config, "keras_version": "2.4.0",
+                                            "backend": "tensorflow"}), encoding="utf-8")
     else:
         architecture = tmp_path / "model-whole.keras"
         model.save(architecture)

@@ -270,12 +270,13 @@ def _from_config(keras, config: dict, trust: bool):
     Keras's own HDF5 loader reads it, under the same safe-mode rule."""
     if "module" in config:
         return keras.saving.deserialize_keras_object(config, safe_mode=not trust)
-    from keras.src.legacy.saving import saving_utils
-    from keras.src.saving import saving_options, serialization_lib
+    # The scopes Keras's own HDF5 loader enters, taken from it: their modules moved between
+    # Keras releases (saving_options is keras.src.legacy.saving's in 3.15).
+    from keras.src.legacy.saving import legacy_h5_format as loader
 
-    with saving_options.keras_option_scope(use_legacy_config=True), \
-            serialization_lib.SafeModeScope(not trust):
-        return saving_utils.model_from_config(config, custom_objects={})
+    with loader.saving_options.keras_option_scope(use_legacy_config=True), \
+            loader.serialization_lib.SafeModeScope(not trust):
+        return loader.saving_utils.model_from_config(config, custom_objects={})
 
 
 def matched_weights(layer, stored: LayerSnapshot, source: str, path: str) -> list[np.ndarray]:
