@@ -127,6 +127,27 @@ def save_keras2_h5(model, path: Path, edit=None) -> Path:
     return path
 
 
+def first_layer_shapes(config: dict, names: tuple[str, ...] | None = None) -> dict:
+    """A Keras 2 config edited the way Keras 2.0-2.3 and Teachable Machine wrote Sequentials:
+    no InputLayer, the input shape kept as the first layer's `batch_input_shape` (for the
+    Sequentials called `names`, default every one)."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            layers = node.get("config", {}).get("layers") if node.get("class_name") == \
+                "Sequential" and isinstance(node.get("config"), dict) else None
+            if isinstance(layers, list) and len(layers) > 1 and \
+                    layers[0].get("class_name") == "InputLayer" and \
+                    (names is None or node["config"]["name"] in names):
+                shape = layers.pop(0)["config"]["batch_input_shape"]
+                layers[0]["config"]["batch_input_shape"] = shape
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return config
+
+
 def mobilenet_like(side: int = 32):
     """A small functional model with MobileNet's layer names and block structure."""
     import keras

@@ -218,9 +218,17 @@ def test_a_keras_2_2_file_named_keras_with_a_layer_list_config_loads(tmp_path):
         config["config"] = layers
 
     path = save_keras2_h5(model, tmp_path / "model.keras", as_list)
-    data, _ = report(tmp_path, path)
+    x = np.random.default_rng(5).random((1, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    data, _ = report(tmp_path, path, "--input", tmp_path / "x.npy")
     assert data["mode"] == "full", data["weights_only_reason"]
-    [repair] = data["repair_details"]
-    assert repair["rule"] == "sequential-layer-list"
-    assert "pop expected at most 1 argument, got 2" in repair["error"]
+    listed, shaped = data["repair_details"]
+    assert listed["rule"] == "sequential-layer-list"
+    assert "pop expected at most 1 argument, got 2" in listed["error"]
+    assert shaped["rule"] == "sequential-batch-input-shape"
     assert_same_weights(data, model)
+    # Read as saved: one input of 6 values, and the model's own two probabilities.
+    assert data["model"]["input_shape"] == "(None, 6)"
+    expected = np.asarray(model(x))[0]
+    assert [t["probability"] for t in data["predictions"][0]["top"]] == pytest.approx(
+        sorted(expected, reverse=True), rel=1e-5)

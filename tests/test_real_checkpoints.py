@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import gray_png, legacy_weights_h5
-from keras2_files import keras2_config, save_keras2_h5, teachable_machine_like
+from keras2_files import (first_layer_shapes, keras2_config, save_keras2_h5,
+                          teachable_machine_like)
 from reportgen.cli import main
 
 
@@ -123,14 +124,27 @@ def test_a_file_saved_by_this_keras_gets_no_repair(tmp_path):
 
 def test_a_teachable_machine_export_loads_in_full(tmp_path):
     model = teachable_machine_like()
-    path = save_keras2_h5(model, tmp_path / "keras_model.h5")
-    data, html = report(tmp_path, path)
+    # The export's head has no InputLayer: its first Dense says batch_input_shape itself.
+    path = save_keras2_h5(model, tmp_path / "keras_model.h5",
+                          lambda config: first_layer_shapes(config, ("sequential_3",)))
+    x = np.random.default_rng(2).random((1, 32, 32, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    data, html = report(tmp_path, path, "--input", tmp_path / "x.npy")
     assert data["mode"] == "full", data["weights_only_reason"]
     assert data["model"]["saved_by_keras_version"] == "2.4.0"
-    [repair] = data["repair_details"]
-    assert repair["rule"] == "depthwise-groups"
-    assert repair["layers"] == ["expanded_conv_depthwise"]
-    assert "{'groups': 1}" in repair["error"]
+    assert data["model"]["input_shape"] == "(None, 32, 32, 3)"
+    groups, shapes = data["repair_details"]
+    assert groups["rule"] == "depthwise-groups"
+    assert groups["layers"] == ["expanded_conv_depthwise"]
+    assert "{'groups': 1}" in groups["error"]
+    # Keras 3 reads the head's [None, 16] as (None, None, 16) without an error: the rule
+    # that moves it into an InputLayer says so.
+    assert shapes["rule"] == "sequential-batch-input-shape"
+    assert shapes["layers"] == ["dense_Dense1"] and "(None, None, 16)" in shapes["error"]
+    expected = np.asarray(model(x))[0]
+    top = data["predictions"][0]["top"][0]
+    assert top["class_index"] == int(np.argmax(expected))
+    assert top["probability"] == pytest.approx(float(expected.max()), rel=1e-5)
     layers = {layer["path"]: layer for layer in walk(data["layers"])}
     kernel = model.get_layer("sequential_1").get_layer("model1").get_layer("Conv1").get_weights()[0]
     conv1 = layers["sequential_1/model1/Conv1"]["weights"][0]
@@ -157,25 +171,41 @@ def test_a_teachable_machine_export_read_without_keras_names_its_inner_layers(tm
     assert all(layer.count("/") >= 1 for layer in duplicate)
 
 
-def test_keras_2_0_initializer_configs_are_repaired(tmp_path):
+@pytest.mark.parametrize("first", ["dense", "conv"])
+def test_keras_2_0_sequentials_are_repaired_and_read_their_input_shape(tmp_path, first):
+    # As Keras 2.0-2.3 wrote them: dtypes in initializer configs, no InputLayer, the input
+    # shape on the first layer (which Keras 3 reads with an extra axis, or not at all).
     import keras
 
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, name="hidden"),
+    keras.utils.set_random_seed(4)
+    shape = (8,) if first == "dense" else (12, 12, 1)
+    hidden = keras.layers.Dense(4, name="hidden") if first == "dense" else \
+        keras.layers.Conv2D(4, 3, name="hidden")
+    model = keras.Sequential([keras.Input(shape), hidden, keras.layers.Flatten(name="flat"),
                               keras.layers.Dense(2, activation="softmax", name="out")])
 
-    def with_dtypes(config):
+    def as_keras_2_0(config):
+        first_layer_shapes(config)
         for layer in config["config"]["layers"]:
             for key in ("kernel_initializer", "bias_initializer"):
                 if key in layer["config"]:
                     layer["config"][key]["config"]["dtype"] = "float32"
 
-    path = save_keras2_h5(model, tmp_path / "old.h5", with_dtypes)
-    data, _ = report(tmp_path, path)
-    assert data["mode"] == "full"
-    [repair] = data["repair_details"]
-    assert repair["rule"] == "object-dtype"
-    assert set(repair["layers"]) == {"hidden", "out"}
-    assert "unexpected keyword argument 'dtype'" in repair["error"]
+    path = save_keras2_h5(model, tmp_path / "old.h5", as_keras_2_0)
+    x = np.random.default_rng(1).random((1, *shape)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    data, _ = report(tmp_path, path, "--input", tmp_path / "x.npy")
+    assert data["mode"] == "full", data["weights_only_reason"]
+    assert data["model"]["input_shape"] == str((None, *shape))
+    repairs = {repair["rule"]: repair for repair in data["repair_details"]}
+    assert set(repairs) == {"object-dtype", "sequential-batch-input-shape"}
+    assert set(repairs["object-dtype"]["layers"]) == {"hidden", "out"}
+    assert "unexpected keyword argument 'dtype'" in repairs["object-dtype"]["error"]
+    assert repairs["sequential-batch-input-shape"]["layers"] == ["hidden"]
+    expected = np.asarray(model(x))[0]
+    top = data["predictions"][0]["top"]
+    assert [t["class_index"] for t in top] == list(np.argsort(-expected))
+    assert top[0]["probability"] == pytest.approx(float(expected.max()), rel=1e-5)
 
 
 def test_a_harmful_value_is_never_dropped(tmp_path):

@@ -26,7 +26,7 @@ from reportgen.i18n import msg
 from reportgen.load.hdf5_source import WEIGHTS_MEMBER
 from reportgen.load.model_file import (READ_ERRORS, ModelFile, implausible_config, read_config,
                                       staged_copy)
-from reportgen.load.repairs import Repair, merged, repair_for
+from reportgen.load.repairs import Repair, merged, misread_input_shape, repair_for
 from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
                                      all_layers, weight_display_names)
 
@@ -169,23 +169,42 @@ def load(model_file: ModelFile, trust: bool = False) -> LoadedModel:
         while True:
             try:
                 model = keras.models.load_model(path, compile=False, safe_mode=not trust)
-                break
             except Exception as exc:  # Keras raises many types for files it cannot rebuild.
                 error = failure_reason(exc)
                 repair = (repair_for(config, error_chain(exc), error)
                           if config is not None and len(repairs) < MAX_REPAIRS else None)
                 if repair is None:
                     raise ModelNotRebuilt(failure_reason(exc), "safe_mode" in str(exc)) from exc
-                repairs.append(repair)
-                try:
-                    path = staged_copy(model_file, Path(folder), config)
-                except READ_ERRORS as damaged:  # the archive breaks when it is copied
-                    raise ModelNotRebuilt(msg("the file cannot be copied to repair it: {error}",
-                                              error=one_line(damaged))) from damaged
+            else:
+                # Loaded, but possibly not as saved: a rule may still be needed.
+                misread = misread_input_shape(config, input_shapes(model)) \
+                    if config is not None and len(repairs) < MAX_REPAIRS else None
+                repair = repair_for(config, misread) if misread else None
+                if repair is None:
+                    break
+            repairs.append(repair)
+            try:
+                path = staged_copy(model_file, Path(folder), config)
+            except READ_ERRORS as damaged:  # the archive breaks when it is copied
+                raise ModelNotRebuilt(msg("the file cannot be copied to repair it: {error}",
+                                          error=one_line(damaged))) from damaged
     if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
         raise ModelNotRebuilt(msg("the model has no defined inputs and outputs (a subclassed "
                                   "model)"))
     return LoadedModel(model, merged(repairs))
+
+
+def input_shapes(model) -> dict[str, tuple]:
+    """The input shape of a loaded model and of every model nested in it, by name (models
+    with one input)."""
+    found = {}
+    for placed in [None, *_walk(model.layers)]:
+        layer = model if placed is None else placed.layer
+        inputs = getattr(layer, "inputs", None) if isinstance(layer, import_keras().Model) \
+            else None
+        if inputs and len(inputs) == 1:
+            found[layer.name] = tuple(inputs[0].shape)
+    return found
 
 
 def weights_by_path(model) -> dict[str, list[np.ndarray]]:

@@ -196,12 +196,36 @@ def fix_axis_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
     return msg("changed axis [a] to a in normalisation layers"), touched
 
 
+MISREAD_SHAPE = "Keras built the Sequential"
+
+
+def misread_input_shape(config: Any, built: dict[str, tuple]) -> str | None:
+    """The sentence that says a loaded Sequential's input shape is not the batch_input_shape
+    its first layer was saved with, or None. Keras 3's legacy loader reads a Keras 2.0-2.3
+    Sequential without an InputLayer this way without an error: [None, 6] becomes the input
+    shape (None, None, 6). `built` gives the input shape of each loaded model by name."""
+    for node, _ in config_objects(config):
+        layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
+        if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+            continue
+        first = layers[0].get("config")
+        saved = first.get("batch_input_shape") if isinstance(first, dict) else None
+        shape = built.get(node["config"].get("name"))
+        if isinstance(saved, list) and shape is not None and \
+                tuple(shape) != tuple(None if d is None else int(d) for d in saved):
+            return (f"{MISREAD_SHAPE} {node['config'].get('name')!r} with the input shape "
+                    f"{tuple(shape)}, not the batch_input_shape {tuple(saved)} of its first "
+                    f"layer {first.get('name')!r}")
+    return None
+
+
 def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | None:
     """`batch_input_shape` on a Sequential's first layer made into the InputLayer this Keras
     expects (the shape is kept: it is what the model reads), and dropped where an InputLayer
-    already says it."""
+    already says it: when Keras refuses the argument, or reads it as another shape."""
     refusal = unrecognised_arguments(error)
-    if refusal is None or "batch_input_shape" not in refusal.keys:
+    refused = refusal is not None and "batch_input_shape" in refusal.keys
+    if not (refused or error.startswith(MISREAD_SHAPE) or _misbuilt(config, error)):
         return None
     touched = []
     for node, _ in config_objects(config):
@@ -210,7 +234,8 @@ def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | N
             continue
         for k, layer in enumerate(list(layers)):
             settings = layer.get("config") if isinstance(layer, dict) else None
-            if not isinstance(settings, dict) or "batch_input_shape" not in settings:
+            if not isinstance(settings, dict) or "batch_input_shape" not in settings \
+                    or layer.get("class_name") == "InputLayer":  # an InputLayer's own shape
                 continue
             shape = settings.pop("batch_input_shape")
             touched.append(str(settings.get("name", layer.get("class_name"))))
@@ -223,6 +248,27 @@ def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | N
                                              "name": f"{settings.get('name', 'input')}_input"},
                                   "registered_name": None})
     return msg("moved batch_input_shape into an InputLayer"), touched
+
+
+def _misbuilt(config: Any, error: str) -> bool:
+    """Whether the error may come from a Sequential whose first layer says its Keras 2
+    batch_input_shape: this Keras's legacy loader reads [None, 8] as the input shape
+    (None, None, 8), and the layers after it fail in many ways (a kernel of the wrong rank,
+    a Flatten with no known size, an InputLayer without a shape). Tried when no other rule
+    answers the error; the load after it shows whether it was the cause."""
+    return any(True for _ in _first_layers_with_batch_input_shape(config))
+
+
+def _first_layers_with_batch_input_shape(config: Any):
+    """The first layer of every Sequential in the config that says its batch_input_shape
+    (a list) itself, without an InputLayer."""
+    for node, _ in config_objects(config):
+        layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
+        if isinstance(layers, list) and layers and isinstance(layers[0], dict) \
+                and layers[0].get("class_name") != "InputLayer" \
+                and isinstance(layers[0].get("config"), dict) \
+                and isinstance(layers[0]["config"].get("batch_input_shape"), list):
+            yield layers[0]
 
 
 def fix_layer_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
@@ -259,7 +305,8 @@ STRUCTURAL_RULES = (
                    fix_layer_lists),
     StructuralRule("sequential-batch-input-shape",
                    msg("Keras 2 kept a Sequential's input shape on its first layer; this "
-                       "Keras takes it from an InputLayer, with the same shape"),
+                       "Keras takes it from an InputLayer, with the same shape (read from "
+                       "the first layer it gains an extra axis)"),
                    fix_batch_input_shapes),
 )
 
