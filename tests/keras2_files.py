@@ -233,7 +233,17 @@ def object_path_groups(model, prefix: str, sep: str = "/") -> list[tuple[str, li
         path = f"{prefix}_layer_checkpoint_dependencies{sep}{name}"
         if hasattr(layer, "layers"):
             found += object_path_groups(layer, path + sep, sep)
-        found.append((path, list(layer.trainable_weights) + list(layer.non_trainable_weights)))
+            found.append((path, []))
+        elif hasattr(layer, "forward_layer"):
+            # A Bidirectional owns no variables: its two recurrent layers' cells do. The file
+            # lists the groups by name, backward before forward.
+            found += [(f"{path}{sep}{side}{sep}cell", list(getattr(layer, side).cell.weights))
+                      for side in ("backward_layer", "forward_layer")]
+        elif hasattr(layer, "cell"):
+            found.append((f"{path}{sep}cell", list(layer.cell.weights)))
+        else:
+            found.append((path, list(layer.trainable_weights) +
+                          list(layer.non_trainable_weights)))
     return found
 
 

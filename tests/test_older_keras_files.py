@@ -114,6 +114,31 @@ def test_a_keras_2_14_sequential_with_optimizer_and_metrics_loads_in_full(tmp_pa
     assert_same_weights(data, model)
 
 
+@pytest.mark.parametrize("separator", ["/", "\\"])
+def test_a_keras_2_13_bidirectional_lstm_keeps_forward_and_backward_apart(tmp_path, separator):
+    # The file lists backward_layer before forward_layer (groups sort by name); a layer holds
+    # the forward weights first. With backslashes Keras cannot load the weights itself and
+    # reportgen lays them out.
+    import keras
+
+    keras.utils.set_random_seed(21)
+    model = moved(keras.Sequential([
+        keras.Input((7,), dtype="int32"), keras.layers.Embedding(30, 4, name="embedding"),
+        keras.layers.Bidirectional(keras.layers.LSTM(3), name="bidirectional"),
+        keras.layers.Dense(1, activation="sigmoid", name="dense")]))
+    path = save_keras213_zip(model, tmp_path / "sentiment.keras", "2.13.1", sep=separator)
+    tokens = np.arange(7, dtype=np.int64)[None] * 3 % 30
+    np.save(tmp_path / "tokens.npy", tokens)
+    data, _ = report(tmp_path, path, "--input", tmp_path / "tokens.npy")
+    assert data["mode"] == "full", data["weights_only_reason"]
+    assert_same_weights(data, model)
+    expected = float(np.asarray(model(tokens))[0, 0])
+    top = data["predictions"][0]["top"][0]
+    assert (top["class_index"], top["probability"]) == \
+        ((1, pytest.approx(expected, rel=1e-5)) if expected > 0.5
+         else (0, pytest.approx(1 - expected, rel=1e-5)))
+
+
 def test_the_object_path_layout_is_read_without_keras(tmp_path):
     model = sequential_mlp()
     path = save_keras213_zip(model, tmp_path / "mlp.keras", "2.14.0", sep="\\")

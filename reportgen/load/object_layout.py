@@ -113,11 +113,19 @@ def _all_variables(item: StoredObject):
         yield from _all_variables(child)
 
 
+# Attributes whose variables Keras orders otherwise than their names sort: a Bidirectional
+# holds the forward layer's weights first. (The file lists groups by name, backward first.)
+ATTRIBUTE_ORDER = ("forward_layer", "backward_layer")
+
+
 def flattened(item: StoredObject, prefix: str = "") -> list[tuple[str, object]]:
     """Every variable of an object and of the objects inside it (a Bidirectional's cells,
-    say), as (relative path, dataset), in saved order."""
+    say), as (relative path, dataset), in the order the layer holds them."""
     found = [(f"{prefix}vars/{key}", dataset) for key, dataset in item.variables]
-    for child in item.layers + item.attributes:
+    children = item.layers + tuple(sorted(
+        item.attributes, key=lambda child: ATTRIBUTE_ORDER.index(child.stored)
+        if child.stored in ATTRIBUTE_ORDER else len(ATTRIBUTE_ORDER)))
+    for child in children:
         found += flattened(child, f"{prefix}{child.stored}/")
     return found
 
