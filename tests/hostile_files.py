@@ -95,23 +95,24 @@ def keras_zip_with_member(source: Path, target: Path, member: bytes,
 
 
 def deflate_bomb(source: Path, target: Path, size: int = 300 << 20,
-                 valid_head: bool = False) -> Path:
-    """A .keras whose weights member is `size` bytes of deflated zeros (optionally after the
-    real weights, so the member starts as valid HDF5). Written in a stream: it never exists
-    in memory or on disk uncompressed."""
+                 valid_head: bool = False, member: str = "model.weights.h5") -> Path:
+    """A .keras whose `member` is `size` bytes of deflated padding (zeros; spaces after the
+    real JSON for config.json, which stays valid JSON), optionally after the real member's
+    bytes so that it starts as valid HDF5. Written in a stream: it never exists in memory or
+    on disk uncompressed."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
-            if info.filename == "model.weights.h5":
+            if info.filename == member:
                 continue
             new.writestr(info.filename, old.read(info.filename))
-        head = old.read("model.weights.h5") if valid_head else b""
-        info = zipfile.ZipInfo("model.weights.h5")
+        head = old.read(member) if valid_head or member.endswith(".json") else b""
+        info = zipfile.ZipInfo(member)
         info.compress_type = zipfile.ZIP_DEFLATED
         with new.open(info, "w", force_zip64=True) as out:
             out.write(head)
-            zeros = bytes(1 << 20)
+            padding = (b" " if member.endswith(".json") else b"\0") * (1 << 20)
             for _ in range((size - len(head)) >> 20):
-                out.write(zeros)
+                out.write(padding)
     return target
 
 

@@ -189,6 +189,15 @@ def test_a_deflate_bomb_is_refused_without_extracting_it(tmp_path, bn_keras, cap
     assert disk.peak < 2 * bomb.stat().st_size
 
 
+@pytest.mark.parametrize("member", ["config.json", "metadata.json"])
+def test_a_deflated_json_bomb_is_refused_before_anything_reads_it(tmp_path, bn_keras, capsys,
+                                                                   member):
+    # A gigabyte of spaces after valid JSON: Keras would read it whole (5.6 GB of memory).
+    bomb = hostile.deflate_bomb(bn_keras, tmp_path / "bomb.keras", size=1 << 30, member=member)
+    assert bomb.stat().st_size < 2 << 20
+    refused([bomb], capsys, f"{member} declares", tmp_path)
+
+
 def test_a_deflated_keras_file_uses_bounded_disk(tmp_path, bn_keras, monkeypatch):
     import tempfile
 

@@ -47,6 +47,8 @@ def check_model_file(path: Path, role: str | None = None) -> ModelFile:
     if not head:
         raise ReportInputError(msg("{path}: the file is empty", path=path))
     file_format = _detect_format(path, head)
+    if not file_format.startswith("HDF5"):
+        check_archive_text(path)
     inspect_hdf5(path, file_format, READ_ERRORS)
     return ModelFile(
         path=path,
@@ -55,6 +57,28 @@ def check_model_file(path: Path, role: str | None = None) -> ModelFile:
         sha256=file_sha256(path),
         saved_by_keras_version=_saved_by_version(path, file_format),
     )
+
+
+# The archive members Keras and reportgen read whole (as JSON text).
+TEXT_MEMBERS = ("config.json", "metadata.json")
+
+
+def check_archive_text(path: Path) -> None:
+    """Refuse a .keras archive whose config or metadata would inflate beyond any real
+    model's (a deflated gigabyte of JSON in a small file); zipfile never reads a member past
+    the size it declares, so the declared size bounds the read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [archive.getinfo(name) for name in TEXT_MEMBERS
+                       if name in archive.namelist()]
+    except READ_ERRORS:
+        return  # a damaged archive: the loaders say so in their own words
+    for info in members:
+        if info.file_size > MAX_JSON_BYTES:
+            raise ReportInputError(msg("{path}: {member} declares {size:,} bytes, above the "
+                                       "{limit:,} of any real model's: refusing a possible "
+                                       "decompression bomb", path=path, member=info.filename,
+                                       size=info.file_size, limit=MAX_JSON_BYTES))
 
 
 def _detect_format(path: Path, head: bytes) -> str:
@@ -200,8 +224,12 @@ def _rewrite_zip(source: Path, target: Path, replaced: dict[str, bytes]) -> None
     """Copy a zip archive, replacing some members."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
         for info in old.infolist():
-            data = replaced.get(info.filename)
-            new.writestr(info, data if data is not None else old.read(info.filename))
+            if info.filename in replaced:
+                new.writestr(info, replaced[info.filename])
+                continue
+            # Streamed: a member is never held in memory whole.
+            with old.open(info) as member, new.open(info, "w") as copy:
+                shutil.copyfileobj(member, copy, 1 << 20)
 
 
 SIZE_KEYS = ("units", "filters", "input_dim", "output_dim", "depth_multiplier", "num_heads",
