@@ -7,6 +7,11 @@ class ReportInputError(Exception):
     exit_code = 2
 
 
+class InputMismatch(ReportInputError):
+    """A readable --input that does not fit the model (its shape, channels or token ids):
+    the model is still reported, with the reason in place of activations."""
+
+
 class WeightsUnreadable(ReportInputError):
     """A model file's weights cannot be laid out (missing, not HDF5, no known layout); its
     config may still give an architecture-only report."""

@@ -25,7 +25,8 @@ from reportgen.explain import check_cam_layer, explain
 from reportgen.load.dataset import read_sample
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
-from reportgen.errors import ReportInputError, WeightsUnreadable, message_of, without_path
+from reportgen.errors import (InputMismatch, ReportInputError, WeightsUnreadable, message_of,
+                              without_path)
 from reportgen.i18n import N_, Joined, _, localised, msg, ngettext
 from reportgen.analyse.facts import ReportFacts, all_layer_facts
 from reportgen.analyse.graph import Graph, model_graph
@@ -279,13 +280,21 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     progress.step(_("re-initialising the architecture for the comparison"))
     options = request.options
     init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
-    samples = model_samples(list(request.inputs), snapshot.inputs, request.input_scale)
-    notes = [] if samples else [msg(SYNTHETIC_NOTE, what=_synthetic_what(snapshot))]
-    samples = samples or [synthetic_sample(snapshot.inputs)]
+    try:
+        samples = model_samples(list(request.inputs), snapshot.inputs, request.input_scale)
+        mismatch = ""
+    except InputMismatch as exc:  # the model loaded: its report stands without activations
+        samples, mismatch = [], message_of(exc)
+    notes = [] if samples or mismatch else [msg(SYNTHETIC_NOTE, what=_synthetic_what(snapshot))]
+    samples = samples or ([] if mismatch else [synthetic_sample(snapshot.inputs)])
     notes += [msg(TRUSTED_NOTE)] if request.trust_model else []
-    progress.step(ngettext("running the model on {n} input", "running the model on {n} inputs",
-                           len(samples)).format(n=len(samples)))
-    run = run_forward(model, samples, options.max_inputs)
+    if mismatch:
+        run = ForwardRun({}, [], (), mismatch)
+    else:
+        progress.step(ngettext("running the model on {n} input",
+                               "running the model on {n} inputs", len(samples)).format(
+            n=len(samples)))
+        run = run_forward(model, samples, options.max_inputs)
     if run.error:
         notes.append(msg(FORWARD_FAILED_NOTE, error=run.error))
         samples = []

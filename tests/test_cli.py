@@ -113,6 +113,30 @@ def test_bad_input_through_the_real_command(tmp_path, tiny_files):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_an_input_the_loaded_model_cannot_take_leaves_the_weights_report_standing(tmp_path):
+    # A readable PNG for a model that reads 20 values (not an image): the model loaded, so
+    # its report is written, and says why there are no activations.
+    import keras
+
+    model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3, name="hidden"),
+                              keras.layers.Dense(1, activation="sigmoid", name="out")])
+    model.save(tmp_path / "tabular.keras")
+    picture = gray_png(tmp_path / "photo.png")
+    out = tmp_path / "r.html"
+    assert main([str(tmp_path / "tabular.keras"), "--input", str(picture), "-q",
+                 "-o", str(out)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert data["mode"] == "full" and data["predictions"] == [] and data["inputs"] == []
+    assert "photo.png" in data["forward_error"] and "(20,)" in data["forward_error"]
+    assert any(data["forward_error"] in note for note in data["notes"])
+    kernel = model.get_layer("hidden").get_weights()[0].astype(np.float64)
+    assert data["layers"][0]["weights"][0]["std"] == pytest.approx(kernel.std(), abs=1e-7)
+    # An input that cannot be read at all is still a refusal.
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    assert main([str(tmp_path / "tabular.keras"), "--input", str(tmp_path / "broken.png"), "-q",
+                 "-o", str(tmp_path / "r2.html")]) == 2
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--input", "absent.png"], "no such input file"),
     (["--input", "notes.txt"], "unsupported input type"),

@@ -53,3 +53,15 @@ def test_unloadable_file_is_reported_as_not_rebuilt(tmp_path):
     path.write_bytes(b"PK\x03\x04 truncated zip")
     with pytest.raises(keras_model.ModelNotRebuilt):
         keras_model.load(check_model_file(path))
+
+
+def test_a_failure_reason_leaves_out_the_tensors_keras_pastes_into_it():
+    from reportgen.load.keras_model import failure_reason
+
+    values = " ".join(f"{v:.3e}" for v in np.linspace(0, 1, 40))
+    error = ValueError(f"Invalid input shape for input [[{values}]]. Expected shape (None, 20)")
+    assert failure_reason(error) == "Invalid input shape for input […]"
+    # Shapes and short lists stay: they are what the reader needs.
+    shaped = ValueError("Kernel shape must have the same length as input, but received kernel "
+                        "of shape (3, 3, 1, 4) and input of shape [None, 12, 12, 1]")
+    assert failure_reason(shaped) == str(shaped)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.errors import ReportInputError, one_line
+from reportgen.errors import InputMismatch, ReportInputError, one_line
 from reportgen.i18n import msg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import MAX_INPUT_VALUES
@@ -111,7 +111,7 @@ def _split_batch(array: np.ndarray, input_shape: tuple, path: Path) -> list[np.n
         raise ReportInputError(msg("{path}: an array of shape {shape} is not HxW, HxWxC or NxHxWxC",
                                    path=path, shape=str(array.shape)))
     if array.ndim not in (rank, rank + 1):
-        raise ReportInputError(msg("{path}: an array of shape {shape} does not fit the model's "
+        raise InputMismatch(msg("{path}: an array of shape {shape} does not fit the model's "
                                    "input shape {input_shape}", path=path, shape=str(array.shape),
                                    input_shape=input_shape))
     return list(array) if array.ndim == rank + 1 else [array]
@@ -120,15 +120,15 @@ def _split_batch(array: np.ndarray, input_shape: tuple, path: Path) -> list[np.n
 def token_ids(raw: np.ndarray, input_shape: tuple, token_limit: int, path: Path) -> np.ndarray:
     """Integer token ids for an Embedding model, checked against its vocabulary."""
     if raw.dtype.kind not in "iub":
-        raise ReportInputError(msg("{path}: this model reads token ids; give an .npy of integers",
+        raise InputMismatch(msg("{path}: this model reads token ids; give an .npy of integers",
                                    path=path))
     ids = raw.reshape(-1) if raw.ndim > 1 else raw
     length = input_shape[0] if input_shape and input_shape[0] is not None else len(ids)
     if len(ids) != length:
-        raise ReportInputError(msg("{path}: {n} token ids, the model reads {length}", path=path,
+        raise InputMismatch(msg("{path}: {n} token ids, the model reads {length}", path=path,
                                    n=len(ids), length=length))
     if ids.min() < 0 or ids.max() >= token_limit:
-        raise ReportInputError(msg("{path}: token ids must lie in 0..{last}", path=path,
+        raise InputMismatch(msg("{path}: token ids must lie in 0..{last}", path=path,
                                    last=token_limit - 1))
     return ids.astype(np.int32)
 
@@ -175,11 +175,11 @@ def conform(image: np.ndarray, input_shape: tuple, path: Path | str) -> np.ndarr
     if len(input_shape) == 1 and input_shape[0] is not None:
         side = int(round(np.sqrt(input_shape[0])))
         if side * side != input_shape[0]:
-            raise ReportInputError(msg("{path}: cannot map an image onto input shape {input_shape}",
+            raise InputMismatch(msg("{path}: cannot map an image onto input shape {input_shape}",
                                        path=path, input_shape=input_shape))
         return _resized(_channels(image, 1), side, side).reshape(input_shape)
     if len(input_shape) != 3:
-        raise ReportInputError(msg("{path}: the model's input shape {input_shape} is not an image",
+        raise InputMismatch(msg("{path}: the model's input shape {input_shape} is not an image",
                                    path=path, input_shape=input_shape))
     height, width, n_channels = input_shape
     image = _channels(image, n_channels or image.shape[-1])
@@ -203,7 +203,7 @@ def _channels(image: np.ndarray, n_channels: int) -> np.ndarray:
         return np.repeat(image, n_channels, axis=2)
     if have == 4 and n_channels == 3:
         return image[:, :, :3]
-    raise ReportInputError(msg("cannot convert {have} channels to the model's {n_channels}",
+    raise InputMismatch(msg("cannot convert {have} channels to the model's {n_channels}",
                                have=have, n_channels=n_channels))
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -137,7 +138,13 @@ def failure_reason(exc: BaseException) -> str:
     text = text.rsplit("Exception encountered:", 1)[-1]
     line = one_line(ValueError(text)) if text.strip() else type(deepest).__name__
     sentence = line.split(". ", 1)[0].rstrip(".")
-    return sentence[:300]
+    # Keras pastes whole tensors into some messages ("Invalid input shape for input
+    # [[0.037 0.12 ...": numbers mean nothing in a report's sentence.
+    return NUMBERS_DUMP.sub("[…]", sentence)[:300]
+
+
+NUMBERS_DUMP = re.compile(r"\[+\s*-?\d[\d.eE+-]*(?:[\s,]+(?:\.\.\.|\[*-?\d[\d.eE+-]*\]*))"
+                          r"{7,}\s*\]*")
 
 
 @dataclass(frozen=True)
