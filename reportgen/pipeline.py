@@ -51,6 +51,8 @@ from reportgen.page.write import check_writable, recover, write_all
 
 SYNTHETIC_NOTE = N_("No --input was given: the activations below are for a synthetic test "
                   "pattern ({what}), not real data.")
+PARTLY_SYNTHETIC_NOTE = N_("No file was given for the model input(s) {names}: they get the "
+                          "synthetic test pattern, beside the files given for the others.")
 NO_INIT_NOTE = N_("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
 FRESH_CUT_NOTE = N_("Kernel pictures of the freshly initialised layer are drawn for the first "
@@ -287,6 +289,10 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
         samples, mismatch = [], message_of(exc)
     notes = [] if samples or mismatch else [msg(SYNTHETIC_NOTE, what=_synthetic_what(snapshot))]
     samples = samples or ([] if mismatch else [synthetic_sample(snapshot.inputs)])
+    partly = [spec.name for k, spec in enumerate(snapshot.inputs)
+              if samples and any(s.synthetic[k:k + 1] == (True,) for s in samples)
+              and not all(all(s.synthetic) for s in samples)]
+    notes += [msg(PARTLY_SYNTHETIC_NOTE, names=", ".join(partly))] if partly else []
     notes += [msg(TRUSTED_NOTE)] if request.trust_model else []
     if mismatch:
         run = ForwardRun({}, [], (), mismatch)
@@ -325,7 +331,8 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
                                    if k < options.max_inputs else {},
                                    [(spec, out[k]) for spec, out in zip(snapshot.outputs,
                                                                         run.scores)],
-                                   labels, synthetic=all(s.synthetic))
+                                   labels, synthetic=all(s.synthetic),
+                                   shapes=tuple(array.shape for array in s.arrays))
                      for k, s in enumerate(samples)),
         notes=tuple(notes),
         kernel_scale=options.kernel_scale,

@@ -81,6 +81,17 @@ def test_named_inputs_go_to_their_model_inputs(tmp_path, two_inputs):
         assert top["probability"] == pytest.approx(float(expected_kind[k].max()), abs=1e-5)
         assert outputs["size"]["values"][0] == pytest.approx(float(expected_size[k, 0]),
                                                              abs=1e-5)
+    assert [i["shapes"] for i in data["inputs"]] == [[[16, 16, 3], [16, 16, 1]]] * 2
+    assert not any("synthetic" in note for note in data["notes"])
+
+
+def test_an_input_given_no_file_is_said_to_get_the_synthetic_pattern(tmp_path, two_inputs):
+    _, path = two_inputs
+    np.save(tmp_path / "l.npy", np.random.default_rng(1).random((16, 16, 3), np.float32))
+    data, _ = report(tmp_path, path, "--input", f"left={tmp_path / 'l.npy'}")
+    assert len(data["predictions"]) == 1
+    [note] = [note for note in data["notes"] if "synthetic" in note]
+    assert "right" in note and "left" not in note
 
 
 def test_an_unnamed_input_for_a_two_input_model_is_refused_naming_the_inputs(tmp_path,

@@ -127,7 +127,8 @@ def collect_activation(layer_name: str, output: np.ndarray) -> ActivationFacts:
 
 def collect_input(name: str, source: str, shape: tuple[int, ...],
                   outputs: dict[str, np.ndarray], scores: list[tuple[TensorSpec, np.ndarray]],
-                  labels: list[str], synthetic: bool = False) -> InputFacts:
+                  labels: list[str], synthetic: bool = False,
+                  shapes: tuple[tuple[int, ...], ...] = ()) -> InputFacts:
     """Facts of one input: every layer's output for it and what each model output says.
 
     `scores` pairs each model output with its values for this input; class names from
@@ -145,6 +146,8 @@ def collect_input(name: str, source: str, shape: tuple[int, ...],
         if read and read[0].kind == "softmax" else None,
         outputs=read,
         synthetic=synthetic,
+        shapes=tuple(tuple(int(d) for d in each) for each in shapes) or
+        (tuple(int(d) for d in shape),),
     )
 
 

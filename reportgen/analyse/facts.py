@@ -149,6 +149,7 @@ class InputFacts:
     output_entropy: float | None = None
     outputs: tuple[OutputPrediction, ...] = ()
     synthetic: bool = False
+    shapes: tuple[tuple[int, ...], ...] = ()  # every model input's, for several inputs
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
 
-FROZEN_NAMES = ("moving_mean", "moving_variance")
+# The variables Keras layers keep as non-trainable state, by name: a file without a built
+# model does not say which weights train, so the split is inferred from these names
+# (batch normalisation's moving and renorm statistics, Normalization's adapted statistics).
+FROZEN_NAMES = ("moving_mean", "moving_variance", "moving_stddev", "renorm_mean",
+                "renorm_stddev", "mean", "variance", "count")
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 

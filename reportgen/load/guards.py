@@ -33,10 +33,11 @@ def require_regular_file(path: Path, role: str) -> None:
         raise ReportInputError(msg("{path}: cannot read the {role}: {strerror}", path=path,
                                    role=role, strerror=exc.strerror)) from None
     if stat.S_ISDIR(mode):
-        raise ReportInputError(msg("{path}: is a directory, not a {role}", path=path, role=role))
+        raise ReportInputError(msg("{path}: is a directory; the {role} must be a file", path=path,
+                                   role=role))
     if not stat.S_ISREG(mode):
         raise ReportInputError(msg("{path}: not a regular file (a pipe, socket or device), so it "
-                                   "cannot be a {role}", path=path, role=role))
+                                   "cannot be read as the {role}", path=path, role=role))
 
 
 def require_directory(path: Path, role: str) -> None:

@@ -68,8 +68,8 @@ def sidecar_dict(facts: ReportFacts, settings: dict) -> dict:
                    for a in facts.alerts],
         "notes": list(facts.notes),
         "layers": [layer_dict(layer) for layer in facts.layers],
-        "inputs": [{"name": i.name, "source": i.source, "shape": list(i.shape)}
-                   for i in facts.inputs],
+        "inputs": [{"name": i.name, "source": i.source, "shape": list(i.shape),
+                    "shapes": [list(shape) for shape in i.shapes]} for i in facts.inputs],
         "activations": [activations_dict(i) for i in facts.inputs if i.activations],
         "sample_activations": [{"layer": s.layer, "n_inputs": s.n_inputs,
                                 "channel_means": list(s.channel_means),
