@@ -32,19 +32,39 @@ def check_cam_layer(model, cam_layer: str | None) -> str | None:
     return cam_target(model, cam_layer)
 
 
-def explain(model, layer: str | None, chosen: str, images: list[np.ndarray],
-            first_output: np.ndarray, names: list[str], labels: list[str]) -> Explained:
-    """Maps of the top class of each drawn input, both methods from one set of gradients."""
+@dataclass(frozen=True)
+class CamItem:
+    """An image to explain: its name, the class the model gave it, and its true class when a
+    label says it (a mistake of the labelled sample)."""
+
+    name: str
+    image: np.ndarray
+    top: int
+    true: int | None = None
+
+
+def top_class(row: np.ndarray) -> int:
+    """The class a first-output row predicts (one sigmoid unit: whether it is above 0.5)."""
+    row = np.asarray(row)
+    return int(row[0] > 0.5) if row.size == 1 else int(np.argmax(row))
+
+
+def explain(model, layer: str | None, chosen: str, items: list[CamItem],
+            labels: list[str]) -> Explained:
+    """Maps of each item's top class (and of its true class where that differs), both
+    methods from one set of gradients."""
     from reportgen.load.keras_gradients import cam_gradients
 
     if layer is None:
         return Explained(None, reason=msg("the model is not an image classifier with a "
                                           "convolution whose output is larger than 1 x 1"))
-    if not images:
+    if not items:
         return Explained(None, reason=msg("no input was run"))
-    scores = np.asarray(first_output)
-    tops = [int(row[0] > 0.5) if row.size == 1 else int(np.argmax(row)) for row in scores]
-    requests = cam_requests(tops)
+    # One batch of gradients: images of another size (a model with an open input size)
+    # are left out.
+    items = [item for item in items if item.image.shape == items[0].image.shape]
+    images, names = [item.image for item in items], [item.name for item in items]
+    requests = cam_requests([item.top for item in items], [item.true for item in items])
     batch = np.stack(images)
     gradients = cam_gradients(model, layer, batch[[r.input_index for r in requests]],
                               [r.class_index for r in requests])

@@ -21,7 +21,7 @@ from reportgen.analyse.class_activations import penultimate_layer
 from reportgen.analyse.data_run import joined, run_sample
 from reportgen.analyse.filter_examples import example_layers
 from reportgen.draw.data_pictures import data_pictures
-from reportgen.explain import check_cam_layer, explain
+from reportgen.explain import CamItem, check_cam_layer, explain, top_class
 from reportgen.load.dataset import read_sample
 from reportgen.analyse.alerts import find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
@@ -51,13 +51,19 @@ from reportgen.page.write import check_writable, recover, write_all
 
 SYNTHETIC_NOTE = N_("No --input was given: the activations below are for a synthetic test "
                   "pattern ({what}), not real data.")
+# The most confident mistakes of a labelled sample that Grad-CAM explains (top and true
+# class each), after the drawn inputs.
+CAM_MISTAKES = 6
+SYNTHETIC_DATA_NOTE = N_("No --input was given: the feature maps and the prediction drawn for "
+                        "an input are for a synthetic test pattern ({what}); the evaluation, "
+                        "the sample's activations and the mistakes use the labelled sample.")
 PARTLY_SYNTHETIC_NOTE = N_("No file was given for the model input(s) {names}: they get the "
                           "synthetic test pattern, beside the files given for the others.")
 NO_INIT_NOTE = N_("This architecture could not be rebuilt and re-initialised, so there is no "
                 "comparison with initial weights.")
-FRESH_CUT_NOTE = N_("Kernel pictures of the freshly initialised layer are drawn for the first "
-                  "{shown} layers with kernels; the statistics compare every layer with its "
-                  "initialisation.")
+FRESH_CUT_NOTE = N_("Kernel pictures and spectra of the freshly initialised layer are drawn for "
+                  "the first {shown} layers with kernels; the statistics compare every layer "
+                  "with its initialisation.")
 INPUTS_CUT_NOTE = N_("{n} inputs were given: the first {shown} are drawn (--max-inputs); "
                    "predictions and the activation statistics cover all {n}.")
 FORWARD_FAILED_NOTE = N_("The model could not run on the inputs ({error}), so this report has no "
@@ -287,7 +293,8 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
         mismatch = ""
     except InputMismatch as exc:  # the model loaded: its report stands without activations
         samples, mismatch = [], message_of(exc)
-    notes = [] if samples or mismatch else [msg(SYNTHETIC_NOTE, what=_synthetic_what(snapshot))]
+    synthetic_note = SYNTHETIC_DATA_NOTE if request.data_path is not None else SYNTHETIC_NOTE
+    notes = [] if samples or mismatch else [msg(synthetic_note, what=_synthetic_what(snapshot))]
     samples = samples or ([] if mismatch else [synthetic_sample(snapshot.inputs)])
     partly = [spec.name for k, spec in enumerate(snapshot.inputs)
               if samples and any(s.synthetic[k:k + 1] == (True,) for s in samples)
@@ -310,13 +317,15 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     if len(samples) > options.max_inputs:
         notes.append(msg(INPUTS_CUT_NOTE, n=len(samples), shown=options.max_inputs))
 
-    data, data_pictures_ = labelled_sample(model, snapshot, request, labels, progress)
+    data, data_pictures_, mistakes = labelled_sample(model, snapshot, request, labels,
+                                                     progress)
     shown = samples[:options.max_inputs]
     progress.step(_("explaining the predictions (Grad-CAM)"))
+    items = ([CamItem(s.name, s.arrays[0], top_class(row))
+              for s, row in zip(shown, run.scores[0] if run.scores else [])]
+             if len(snapshot.inputs) == 1 else [])
     explained = explain(model, cam_layer, "--cam-layer" if request.cam_layer else "automatic",
-                        [s.arrays[0] for s in shown] if len(snapshot.inputs) == 1 else [],
-                        run.scores[0][:len(shown)] if run.scores else np.zeros((0, 1)),
-                        [s.name for s in shown], labels)
+                        items + list(mistakes), labels)
     progress.step(_("computing statistics"))
     facts = ReportFacts(
         data=data,
@@ -360,11 +369,11 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
 def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labels: list[str],
                     progress: Progress):
     """The facts and pictures of a labelled sample (--data), streamed through the model in
-    batches; (None, None) without one."""
+    batches, and its most confident mistakes for Grad-CAM; (None, None, ()) without one."""
     from reportgen.load import keras_model
 
     if request.data_path is None:
-        return None, None
+        return None, None, ()
     if len(snapshot.inputs) != 1:
         raise ReportInputError(msg("{path}: a labelled sample needs a model with one input "
                                    "(this one has {n})", path=str(request.data_path),
@@ -380,7 +389,11 @@ def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labe
     data = run_sample(sample, lambda batch: joined(keras_model.forward_chunks(model, [batch])),
                       n_outputs, examples, penultimate_layer(named),
                       keras_model.model_config(model), examples_note=note)
-    return data, data_pictures(data, sample)
+    mistakes = data.evaluation.mistakes[:CAM_MISTAKES] if data.evaluation is not None else ()
+    images = sample.conformed([m.index for m in mistakes]) if mistakes else []
+    return data, data_pictures(data, sample), tuple(
+        CamItem(sample.sources[m.index], image, m.predicted, m.true)
+        for m, image in zip(mistakes, images))
 
 
 def output_labels(snapshot: ModelSnapshot, labels: list[str]) -> dict[str, tuple[str, ...]]:

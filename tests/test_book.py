@@ -72,3 +72,18 @@ def test_the_900_reference_images_score_0_9289_with_their_confusion_matrix(tmp_p
     expected = confusion_matrix(np.load(FASHION / "labels.npy"), predicted, labels=range(10))
     assert evaluation["confusion"] == expected.tolist()
     assert data["cam"]["layer"] == "conv2d_1"
+    # Grad-CAM explains the synthetic input, then the 6 most confident mistakes, each for the
+    # class predicted and for its true class.
+    explained = data["cam"]["inputs"][1:]
+    mistakes = evaluation["mistakes"][:6]
+    assert [item["input"] for item in explained] == [f"images.npy[{m['index']}]"
+                                                     for m in mistakes]
+    for item, mistake in zip(explained, mistakes):
+        roles = {(m["class_index"], tuple(m["roles"])) for m in item["maps"]}
+        assert roles == {(mistake["predicted"], ("top prediction",)),
+                         (mistake["true"], ("true class",))}
+    page = (tmp_path / "book.html").read_text(encoding="utf-8")
+    assert page.count("Mistake: images.npy[") == 6
+    assert "Accuracy on the labelled sample: 92.9 % of 900 images" in page
+    # The overview's dead channels rest on the 900 images, as the alert does.
+    assert "dead channels</th>" in page

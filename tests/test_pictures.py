@@ -134,6 +134,15 @@ def test_a_dense_output_layer_is_a_readable_heatmap_with_class_names():
     assert (picture_.width, picture_.height) == (480, 300)
     assert picture_.axes.rows == "inputs" and picture_.axes.column_labels == names
     assert figure.high == np.percentile(np.abs(kernel), 100 * (1 - 8 / 1000))  # 1,000 weights
+    # The names are written above their columns (page text, not pixels): class k over the
+    # k-th 48-pixel column.
+    from reportgen.draw.labelled_grid import named_columns
+
+    grid = named_columns(picture_)
+    written = [t for t in grid.texts if t.role == "name"]
+    assert [t.title or t.text for t in written] == list(names)
+    anchors = np.array([t.x - grid.image_x for t in written])
+    assert np.diff(anchors) == pytest.approx([48] * 9) and 0 < anchors[0] < 48
 
 
 def test_more_than_30_columns_are_not_named():

@@ -99,6 +99,18 @@ def spans(n: int, cell: float, gap: float = 0) -> tuple[Span, ...]:
     return tuple(Span(k * (cell + gap), cell) for k in range(n))
 
 
+def named_columns(picture: Picture) -> LabelledGrid | None:
+    """A heatmap whose axes name its columns (an output layer's classes) with the names
+    written above them; None when it names none. The columns are the picture's width in
+    equal parts (one heatmap, no gaps)."""
+    axes = picture.axes
+    names = axes.column_labels if axes is not None else ()
+    if not names or picture.width % len(names):
+        return None
+    return labelled_grid(picture, (), spans(len(names), picture.width // len(names)), (),
+                         names, axes.rows, axes.columns)
+
+
 def labelled_grid(picture: Picture, rows: Sequence[Span], columns: Sequence[Span],
                   row_labels: Sequence[str], column_labels: Sequence[str], row_title: str,
                   column_title: str, cells: Sequence[GridCell] = ()) -> LabelledGrid:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportgen.analyse.cam import (BORDER_BAND, CAM_KINDS, QUADRANTS, CamAlert, CamFacts,
-                                   CamMapFacts, MapStats)
+from reportgen.analyse.cam import (BORDER_BAND, CAM_KINDS, QUADRANTS, TRUE_CLASS, CamAlert,
+                                   CamFacts, CamInputFacts, CamMapFacts, MapStats)
 from reportgen.draw.cam_pictures import OVERLAY_ALPHA, CamPictures
 from reportgen.draw.figures import Picture
 from reportgen.i18n import N_, _
@@ -38,14 +38,24 @@ def cam_section(facts: CamFacts, pictures: Sequence[CamPictures],
                          opacity=100 * OVERLAY_ALPHA, band=100 * BORDER_BAND),
         "bar": bar,
         "alerts": [{"title": KIND_TITLES[a.kind], "message": a.message} for a in alerts],
+        "n_mistakes": str(sum(1 for item in facts.inputs if is_mistake(item))),
         "inputs": [{"name": item.name, "anchor": f"{ANCHOR}-input-{item.index}",
-                    "title": _("Input: {name}").format(name=item.name),
+                    "title": (_("Mistake: {name}") if is_mistake(item) else
+                              _("Input: {name}")).format(name=item.name),
+                    "first_mistake": is_mistake(item) and not any(
+                        is_mistake(before) for before in facts.inputs[:k]),
                     "plain": drawn.plain,
                     "maps": [map_view(m, overlay, facts.layer,
                                       f"{ANCHOR}-input-{item.index}-map-{j}")
                              for j, (m, overlay) in enumerate(zip(item.maps, drawn.overlays))]}
-                   for item, drawn in zip(facts.inputs, pictures)],
+                   for k, (item, drawn) in enumerate(zip(facts.inputs, pictures))],
     }
+
+
+def is_mistake(item: CamInputFacts) -> bool:
+    """Whether the maps are of a labelled sample's mistake: one of them is of its true class
+    alone (not the class the model gave it)."""
+    return any(m.roles == (TRUE_CLASS,) for m in item.maps)
 
 
 def map_view(m: CamMapFacts, overlay: Picture | None, layer: str, anchor: str = "") -> dict:

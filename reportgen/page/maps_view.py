@@ -15,7 +15,8 @@ def input_heads(inputs: tuple[InputFacts, ...], pictures: list[list[Picture]]) -
     """Each drawn input: its pictures (named for the enlarged view) and source."""
     return [{"anchor": f"input-{k}", "name": item.name, "source": item.source,
              "title": _("Input: {name}").format(name=item.name),
-             "source_text": _("from {source}").format(source=item.source),
+             "source_text": (item.source if item.synthetic else
+                             _("from {source}").format(source=item.source)),
              "shape": fmt_shape(item.shape), "outputs": output_views(item),
              "pictures": [{"picture": p, "id": f"input-{k}-picture-{j}", "back": f"input-{k}"}
                           for j, p in enumerate(pics)]}

@@ -17,12 +17,17 @@ def main_weight(layer: LayerFacts) -> WeightFacts | None:
 
 
 def dead_shares(facts: ReportFacts) -> dict[str, float]:
-    """Per layer, the share of channels that are zero for every real input (none for the
-    synthetic pattern: that says nothing about the model)."""
-    if not facts.inputs or any(item.synthetic for item in facts.inputs):
+    """Per layer, the share of channels that are zero for every real input: over the labelled
+    sample when there is one (what the dead-channel alert rests on then), else over the
+    --input files (none for the synthetic pattern: that says nothing about the model)."""
+    if facts.data is not None and facts.data.activations:
+        summaries = facts.data.activations
+    elif not facts.inputs or any(item.synthetic for item in facts.inputs):
         return {}
+    else:
+        summaries = facts.sample_activations
     return {s.layer: len(s.dead_channels) / len(s.channel_means)
-            for s in facts.sample_activations if s.channel_means}
+            for s in summaries if s.channel_means}
 
 
 def alpha_cell(weight: WeightFacts) -> dict:

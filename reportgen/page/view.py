@@ -12,7 +12,8 @@ from reportgen.analyse.facts import Alert, LayerFacts, ReportFacts, WeightFacts,
 from reportgen.i18n import N_, _, html_lang, localised, ngettext
 from reportgen.page.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.graph_layout import Layout
-from reportgen.draw.pictures import Figure, Picture
+from reportgen.draw.labelled_grid import named_columns
+from reportgen.draw.pictures import KERNEL_RANKS, MAX_FRESH_MOSAICS, Figure, Picture
 from reportgen.page.chart_views import series_view, spectral_view, weight_chart
 from reportgen.draw.cam_pictures import cam_bar
 from reportgen.draw.data_pictures import DataPictures
@@ -28,6 +29,7 @@ STAT_COLUMNS = (("mean", N_("mean")), ("std", N_("std")), ("min", N_("min")), ("
                 ("p1", N_("1st pct")), ("p50", N_("median")), ("p99", N_("99th pct")))
 KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
 OPEN_GROUP = 6  # alert groups longer than this start collapsed
+VERDICT_INPUTS = 3  # inputs whose prediction the summary names
 UNKNOWN = N_("unknown")  # what a weights-only file does not say
 OPEN_SECTIONS = 12  # layer sections start open up to this many layers with weights
 # What a weights-only report can still check: no initialisation, no activations.
@@ -64,8 +66,14 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
     weighted = [layer for layer in layers if layer.weights]
     # Sections of big models start closed: the page stays short; the overview links open them.
     opened = len(weighted) <= OPEN_SECTIONS
+    # Fresh spectra as the fresh kernel pictures: every layer's when sections are open, else
+    # the first MAX_FRESH_MOSAICS layers with kernels (the report's note says so).
+    with_kernels = [layer.path for layer in weighted
+                    if any(len(w.shape) in KERNEL_RANKS for w in layer.weights)]
+    fresh = set(with_kernels if opened else with_kernels[:MAX_FRESH_MOSAICS])
     sections = [layer_section(layer, anchors[layer.path], figures.get(layer.path, []), bars,
-                              alerts_by_layer.get(layer.path, []), opened)
+                              alerts_by_layer.get(layer.path, []), opened,
+                              layer.path in fresh)
                 for layer in weighted]
     numbered = number_figures(sections)
     model_alerts = [row for row, alert in zip(alert_rows, facts.alerts) if not alert.synthetic]
@@ -273,11 +281,23 @@ def verdict(facts: ReportFacts) -> list[str]:
         lines.append(_("No weights were read, so no check could run."))
     else:
         lines.append(_("No alert: every check below passed."))
-    for item in facts.inputs[:3]:
-        if item.predictions:
-            top = item.predictions[0]
-            lines.append(_("Input {name}: predicted {label} ({probability}).").format(
-                name=item.name, label=top.label, probability=fmt_number(top.probability)))
+    evaluation = facts.data.evaluation if facts.data is not None else None
+    if evaluation is not None:
+        lines.append(_("Accuracy on the labelled sample: {accuracy} of {n} images (95 % "
+                       "interval {low} to {high}).").format(
+            accuracy=fmt_percent(evaluation.accuracy.value), n=fmt_int(evaluation.n_samples),
+            low=fmt_percent(evaluation.accuracy.low), high=fmt_percent(evaluation.accuracy.high)))
+    predicted = [item for item in facts.inputs if item.predictions]
+    for item in predicted[:VERDICT_INPUTS]:
+        top = item.predictions[0]
+        lines.append(_("Input {name}: predicted {label} ({probability}).").format(
+            name=item.name, label=top.label, probability=fmt_number(top.probability)))
+    if len(predicted) > VERDICT_INPUTS:
+        lines.append(ngettext("… and {n} more input: every prediction is in the table under "
+                              "Feature maps and prediction.", "… and {n} more inputs: every "
+                              "prediction is in the table under Feature maps and prediction.",
+                              len(predicted) - VERDICT_INPUTS).format(
+            n=len(predicted) - VERDICT_INPUTS))
     return lines
 
 
@@ -318,6 +338,7 @@ def number_figures(sections: list[dict]) -> list[dict]:
                 n += 1
                 figure["entries"].append({"picture": picture, "id": f"fig-{n}",
                                           "back": section["anchor"],
+                                          "grid": named_columns(picture),
                                           "axes": axes_text(picture)})
     return sections
 
@@ -340,7 +361,8 @@ def layer_row(layer: LayerFacts, anchor: str, n_alerts: int = 0) -> dict:
 
 
 def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
-                  bars: dict[str, Picture], alerts: list[dict], opened: bool = True) -> dict:
+                  bars: dict[str, Picture], alerts: list[dict], opened: bool = True,
+                  fresh_spectra: bool = True) -> dict:
     """The section of a layer with weights: alerts, tables, histograms, charts and images."""
     init_by_name = {w.name: w for w in layer.init or ()}
     return {
@@ -353,7 +375,8 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
         "n_params": fmt_int(layer.n_params),
         "params_text": ngettext("{n} parameter", "{n} parameters", layer.n_params).format(
             n=fmt_int(layer.n_params)),
-        "weights": [weight_view(w, init_by_name.get(w.name), opened) for w in layer.weights],
+        "weights": [weight_view(w, init_by_name.get(w.name), fresh_spectra)
+                    for w in layer.weights],
         # A closed (big-model) section charts gamma and beta only; the table has the rest.
         "series": [series_view(s) for s in layer.series
                    if opened or s.name.split(" ", 1)[0] in ("gamma", "beta")],
@@ -361,7 +384,8 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
     }
 
 
-def weight_view(weight: WeightFacts, init: WeightFacts | None, opened: bool = True) -> dict:
+def weight_view(weight: WeightFacts, init: WeightFacts | None,
+                fresh_spectrum: bool = True) -> dict:
     """One weight tensor: its statistics trained and initialised, and a histogram."""
     return {
         "name": weight.name,
@@ -376,8 +400,9 @@ def weight_view(weight: WeightFacts, init: WeightFacts | None, opened: bool = Tr
         "rows": [stat_row(_("trained"), weight)]
         + ([stat_row(_("initialised"), init)] if init else []),
         "distribution": weight_chart(weight, init),
-        # A closed section draws the trained spectrum only (the numbers say the rest).
-        "spectrum": spectral_view(weight, init, draw_init=opened),
+        # Past the first layers of a big model, the trained spectrum only (the numbers say
+        # the rest).
+        "spectrum": spectral_view(weight, init, draw_init=fresh_spectrum),
     }
 
 
@@ -420,7 +445,19 @@ def kernel_scale_text(kernel_scale: str) -> str:
 
 
 def overview_legend(has_init: bool, has_dead: bool) -> str:
-    """What the overview's columns are, for the columns it has."""
+    """What the overview's columns are, for the columns it has (and, with the change from
+    initialisation, how to read it)."""
+    text = _overview_columns(has_init, has_dead)
+    if has_init:
+        text += " " + _("Two independent draws of the same initialiser are √2 ≈ 1.41 apart: a "
+                        "change near 1.41 says the weights are as far from this fresh draw as "
+                        "any random weights would be, not that the layer trained (the check "
+                        "'Layer may not have trained' compares their statistics instead).")
+    return text
+
+
+def _overview_columns(has_init: bool, has_dead: bool) -> str:
+    """The overview's columns, in a sentence."""
     if has_init and has_dead:
         return _("One row per layer with weights: the spread of its main weight, how far it "
                  "moved from a fresh initialisation (‖W − W₀‖ / ‖W₀‖), the share of its "
