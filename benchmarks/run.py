@@ -514,6 +514,21 @@ def callback_group(ctx: Context, group: Group) -> None:
                  f"({found['reports_per_training']} reports a training)", met)
 
 
+def batch_group(ctx: Context, group: Group) -> None:
+    """Issue 13: reportgen batch against separate runs, workers and Dask; compare of two
+    ResNet50 checkpoints (benchmarks/batch.py, its cases round-robin)."""
+    found = run_json([sys.executable, str(HERE / "batch.py"), "--runs", str(ctx.large_runs),
+                      "--cache", str(ctx.cache), "--json"])
+    note("measured batch and compare")
+    group.tables.append(markdown(["case", "runs", "median s (min-max)"],
+                                 [[name, str(len(times)), spread(times)]
+                                  for name, times in found["times"].items()]))
+    for target in found["targets"]:
+        unit = " s" if target["target"].endswith(" s") else "x"
+        group.target(f"{target['name']}: {target['target']}",
+                     f"{target['value']:.2f}{unit}", target["met"])
+
+
 GROUPS = {"book": ("Book model (B1-B3)", book_group),
           "resnet": ("ResNet50 report: time and page (issue 10)", resnet_group),
           "vgg16": ("VGG16 (B4)", vgg16_group),
@@ -522,7 +537,8 @@ GROUPS = {"book": ("Book model (B1-B3)", book_group),
           "cam": ("Grad-CAM (issue 11)", cam_group),
           "spectral": ("Spectral analysis (issue 12)", spectral_group),
           "api": ("Python API (issue 15)", api_group),
-          "callback": ("Training callback (issue 15)", callback_group)}
+          "callback": ("Training callback (issue 15)", callback_group),
+          "batch": ("Batch and compare (issue 13)", batch_group)}
 NEEDS_BOOK = {"book", "inputs900", "data", "api", "cam"}
 NEEDS_LARGE = {"resnet", "vgg16", "cam", "spectral"}
 

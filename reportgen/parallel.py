@@ -4,12 +4,14 @@ and these machines have two cores. Results keep the order of the items."""
 from __future__ import annotations
 
 import contextvars
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-WORKERS = 2
+# A batch's worker processes share the cores: each is given its share (workers.py).
+WORKERS = max(1, int(os.environ.get("REPORTGEN_THREADS", "2") or 2))
 
 
 def ordered_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:

@@ -187,7 +187,8 @@ def local_executor(n_workers: int, initializer: str) -> Iterator[Executor]:
     threads (n workers each using every core would fight over them), and numpy's BLAS one
     thread, as in a single run (a report analyses two layers at a time already)."""
     threads = str(max(1, default_jobs() // n_workers))
-    env = {"OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": threads}
+    env = {"OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": threads,
+           "REPORTGEN_THREADS": threads}
     pool = WorkerPool(n_workers, initializer, env)
     try:
         yield pool
