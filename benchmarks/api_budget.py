@@ -67,7 +67,7 @@ def train(images, labels, n_classes: int, callbacks: list) -> float:
 
 def callback_seconds(runs: int) -> dict:
     """model.fit without and with ReportCallback(every=1), alternating; the callback's own
-    seconds per epoch (as it records them in its index entries)."""
+    seconds per epoch (as it records them in its index rows)."""
     from reportgen.demo import CLASSES, shapes_dataset
     from reportgen.keras import ReportCallback
 
@@ -84,10 +84,11 @@ def callback_seconds(runs: int) -> dict:
         if round_:
             plain.append(without)
             with_callback.append(with_)
-            per_epoch += [entry["seconds"] for entry in callback.entries]
+            per_epoch += [row.outcome.seconds for row in callback.rows]
     return {"without": plain, "with": with_callback, "callback_per_epoch": per_epoch,
-            "reports_per_training": reports, "errors": [e.get("error") for e in callback.entries
-                                                        if e.get("error")]}
+            "reports_per_training": reports,
+            "errors": [row.outcome.reason for row in callback.rows
+                       if row.outcome.status != "report"]}
 
 
 def main() -> None:

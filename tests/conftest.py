@@ -110,7 +110,8 @@ def recurrent_model():
     return keras.Sequential([
         keras.Input(shape=(10,), dtype="int32"),
         keras.layers.Embedding(50, 8, name="emb"),
-        keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True), name="bi"),
+        keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True, name="lstm"),
+                                    name="bi"),
         keras.layers.GRU(3, name="gru"),
         keras.layers.Dense(2, activation="softmax", name="out"),
     ], name="recurrent")

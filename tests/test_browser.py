@@ -7,6 +7,7 @@ write into the repository).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import os
@@ -71,14 +72,21 @@ def reports(tmp_path_factory, tiny_files) -> dict[str, Path]:
     return made
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium, headless, offline (no background connections)."""
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 def open_page(browser, path: Path, width: int = 1280):

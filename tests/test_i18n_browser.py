@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BOOK, FASHION, require_shared
 from reportgen.cli import main
-from test_browser import ARTIFACTS, CHROMIUM, sync_api  # noqa: F401 - skips without a browser
+from test_browser import ARTIFACTS, chromium  # noqa: F401 - skips without a browser
 
 WIDTHS = (1400, 375)
 HANGUL_SAMPLE = "합성곱층가중치특성맵"
@@ -39,12 +39,8 @@ def browser():
     if not fonts.stdout.strip():
         pytest.skip("no Hangul font is installed (Debian's fonts-noto-cjk: tests/run.sh "
                     "installs it when run as root)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def grey_pixels(png: bytes):

@@ -57,11 +57,14 @@ def test_token_ids_from_npy(tmp_path, keras2_rnn):
                                                                 abs=1e-5)
 
 
-def test_token_ids_out_of_range_are_refused(tmp_path, keras2_rnn, capsys):
+def test_token_ids_out_of_range_leave_the_weights_report_and_say_why(tmp_path, keras2_rnn):
+    """The model loaded, so its weights report stands; the input is named as the reason."""
     np.save(tmp_path / "ids.npy", np.full(10, 99, np.int64))
-    assert main([str(keras2_rnn[1]), "-q", "-o", str(tmp_path / "r.html"),
-                 "--input", str(tmp_path / "ids.npy")]) == 2
-    assert "token ids must lie in 0..49" in capsys.readouterr().err
+    data, html = report(tmp_path, keras2_rnn[1], "--input", tmp_path / "ids.npy")
+    assert data["mode"] == "full" and data["activations"] == []
+    assert "token ids must lie in 0..49" in data["forward_error"]
+    assert "token ids must lie in 0..49" in html
+    assert data["layers"][0]["weights"][0]["std"] > 0
 
 
 def test_save_weights_file_gets_a_weights_only_report(tmp_path, tiny_model):
