@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from reportgen.analyse.collect import collect_layer, collect_model
 from reportgen.analyse.facts import ReportFacts
@@ -48,11 +49,16 @@ def test_nan_statistics_become_null_and_json_stays_strict():
     assert weight["mean"] is None and weight["n_nan"] == 4
 
 
-def test_every_non_finite_number_becomes_null():
-    from reportgen.page.sidecar import finite
+def test_every_non_finite_number_becomes_null_and_strings_stay():
+    from reportgen.page.sidecar import strict_json
 
     data = {"a": [1.0, float("nan"), {"b": float("inf")}], "c": "NaN", "d": 3,
+            "e": 'say "-Infinity" \\', "f": -float("inf"), "g": np.bool_(True),
             "series": (0.5, float("nan"), np.float32("inf"), np.float64(2.0), np.int64(7))}
-    assert finite(data) == {"a": [1.0, None, {"b": None}], "c": "NaN", "d": 3,
-                            "series": [0.5, None, None, 2.0, 7]}
-    assert type(finite(data)["series"][4]) is int
+    text = strict_json(data)
+    assert text.endswith("\n")
+    parsed = json.loads(text, parse_constant=lambda c: pytest.fail(f"constant {c} written"))
+    assert parsed == {"a": [1.0, None, {"b": None}], "c": "NaN", "d": 3,
+                      "e": 'say "-Infinity" \\', "f": None, "g": True,
+                      "series": [0.5, None, None, 2.0, 7]}
+    assert type(parsed["series"][4]) is int

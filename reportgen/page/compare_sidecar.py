@@ -4,12 +4,11 @@ contract (README: "The comparison's JSON")."""
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from reportgen.analyse.compare import KINDS, CompareFacts, FileFacts, LayerChange, WeightChange
 from reportgen.analyse.compare_outputs import OutputComparison
 from reportgen.i18n import current_language
-from reportgen.page.sidecar import finite
+from reportgen.page.sidecar import strict_json
 
 SCHEMA_VERSION = 1
 
@@ -79,4 +78,4 @@ def outputs_dict(outputs: OutputComparison) -> dict:
 
 def compare_text(facts: CompareFacts) -> str:
     """The sidecar as strict, compact JSON (NaN and infinities written as null)."""
-    return json.dumps(finite(compare_dict(facts)), separators=(",", ":"), allow_nan=False) + "\n"
+    return strict_json(compare_dict(facts))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import quote
 
@@ -10,7 +9,7 @@ from reportgen.analyse.batch_index import IndexFacts, ModelRow, SeriesTrends
 from reportgen.draw.diagnostic_charts import trend_chart
 from reportgen.i18n import N_, _, current_language, html_lang, ngettext
 from reportgen.page.formatting import MISSING, fmt_int, fmt_number, fmt_percent
-from reportgen.page.sidecar import finite
+from reportgen.page.sidecar import strict_json
 
 # 2: a training callback's index has the batch index's layout (in 1 it had `epochs` and
 # `relative_change`); series layers gained `alpha` and `start_change`, models `accuracy`,
@@ -150,4 +149,4 @@ def model_dict(row: ModelRow) -> dict:
 
 def index_text(facts: IndexFacts) -> str:
     """index.json as strict, compact JSON."""
-    return json.dumps(finite(index_dict(facts)), separators=(",", ":"), allow_nan=False) + "\n"
+    return strict_json(index_dict(facts))
