@@ -204,7 +204,9 @@ def nice_ticks(low: float, high: float, length_px: float, *, cover: bool, counts
     otherwise they lie inside. `counts`: whole numbers only, labelled as counts."""
     low, high = widen(low, high)
     for step in nice_steps(high - low):
-        if counts and step < 1:
+        # Fewer than span / step - 1 ticks is impossible: skip such steps before listing (and
+        # labelling) hundreds of ticks.
+        if (counts and step < 1) or (high - low) / step - 1 > most:
             continue
         values = ticks_with_step(low, high, step, cover)
         labels = count_labels(values) if counts else tick_labels(values)
