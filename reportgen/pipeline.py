@@ -23,7 +23,7 @@ from reportgen.analyse.filter_examples import example_layers
 from reportgen.draw.data_pictures import data_pictures
 from reportgen.explain import CamItem, check_cam_layer, explain, top_class
 from reportgen.load.dataset import read_sample
-from reportgen.analyse.alerts import find_alerts
+from reportgen.analyse.alerts import ACTIVATION_CLASSES, find_alerts
 from reportgen.analyse.collect import collect_input, collect_layer, collect_model
 from reportgen.errors import (InputMismatch, ReportInputError, WeightsUnreadable, message_of,
                               without_path)
@@ -388,7 +388,9 @@ def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labe
     examples, note = example_layers(named)
     data = run_sample(sample, lambda batch: joined(keras_model.forward_chunks(model, [batch])),
                       n_outputs, examples, penultimate_layer(named),
-                      keras_model.model_config(model), examples_note=note)
+                      keras_model.model_config(model), examples_note=note,
+                      unit_layers=[layer.name for layer in snapshot.layers
+                                   if layer.weights or layer.class_name in ACTIVATION_CLASSES])
     mistakes = data.evaluation.mistakes[:CAM_MISTAKES] if data.evaluation is not None else ()
     images = sample.conformed([m.index for m in mistakes]) if mistakes else []
     return data, data_pictures(data, sample), tuple(

@@ -71,6 +71,29 @@ def test_streamed_pass_equals_one_pass_over_everything(tmp_path):
     assert got.layer == "blocks" and got.means[1] == pytest.approx(means[list(got.units)])
 
 
+def test_dense_units_count_as_channels_only_in_the_layers_named(tmp_path):
+    small_sample(tmp_path)
+    sample = read_sample(tmp_path / "images.npy", tmp_path / "labels.npy", (12, 12, 1), 3,
+                         CLASSES, batch_size=7)
+    seen = []
+
+    def forward(batch):
+        layers, outputs = fake_forward(batch)
+        # Block means lie in 0..1: the unit with bias -2 is never above zero (a dead ReLU).
+        dense = np.maximum(layers["blocks"][:, :4] - np.array([0, 0, 2, 0], np.float32), 0)
+        seen.append(dense)
+        return {**layers, "dense": dense, "flatten": layers["conv"].reshape(len(batch), -1)}, \
+            outputs
+
+    facts = data_run.run_sample(sample, forward, 3, ["conv"], "blocks", k=4,
+                                unit_layers=["dense"])
+    summaries = {s.layer: s for s in facts.activations}
+    assert set(summaries) == {"conv", "dense"}   # flatten and blocks: 2-D and not named
+    assert summaries["dense"].dead_channels == (2,) and summaries["dense"].n_inputs == 45
+    assert summaries["dense"].channel_means == pytest.approx(
+        np.concatenate(seen).astype(np.float64).mean(axis=0), rel=1e-9)
+
+
 def test_the_sidecar_holds_every_number_as_strict_json(tmp_path):
     from reportgen.page.data_sidecar import data_sidecar
 
@@ -235,7 +258,7 @@ def test_book_model_on_the_900_images_through_run_sample():
     sample = read_sample(folder / "images.npy", folder / "labels.npy", (28, 28, 1), 10, names)
     started = time.perf_counter()
     facts = data_run.run_sample(sample, keras_forward(model), 10, example_layers(layers)[0],
-                                penultimate_layer(layers), config)
+                                penultimate_layer(layers), config, unit_layers=["dense"])
     seconds = time.perf_counter() - started
     # ../shared/data/README.md: accuracy 0.9289 (836 of 900).
     accuracy = facts.evaluation.accuracy
@@ -244,4 +267,11 @@ def test_book_model_on_the_900_images_through_run_sample():
     assert [layer.layer for layer in facts.filter_examples.layers] == ["conv2d", "conv2d_1"]
     assert [layer.geometry.size for layer in facts.filter_examples.layers] == [(3, 3), (8, 8)]
     assert facts.class_activations.layer == "dense"
+    # The ReLU units of `dense` that no image of the sample lights, as Keras computes them.
+    outputs = keras_model.import_keras().Model(model.inputs, model.get_layer("dense").output)
+    images = np.load(folder / "images.npy").astype(np.float32)[..., None] / 255
+    dense = outputs.predict(images, verbose=0)
+    (summary,) = [s for s in facts.activations if s.layer == "dense"]
+    assert summary.dead_channels == tuple(np.flatnonzero(dense.max(axis=0) == 0).tolist())
+    assert len(summary.dead_channels) > 0
     assert seconds < 30

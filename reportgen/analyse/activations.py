@@ -5,6 +5,7 @@ sums are kept, never the activations themselves, so memory does not grow with th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Collection
 
 import numpy as np
 
@@ -22,9 +23,17 @@ class SampleActivation:
 
 
 class ActivationAccumulator:
-    """Sums of every layer's outputs, added one batch (samples first) at a time."""
+    """Sums of every layer's outputs, added one batch (samples first) at a time.
 
-    def __init__(self):
+    A channel is the last axis of an output with positions (height, width or time). The
+    layers named in `unit_layers` (a Dense layer, an activation after it) count without
+    positions too, each unit a channel: over a labelled sample a unit zero for every image
+    is a dead ReLU unit (over a few inputs, only ReLU's sparsity; and a Flatten's "units"
+    are positions of another layer's channels).
+    """
+
+    def __init__(self, unit_layers: Collection[str] = ()):
+        self.unit_layers = frozenset(unit_layers)
         self.n_inputs = 0
         self.sums: dict[str, np.ndarray] = {}
         self.zeros: dict[str, np.ndarray] = {}
@@ -37,8 +46,8 @@ class ActivationAccumulator:
         n = 0
         for name, batch in outputs.items():
             n = len(batch)
-            if batch.ndim < 3 or batch.dtype.kind != "f":
-                continue  # a channel needs positions (H, W or time) beside the samples
+            if batch.dtype.kind != "f" or batch.ndim < (2 if name in self.unit_layers else 3):
+                continue
             flat = batch.reshape(-1, batch.shape[-1])
             finite = np.isfinite(flat)
             if not finite.all():  # rare: only then pay for a cleaned copy

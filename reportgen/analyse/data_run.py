@@ -53,16 +53,17 @@ class DataFacts:
 def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
                layers_for_examples: Sequence[str], penultimate: str | None,
                config: dict | None = None, k: int = DEFAULT_K, max_filters: int = MAX_FILTERS,
-               examples_note: str = "") -> DataFacts:
+               examples_note: str = "", unit_layers: Sequence[str] = ()) -> DataFacts:
     """Stream the sample through `forward` once and gather every fact the sample gives.
 
     `n_outputs` is the width of the model's first output (1 for a sigmoid); `config` the
     model config, for the filters' receptive fields; `examples_note` says how
-    layers_for_examples were chosen (see filter_examples.example_layers).
+    layers_for_examples were chosen (see filter_examples.example_layers); `unit_layers`
+    are the layers whose units count as channels (see ActivationAccumulator).
     """
     n_classes = 2 if n_outputs == 1 else n_outputs
     probabilities = ProbabilityAccumulator(sample.n_images, n_outputs)
-    activations = ActivationAccumulator()
+    activations = ActivationAccumulator(unit_layers)
     # A filter's examples are crops of the input image: a vector input (an MNIST model
     # reading 784 values, say) has no image to crop, even when it is reshaped inside.
     image_input = len(sample.input_shape) == 3
