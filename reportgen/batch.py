@@ -33,8 +33,7 @@ from reportgen.load.model_file import check_model_file, file_sha256
 from reportgen.load.weights_file import open_weights
 from reportgen.pipeline import generation_time
 from reportgen.progress import Progress
-from reportgen.page.index_view import index_text, index_view
-from reportgen.page.render import environment
+from reportgen.page.index_view import write_index
 from reportgen.page.write import check_writable, write_all
 from reportgen.subcommand import add_common_options, run_guarded
 from reportgen.workers import dask_executor, default_jobs, local_executor
@@ -104,7 +103,8 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     check_writable([index_html, index_json, report_dir / "report.html"])
     models = find_models(args.paths)
     given = given_files(args)
-    outcomes, pending = plan(models, report_names(models), report_dir, args, given)
+    wanted = signature(given)  # hashes the given files: once per batch
+    outcomes, pending = plan(models, report_names(models), report_dir, args, given, wanted)
     for k, model in enumerate(outcomes, 1):
         progress.step(msg("[{k}/{n}] {model}: report up to date, reused", k=k, n=len(models),
                           model=str(model)))
@@ -120,9 +120,8 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
                                           len(outcomes), len(models)):
             outcomes[model] = outcome_of(result, str(model), report_dir, args.output)
     facts = index_facts([outcomes[model] for model in models], find_series(models), models,
-                        report_dir, made_by, signature(given))
-    write_all({index_html: environment().get_template("index.html.j2").render(
-        **index_view(facts)), index_json: index_text(facts)})
+                        report_dir, made_by, wanted)
+    write_index(facts, args.output)
     missing = sum(1 for row in facts.rows if row.outcome.report is None)
     progress.step(nmsg("wrote {index}: {reports} of {n} model has a report",
                        "wrote {index}: {reports} of {n} models have a report", len(models),
@@ -173,12 +172,12 @@ def signature(given: dict) -> dict:
 
 
 def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.Namespace,
-         given: dict) -> tuple[dict[Path, Outcome], list[tuple[Path, BatchTask]]]:
-    """The models whose report --resume can keep (as outcomes), and a task for every other."""
+         given: dict, wanted: dict) -> tuple[dict[Path, Outcome], list[tuple[Path, BatchTask]]]:
+    """The models whose report --resume can keep (as outcomes: made with the `wanted`
+    signature), and a task for every other."""
     reused, pending = {}, []
     shared = str(args.shared_output.resolve()) if args.shared_output else None
     before = previous_signatures(args.output / "index.json") if args.resume else {}
-    wanted = signature(given)
     for model, name in zip(models, names):
         html = report_dir / f"{name}.html"
         if args.resume and before.get(str(model)) == wanted and up_to_date(model, html):
@@ -342,9 +341,8 @@ def index_facts(outcomes: list[Outcome], members: dict[Path, SeriesMember], mode
                 titles.setdefault(name, title)
             if model in members:
                 points[outcome.name] = layer_points(sidecar)
-    changes = start_changes({model: member for model, member in members.items()
-                             if model in set(models)},
-                            {model: outcome.name for model, outcome in zip(models, outcomes)})
+    changes = start_changes(members, {model: outcome.name
+                                      for model, outcome in zip(models, outcomes)})
     return IndexFacts(rows=tuple(rows), series=series_trends(rows, points, changes),
                       alert_kinds=fired_kinds(rows, titles), executor=executor,
                       generated_at=generation_time(), reportgen_version=__version__)

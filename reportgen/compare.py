@@ -165,10 +165,10 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
         except keras_model.ModelNotRebuilt as exc:
             return None, msg("No output comparison: Keras could not rebuild {file}: "
                              "{error}", file=model_file.path.name, error=message_of(exc))
-    specs = keras_model.snapshot(models[0]).inputs
+    snapshot = keras_model.snapshot(models[0])
     samples, labels, n_available = (
-        data_samples(data, data_labels, specs, keras_model.snapshot(models[0])) if data
-        else (model_samples(list(given), specs, "auto"), None, None))
+        data_samples(data, data_labels, snapshot) if data
+        else (model_samples(list(given), snapshot.inputs, "auto"), None, None))
     progress.step(nmsg("running both models on {n} input", "running both models on {n} inputs",
                        len(samples)))
     # Every sample's layer outputs are kept: CKA compares all samples with all others.
@@ -182,20 +182,17 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
                            run_a.scores[0], run_b.scores[0], labels, n_available), ""
 
 
-def data_samples(data: Path, data_labels: Path | None, specs, snapshot: ModelSnapshot
+def data_samples(data: Path, data_labels: Path | None, snapshot: ModelSnapshot
                  ) -> tuple[list[Sample], np.ndarray, int]:
     """At most MAX_DATA_IMAGES images of a labelled sample, evenly spaced, as samples, their
     labels, and how many images the sample has: every layer output of every sample is kept
     for CKA, so the count is capped (and said)."""
     from reportgen.load.dataset import read_sample
 
-    if len(specs) != 1:
+    if len(snapshot.inputs) != 1:
         raise ReportInputError(msg("--data needs a model with one input; this one has {n}",
-                                   n=len(specs)))
-    output = snapshot.outputs[0].shape or ()
-    n_outputs = int(output[-1]) if output and output[-1] else 1
-    sample = read_sample(data, data_labels, specs[0].shape or (),
-                         2 if n_outputs == 1 else n_outputs)
+                                   n=len(snapshot.inputs)))
+    sample = read_sample(data, data_labels, snapshot.inputs[0].shape or (), snapshot.n_classes)
     # Evenly spaced through the sample: samples are often stored class by class.
     chosen = np.unique(np.linspace(0, sample.n_images - 1,
                                    min(sample.n_images, MAX_DATA_IMAGES)).astype(np.int64))

@@ -128,9 +128,7 @@ class ReportCallback(keras.callbacks.Callback):
         from reportgen import __version__
         from reportgen.analyse.batch_index import IndexFacts, fired_kinds, series_trends
         from reportgen.i18n import msg
-        from reportgen.page.index_view import index_text, index_view
-        from reportgen.page.render import environment
-        from reportgen.page.write import write_all
+        from reportgen.page.index_view import write_index
         from reportgen.pipeline import generation_time
 
         rows = tuple(self.rows)
@@ -138,9 +136,7 @@ class ReportCallback(keras.callbacks.Callback):
                            alert_kinds=fired_kinds(list(rows), self.titles),
                            executor=msg("the training callback"), generated_at=generation_time(),
                            reportgen_version=__version__, training_run=self.output_dir.name)
-        write_all({self.output_dir / "index.html":
-                   environment().get_template("index.html.j2").render(**index_view(facts)),
-                   self.output_dir / "index.json": index_text(facts)})
+        write_index(facts, self.output_dir)
 
 
 def _warn(text: str) -> None:

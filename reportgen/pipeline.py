@@ -40,8 +40,8 @@ from reportgen.load.model_file import (Architecture, ModelFile, check_model_file
 from reportgen.load.weights_file import open_weights
 from reportgen.parallel import ordered_map
 from reportgen.options import Options
-from reportgen.draw.pictures import (KERNEL_RANKS, MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture, layer_figures,
-                                map_layers, output_picture)
+from reportgen.draw.pictures import (MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture,
+                                     kernel_layers, layer_figures, map_layers, output_picture)
 from reportgen.progress import Progress
 from reportgen.page.render import render_report
 from reportgen.page.sidecar import sidecar_text
@@ -358,8 +358,8 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     pictures = [input_pictures(s, snapshot) for s in shown]
     maps = map_grids(drawn, run.drawn, tuple(s.name for s in shown), options)
     notes = [cut_note] if cut_note else []
-    n_kernels = sum(1 for layer in all_layers(snapshot.layers)
-                    if any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights))
+    n_kernels = len(kernel_layers((layer.path, [w.values.shape for w in layer.weights])
+                                  for layer in all_layers(snapshot.layers)))
     if n_kernels > MAX_FRESH_MOSAICS:
         notes.append(msg(FRESH_CUT_NOTE, shown=MAX_FRESH_MOSAICS))
     facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
@@ -378,16 +378,14 @@ def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labe
         raise ReportInputError(msg("{path}: a labelled sample needs a model with one input "
                                    "(this one has {n})", path=str(request.data_path),
                                    n=len(snapshot.inputs)))
-    output = snapshot.outputs[0].shape or ()
-    n_outputs = int(output[-1]) if output and output[-1] else 1
     sample = read_sample(request.data_path, request.data_labels_path,
-                         snapshot.inputs[0].shape or (), 2 if n_outputs == 1 else n_outputs,
+                         snapshot.inputs[0].shape or (), snapshot.n_classes,
                          tuple(labels), request.input_scale)
     progress.step(_("evaluating the model on {n} labelled images").format(n=sample.n_images))
     named = [(layer.name, layer.class_name) for layer in snapshot.layers]
     examples, note = example_layers(named)
     data = run_sample(sample, lambda batch: joined(keras_model.forward_chunks(model, [batch])),
-                      n_outputs, examples, penultimate_layer(named),
+                      snapshot.output_width, examples, penultimate_layer(named),
                       keras_model.model_config(model), examples_note=note,
                       unit_layers=[layer.name for layer in snapshot.layers
                                    if layer.weights or layer.class_name in ACTIVATION_CLASSES])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -42,6 +42,13 @@ def map_layers(layers: list[tuple[str, str]], cap: int) -> tuple[list[str], str]
                        shown=len(chosen), total=len(eligible))
 
 
+def kernel_layers(layers: Iterable[tuple[str, Iterable[tuple]]]) -> list[str]:
+    """The paths, in order, of the layers (given as path and weight shapes) with a kernel:
+    the first MAX_FRESH_MOSAICS of them are drawn beside their fresh initialisation."""
+    return [path for path, shapes in layers
+            if any(len(shape) in KERNEL_RANKS for shape in shapes)]
+
+
 def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None, options: Options,
                   column_labels: Mapping[str, tuple[str, ...]] | None = None
                   ) -> dict[str, list[Figure]]:
@@ -56,9 +63,8 @@ def layer_figures(snapshot: ModelSnapshot, init: dict[str, list] | None, options
     # Only kernel mosaics show the initialisation, and only for the first layers that have
     # one: beside every kernel of a ResNet50 they would double the page (the statistics
     # still compare every layer with its initialisation).
-    with_kernel = [layer.path for layer in flat
-                   if any(len(w.values.shape) in KERNEL_RANKS for w in layer.weights)]
-    fresh_drawn = set(with_kernel[:MAX_FRESH_MOSAICS])
+    fresh_drawn = set(kernel_layers((layer.path, [w.values.shape for w in layer.weights])
+                                    for layer in flat)[:MAX_FRESH_MOSAICS])
 
     def figures_of(k: int) -> list[Figure]:
         layer = flat[k]

@@ -68,6 +68,17 @@ class ModelSnapshot:
     # Training state stored beside the weights (optimizer, metrics): (path, tensors, values).
     stored_state: tuple[tuple[str, int, int], ...] = ()
 
+    @property
+    def output_width(self) -> int:
+        """The width of the first output (1 when unknown)."""
+        shape = self.outputs[0].shape if self.outputs else None
+        return int(shape[-1]) if shape and shape[-1] else 1
+
+    @property
+    def n_classes(self) -> int:
+        """The classes the first output tells apart: 2 for a single sigmoid."""
+        return 2 if self.output_width == 1 else self.output_width
+
 
 def all_layers(layers: tuple[LayerSnapshot, ...]):
     """Every layer, nested models' layers right after their model, in model order."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 from reportgen.analyse.batch_index import IndexFacts, ModelRow, SeriesTrends
 from reportgen.draw.diagnostic_charts import trend_chart
 from reportgen.i18n import N_, _, current_language, html_lang, ngettext
 from reportgen.page.formatting import MISSING, fmt_int, fmt_number, fmt_percent
+from reportgen.page.render import environment
 from reportgen.page.sidecar import strict_json
+from reportgen.page.write import write_all
 
 # 2: a training callback's index has the batch index's layout (in 1 it had `epochs` and
 # `relative_change`); series layers gained `alpha` and `start_change`, models `accuracy`,
@@ -150,3 +153,9 @@ def model_dict(row: ModelRow) -> dict:
 def index_text(facts: IndexFacts) -> str:
     """index.json as strict, compact JSON."""
     return strict_json(index_dict(facts))
+
+
+def write_index(facts: IndexFacts, folder: Path) -> None:
+    """folder/index.html and folder/index.json, written as a pair (see write_all)."""
+    write_all({folder / "index.html": environment().get_template("index.html.j2").render(
+        **index_view(facts)), folder / "index.json": index_text(facts)})

@@ -13,7 +13,7 @@ from reportgen.i18n import N_, _, html_lang, localised, ngettext
 from reportgen.page.formatting import fmt_bytes, fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.draw.graph_layout import Layout
 from reportgen.draw.labelled_grid import named_columns
-from reportgen.draw.pictures import KERNEL_RANKS, MAX_FRESH_MOSAICS, Figure, Picture
+from reportgen.draw.pictures import MAX_FRESH_MOSAICS, Figure, Picture, kernel_layers
 from reportgen.page.chart_views import series_view, spectral_view, weight_chart
 from reportgen.draw.cam_pictures import cam_bar
 from reportgen.draw.data_pictures import DataPictures
@@ -66,11 +66,10 @@ def report_view(facts: ReportFacts, figures: dict[str, list[Figure]],
     weighted = [layer for layer in layers if layer.weights]
     # Sections of big models start closed: the page stays short; the overview links open them.
     opened = len(weighted) <= OPEN_SECTIONS
-    # Fresh spectra as the fresh kernel pictures: every layer's when sections are open, else
-    # the first MAX_FRESH_MOSAICS layers with kernels (the report's note says so).
-    with_kernels = [layer.path for layer in weighted
-                    if any(len(w.shape) in KERNEL_RANKS for w in layer.weights)]
-    fresh = set(with_kernels if opened else with_kernels[:MAX_FRESH_MOSAICS])
+    # Fresh spectra beside the fresh kernel pictures: for the first MAX_FRESH_MOSAICS layers
+    # with kernels (the report's note says so).
+    fresh = set(kernel_layers((layer.path, [w.shape for w in layer.weights])
+                              for layer in weighted)[:MAX_FRESH_MOSAICS])
     sections = [layer_section(layer, anchors[layer.path], figures.get(layer.path, []), bars,
                               alerts_by_layer.get(layer.path, []), opened,
                               layer.path in fresh)
