@@ -84,3 +84,47 @@ def test_huge_tensors_keep_exact_moments_and_sample_percentiles(monkeypatch):
 def test_no_sampling_below_the_limit():
     assert sample_step(stats_module.SAMPLE_LIMIT) == 1
     assert sample_step(stats_module.SAMPLE_LIMIT + 1) == 2
+
+
+def _hard_cases(rng, n):
+    """Arrays that fool a sampled pilot or hold long runs of equal values."""
+    normal = rng.standard_normal(n)
+    return {
+        "normal float32": normal.astype(np.float32),
+        "relu": np.maximum(normal, 0).astype(np.float32),
+        "sorted": np.sort(normal).astype(np.float32),
+        "sorted descending": np.sort(normal)[::-1].astype(np.float32),
+        "constant": np.zeros(n, np.float32),
+        "period 64 (the pilot's spacing)": np.tile(np.arange(64.0), n // 64 + 1)[:n]
+        .astype(np.float32),
+        "three values": rng.integers(0, 3, n).astype(np.float32),
+        "heavy tails": rng.standard_cauchy(n).astype(np.float32),
+        "all but ten equal": np.concatenate([np.full(n - 10, 5.0), normal[:10]])
+        .astype(np.float32),
+        "float64": normal,
+        "int32": rng.integers(-100, 100, n).astype(np.int32),
+    }
+
+
+@pytest.mark.parametrize("n", [1000, 65_536, 300_007])
+@pytest.mark.parametrize("qs", [(1, 50, 99), (0, 100), (0.5, 99.5), (25, 75)])
+def test_percentiles_equal_numpys_to_the_bit(n, qs):
+    for name, values in _hard_cases(np.random.default_rng(n), n).items():
+        assert stats_module.percentiles(values, qs) == \
+            tuple(float(v) for v in np.percentile(values, qs)), name
+
+
+def test_percentiles_select_from_a_bracket_not_the_whole_array(monkeypatch):
+    # On a large array only the values near each rank are partitioned: every partition
+    # np.percentile would make is over the whole array.
+    sizes = []
+    partition = np.partition
+
+    def recorded(values, kth, *args, **kwargs):
+        sizes.append(np.asarray(values).size)
+        return partition(values, kth, *args, **kwargs)
+
+    monkeypatch.setattr(stats_module.np, "partition", recorded)
+    values = np.random.default_rng(0).standard_normal(1_000_000).astype(np.float32)
+    stats_module.percentiles(values, (1, 50, 99))
+    assert sizes and max(sizes) < values.size // 10

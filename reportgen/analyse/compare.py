@@ -18,7 +18,7 @@ from reportgen.analyse.facts import Alert
 from reportgen.analyse.series import main_weight_index
 from reportgen.analyse.spectral import spectral_facts
 from reportgen.i18n import msg
-from reportgen.analyse.stats import _blocks
+from reportgen.analyse.stats import row_blocks
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 REINITIALISED_RATIO = 1.0
@@ -237,7 +237,7 @@ def paired_sums(a, b) -> PairedSums:
     mean_a = mean_b = m2_a = m2_b = 0.0
     identical = True
     # stats' blocks of whole rows: the same rows of both tensors side by side.
-    for block_a, block_b in zip(_blocks(a), _blocks(b)):
+    for block_a, block_b in zip(row_blocks(a), row_blocks(b)):
         identical = identical and _same(block_a, block_b)
         wide_a, wide_b = block_a.astype(np.float64), block_b.astype(np.float64)
         bad = int(np.count_nonzero(~np.isfinite(wide_a)) + np.count_nonzero(~np.isfinite(wide_b)))

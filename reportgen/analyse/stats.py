@@ -33,16 +33,15 @@ def summarise(values) -> tuple[TensorStats, np.ndarray]:
     mean = m2 = squares = 0.0
     low, high = np.inf, -np.inf
     samples, offset = [], 0
-    for block in _blocks(values):
-        kept = block[(-offset) % step::step]
+    for block in row_blocks(values):
+        samples.append(_kept(block, offset, step))
         offset += block.size
         finite_mask = np.isfinite(block) if block.dtype.kind == "f" else None
         if finite_mask is not None and not finite_mask.all():
             n_nan += int(np.isnan(block).sum())
             n_inf += int(np.isinf(block).sum())
-            block, kept = block[finite_mask], kept[np.isfinite(kept)]
+            block = block[finite_mask]
         n_zero += int(np.count_nonzero(block == 0))
-        samples.append(np.array(kept, dtype=np.float32))  # a copy: the block can go
         if not block.size:
             continue
         wide = block.astype(np.float64)
@@ -63,14 +62,91 @@ def summarise(values) -> tuple[TensorStats, np.ndarray]:
         return (TensorStats(n, None, None, None, None, None, None, None, zero_fraction, None,
                             n_nan, n_inf), sample)
     # In float32, as the values are: the ranks are exact, only the interpolation rounds.
-    p1, p50, p99 = np.percentile(sample, [1, 50, 99])
+    p1, p50, p99 = percentiles(sample, (1, 50, 99))
     return (TensorStats(count=n, mean=mean, std=float(np.sqrt(m2 / n_finite)), min=low,
                         max=high, p1=float(p1), p50=float(p50), p99=float(p99),
                         zero_fraction=zero_fraction, l2_norm=float(np.sqrt(squares)),
                         n_nan=n_nan, n_inf=n_inf), sample)
 
 
-def _blocks(values):
+SELECT_DIRECTLY = 1 << 16  # values; a smaller array is simply partitioned whole
+PILOT_SPACING = 64  # every 64th value estimates where the wanted order statistics lie
+
+
+def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
+    """np.percentile(values, qs) (linear interpolation) of a 1-D array without NaN, to the
+    last bit, at a third of its cost on large arrays.
+
+    np.percentile partitions the whole array around every rank it needs. Here every 64th
+    value first brackets each rank between two values; one pass counts the values below a
+    bracket and keeps the few inside it, and only those are partitioned. The counts prove
+    the bracket holds the rank, so the order statistics are exact; a bracket that misses
+    (a sorted or periodic array can fool the pilot) falls back to partitioning everything.
+    """
+    n = values.size
+    if n < SELECT_DIRECTLY:
+        return tuple(float(v) for v in np.percentile(values, qs))
+    positions = np.asarray(qs, dtype=np.float64) / 100 * (n - 1)  # numpy's virtual index
+    below = np.floor(positions).astype(np.int64)
+    ranks = sorted({int(r) for k in below for r in (k, min(k + 1, n - 1))})
+    pilot = np.sort(values[::PILOT_SPACING])
+    margin = 8 + int(2 * np.sqrt(pilot.size))  # 4 standard deviations of a pilot rank
+    found = {}
+    for rank in ranks:
+        if rank in found:
+            continue
+        at = rank * (pilot.size - 1) / (n - 1)
+        low = pilot[max(0, int(at) - margin)]
+        high = pilot[min(pilot.size - 1, int(np.ceil(at)) + margin)]
+        n_below = int(np.count_nonzero(values < low))
+        if low == high:  # a run of equal values (ReLU's zeros): nothing to order
+            n_inside, inside = int(np.count_nonzero(values == low)), None
+        else:
+            inside = values[(values >= low) & (values <= high)]
+            n_inside = inside.size
+        wanted = [r for r in ranks if n_below <= r < n_below + n_inside and r not in found]
+        if rank not in wanted:
+            return tuple(float(v) for v in np.percentile(values, qs))
+        if inside is None:
+            found.update({r: values.dtype.type(low) for r in wanted})
+            continue
+        chosen = np.partition(inside, [r - n_below for r in wanted])
+        found.update({r: chosen[r - n_below] for r in wanted})
+    low_values = np.array([found[int(k)] for k in below])
+    high_values = np.array([found[min(int(k) + 1, n - 1)] for k in below])
+    return tuple(float(v) for v in _lerp(low_values, high_values, positions - below))
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """numpy's own interpolation between neighbouring order statistics (numpy.lib's _lerp),
+    so that the result equals np.percentile's bit for bit."""
+    difference = np.subtract(b, a)
+    result = np.asanyarray(np.add(a, difference * t))
+    np.subtract(b, difference * (1 - t), out=result, where=t >= 0.5, casting="unsafe",
+                dtype=result.dtype)
+    return result
+
+
+def finite_sample(values) -> np.ndarray:
+    """The sample summarise returns (the finite values histograms use), without the rest."""
+    step, samples, offset = sample_step(int(np.prod(values.shape, dtype=np.int64))), [], 0
+    for block in row_blocks(values):
+        samples.append(_kept(block, offset, step))
+        offset += block.size
+    return np.concatenate(samples) if samples else np.zeros(0, np.float32)
+
+
+def _kept(block: np.ndarray, offset: int, step: int) -> np.ndarray:
+    """The finite values of a block that a sample taking every step-th value of the whole
+    tensor keeps (offset: the values before the block), as a float32 copy."""
+    kept = block[(-offset) % step::step]
+    if kept.dtype.kind == "f":
+        finite = np.isfinite(kept)
+        kept = kept if finite.all() else kept[finite]
+    return np.array(kept, dtype=np.float32)  # a copy: the block can go
+
+
+def row_blocks(values):
     """A tensor's values as flat blocks of whole rows, each about CHUNK values."""
     if len(values.shape) == 0:
         yield np.asarray(values).reshape(-1)
@@ -87,7 +163,7 @@ def relative_change(values, initial) -> float | None:
     if tuple(values.shape) != tuple(initial.shape):
         return None
     difference = reference = 0.0
-    for trained, fresh in zip(_blocks(values), _blocks(initial)):
+    for trained, fresh in zip(row_blocks(values), row_blocks(initial)):
         trained, fresh = trained.astype(np.float64), fresh.astype(np.float64)
         step = trained - fresh
         difference += float(np.dot(step, step))
@@ -113,10 +189,10 @@ def shared_edges(ranges: list[tuple[float | None, float | None]],
 
 
 def histogram(sample: np.ndarray, edges: np.ndarray) -> Histogram:
-    """Counts of finite values (a tensor's sample from summarise) in equal-width bins."""
+    """Counts of a tensor's finite sample (summarise's, finite_sample's) in equal-width bins."""
     sample = np.asarray(sample).reshape(-1)
     # Equal-width bins by count and range: numpy's fast path (array edges make it sort).
-    counts, _ = np.histogram(sample[np.isfinite(sample)], bins=len(edges) - 1,
+    counts, _ = np.histogram(sample, bins=len(edges) - 1,
                              range=(float(edges[0]), float(edges[-1])))
     return Histogram(edges=tuple(float(e) for e in edges), counts=tuple(int(c) for c in counts))
 
