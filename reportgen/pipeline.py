@@ -29,6 +29,7 @@ from reportgen.errors import (InputMismatch, ReportInputError, WeightsUnreadable
                               without_path)
 from reportgen.i18n import N_, Joined, _, localised, msg, ngettext
 from reportgen.analyse.facts import ReportFacts, all_layer_facts
+from reportgen.analyse.weight_memo import Prefetch
 from reportgen.analyse.graph import Graph, model_graph
 from reportgen.draw.graph_layout import graph_layout
 from reportgen.load.inputs import read_labels
@@ -38,7 +39,7 @@ from reportgen.load.config_model import architecture_snapshot
 from reportgen.load.model_file import (Architecture, ModelFile, check_model_file, read_architecture,
                                       read_config)
 from reportgen.load.weights_file import open_weights
-from reportgen.parallel import ordered_map
+from reportgen.parallel import beside, ordered_map
 from reportgen.options import Options
 from reportgen.draw.pictures import (MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture,
                                      kernel_layers, layer_figures, map_layers, output_picture)
@@ -177,21 +178,23 @@ def build_report(request: ReportRequest, progress: Progress, model=None,
 def in_memory_weights_content(model, request: ReportRequest, initial: dict | None,
                               progress: Progress) -> Content:
     """A model in memory reported without running it (the cost a training callback can
-    afford each epoch): its weights against the weights it started from, when known."""
+    afford each epoch): its weights against the weights it started from, when known.
+    `model` is a Keras model, or a HeldModel (its weights as they were at one moment)."""
     from reportgen.load import keras_model
 
     progress.step(_("reading the weights of the in-memory model {name}").format(name=model.name))
-    snapshot = keras_model.snapshot(model)
-    model_file = keras_model.memory_model_file(model)
+    held = model if isinstance(model, keras_model.HeldModel) else \
+        keras_model.hold(model, copy=False)
+    snapshot = held.snapshot
     facts = ReportFacts(
         mode="weights-only",
-        model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
+        model=collect_model(snapshot, file_info(held.model_file(), held.read_with)),
         layers=collect_layers(snapshot, initial, request.options),
         inputs=(),
         notes=(msg(STARTING_WEIGHTS_NOTE),) if initial is not None else (),
         kernel_scale=request.options.kernel_scale,
         weights_only_reason=msg(MEMORY_WEIGHTS_ONLY),
-        graph=graph_of(keras_model.model_config(model)),
+        graph=graph_of(held.config),
     )
     return Content(facts, layer_figures(snapshot, initial, request.options), [])
 
@@ -212,9 +215,21 @@ def full_or_fallback_content(model_file: ModelFile, architecture: Architecture |
                              request: ReportRequest, labels: list[str],
                              progress: Progress) -> Content:
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
-    from reportgen.load import keras_model  # not at the top: weights-only runs never need it
 
     progress.step(_("loading {name} (importing TensorFlow)").format(name=model_file.path.name))
+    # The file's own weights are worked through while TensorFlow imports and Keras loads.
+    prefetch = Prefetch(lambda: open_weights(model_file), request.options.spectral_max_dim)
+    try:
+        return _full_or_fallback(model_file, architecture, request, labels, progress)
+    finally:
+        prefetch.stop()
+
+
+def _full_or_fallback(model_file: ModelFile, architecture: Architecture | None,
+                      request: ReportRequest, labels: list[str], progress: Progress) -> Content:
+    """full_or_fallback_content once the prefetch of the file's weights has started."""
+    from reportgen.load import keras_model
+
     try:
         if architecture is None:
             loaded = load_or_assemble(model_file, request.trust_model)
@@ -279,7 +294,9 @@ def assemble(model_file: ModelFile, config: dict, trust: bool):
 
 def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
                  progress: Progress) -> Content:
-    """Everything: weights against initialisation, activations and predictions."""
+    """Everything: weights against initialisation, activations and predictions. The
+    weights' facts and pictures need no forward pass: they are made beside it (numpy
+    releases the GIL, and TensorFlow's ops leave a core idle much of the time)."""
     from reportgen.load import keras_model
 
     model = loaded.model
@@ -288,6 +305,58 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     progress.step(_("re-initialising the architecture for the comparison"))
     options = request.options
     init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
+    sample = labelled_sample_of(snapshot, request, labels)  # refused before any work
+    ran, (layers, figures) = beside(
+        lambda: run_model(model, snapshot, cam_layer, sample, request, labels, progress),
+        lambda: (collect_layers(snapshot, init, options),
+                 layer_figures(snapshot, init, options, output_labels(snapshot, labels))))
+    notes = ran.notes
+    n_kernels = len(kernel_layers((layer.path, [w.values.shape for w in layer.weights])
+                                  for layer in all_layers(snapshot.layers)))
+    if n_kernels > MAX_FRESH_MOSAICS:
+        notes += (msg(FRESH_CUT_NOTE, shown=MAX_FRESH_MOSAICS),)
+    facts = ReportFacts(
+        data=ran.data,
+        cam=ran.explained.facts,
+        cam_alerts=ran.explained.alerts,
+        cam_reason=ran.explained.reason,
+        mode="full",
+        model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
+        layers=layers,
+        inputs=ran.inputs,
+        notes=notes,
+        kernel_scale=options.kernel_scale,
+        repairs=loaded.repairs,
+        trusted=request.trust_model,
+        forward_error=ran.forward_error,
+        graph=graph_of(keras_model.model_config(model)),
+        sample_activations=ran.sample_activations,
+    )
+    return Content(facts, figures, ran.pictures, ran.maps, ran.data_pictures,
+                   ran.explained.pictures)
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """What running the model on the inputs (and a labelled sample) gives: the inputs'
+    facts, the notes about them, the sample's facts, Grad-CAM, and their pictures."""
+
+    inputs: tuple
+    notes: tuple
+    forward_error: str
+    sample_activations: tuple
+    data: object
+    data_pictures: object
+    explained: object
+    pictures: list
+    maps: dict
+
+
+def run_model(model, snapshot: ModelSnapshot, cam_layer, sample, request: ReportRequest,
+              labels: list[str], progress: Progress) -> ModelRun:
+    """Run the model on the inputs (the synthetic pattern when none fit or were given) and
+    on the labelled sample if there is one, explain its predictions, and draw what it did."""
+    options = request.options
     try:
         samples = model_samples(list(request.inputs), snapshot.inputs, request.input_scale)
         mismatch = ""
@@ -317,8 +386,7 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     if len(samples) > options.max_inputs:
         notes.append(msg(INPUTS_CUT_NOTE, n=len(samples), shown=options.max_inputs))
 
-    data, data_pictures_, mistakes = labelled_sample(model, snapshot, request, labels,
-                                                     progress)
+    data, data_pictures_, mistakes = labelled_sample(model, snapshot, sample, progress)
     shown = samples[:options.max_inputs]
     progress.step(_("explaining the predictions (Grad-CAM)"))
     items = ([CamItem(s.name, s.arrays[0], top_class(row))
@@ -327,60 +395,43 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     explained = explain(model, cam_layer, "--cam-layer" if request.cam_layer else "automatic",
                         items + list(mistakes), labels)
     progress.step(_("computing statistics"))
-    facts = ReportFacts(
-        data=data,
-        cam=explained.facts,
-        cam_alerts=explained.alerts,
-        cam_reason=explained.reason,
-        mode="full",
-        model=collect_model(snapshot, file_info(model_file, keras_model.read_with())),
-        layers=collect_layers(snapshot, init, options),
-        inputs=tuple(collect_input(s.name, s.source, s.arrays[0].shape,
-                                   {name: out[k] for name, out in run.drawn.items()}
-                                   if k < options.max_inputs else {},
-                                   [(spec, out[k]) for spec, out in zip(snapshot.outputs,
-                                                                        run.scores)],
-                                   labels, synthetic=all(s.synthetic),
-                                   shapes=tuple(array.shape for array in s.arrays))
-                     for k, s in enumerate(samples)),
-        notes=tuple(notes),
-        kernel_scale=options.kernel_scale,
-        repairs=loaded.repairs,
-        trusted=request.trust_model,
-        forward_error=run.error,
-        graph=graph_of(keras_model.model_config(model)),
-        sample_activations=run.summaries,
-    )
+    inputs = tuple(collect_input(s.name, s.source, s.arrays[0].shape,
+                                 {name: out[k] for name, out in run.drawn.items()}
+                                 if k < options.max_inputs else {},
+                                 [(spec, out[k]) for spec, out in zip(snapshot.outputs,
+                                                                      run.scores)],
+                                 labels, synthetic=all(s.synthetic),
+                                 shapes=tuple(array.shape for array in s.arrays))
+                   for k, s in enumerate(samples))
     progress.step(_("drawing kernels and feature maps"))
-    figures = layer_figures(snapshot, init, options, output_labels(snapshot, labels))
     drawn, cut_note = map_layers([(layer.name, layer.class_name) for layer in snapshot.layers
                                   if layer.name in run.drawn], options.max_map_layers)
     pictures = [input_pictures(s, snapshot) for s in shown]
     maps = map_grids(drawn, run.drawn, tuple(s.name for s in shown), options)
-    notes = [cut_note] if cut_note else []
-    n_kernels = len(kernel_layers((layer.path, [w.values.shape for w in layer.weights])
-                                  for layer in all_layers(snapshot.layers)))
-    if n_kernels > MAX_FRESH_MOSAICS:
-        notes.append(msg(FRESH_CUT_NOTE, shown=MAX_FRESH_MOSAICS))
-    facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
-    return Content(facts, figures, pictures, maps, data_pictures_, explained.pictures)
+    return ModelRun(inputs, tuple(notes) + ((cut_note,) if cut_note else ()), run.error,
+                    run.summaries, data, data_pictures_, explained, pictures, maps)
 
 
-def labelled_sample(model, snapshot: ModelSnapshot, request: ReportRequest, labels: list[str],
-                    progress: Progress):
-    """The facts and pictures of a labelled sample (--data), streamed through the model in
-    batches, and its most confident mistakes for Grad-CAM; (None, None, ()) without one."""
-    from reportgen.load import keras_model
-
+def labelled_sample_of(snapshot: ModelSnapshot, request: ReportRequest, labels: list[str]):
+    """The labelled sample (--data) as read_sample checks it, or None without one."""
     if request.data_path is None:
-        return None, None, ()
+        return None
     if len(snapshot.inputs) != 1:
         raise ReportInputError(msg("{path}: a labelled sample needs a model with one input "
                                    "(this one has {n})", path=str(request.data_path),
                                    n=len(snapshot.inputs)))
-    sample = read_sample(request.data_path, request.data_labels_path,
-                         snapshot.inputs[0].shape or (), snapshot.n_classes,
-                         tuple(labels), request.input_scale)
+    return read_sample(request.data_path, request.data_labels_path,
+                       snapshot.inputs[0].shape or (), snapshot.n_classes, tuple(labels),
+                       request.input_scale)
+
+
+def labelled_sample(model, snapshot: ModelSnapshot, sample, progress: Progress):
+    """The facts and pictures of a labelled sample, streamed through the model in batches,
+    and its most confident mistakes for Grad-CAM; (None, None, ()) without one."""
+    from reportgen.load import keras_model
+
+    if sample is None:
+        return None, None, ()
     progress.step(_("evaluating the model on {n} labelled images").format(n=sample.n_images))
     named = [(layer.name, layer.class_name) for layer in snapshot.layers]
     examples, note = example_layers(named)
@@ -494,10 +545,16 @@ def map_grids(names: list[str], outputs: dict, input_names: tuple[str, ...],
 
 
 def collect_layers(snapshot: ModelSnapshot, init, options: Options) -> tuple:
-    """Every layer's facts, two layers at a time, in the model's order."""
+    """Every layer's facts, two layers at a time, the largest first, in the model's order."""
     return tuple(ordered_map(lambda item: collect_layer(item[0], item[1], init,
                                                         options.spectral_max_dim),
-                             enumerate(snapshot.layers)))
+                             enumerate(snapshot.layers), cost=lambda item: n_values(item[1])))
+
+
+def n_values(layer) -> int:
+    """How many weight values a layer (with its children) holds: its share of the work."""
+    return sum(int(np.prod(w.values.shape, dtype=np.int64)) for w in layer.weights) + \
+        sum(n_values(child) for child in layer.children)
 
 
 def _synthetic_what(snapshot: ModelSnapshot) -> str:

@@ -9,13 +9,12 @@ import numpy as np
 from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
                              Series, TensorStats, WeightFacts)
 from reportgen.analyse.predictions import predict
-from reportgen.analyse.spectral import DEFAULT_MAX_DIM, SpectralFacts, spectral_facts
+from reportgen.analyse.spectral import DEFAULT_MAX_DIM
+from reportgen.analyse.stats import (channel_stats, finite_sample, histogram, normalised_entropy,
+                                     relative_change, sample_step, shared_edges, tensor_stats)
+from reportgen.analyse.weight_memo import SHARED, WeightMemo
 from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
                                      all_layers)
-from reportgen.analyse.alerts import DUPLICATE_COSINE
-from reportgen.analyse.stats import (channel_stats, filter_similarity, histogram, normalised_entropy,
-                                     relative_change, sample_step, shared_edges, summarise,
-                                     tensor_stats)
 from reportgen.i18n import msg
 
 MAX_SERIES = 1024
@@ -24,31 +23,36 @@ FEW_VALUES = 20  # tensors this small keep their values (the page draws a dot ea
 
 def collect_layer(index: int, layer: LayerSnapshot,
                   init: dict[str, list[np.ndarray]] | None,
-                  spectral_max_dim: int | None = DEFAULT_MAX_DIM) -> LayerFacts:
+                  spectral_max_dim: int | None = DEFAULT_MAX_DIM,
+                  memo: WeightMemo | None = None) -> LayerFacts:
     """Facts of one layer (and of its children, for a nested model).
 
     `init` maps layer paths to freshly initialised weights in the trained weights' order.
-    Each tensor is read once here, so weights kept on disk are never all in memory.
+    Weights kept on disk are read a tensor at a time, never all in memory. `memo` may hold
+    the costly facts of the trained tensors already (worked out while the model loaded).
     """
+    memo = memo or SHARED
     init_values = init.get(layer.path) if init is not None and layer.weights else None
     usable_init = init_values is not None and len(init_values) == len(layer.weights)
     trained, fresh_facts, series = [], [], []
     for k, weight in enumerate(layer.weights):
-        stats, sample = summarise(weight.values)
-        fresh = summarise(init_values[k]) if usable_init else None
-        edges = shared_edges([(stats.min, stats.max)] +
-                             ([(fresh[0].min, fresh[0].max)] if fresh else []))
-        spectrum = spectral_of(layer.class_name, weight.name, weight.values, spectral_max_dim)
+        known = memo.facts(layer.class_name, weight.name, weight.values, spectral_max_dim)
+        fresh = memo.facts(layer.class_name, weight.name, init_values[k], spectral_max_dim,
+                           trained=False) if usable_init else None
+        edges = shared_edges([(known.stats.min, known.stats.max)] +
+                             ([(fresh.stats.min, fresh.stats.max)] if fresh else []))
         trained.append(dataclasses.replace(
-            weight_facts(weight, weight.values, stats, histogram(sample, edges),
-                         compare_filters=True),
+            weight_facts(weight, weight.values, known.stats,
+                         histogram(finite_sample(weight.values), edges)),
             relative_change=relative_change(weight.values, init_values[k]) if fresh else None,
-            spectral=spectrum))
+            max_filter_cosine=known.max_filter_cosine,
+            similar_filter_pairs=known.similar_filter_pairs,
+            spectral=known.spectral))
         if fresh is not None:
             fresh_facts.append(dataclasses.replace(
-                weight_facts(weight, init_values[k], fresh[0], histogram(fresh[1], edges)),
-                spectral=spectral_of(layer.class_name, weight.name, init_values[k],
-                                     spectral_max_dim) if spectrum is not None else None))
+                weight_facts(weight, init_values[k], fresh.stats,
+                             histogram(finite_sample(init_values[k]), edges)),
+                spectral=fresh.spectral))
         series += weight_series(layer.class_name, weight.name, weight.values)
     return LayerFacts(
         index=index,
@@ -62,17 +66,9 @@ def collect_layer(index: int, layer: LayerSnapshot,
         init=tuple(fresh_facts) if usable_init and layer.weights else None,
         path=layer.path or layer.name,
         series=tuple(series),
-        children=tuple(collect_layer(i, child, init, spectral_max_dim)
+        children=tuple(collect_layer(i, child, init, spectral_max_dim, memo)
                        for i, child in enumerate(layer.children)),
     )
-
-
-def spectral_of(class_name: str, weight_name: str, values,
-                max_dim: int | None) -> SpectralFacts | None:
-    """The spectrum of a weight that mixes channels (n/a facts say why when it cannot be
-    computed); None for one that has no such matrix (a bias, gamma, a depthwise kernel)."""
-    found = spectral_facts(class_name, weight_name, values, max_dim)
-    return None if found.n_matrices == 0 else found
 
 
 def weight_series(class_name: str, weight_name: str, values) -> list[Series]:
@@ -91,14 +87,11 @@ def _series(name: str, values: np.ndarray) -> Series:
     return Series(name=name, values=tuple(float(v) for v in shown), total=int(values.shape[0]))
 
 
-def weight_facts(weight: WeightArray, values, stats: TensorStats, counts: Histogram,
-                 compare_filters: bool = False) -> WeightFacts:
-    """Facts of one weight tensor (trained, or freshly initialised: then the filters are not
-    compared, random ones are never near-duplicates). Kernels are read whole only for that."""
+def weight_facts(weight: WeightArray, values, stats: TensorStats,
+                 counts: Histogram) -> WeightFacts:
+    """Facts of one weight tensor, trained or freshly initialised (the filters of a trained
+    kernel are compared by the caller: random ones are never near-duplicates)."""
     shape = tuple(int(d) for d in values.shape)
-    max_cosine, similar = None, 0
-    if compare_filters and len(shape) >= 3:
-        max_cosine, similar = filter_similarity(np.asarray(values), DUPLICATE_COSINE)
     few = int(np.prod(shape, dtype=np.int64)) < FEW_VALUES
     return WeightFacts(
         values=tuple(float(v) for v in np.asarray(values, dtype=np.float64).ravel()) if few
@@ -110,8 +103,6 @@ def weight_facts(weight: WeightArray, values, stats: TensorStats, counts: Histog
         sample_step=sample_step(int(np.prod(shape, dtype=np.int64))),
         stats=stats,
         histogram=counts,
-        max_filter_cosine=max_cosine,
-        similar_filter_pairs=similar,
     )
 
 

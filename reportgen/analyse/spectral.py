@@ -135,6 +135,14 @@ def spectral_facts(class_name: str, weight_name: str, values,
                    n_matrices=len(matrices), matrix_shape=shape)
 
 
+def spectral_of(class_name: str, weight_name: str, values,
+                max_dim: int | None) -> SpectralFacts | None:
+    """The spectrum of a weight that mixes channels (n/a facts say why when it cannot be
+    computed); None for one that has no such matrix (a bias, gamma, a depthwise kernel)."""
+    found = spectral_facts(class_name, weight_name, values, max_dim)
+    return None if found.n_matrices == 0 else found
+
+
 def spectrum_facts(evals: np.ndarray, aspect_ratio: float) -> SpectralFacts:
     """Norms, ranks, power-law fit and histogram of a pooled, sorted spectrum.
 
