@@ -4,20 +4,31 @@ trains, and the batch index over them (reportgen batch's, with its trends) refre
     model.fit(x, y, epochs=20, callbacks=[reportgen.keras.ReportCallback("audit", every=5)])
 
 Without `inputs` or `data` a report costs what a weights-only one does (no forward pass,
-no re-initialisation: the weights are compared with the ones training started from).
-A failure never stops training: it becomes a warning and a row in the index.
+no re-initialisation: the weights are compared with the ones training started from), and it
+is written beside training: at the epoch's end the callback only copies the weights, and a
+thread of its own makes the report from the copy while the next epoch trains (training's
+threads leave a core idle much of the time). `model.fit` returns once every report is
+written. Reports that run the model (inputs or data given) are made at the epoch's end, while
+the model stands still. A failure never stops training: it becomes a warning and a row in
+the index.
 """
 
 from __future__ import annotations
 
+import collections
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import keras
 
 from reportgen.errors import one_line
+
+# Copies of the weights waiting for the reporting thread: when it falls this far behind,
+# the epoch's end waits for the oldest, so that memory stays bounded (a copy each).
+MAX_WAITING = 2
 
 
 class ReportCallback(keras.callbacks.Callback):
@@ -49,6 +60,8 @@ class ReportCallback(keras.callbacks.Callback):
         self.points: dict[str, dict] = {}
         self.changes: dict[str, dict] = {}
         self.titles: dict[str, str] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._waiting: collections.deque = collections.deque()
 
     def on_train_begin(self, logs=None):
         from reportgen.load.keras_model import weights_by_path
@@ -57,17 +70,45 @@ class ReportCallback(keras.callbacks.Callback):
             self.start = weights_by_path(self.model)
         except Exception as exc:  # as everywhere here: training goes on
             _warn(f"reportgen: the starting weights could not be read: {one_line(exc)}")
+        if self.weights_only:
+            self._writer = ThreadPoolExecutor(max_workers=1,
+                                              thread_name_prefix="reportgen-callback")
 
     def on_epoch_end(self, epoch: int, logs=None):
         if (epoch + 1) % self.every:
             return
+        if self._writer is None:  # the report runs the model: now, while it stands still
+            self.report_epoch(epoch + 1, logs or {}, self.model)
+            return
+        from reportgen.load.keras_model import hold
+
         try:
-            self.record(epoch + 1, logs or {})
-        except Exception as exc:  # Training goes on whatever the report meets.
+            held = hold(self.model)  # this epoch's weights, copied: training moves on
+        except Exception as exc:
             _warn(f"reportgen: no report for epoch {epoch + 1}: {one_line(exc)}")
+            return
+        while len(self._waiting) >= MAX_WAITING:
+            self._waiting.popleft().result()
+        self._waiting.append(self._writer.submit(self.report_epoch, epoch + 1,
+                                                 dict(logs or {}), held))
+
+    def on_train_end(self, logs=None):
+        """Training returns once every report and the index are written."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+            self._waiting.clear()
+
+    def report_epoch(self, epoch: int, logs: dict, model) -> None:
+        """One epoch's report of `model` (the live model, or the weights held at the
+        epoch's end) and the index after it; whatever fails is a warning, never an error."""
+        try:
+            self.record(epoch, logs, model)
+        except Exception as exc:  # Training goes on whatever the report meets.
+            _warn(f"reportgen: no report for epoch {epoch}: {one_line(exc)}")
         self.write_index()
 
-    def record(self, epoch: int, logs: dict) -> None:
+    def record(self, epoch: int, logs: dict, model) -> None:
         """One epoch's report, and its row and trend points for the index (a failed report
         is a row that says why)."""
         from reportgen.analyse.batch_index import Outcome, kind_titles, model_row
@@ -79,7 +120,7 @@ class ReportCallback(keras.callbacks.Callback):
                         if isinstance(value, (int, float)))
         started = time.perf_counter()
         try:
-            facts = self.write_report(self.output_dir / f"{name}.html")
+            facts = self.write_report(self.output_dir / f"{name}.html", model)
         except Exception as exc:
             outcome = Outcome(f"{name}.html", name, "failed", one_line(exc),
                               time.perf_counter() - started, None)
@@ -89,28 +130,32 @@ class ReportCallback(keras.callbacks.Callback):
                           f"{name}.html")
         self.rows.append(model_row(outcome, facts, member, numbers))
         self.points[name] = layer_points(facts)
-        self.changes[name] = self.change_from_start()
+        self.changes[name] = self.change_from_start(model)
         for kind, title in kind_titles(facts).items():
             self.titles.setdefault(kind, title)
 
-    def write_report(self, path: Path) -> dict:
+    def write_report(self, path: Path, model) -> dict:
         """One epoch's report, saved; its sidecar's data."""
         from reportgen import api
 
         initial = self.start if self.weights_only else None
-        result = api.report(self.model, weights_only=self.weights_only, initial=initial,
+        result = api.report(model, weights_only=self.weights_only, initial=initial,
                             **self.arguments)
         result.save(path)
         return result.facts
 
-    def change_from_start(self) -> dict[str, float | None]:
-        """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, from the model in memory."""
+    def change_from_start(self, model) -> dict[str, float | None]:
+        """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, for the live model or the
+        weights held."""
         from reportgen.analyse.compare import main_change
-        from reportgen.load.keras_model import weights_by_path
+        from reportgen.load.keras_model import HeldModel, weights_by_path
+        from reportgen.load.snapshot import all_layers
 
         if self.start is None:
             return {}
-        now = weights_by_path(self.model)
+        now = ({layer.path: [w.values for w in layer.weights]
+                for layer in all_layers(model.snapshot.layers) if layer.weights}
+               if isinstance(model, HeldModel) else weights_by_path(model))
         return {path: main_change(start, now[path]) for path, start in self.start.items()
                 if path in now}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -106,6 +108,53 @@ def test_the_callback_writes_a_report_per_epoch_and_a_rising_trend(tmp_path):
     assert 'href="epoch-003.html"' in page
     report = json.loads((tmp_path / "audit" / "epoch-003.json").read_text("utf-8"))
     assert report["mode"] == "weights-only" and report["layers"][0]["init"] is not None
+
+
+def test_weights_only_reports_are_made_beside_training_from_each_epochs_weights(
+        tmp_path, monkeypatch):
+    # The reporting thread lags a whole epoch behind (each report waits 0.3 s first), yet
+    # every report holds the weights of its own epoch's end, and fit returns only once all
+    # of them and the index are written.
+    import keras
+
+    from reportgen import api
+
+    made_in, report = [], api.report
+
+    def slow(model, **kwargs):
+        made_in.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return report(model, **kwargs)
+
+    monkeypatch.setattr(api, "report", slow)
+    images, labels = shapes_dataset(n_per_class=6, seed=5)
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input(images.shape[1:]),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(name="pool"),
+                              keras.layers.Dense(8, activation="softmax", name="out")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss="sparse_categorical_crossentropy")
+    start = np.array(model.get_layer("conv").get_weights()[0], np.float64)
+    kernels = []
+
+    class Kernels(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            kernels.append(np.array(self.model.get_layer("conv").get_weights()[0], np.float64))
+
+    callback = reportgen.keras.ReportCallback(tmp_path / "audit")
+    model.fit(images, labels, epochs=4, batch_size=8, verbose=0,
+              callbacks=[Kernels(), callback])
+    assert made_in and all(name.startswith("reportgen-callback") for name in made_in)
+    assert sorted(p.name for p in (tmp_path / "audit").glob("epoch-*.json")) == \
+        [f"epoch-00{k}.json" for k in range(1, 5)]
+    expected = [np.linalg.norm(k - start) / np.linalg.norm(start) for k in kernels]
+    reported = [json.loads((tmp_path / "audit" / f"epoch-00{k}.json").read_text("utf-8"))
+                ["layers"][0]["weights"][0]["relative_change"] for k in range(1, 5)]
+    assert reported == pytest.approx(expected, rel=1e-6)
+    assert len(set(round(r, 9) for r in reported)) == 4  # training moved between them
+    index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
+    assert [row["status"] for row in index["models"]] == ["report"] * 4
 
 
 def test_with_data_the_callback_reports_accuracy_and_still_trends_from_the_start(tmp_path):

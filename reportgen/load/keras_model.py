@@ -17,6 +17,7 @@ import tempfile
 import threading
 import warnings
 import zipfile
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,16 +230,63 @@ def weights_by_path(model) -> dict[str, list[np.ndarray]]:
 def memory_model_file(model) -> ModelFile:
     """What stands for the file of a model that lives in memory: its name, the size and the
     SHA-256 of its weights' bytes (in order), and the Keras that holds it."""
+    return _memory_file(model.name, [variable.numpy() for variable in model.weights])
+
+
+def _memory_file(name: str, weights) -> ModelFile:
+    """memory_model_file of the weights given (arrays, in the model's order)."""
     digest = hashlib.sha256()
     size = 0
-    for variable in model.weights:
-        values = np.ascontiguousarray(variable.numpy())
+    for values in weights:
+        values = np.ascontiguousarray(values)
         digest.update(values.tobytes())
         size += values.nbytes
-    return ModelFile(path=Path(model.name), format=msg("in-memory Keras model (not saved)"),
+    return ModelFile(path=Path(name), format=msg("in-memory Keras model (not saved)"),
                      size=size, sha256=digest.hexdigest(),
                      saved_by_keras_version=msg("not saved (in memory, Keras {version})",
                                                 version=import_keras().__version__))
+
+
+@dataclass(frozen=True)
+class HeldModel:
+    """A model in memory as it stood at one moment, in plain data: its snapshot with copies
+    of its weights (`weights`: all of them in the model's order), its config and the
+    libraries that hold it. A thread can report on it while the model itself trains on (the
+    training callback's)."""
+
+    name: str
+    snapshot: ModelSnapshot
+    config: dict | None
+    weights: tuple[np.ndarray, ...]
+    read_with: tuple[tuple[str, str], ...]
+
+    def model_file(self) -> ModelFile:
+        """What stands for its file, as memory_model_file says it of the live model."""
+        return _memory_file(self.name, self.weights)
+
+
+def hold(model, copy: bool = True) -> HeldModel:
+    """The model as it stands now, every weight copied (the one cost in the caller's
+    thread; hashing and everything else can wait for the reporting thread); with
+    copy=False, a view that reads the live weights when asked (for a model that stands
+    still meanwhile: no second copy of a large model)."""
+    held = snapshot(model)
+    if not copy:
+        return HeldModel(model.name, held, model_config(model),
+                         tuple(VariableArray(v) for v in model.weights), read_with())
+    copies = {id(variable): np.array(variable.numpy()) for variable in model.weights}
+    return HeldModel(model.name, dataclasses.replace(held, layers=tuple(
+        _with_copies(layer, copies) for layer in held.layers)), model_config(model),
+        tuple(copies[id(variable)] for variable in model.weights), read_with())
+
+
+def _with_copies(layer: LayerSnapshot, copies: dict) -> LayerSnapshot:
+    """A layer snapshot whose weights are the copies, by variable, instead of the variables."""
+    return dataclasses.replace(
+        layer,
+        weights=tuple(dataclasses.replace(w, values=copies[id(w.values.variable)])
+                      for w in layer.weights),
+        children=tuple(_with_copies(child, copies) for child in layer.children))
 
 
 def missing_weights_member(model_file: ModelFile) -> str:
