@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import traceback
 import warnings
@@ -17,6 +16,7 @@ from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import LANGUAGES, _, language, localised, msg
 from reportgen.page.formatting import visible
 from reportgen.options import Options
+from reportgen.process import own_process
 from reportgen.progress import Progress
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -135,9 +135,7 @@ SUBCOMMANDS = {"compare": "reportgen.compare", "batch": "reportgen.batch"}
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    # Layers are analysed two at a time (parallel.py); one BLAS thread each keeps the two
-    # cores from being oversubscribed (the spectra ran 4-7x slower without it).
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    own_process()
     argv = sys.argv[1:] if argv is None else list(argv)
     # The language is known before the parser is built, so that its help is in it too.
     with language(lang_option(argv)):

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import msg
+from reportgen.process import own_process
 
 MAX_TASKS = 50
 MAX_GROWTH = 2 << 30  # bytes of resident memory
@@ -146,6 +147,7 @@ def serve(connection, initializer: str, env: dict[str, str]) -> None:
     """A worker process's life: set the environment, run the initializer, then answer task
     after task with (ok, result or exception, resident bytes) until the pipe closes."""
     os.environ.update(env)
+    own_process()
     module, _, name = initializer.partition(":")
     getattr(importlib.import_module(module), name)()
     while True:
