@@ -10,6 +10,7 @@ written; 1 for an internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import glob
 import hashlib
@@ -105,7 +106,9 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     given = given_files(args)
     wanted = signature(given)  # hashes the given files: once per batch
     outcomes, pending = plan(models, report_names(models), report_dir, args, given, wanted)
-    for k, model in enumerate(outcomes, 1):
+    index = IndexGatherer(models, report_dir, wanted)
+    for k, (model, outcome) in enumerate(outcomes.items(), 1):
+        index.add(model, outcome)
         progress.step(msg("[{k}/{n}] {model}: report up to date, reused", k=k, n=len(models),
                           model=str(model)))
     n_workers = min(args.jobs or default_jobs(), len(pending))
@@ -115,12 +118,14 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     else:
         executor = local_executor(n_workers, "reportgen.batch_worker:warm_up")
         made_by = nmsg("{n} local worker process", "{n} local worker processes", n_workers)
-    if pending:
-        for model, result in make_reports(pending, executor, report_dir, progress,
-                                          len(outcomes), len(models)):
-            outcomes[model] = outcome_of(result, str(model), report_dir, args.output)
-    facts = index_facts([outcomes[model] for model in models], find_series(models), models,
-                        report_dir, made_by, wanted)
+    with index:
+        if pending:
+            # Each report joins the index as it comes (its sidecar read, its change from its
+            # series' first checkpoint worked out) while the workers make the next ones.
+            for model, result in make_reports(pending, executor, report_dir, progress,
+                                              len(outcomes), len(models)):
+                index.add(model, outcome_of(result, str(model), report_dir, args.output))
+        facts = index.facts(made_by)
     write_index(facts, args.output)
     missing = sum(1 for row in facts.rows if row.outcome.report is None)
     progress.step(nmsg("wrote {index}: {reports} of {n} model has a report",
@@ -326,41 +331,71 @@ def outcome_of(result: TaskResult, source: str, report_dir: Path, output: Path) 
                    result.worker)
 
 
-def index_facts(outcomes: list[Outcome], members: dict[Path, SeriesMember], models: list[Path],
-                report_dir: Path, executor: str, task_signature: dict) -> IndexFacts:
-    """The index's facts, each report's sidecar read once (and let go: only its figures and
-    its series points are kept)."""
-    rows: list[ModelRow] = []
-    points, titles = {}, {}
-    for outcome, model in zip(outcomes, models):
-        sidecar = read_sidecar(report_dir / f"{outcome.name}.json") if outcome.report else None
-        rows.append(dataclasses.replace(model_row(outcome, sidecar, members.get(model)),
-                                        signature=task_signature if outcome.report else None))
+class IndexGatherer:
+    """The index's facts, gathered a model at a time as reports come in: each report's
+    sidecar is read once (and let go: only its figures and series points are kept), and each
+    series member's change from its series' first checkpoint is read from both files with
+    h5py, the first kept open for the whole batch instead of reopened for every member."""
+
+    def __init__(self, models: list[Path], report_dir: Path, task_signature: dict):
+        self.models, self.report_dir, self.signature = models, report_dir, task_signature
+        self.members = find_series(models)
+        self.firsts: dict[str, Path] = {}
+        for model, member in sorted(self.members.items(), key=lambda item: item[1].epoch):
+            self.firsts.setdefault(member.series, model)
+        self.rows: dict[Path, ModelRow] = {}
+        self.points: dict[str, dict] = {}
+        self.changes: dict[str, dict] = {}
+        self.titles: dict[str, str] = {}
+        self._open = contextlib.ExitStack()
+        self._first_weights: dict[str, object] = {}
+
+    def __enter__(self) -> "IndexGatherer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._open.close()
+
+    def add(self, model: Path, outcome: Outcome) -> None:
+        """What one model's outcome (and its report, if there is one) adds to the index."""
+        member = self.members.get(model)
+        sidecar = read_sidecar(self.report_dir / f"{outcome.name}.json") \
+            if outcome.report else None
+        self.rows[model] = dataclasses.replace(model_row(outcome, sidecar, member),
+                                               signature=self.signature
+                                               if outcome.report else None)
         if sidecar is not None:
             for name, title in kind_titles(sidecar).items():
-                titles.setdefault(name, title)
-            if model in members:
-                points[outcome.name] = layer_points(sidecar)
-    changes = start_changes(members, {model: outcome.name
-                                      for model, outcome in zip(models, outcomes)})
-    return IndexFacts(rows=tuple(rows), series=series_trends(rows, points, changes),
-                      alert_kinds=fired_kinds(rows, titles), executor=executor,
-                      generated_at=generation_time(), reportgen_version=__version__)
+                self.titles.setdefault(name, title)
+            if member is not None:
+                self.points[outcome.name] = layer_points(sidecar)
+        if member is not None:
+            self.changes[outcome.name] = self.start_change(model, member)
 
-
-def start_changes(members: dict[Path, SeriesMember], names: dict[Path, str]
-                  ) -> dict[str, dict[str, float | None]]:
-    """By report name, each series member's layer changes from its series' first epoch,
-    read from both files' weights with h5py (a file that cannot be read has none)."""
-    firsts: dict[str, Path] = {}
-    for model, member in sorted(members.items(), key=lambda item: item[1].epoch):
-        firsts.setdefault(member.series, model)
-    found = {}
-    for model, member in members.items():
+    def start_change(self, model: Path, member: SeriesMember) -> dict[str, float | None]:
+        """The member's layer changes from its series' first epoch ({} when either file
+        cannot be read)."""
         try:
-            with open_weights(check_model_file(firsts[member.series])) as start, \
-                    open_weights(check_model_file(model)) as now:
-                found[names[model]] = main_weight_changes(start, now)
+            start = self.first_weights(member.series)
+            with open_weights(check_model_file(model)) as now:
+                return main_weight_changes(start, now)
         except ReportInputError:
-            found[names[model]] = {}
-    return found
+            return {}
+
+    def first_weights(self, series: str):
+        """The weights of a series' first checkpoint, opened once for the batch."""
+        if series not in self._first_weights:
+            self._first_weights[series] = None
+            self._first_weights[series] = self._open.enter_context(
+                open_weights(check_model_file(self.firsts[series])))
+        if self._first_weights[series] is None:  # it could not be read the first time
+            raise ReportInputError(msg("the series' first checkpoint cannot be read"))
+        return self._first_weights[series]
+
+    def facts(self, executor: str) -> IndexFacts:
+        """The index of every model, in the models' order."""
+        rows = [self.rows[model] for model in self.models]
+        return IndexFacts(rows=tuple(rows), series=series_trends(rows, self.points,
+                                                                 self.changes),
+                          alert_kinds=fired_kinds(rows, self.titles), executor=executor,
+                          generated_at=generation_time(), reportgen_version=__version__)
