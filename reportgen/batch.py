@@ -385,12 +385,15 @@ class IndexGatherer:
     def first_weights(self, series: str):
         """The weights of a series' first checkpoint, opened once for the batch."""
         if series not in self._first_weights:
-            self._first_weights[series] = None
-            self._first_weights[series] = self._open.enter_context(
-                open_weights(check_model_file(self.firsts[series])))
-        if self._first_weights[series] is None:  # it could not be read the first time
-            raise ReportInputError(msg("the series' first checkpoint cannot be read"))
-        return self._first_weights[series]
+            try:
+                self._first_weights[series] = self._open.enter_context(
+                    open_weights(check_model_file(self.firsts[series])))
+            except ReportInputError as exc:  # said again for every member
+                self._first_weights[series] = exc
+        found = self._first_weights[series]
+        if isinstance(found, ReportInputError):
+            raise found
+        return found
 
     def facts(self, executor: str) -> IndexFacts:
         """The index of every model, in the models' order."""

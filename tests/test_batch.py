@@ -292,3 +292,44 @@ def test_a_worker_that_dies_fails_its_task_only_and_workers_are_recycled(monkeyp
         pool.shutdown()
     assert pids[0] == pids[1] != pids[2]  # a fresh worker after MAX_TASKS tasks
     assert after not in pids and os.getpid() not in pids + [after]
+
+
+def test_the_index_opens_a_series_first_checkpoint_once_and_survives_an_unreadable_one(
+        tmp_path, monkeypatch):
+    import reportgen.batch as batch_module
+    from reportgen.analyse.batch_index import Outcome
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    for folder in (good, bad):
+        folder.mkdir()
+        for epoch in (1, 2, 3):
+            model = tiny_cnn()
+            for layer in model.layers:  # a later epoch: every weight moved
+                layer.set_weights([w * (1 + epoch / 10) for w in layer.get_weights()])
+            model.save(folder / f"model_{epoch:02d}.keras")
+    (bad / "model_01.keras").write_text("not a model\n", encoding="utf-8")
+    opened = []
+    check = batch_module.check_model_file
+    monkeypatch.setattr(batch_module, "check_model_file",
+                        lambda path: opened.append(path) or check(path))
+    for folder in (good, bad):
+        models = sorted(folder.glob("*.keras"))
+        with batch_module.IndexGatherer(models, tmp_path / "none", {}) as index:
+            for model in models:
+                index.add(model, Outcome(str(model), model.stem, "failed", "no report", 0.1,
+                                         None))
+            facts = index.facts("test")
+        assert len(facts.rows) == 3
+        if folder is good:
+            # Each member against the first, read with h5py: 0 for the first itself.
+            assert index.changes["model_01"] and \
+                all(v == 0 for v in index.changes["model_01"].values())
+            assert all(v > 0 for v in index.changes["model_02"].values())
+        else:
+            assert index.changes == {"model_01": {}, "model_02": {}, "model_03": {}}
+    # The first checkpoint is opened once as every member's start (and once more as a
+    # member itself where it can be read), not once per member; where it cannot be read,
+    # the members are not opened either.
+    assert [p.parent.name for p in opened if p.name == "model_01.keras"] == \
+        ["good", "good", "bad"]
+    assert len(opened) == 1 + 3 + 1
