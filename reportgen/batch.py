@@ -21,10 +21,9 @@ from concurrent.futures import Future, as_completed
 from pathlib import Path
 
 from reportgen import __version__
-from reportgen.analyse.batch_index import (IndexFacts, ModelRow, Outcome, fired_kinds,
-                                           kind_titles, model_row, series_trends)
+from reportgen.analyse.batch_index import IndexFacts, IndexParts, Outcome, model_row
 from reportgen.analyse.compare import main_weight_changes
-from reportgen.analyse.series import SeriesMember, find_series, layer_points
+from reportgen.analyse.series import SeriesMember, find_series
 from reportgen.batch_worker import BatchTask, TaskResult, report_settings, run_task
 from reportgen.cli import positive
 from reportgen.errors import ReportInputError, one_line
@@ -106,7 +105,17 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     given = given_files(args)
     wanted = signature(given)  # hashes the given files: once per batch
     outcomes, pending = plan(models, report_names(models), report_dir, args, given, wanted)
-    index = IndexGatherer(models, report_dir, wanted)
+    with IndexGatherer(models, report_dir, wanted) as index:
+        return made_and_indexed(args, progress, models, outcomes, pending, report_dir, index)
+
+
+def made_and_indexed(args: argparse.Namespace, progress: Progress, models: list[Path],
+                     outcomes: dict[Path, Outcome], pending: list, report_dir: Path,
+                     index: "IndexGatherer") -> int:
+    """Make the pending reports, each joining the index as it comes (its sidecar read, its
+    change from its series' first checkpoint worked out) while the workers make the next
+    ones; write the index; 0 when every model got a report, else 3."""
+    index_html = args.output / "index.html"
     for k, (model, outcome) in enumerate(outcomes.items(), 1):
         index.add(model, outcome)
         progress.step(msg("[{k}/{n}] {model}: report up to date, reused", k=k, n=len(models),
@@ -118,14 +127,11 @@ def run_batch(args: argparse.Namespace, progress: Progress) -> int:
     else:
         executor = local_executor(n_workers, "reportgen.batch_worker:warm_up")
         made_by = nmsg("{n} local worker process", "{n} local worker processes", n_workers)
-    with index:
-        if pending:
-            # Each report joins the index as it comes (its sidecar read, its change from its
-            # series' first checkpoint worked out) while the workers make the next ones.
-            for model, result in make_reports(pending, executor, report_dir, progress,
-                                              len(outcomes), len(models)):
-                index.add(model, outcome_of(result, str(model), report_dir, args.output))
-        facts = index.facts(made_by)
+    if pending:
+        for model, result in make_reports(pending, executor, report_dir, progress,
+                                          len(outcomes), len(models)):
+            index.add(model, outcome_of(result, str(model), report_dir, args.output))
+    facts = index.facts(made_by)
     write_index(facts, args.output)
     missing = sum(1 for row in facts.rows if row.outcome.report is None)
     progress.step(nmsg("wrote {index}: {reports} of {n} model has a report",
@@ -333,72 +339,72 @@ def outcome_of(result: TaskResult, source: str, report_dir: Path, output: Path) 
 
 class IndexGatherer:
     """The index's facts, gathered a model at a time as reports come in: each report's
-    sidecar is read once (and let go: only its figures and series points are kept), and each
-    series member's change from its series' first checkpoint is read from both files with
-    h5py, the first kept open for the whole batch instead of reopened for every member."""
+    sidecar is read once, and each series member's change from its series' first checkpoint
+    is read from both files with h5py, the first kept open until its series' last member
+    is in, instead of reopened for every member."""
 
     def __init__(self, models: list[Path], report_dir: Path, task_signature: dict):
         self.models, self.report_dir, self.signature = models, report_dir, task_signature
         self.members = find_series(models)
         self.firsts: dict[str, Path] = {}
+        self.waiting: dict[str, int] = {}  # members of each series not yet in
         for model, member in sorted(self.members.items(), key=lambda item: item[1].epoch):
             self.firsts.setdefault(member.series, model)
-        self.rows: dict[Path, ModelRow] = {}
-        self.points: dict[str, dict] = {}
-        self.changes: dict[str, dict] = {}
-        self.titles: dict[str, str] = {}
-        self._open = contextlib.ExitStack()
+            self.waiting[member.series] = self.waiting.get(member.series, 0) + 1
+        self.parts = IndexParts()
+        self._open: dict[str, contextlib.ExitStack] = {}
         self._first_weights: dict[str, object] = {}
 
     def __enter__(self) -> "IndexGatherer":
         return self
 
     def __exit__(self, *exc) -> None:
-        self._open.close()
+        for stack in self._open.values():
+            stack.close()
+
+    @property
+    def changes(self) -> dict[str, dict[str, float | None]]:
+        """Each series member's layer changes from its series' first epoch, by report name."""
+        return self.parts.changes
 
     def add(self, model: Path, outcome: Outcome) -> None:
         """What one model's outcome (and its report, if there is one) adds to the index."""
         member = self.members.get(model)
         sidecar = read_sidecar(self.report_dir / f"{outcome.name}.json") \
             if outcome.report else None
-        self.rows[model] = dataclasses.replace(model_row(outcome, sidecar, member),
-                                               signature=self.signature
-                                               if outcome.report else None)
-        if sidecar is not None:
-            for name, title in kind_titles(sidecar).items():
-                self.titles.setdefault(name, title)
-            if member is not None:
-                self.points[outcome.name] = layer_points(sidecar)
-        if member is not None:
-            self.changes[outcome.name] = self.start_change(model, member)
+        row = dataclasses.replace(model_row(outcome, sidecar, member),
+                                  signature=self.signature if outcome.report else None)
+        self.parts.add(model, row, sidecar,
+                       self.start_change(model, member) if member is not None else None)
 
     def start_change(self, model: Path, member: SeriesMember) -> dict[str, float | None]:
         """The member's layer changes from its series' first epoch ({} when either file
-        cannot be read)."""
+        cannot be read); the first is let go once its series' last member is in."""
         try:
             start = self.first_weights(member.series)
+            if start is None:
+                return {}
             with open_weights(check_model_file(model)) as now:
                 return main_weight_changes(start, now)
         except ReportInputError:
             return {}
+        finally:
+            self.waiting[member.series] -= 1
+            if not self.waiting[member.series] and member.series in self._open:
+                self._open.pop(member.series).close()
 
     def first_weights(self, series: str):
-        """The weights of a series' first checkpoint, opened once for the batch."""
+        """The weights of a series' first checkpoint, opened once; None when it cannot be
+        read."""
         if series not in self._first_weights:
+            stack = self._open[series] = contextlib.ExitStack()
             try:
-                self._first_weights[series] = self._open.enter_context(
+                self._first_weights[series] = stack.enter_context(
                     open_weights(check_model_file(self.firsts[series])))
-            except ReportInputError as exc:  # said again for every member
-                self._first_weights[series] = exc
-        found = self._first_weights[series]
-        if isinstance(found, ReportInputError):
-            raise found
-        return found
+            except ReportInputError:
+                self._first_weights[series] = None
+        return self._first_weights[series]
 
     def facts(self, executor: str) -> IndexFacts:
         """The index of every model, in the models' order."""
-        rows = [self.rows[model] for model in self.models]
-        return IndexFacts(rows=tuple(rows), series=series_trends(rows, self.points,
-                                                                 self.changes),
-                          alert_kinds=fired_kinds(rows, self.titles), executor=executor,
-                          generated_at=generation_time(), reportgen_version=__version__)
+        return self.parts.facts(executor, generation_time(), __version__, order=self.models)

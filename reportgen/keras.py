@@ -24,6 +24,7 @@ from typing import Any
 
 import keras
 
+from reportgen.analyse.batch_index import IndexParts
 from reportgen.errors import one_line
 
 # Copies of the weights waiting for the reporting thread: when it falls this far behind,
@@ -56,41 +57,49 @@ class ReportCallback(keras.callbacks.Callback):
         self.start: dict | None = None
         # Only what the index shows is kept per epoch (never a report's facts): a long run
         # of a large model stays small.
-        self.rows: list = []
-        self.points: dict[str, dict] = {}
-        self.changes: dict[str, dict] = {}
-        self.titles: dict[str, str] = {}
+        self.index = IndexParts()
         self._writer: ThreadPoolExecutor | None = None
         self._waiting: collections.deque = collections.deque()
+        # Said by the reporting thread, warned by the training thread (warnings' filters
+        # are not thread-safe): at the next epoch's end, or when training ends.
+        self._said: collections.deque = collections.deque()
+
+    @property
+    def rows(self) -> list:
+        """The index's rows so far: one per epoch reported on."""
+        return list(self.index.rows.values())
 
     def on_train_begin(self, logs=None):
-        from reportgen.load.keras_model import weights_by_path
+        from reportgen.load.keras_model import hold
 
+        self.on_train_end()  # a fit that raised never ended its writer
         try:
-            self.start = weights_by_path(self.model)
+            self.start = weights_of(hold(self.model).snapshot)
         except Exception as exc:  # as everywhere here: training goes on
+            self.start = None
             _warn(f"reportgen: the starting weights could not be read: {one_line(exc)}")
         if self.weights_only:
             self._writer = ThreadPoolExecutor(max_workers=1,
                                               thread_name_prefix="reportgen-callback")
 
     def on_epoch_end(self, epoch: int, logs=None):
+        self._warn_said()
         if (epoch + 1) % self.every:
             return
         if self._writer is None:  # the report runs the model: now, while it stands still
-            self.report_epoch(epoch + 1, logs or {}, self.model)
+            self.report_epoch(epoch + 1, logs or {}, self.model, self.start)
+            self._warn_said()
             return
         from reportgen.load.keras_model import hold
 
+        while len(self._waiting) >= MAX_WAITING:  # before copying: at most MAX_WAITING copies
+            self._waiting.popleft().result()
         try:
             held = hold(self.model)  # this epoch's weights, copied: training moves on
-        except Exception as exc:
-            _warn(f"reportgen: no report for epoch {epoch + 1}: {one_line(exc)}")
-            return
-        while len(self._waiting) >= MAX_WAITING:
-            self._waiting.popleft().result()
+        except Exception as exc:  # the epoch's row says why
+            held = exc
         self._waiting.append(self._writer.submit(self.report_epoch, epoch + 1,
-                                                 dict(logs or {}), held))
+                                                 dict(logs or {}), held, self.start))
 
     def on_train_end(self, logs=None):
         """Training returns once every report and the index are written."""
@@ -98,21 +107,23 @@ class ReportCallback(keras.callbacks.Callback):
             self._writer.shutdown(wait=True)
             self._writer = None
             self._waiting.clear()
+        self._warn_said()
 
-    def report_epoch(self, epoch: int, logs: dict, model) -> None:
-        """One epoch's report of `model` (the live model, or the weights held at the
-        epoch's end) and the index after it; whatever fails is a warning, never an error."""
+    def report_epoch(self, epoch: int, logs: dict, model, start: dict | None) -> None:
+        """One epoch's report of `model` (the live model, the weights held at the epoch's
+        end, or why they could not be held) against `start`, and the index after it;
+        whatever fails is said, never raised."""
         try:
-            self.record(epoch, logs, model)
+            self.record(epoch, logs, model, start)
         except Exception as exc:  # Training goes on whatever the report meets.
-            _warn(f"reportgen: no report for epoch {epoch}: {one_line(exc)}")
+            self._said.append(f"reportgen: no report for epoch {epoch}: {one_line(exc)}")
         self.write_index()
 
-    def record(self, epoch: int, logs: dict, model) -> None:
+    def record(self, epoch: int, logs: dict, model, start: dict | None) -> None:
         """One epoch's report, and its row and trend points for the index (a failed report
         is a row that says why)."""
-        from reportgen.analyse.batch_index import Outcome, kind_titles, model_row
-        from reportgen.analyse.series import SeriesMember, layer_points
+        from reportgen.analyse.batch_index import Outcome, model_row
+        from reportgen.analyse.series import SeriesMember
 
         name = f"epoch-{epoch:03d}"
         member = SeriesMember(self.output_dir.name, epoch)
@@ -120,68 +131,70 @@ class ReportCallback(keras.callbacks.Callback):
                         if isinstance(value, (int, float)))
         started = time.perf_counter()
         try:
-            facts = self.write_report(self.output_dir / f"{name}.html", model)
+            if isinstance(model, Exception):
+                raise model
+            facts = self.write_report(self.output_dir / f"{name}.html", model, start)
         except Exception as exc:
             outcome = Outcome(f"{name}.html", name, "failed", one_line(exc),
                               time.perf_counter() - started, None)
-            self.rows.append(model_row(outcome, None, member, numbers))
+            self.index.add(name, model_row(outcome, None, member, numbers), None)
             raise
         outcome = Outcome(f"{name}.html", name, "report", "", time.perf_counter() - started,
                           f"{name}.html")
-        self.rows.append(model_row(outcome, facts, member, numbers))
-        self.points[name] = layer_points(facts)
-        self.changes[name] = self.change_from_start(model)
-        for kind, title in kind_titles(facts).items():
-            self.titles.setdefault(kind, title)
+        self.index.add(name, model_row(outcome, facts, member, numbers), facts,
+                       change_from(start, model))
 
-    def write_report(self, path: Path, model) -> dict:
+    def write_report(self, path: Path, model, start: dict | None) -> dict:
         """One epoch's report, saved; its sidecar's data."""
         from reportgen import api
 
-        initial = self.start if self.weights_only else None
+        initial = start if self.weights_only else None
         result = api.report(model, weights_only=self.weights_only, initial=initial,
                             **self.arguments)
         result.save(path)
         return result.facts
 
-    def change_from_start(self, model) -> dict[str, float | None]:
-        """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, for the live model or the
-        weights held."""
-        from reportgen.analyse.compare import main_change
-        from reportgen.load.keras_model import HeldModel, weights_by_path
-        from reportgen.load.snapshot import all_layers
-
-        if self.start is None:
-            return {}
-        now = ({layer.path: [w.values for w in layer.weights]
-                for layer in all_layers(model.snapshot.layers) if layer.weights}
-               if isinstance(model, HeldModel) else weights_by_path(model))
-        return {path: main_change(start, now[path]) for path, start in self.start.items()
-                if path in now}
-
     def write_index(self) -> None:
         """The index of the reports so far, never letting its own failure stop training."""
-        from reportgen.i18n import language
-
-        try:
-            with language(self.arguments.get("lang")):  # the reports' language
-                self._write_index()
-        except Exception as exc:  # as above: training goes on
-            _warn(f"reportgen: the index could not be written: {one_line(exc)}")
-
-    def _write_index(self) -> None:
         from reportgen import __version__
-        from reportgen.analyse.batch_index import IndexFacts, fired_kinds, series_trends
-        from reportgen.i18n import msg
+        from reportgen.i18n import language, msg
         from reportgen.page.index_view import write_index
         from reportgen.pipeline import generation_time
 
-        rows = tuple(self.rows)
-        facts = IndexFacts(rows=rows, series=series_trends(list(rows), self.points, self.changes),
-                           alert_kinds=fired_kinds(list(rows), self.titles),
-                           executor=msg("the training callback"), generated_at=generation_time(),
-                           reportgen_version=__version__, training_run=self.output_dir.name)
-        write_index(facts, self.output_dir)
+        try:
+            with language(self.arguments.get("lang")):  # the reports' language
+                write_index(self.index.facts(msg("the training callback"), generation_time(),
+                                             __version__, training_run=self.output_dir.name),
+                            self.output_dir)
+        except Exception as exc:  # as above: training goes on
+            self._said.append(f"reportgen: the index could not be written: {one_line(exc)}")
+
+    def _warn_said(self) -> None:
+        """Warn, from the training thread, what the reporting thread has said."""
+        while self._said:
+            _warn(self._said.popleft())
+
+
+def weights_of(snapshot) -> dict[str, list]:
+    """Every layer's weights by layer path (nested models' layers too)."""
+    from reportgen.load.snapshot import all_layers
+
+    return {layer.path: [w.values for w in layer.weights]
+            for layer in all_layers(snapshot.layers) if layer.weights}
+
+
+def change_from(start: dict | None, model) -> dict[str, float | None]:
+    """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, for the live model or the
+    weights held."""
+    from reportgen.analyse.compare import main_change
+    from reportgen.load.keras_model import HeldModel, hold
+
+    if start is None:
+        return {}
+    now = weights_of((model if isinstance(model, HeldModel) else hold(model, copy=False))
+                     .snapshot)
+    return {path: main_change(before, now[path]) for path, before in start.items()
+            if path in now}
 
 
 def _warn(text: str) -> None:

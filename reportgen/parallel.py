@@ -60,14 +60,13 @@ def beside(main: Callable[[], Result], other: Callable[[], Other]) -> tuple[Resu
 
 @contextlib.contextmanager
 def one_blas_thread():
-    """numpy's BLAS limited to one thread while reportgen's own threads run: two threads
-    each starting two BLAS threads on two cores made the spectra 4-7 times slower, and a
-    notebook or a training callback cannot set OPENBLAS_NUM_THREADS before numpy loads.
-    Nested and concurrent uses share one limit, lifted when the last one ends."""
+    """numpy's BLAS limited to one thread while reportgen works: two report threads each
+    starting two BLAS threads on two cores made the spectra 4-7 times slower, and a sum
+    split over two threads rounds differently, so that facts would depend on who worked
+    them out. A notebook or a training callback has loaded numpy before reportgen runs, so
+    OPENBLAS_NUM_THREADS cannot do this there. Nested and concurrent uses share one limit,
+    lifted when the last one ends."""
     global _blas_controller, _blas_limit, _blas_users
-    if WORKERS < 2:
-        yield
-        return
     with _BLAS:
         if _blas_users == 0:
             from threadpoolctl import ThreadpoolController

@@ -29,6 +29,7 @@ from reportgen.errors import (InputMismatch, ReportInputError, WeightsUnreadable
                               without_path)
 from reportgen.i18n import N_, Joined, _, localised, msg, ngettext
 from reportgen.analyse.facts import ReportFacts, all_layer_facts
+from reportgen.analyse.stats import size_of
 from reportgen.analyse.weight_memo import Prefetch
 from reportgen.analyse.graph import Graph, model_graph
 from reportgen.draw.graph_layout import graph_layout
@@ -215,33 +216,28 @@ def full_or_fallback_content(model_file: ModelFile, architecture: Architecture |
                              request: ReportRequest, labels: list[str],
                              progress: Progress) -> Content:
     """The full report, or the weights-only one when Keras cannot rebuild the model."""
+    from reportgen.load import keras_model  # not at the top: weights-only runs never need it
 
     progress.step(_("loading {name} (importing TensorFlow)").format(name=model_file.path.name))
     # The file's own weights are worked through while TensorFlow imports and Keras loads.
     prefetch = Prefetch(lambda: open_weights(model_file), request.options.spectral_max_dim)
     try:
-        return _full_or_fallback(model_file, architecture, request, labels, progress)
+        try:
+            if architecture is None:
+                loaded = load_or_assemble(model_file, request.trust_model)
+            else:
+                loaded = assemble(model_file, architecture.config, request.trust_model)
+        except keras_model.ModelNotRebuilt as exc:
+            prefetch.enough()
+            reason = msg("Keras could not rebuild the model: {error}", error=message_of(exc))
+            if exc.needs_trust:
+                reason = msg("{reason} (reportgen never runs code from a model file unless "
+                             "--trust-model is given)", reason=reason)
+            return weights_or_architecture_content(model_file, request, reason, progress)
+        prefetch.enough()
+        content = full_content(model_file, loaded, request, labels, progress)
     finally:
         prefetch.stop()
-
-
-def _full_or_fallback(model_file: ModelFile, architecture: Architecture | None,
-                      request: ReportRequest, labels: list[str], progress: Progress) -> Content:
-    """full_or_fallback_content once the prefetch of the file's weights has started."""
-    from reportgen.load import keras_model
-
-    try:
-        if architecture is None:
-            loaded = load_or_assemble(model_file, request.trust_model)
-        else:
-            loaded = assemble(model_file, architecture.config, request.trust_model)
-    except keras_model.ModelNotRebuilt as exc:
-        reason = msg("Keras could not rebuild the model: {error}", error=message_of(exc))
-        if exc.needs_trust:
-            reason = msg("{reason} (reportgen never runs code from a model file unless "
-                         "--trust-model is given)", reason=reason)
-        return weights_or_architecture_content(model_file, request, reason, progress)
-    content = full_content(model_file, loaded, request, labels, progress)
     if architecture is None:
         return content
     model = dataclasses.replace(content.facts.model,
@@ -306,6 +302,9 @@ def full_content(model_file: ModelFile, loaded, request: ReportRequest, labels: 
     options = request.options
     init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
     sample = labelled_sample_of(snapshot, request, labels)  # refused before any work
+    # The weights' side rebuilds fresh layers, each under its own global seed, while this
+    # thread runs the model: that holds because running it (inference, Grad-CAM) draws no
+    # random number; the fresh layers are never called.
     ran, (layers, figures) = beside(
         lambda: run_model(model, snapshot, cam_layer, sample, request, labels, progress),
         lambda: (collect_layers(snapshot, init, options),
@@ -553,7 +552,7 @@ def collect_layers(snapshot: ModelSnapshot, init, options: Options) -> tuple:
 
 def n_values(layer) -> int:
     """How many weight values a layer (with its children) holds: its share of the work."""
-    return sum(int(np.prod(w.values.shape, dtype=np.int64)) for w in layer.weights) + \
+    return sum(size_of(w.values) for w in layer.weights) + \
         sum(n_values(child) for child in layer.children)
 
 

@@ -12,9 +12,8 @@ ARENAS = 2
 
 
 def own_process() -> None:
-    """One BLAS thread per thread of reportgen's (parallel.py: two report threads each
-    starting two BLAS threads on two cores made the spectra 4-7 times slower), and at most
-    two malloc arenas."""
+    """One BLAS thread from the start (parallel.one_blas_thread says why), and at most two
+    malloc arenas."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _fewer_arenas()
 

@@ -103,15 +103,22 @@ def _hard_cases(rng, n):
         .astype(np.float32),
         "float64": normal,
         "int32": rng.integers(-100, 100, n).astype(np.int32),
+        "signed zeros (pruned weights)": np.where(normal > 0.3, normal, 0.0)
+        * np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(np.float32),
     }
+
+
+def bits(numbers) -> tuple[bytes, ...]:
+    """Each number's exact float64 bits, zeros made +0.0 as percentiles makes them."""
+    return tuple(np.float64(float(v) + 0.0).tobytes() for v in numbers)
 
 
 @pytest.mark.parametrize("n", [1000, 65_536, 300_007])
 @pytest.mark.parametrize("qs", [(1, 50, 99), (0, 100), (0.5, 99.5), (25, 75)])
 def test_percentiles_equal_numpys_to_the_bit(n, qs):
     for name, values in _hard_cases(np.random.default_rng(n), n).items():
-        assert stats_module.percentiles(values, qs) == \
-            tuple(float(v) for v in np.percentile(values, qs)), name
+        assert bits(stats_module.percentiles(values, qs)) == bits(np.percentile(values, qs)), \
+            name
 
 
 def test_percentiles_select_from_a_bracket_not_the_whole_array(monkeypatch):
@@ -124,7 +131,11 @@ def test_percentiles_select_from_a_bracket_not_the_whole_array(monkeypatch):
         sizes.append(np.asarray(values).size)
         return partition(values, kth, *args, **kwargs)
 
+    def whole(*_args, **_kwargs):
+        raise AssertionError("fell back to np.percentile over the whole array")
+
     monkeypatch.setattr(stats_module.np, "partition", recorded)
+    monkeypatch.setattr(stats_module.np, "percentile", whole)
     values = np.random.default_rng(0).standard_normal(1_000_000).astype(np.float32)
     stats_module.percentiles(values, (1, 50, 99))
     assert sizes and max(sizes) < values.size // 10

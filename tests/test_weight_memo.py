@@ -37,7 +37,8 @@ def counted(monkeypatch):
 def test_the_facts_are_the_tensors_own():
     values = kernel(0)
     values[..., 1] = values[..., 0]  # a duplicated filter
-    facts = WeightMemo().facts("Conv2D", "kernel", values, 2048)
+    facts, sample = WeightMemo().facts("Conv2D", "kernel", values, 2048)
+    assert np.array_equal(sample, values.ravel())
     assert facts.stats == summarise(values)[0]
     assert (facts.max_filter_cosine, facts.similar_filter_pairs) == \
         pytest.approx(filter_similarity(values, 0.99))
@@ -46,10 +47,10 @@ def test_the_facts_are_the_tensors_own():
 
 def test_equal_content_is_worked_out_once_and_other_content_anew(counted):
     memo = WeightMemo()
-    first = memo.facts("Conv2D", "kernel", kernel(0), 2048)
-    again = memo.facts("Conv2D", "kernel", kernel(0).copy(), 2048)
-    other = memo.facts("Conv2D", "kernel", kernel(1), 2048)
-    assert again is first and other.stats != first.stats
+    first, _ = memo.facts("Conv2D", "kernel", kernel(0), 2048)
+    again, sample = memo.facts("Conv2D", "kernel", kernel(0).copy(), 2048)
+    other, _ = memo.facts("Conv2D", "kernel", kernel(1), 2048)
+    assert again is first and sample is None and other.stats != first.stats
     # One value changed, the same values under another weight name, another spectral cap, or
     # as a fresh initialisation (no filter comparison): not the same entry.
     changed = kernel(0)
@@ -57,7 +58,7 @@ def test_equal_content_is_worked_out_once_and_other_content_anew(counted):
     memo.facts("Conv2D", "kernel", changed, 2048)
     memo.facts("Conv2D", "depthwise_kernel", kernel(0), 2048)
     memo.facts("Conv2D", "kernel", kernel(0), 4)
-    fresh = memo.facts("Conv2D", "kernel", kernel(0), 2048, trained=False)
+    fresh, _ = memo.facts("Conv2D", "kernel", kernel(0), 2048, trained=False)
     assert fresh.stats == first.stats and fresh.max_filter_cosine is None
     assert len(counted) == 6
 
@@ -74,11 +75,9 @@ def test_the_prefetch_does_the_work_the_report_then_finds(counted):
     layers = (conv("a", kernel(0)), conv("b", kernel(1, (3, 3, 16, 32))))
     snapshot = ModelSnapshot("Sequential", layers, (), ())
     memo = WeightMemo()
-    Prefetch(lambda: contextlib.nullcontext(snapshot), 2048, memo).stop()
-    done = len(counted)  # stop lets it finish the tensor it is on: maybe none, maybe all
+    Prefetch(lambda: contextlib.nullcontext(snapshot), 2048, memo)._thread.join()
     facts = [collect_layer(k, layer, None, 2048, memo) for k, layer in enumerate(layers)]
-    assert counted.count("reportgen-prefetch") == done
-    assert len(counted) == 2  # each tensor once, whoever got to it first
+    assert counted == ["reportgen-prefetch"] * 2  # the report's pass found both done
     # The report's facts are those of its own values, whoever worked them out.
     for layer, found in zip(layers, facts):
         assert found.weights[0].stats == summarise(layer.weights[0].values)[0]
@@ -91,7 +90,7 @@ def test_a_prefetch_that_cannot_read_the_file_leaves_the_work_to_the_report(coun
     memo = WeightMemo()
     Prefetch(unreadable, 2048, memo).stop()
     values = kernel(2)
-    assert memo.facts("Conv2D", "kernel", values, 2048).stats == summarise(values)[0]
+    assert memo.facts("Conv2D", "kernel", values, 2048)[0].stats == summarise(values)[0]
     assert counted == ["MainThread"]
 
 
@@ -105,3 +104,29 @@ def test_the_prefetch_works_through_the_largest_tensors_first(counted, monkeypat
                                                                      ())), 2048, WeightMemo())
     prefetch._thread.join()
     assert sizes == sorted(sizes, reverse=True) and len(sizes) == 4
+
+
+def test_a_tensor_too_large_to_memoise_is_read_once_and_not_kept(counted, monkeypatch):
+    monkeypatch.setattr(weight_memo, "MEMO_VALUES", 100)
+    reads = []
+
+    class OnDemand:  # an h5py dataset, say: read in blocks of rows when asked
+        def __init__(self, values):
+            self.values, self.shape, self.dtype = values, values.shape, values.dtype
+
+        def __getitem__(self, key):
+            reads.append(key)
+            return self.values[key]
+
+        def __array__(self, dtype=None, copy=None):
+            return self[()]
+
+    values = kernel(3)
+    memo = WeightMemo()
+    facts, sample = memo.facts("Conv2D", "kernel", OnDemand(values), 2048)
+    assert facts.stats == summarise(values)[0] and np.array_equal(sample, values.ravel())
+    memo.facts("Conv2D", "kernel", OnDemand(values), 2048)
+    assert len(counted) == 2  # worked out each time, never hashed or kept
+    # Per call: summarise's one pass (a block of rows), and the whole kernel once each for
+    # the filter comparison and the spectrum; nothing read to hash it, and no sample pass.
+    assert len(reads) == 2 * 3

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from reportgen.analyse.series import (LayerTrend, Point, SeriesMember, layer_trends,
-                                      sidecar_layers)
+from reportgen.analyse.series import (LayerTrend, Point, SeriesMember, layer_points,
+                                      layer_trends, sidecar_layers)
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,40 @@ def fired_kinds(rows: list[ModelRow], titles: dict[str, str]) -> tuple[tuple[str
     fired = {kind for row in rows for kind, _ in row.alerts}
     order = list(titles) + sorted(fired - set(titles))
     return tuple((name, titles.get(name, name)) for name in order if name in fired)
+
+
+class IndexParts:
+    """What an index gathers as its models' reports come in (a batch's, or a training
+    callback's epochs): a row for each, and for a series member its trend points and its
+    layers' change from its series' first checkpoint. Only these are kept, never a
+    report's sidecar: a long series of large models would not fit in memory."""
+
+    def __init__(self):
+        self.rows: dict[object, ModelRow] = {}
+        self.points: dict[str, dict[str, Point]] = {}
+        self.changes: dict[str, dict[str, float | None]] = {}
+        self.titles: dict[str, str] = {}
+
+    def add(self, key, row: ModelRow, sidecar: dict | None,
+            start_change: dict[str, float | None] | None = None) -> None:
+        """A model's row under `key`, what its sidecar (if any) adds, and for a series
+        member (`start_change` given) its trend."""
+        self.rows[key] = row
+        if sidecar is not None:
+            for kind, title in kind_titles(sidecar).items():
+                self.titles.setdefault(kind, title)
+        if start_change is not None:
+            self.changes[row.outcome.name] = start_change
+            if sidecar is not None:
+                self.points[row.outcome.name] = layer_points(sidecar)
+
+    def facts(self, executor: str, generated_at: str, reportgen_version: str,
+              order: list | None = None, training_run: str | None = None) -> IndexFacts:
+        """The index of the rows, in `order` (keys) or as they came."""
+        rows = [self.rows[key] for key in order] if order is not None \
+            else list(self.rows.values())
+        return IndexFacts(rows=tuple(rows), series=series_trends(rows, self.points,
+                                                                 self.changes),
+                          alert_kinds=fired_kinds(rows, self.titles), executor=executor,
+                          generated_at=generated_at, reportgen_version=reportgen_version,
+                          training_run=training_run)

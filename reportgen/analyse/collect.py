@@ -11,8 +11,10 @@ from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, Lay
 from reportgen.analyse.predictions import predict
 from reportgen.analyse.spectral import DEFAULT_MAX_DIM
 from reportgen.analyse.stats import (channel_stats, finite_sample, histogram, normalised_entropy,
-                                     relative_change, sample_step, shared_edges, tensor_stats)
-from reportgen.analyse.weight_memo import SHARED, WeightMemo
+                                     relative_change, sample_step, shared_edges, size_of,
+                                     tensor_stats)
+from reportgen.analyse import weight_memo
+from reportgen.analyse.weight_memo import WeightMemo, in_memory
 from reportgen.load.snapshot import (LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray,
                                      all_layers)
 from reportgen.i18n import msg
@@ -31,29 +33,33 @@ def collect_layer(index: int, layer: LayerSnapshot,
     Weights kept on disk are read a tensor at a time, never all in memory. `memo` may hold
     the costly facts of the trained tensors already (worked out while the model loaded).
     """
-    memo = memo or SHARED
+    memo = memo or weight_memo.SHARED
     init_values = init.get(layer.path) if init is not None and layer.weights else None
     usable_init = init_values is not None and len(init_values) == len(layer.weights)
     trained, fresh_facts, series = [], [], []
     for k, weight in enumerate(layer.weights):
-        known = memo.facts(layer.class_name, weight.name, weight.values, spectral_max_dim)
-        fresh = memo.facts(layer.class_name, weight.name, init_values[k], spectral_max_dim,
-                           trained=False) if usable_init else None
+        values = in_memory(weight.values)
+        initial = in_memory(init_values[k]) if usable_init else None
+        known, sample = memo.facts(layer.class_name, weight.name, values, spectral_max_dim)
+        fresh, fresh_sample = memo.facts(layer.class_name, weight.name, initial,
+                                         spectral_max_dim, trained=False) \
+            if initial is not None else (None, None)
         edges = shared_edges([(known.stats.min, known.stats.max)] +
                              ([(fresh.stats.min, fresh.stats.max)] if fresh else []))
         trained.append(dataclasses.replace(
-            weight_facts(weight, weight.values, known.stats,
-                         histogram(finite_sample(weight.values), edges)),
-            relative_change=relative_change(weight.values, init_values[k]) if fresh else None,
+            weight_facts(weight, values, known.stats,
+                         histogram(finite_sample(values) if sample is None else sample, edges)),
+            relative_change=relative_change(values, initial) if fresh else None,
             max_filter_cosine=known.max_filter_cosine,
             similar_filter_pairs=known.similar_filter_pairs,
             spectral=known.spectral))
         if fresh is not None:
             fresh_facts.append(dataclasses.replace(
-                weight_facts(weight, init_values[k], fresh.stats,
-                             histogram(finite_sample(init_values[k]), edges)),
+                weight_facts(weight, initial, fresh.stats,
+                             histogram(finite_sample(initial) if fresh_sample is None
+                                       else fresh_sample, edges)),
                 spectral=fresh.spectral))
-        series += weight_series(layer.class_name, weight.name, weight.values)
+        series += weight_series(layer.class_name, weight.name, values)
     return LayerFacts(
         index=index,
         name=layer.name,
@@ -92,7 +98,7 @@ def weight_facts(weight: WeightArray, values, stats: TensorStats,
     """Facts of one weight tensor, trained or freshly initialised (the filters of a trained
     kernel are compared by the caller: random ones are never near-duplicates)."""
     shape = tuple(int(d) for d in values.shape)
-    few = int(np.prod(shape, dtype=np.int64)) < FEW_VALUES
+    few = size_of(values) < FEW_VALUES
     return WeightFacts(
         values=tuple(float(v) for v in np.asarray(values, dtype=np.float64).ravel()) if few
         else (),
@@ -100,7 +106,7 @@ def weight_facts(weight: WeightArray, values, stats: TensorStats,
         shape=shape,
         dtype=str(values.dtype),
         trainable=weight.trainable,
-        sample_step=sample_step(int(np.prod(shape, dtype=np.int64))),
+        sample_step=sample_step(size_of(values)),
         stats=stats,
         histogram=counts,
     )
@@ -145,8 +151,8 @@ def collect_input(name: str, source: str, shape: tuple[int, ...],
 def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> ModelFacts:
     """Facts of the model as a whole; file_info carries the file and version fields."""
     all_weights = [w for layer in all_layers(snapshot.layers) for w in layer.weights]
-    n_trainable = sum(_size(w.values) for w in all_weights if w.trainable)
-    n_frozen = sum(_size(w.values) for w in all_weights if not w.trainable)
+    n_trainable = sum(size_of(w.values) for w in all_weights if w.trainable)
+    n_frozen = sum(size_of(w.values) for w in all_weights if not w.trainable)
     return ModelFacts(
         class_name=snapshot.class_name,
         n_params=n_trainable + n_frozen,
@@ -158,11 +164,6 @@ def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> M
         outputs=tuple((s.name, shape_text(s.shape), s.dtype) for s in snapshot.outputs),
         **file_info,
     )
-
-
-def _size(values) -> int:
-    """The number of values of an array or array-like."""
-    return int(np.prod(values.shape, dtype=np.int64))
 
 
 def shape_text(shape: tuple | None) -> str | None:

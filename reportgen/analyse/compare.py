@@ -18,7 +18,7 @@ from reportgen.analyse.facts import Alert
 from reportgen.analyse.series import main_weight_index
 from reportgen.analyse.spectral import spectral_facts
 from reportgen.i18n import msg
-from reportgen.analyse.stats import row_blocks
+from reportgen.analyse.stats import row_blocks, wide_chunks
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
 
 REINITIALISED_RATIO = 1.0
@@ -239,20 +239,21 @@ def paired_sums(a, b) -> PairedSums:
     # stats' blocks of whole rows: the same rows of both tensors side by side.
     for block_a, block_b in zip(row_blocks(a), row_blocks(b)):
         identical = identical and _same(block_a, block_b)
-        wide_a, wide_b = block_a.astype(np.float64), block_b.astype(np.float64)
-        bad = int(np.count_nonzero(~np.isfinite(wide_a)) + np.count_nonzero(~np.isfinite(wide_b)))
-        if bad or not wide_a.size:
-            n_non_finite += bad
-            continue
-        diff = wide_b - wide_a
-        squares_a += float(wide_a @ wide_a)
-        squares_b += float(wide_b @ wide_b)
-        squares_diff += float(diff @ diff)
-        dot += float(wide_a @ wide_b)
-        max_abs_diff = max(max_abs_diff, float(np.abs(diff).max()))
-        mean_a, m2_a = _chan(n, mean_a, m2_a, wide_a)
-        mean_b, m2_b = _chan(n, mean_b, m2_b, wide_b)
-        n += wide_a.size
+        for wide_a, wide_b in zip(wide_chunks(block_a), wide_chunks(block_b)):
+            bad = int(np.count_nonzero(~np.isfinite(wide_a)) +
+                      np.count_nonzero(~np.isfinite(wide_b)))
+            if bad or not wide_a.size:
+                n_non_finite += bad
+                continue
+            diff = wide_b - wide_a
+            squares_a += float(wide_a @ wide_a)
+            squares_b += float(wide_b @ wide_b)
+            squares_diff += float(diff @ diff)
+            dot += float(wide_a @ wide_b)
+            max_abs_diff = max(max_abs_diff, float(np.abs(diff).max()))
+            mean_a, m2_a = _chan(n, mean_a, m2_a, wide_a)
+            mean_b, m2_b = _chan(n, mean_b, m2_b, wide_b)
+            n += wide_a.size
     return PairedSums(n, squares_a, squares_b, squares_diff, dot, m2_a, m2_b, max_abs_diff,
                       n_non_finite, identical)
 

@@ -28,7 +28,7 @@ def summarise(values) -> tuple[TensorStats, np.ndarray]:
     are exact (float64, blocks combined with Chan's formula); percentiles and histograms
     use every value up to SAMPLE_LIMIT values, else every k-th (see sample_step).
     """
-    n = int(np.prod(values.shape, dtype=np.int64))
+    n = size_of(values)
     step = sample_step(n)
     n_nan = n_inf = n_zero = n_finite = 0
     mean = m2 = squares = 0.0
@@ -45,7 +45,7 @@ def summarise(values) -> tuple[TensorStats, np.ndarray]:
         n_zero += int(np.count_nonzero(block == 0))
         if not block.size:
             continue
-        for wide in _wide(block):
+        for wide in wide_chunks(block):
             block_sum, block_squares = float(wide.sum()), float(np.dot(wide, wide))
             block_mean = block_sum / wide.size
             # Float64 sums of float32 data: the one-pass form loses nothing that matters.
@@ -76,7 +76,8 @@ PILOT_SPACING = 64  # every 64th value estimates where the wanted order statisti
 
 def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
     """np.percentile(values, qs) (linear interpolation) of a 1-D array without NaN, to the
-    last bit, at a third of its cost on large arrays.
+    last bit, at a third of its cost on large arrays; a zero is always +0.0 (which of +0.0
+    and -0.0 a partition puts at a rank is the partition's accident).
 
     np.percentile partitions the whole array around every rank it needs. Here every 64th
     value first brackets each rank between two values; one pass counts the values below a
@@ -86,7 +87,7 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
     """
     n = values.size
     if n < SELECT_DIRECTLY:
-        return tuple(float(v) for v in np.percentile(values, qs))
+        return _plain(np.percentile(values, qs))
     positions = np.asarray(qs, dtype=np.float64) / 100 * (n - 1)  # numpy's virtual index
     below = np.floor(positions).astype(np.int64)
     ranks = sorted({int(r) for k in below for r in (k, min(k + 1, n - 1))})
@@ -107,7 +108,7 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
             n_inside = inside.size
         wanted = [r for r in ranks if n_below <= r < n_below + n_inside and r not in found]
         if rank not in wanted:
-            return tuple(float(v) for v in np.percentile(values, qs))
+            return _plain(np.percentile(values, qs))
         if inside is None:
             found.update({r: values.dtype.type(low) for r in wanted})
             continue
@@ -115,7 +116,12 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
         found.update({r: chosen[r - n_below] for r in wanted})
     low_values = np.array([found[int(k)] for k in below])
     high_values = np.array([found[min(int(k) + 1, n - 1)] for k in below])
-    return tuple(float(v) for v in _lerp(low_values, high_values, positions - below))
+    return _plain(_lerp(low_values, high_values, positions - below))
+
+
+def _plain(found: np.ndarray) -> tuple[float, ...]:
+    """Python floats, -0.0 made +0.0."""
+    return tuple(float(v) + 0.0 for v in found)
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -130,7 +136,7 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def finite_sample(values) -> np.ndarray:
     """The sample summarise returns (the finite values histograms use), without the rest."""
-    step, samples, offset = sample_step(int(np.prod(values.shape, dtype=np.int64))), [], 0
+    step, samples, offset = sample_step(size_of(values)), [], 0
     for block in row_blocks(values):
         samples.append(_kept(block, offset, step))
         offset += block.size
@@ -147,7 +153,7 @@ def _kept(block: np.ndarray, offset: int, step: int) -> np.ndarray:
     return np.array(kept, dtype=np.float32)  # a copy: the block can go
 
 
-def _wide(block: np.ndarray):
+def wide_chunks(block: np.ndarray):
     """A flat block as float64, WIDE_CHUNK values at a time: two report threads each holding
     a whole 4-million-value block in float64 (twice, for a change) weighed 100 MB."""
     for start in range(0, block.size, WIDE_CHUNK):
@@ -172,13 +178,18 @@ def relative_change(values, initial) -> float | None:
         return None
     difference = reference = 0.0
     for trained_block, fresh_block in zip(row_blocks(values), row_blocks(initial)):
-        for trained, fresh in zip(_wide(trained_block), _wide(fresh_block)):
+        for trained, fresh in zip(wide_chunks(trained_block), wide_chunks(fresh_block)):
             step = trained - fresh
             difference += float(np.dot(step, step))
             reference += float(np.dot(fresh, fresh))
     if not (np.isfinite(difference) and np.isfinite(reference)) or reference == 0:
         return None
     return float(np.sqrt(difference / reference))
+
+
+def size_of(values) -> int:
+    """How many values an array (or an array read on demand) holds."""
+    return int(np.prod(values.shape, dtype=np.int64))
 
 
 def sample_step(n_values: int) -> int:

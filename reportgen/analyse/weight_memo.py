@@ -27,11 +27,13 @@ import numpy as np
 from reportgen.analyse.alerts import DUPLICATE_COSINE
 from reportgen.analyse.facts import TensorStats
 from reportgen.analyse.spectral import SpectralFacts, spectral_of
-from reportgen.analyse.stats import filter_similarity, row_blocks, summarise
+from reportgen.analyse.stats import filter_similarity, size_of, summarise
+from reportgen.parallel import one_blas_thread
 
-# Tensors up to this many values are read whole by the prefetch; larger ones are read in
-# blocks, as the report reads them, so that no huge copy is held beside the loading model.
-READ_WHOLE_VALUES = 1 << 22
+# Tensors up to this many values (16 MB of float32) are memoised and read into memory once;
+# larger ones are read in blocks, once, as before: hashing them would be one more pass over
+# hundreds of megabytes (VGG16's fc1), and no two of them are ever alike.
+MEMO_VALUES = 1 << 22
 CAPACITY = 4096  # tensors whose facts are kept (ResNet50 has 320, trained and fresh twice that)
 
 
@@ -49,22 +51,27 @@ class TensorFacts:
 
 
 def tensor_facts(class_name: str, weight_name: str, values, spectral_max_dim: int | None,
-                 trained: bool = True) -> TensorFacts:
-    """The costly facts of one weight tensor (read on demand or in memory)."""
-    stats, _ = summarise(values)
+                 trained: bool = True) -> tuple[TensorFacts, np.ndarray]:
+    """The costly facts of one weight tensor (read on demand or in memory), and the finite
+    sample its histogram uses (summarise's)."""
+    stats, sample = summarise(values)
     cosine, similar = filter_similarity(np.asarray(values), DUPLICATE_COSINE) \
         if trained and len(values.shape) >= 3 else (None, 0)
     return TensorFacts(stats, spectral_of(class_name, weight_name, values, spectral_max_dim),
-                       cosine, similar)
+                       cosine, similar), sample
 
 
-def content_key(class_name: str, weight_name: str, values) -> tuple:
+def content_key(class_name: str, weight_name: str, values: np.ndarray) -> tuple:
     """What identifies a tensor's facts: its kind and its exact values."""
-    digest = hashlib.sha256()
-    for block in row_blocks(values):
-        digest.update(np.ascontiguousarray(block).view(np.uint8))
-    return (class_name, weight_name, str(values.dtype), tuple(int(d) for d in values.shape),
-            digest.hexdigest())
+    values = np.ascontiguousarray(values)
+    return (class_name, weight_name, str(values.dtype), values.shape,
+            hashlib.sha256(values.view(np.uint8)).hexdigest())
+
+
+def in_memory(values):
+    """A tensor small enough to memoise, read into memory (every pass then reads it there);
+    a larger one as it is, read on demand."""
+    return np.asarray(values) if size_of(values) <= MEMO_VALUES else values
 
 
 class WeightMemo:
@@ -77,8 +84,12 @@ class WeightMemo:
         self._found: collections.OrderedDict[tuple, Future] = collections.OrderedDict()
 
     def facts(self, class_name: str, weight_name: str, values, spectral_max_dim: int | None,
-              trained: bool = True) -> TensorFacts:
-        """The tensor's facts: known, waited for, or worked out here."""
+              trained: bool = True) -> tuple[TensorFacts, np.ndarray | None]:
+        """The tensor's facts (known, waited for, or worked out here), and its histogram
+        sample when it was worked out here (None: take finite_sample of it)."""
+        if size_of(values) > MEMO_VALUES:
+            return tensor_facts(class_name, weight_name, values, spectral_max_dim, trained)
+        values = np.asarray(values)
         key = (*content_key(class_name, weight_name, values), spectral_max_dim, trained)
         with self._lock:
             future = self._found.get(key)
@@ -89,19 +100,20 @@ class WeightMemo:
                 self._found.move_to_end(key)
         if not mine:
             try:
-                return future.result()
+                return future.result(), None
             except Exception:  # noqa: BLE001 - it failed in another thread: worked out here
                 return tensor_facts(class_name, weight_name, values, spectral_max_dim, trained)
         try:
-            future.set_result(tensor_facts(class_name, weight_name, values, spectral_max_dim,
-                                           trained))
+            found, sample = tensor_facts(class_name, weight_name, values, spectral_max_dim,
+                                         trained)
         except BaseException as exc:
             with self._lock:
                 self._found.pop(key, None)
             future.set_exception(exc)
             raise
+        future.set_result(found)
         self._forget_oldest()
-        return future.result()
+        return found, sample
 
     def _forget_oldest(self) -> None:
         with self._lock:
@@ -122,35 +134,39 @@ class Prefetch:
     """Works through the tensors of a model file into a memo, largest first, in a thread of
     its own, while the report loads the model (see the module's docstring)."""
 
-    def __init__(self, open_snapshot, spectral_max_dim: int | None, memo: WeightMemo = SHARED):
+    def __init__(self, open_snapshot, spectral_max_dim: int | None,
+                 memo: WeightMemo | None = None):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, daemon=True,
-                                        args=(open_snapshot, spectral_max_dim, memo),
+                                        args=(open_snapshot, spectral_max_dim, memo or SHARED),
                                         name="reportgen-prefetch")
         self._thread.start()
 
+    def enough(self) -> None:
+        """Stop after the tensor under way (the report's own pass takes the rest from here:
+        going on would only compete with it), without waiting."""
+        self._stop.set()
+
     def stop(self) -> None:
-        """Let the prefetch go after the tensor it is on, and wait for it."""
+        """Stop after the tensor under way, and wait for it."""
         self._stop.set()
         self._thread.join()
 
     def _work(self, open_snapshot, spectral_max_dim: int | None, memo: WeightMemo) -> None:
         """`open_snapshot()` opens the file's weights (a context manager, h5py); a file it
-        cannot read is left to the report, which says why."""
+        cannot read is left to the report, which says why. One BLAS thread, as the report's
+        own pass uses: a sum over two threads rounds differently, and the facts must not
+        depend on which thread worked them out."""
         from reportgen.load.snapshot import all_layers
 
         try:
-            with open_snapshot() as snapshot:
+            with one_blas_thread(), open_snapshot() as snapshot:
                 tensors = [(layer.class_name, weight) for layer in all_layers(snapshot.layers)
-                           for weight in layer.weights]
-                tensors.sort(key=lambda item: -int(np.prod(item[1].values.shape,
-                                                           dtype=np.int64)))
+                           for weight in layer.weights if size_of(weight.values) <= MEMO_VALUES]
+                tensors.sort(key=lambda item: -size_of(item[1].values))
                 for class_name, weight in tensors:
                     if self._stop.is_set():
                         return
-                    values = weight.values
-                    if int(np.prod(values.shape, dtype=np.int64)) <= READ_WHOLE_VALUES:
-                        values = np.asarray(values)  # one read, then every pass in memory
-                    memo.facts(class_name, weight.name, values, spectral_max_dim)
+                    memo.facts(class_name, weight.name, weight.values, spectral_max_dim)
         except Exception:  # noqa: BLE001 - the report's own pass works out what is missing
             return

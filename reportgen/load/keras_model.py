@@ -220,13 +220,6 @@ def input_shapes(model) -> dict[str, tuple]:
     return found
 
 
-def weights_by_path(model) -> dict[str, list[np.ndarray]]:
-    """A copy of every layer's weights, by layer path (nested models' layers too)."""
-    return {placed.path: [np.array(w.numpy()) for w in placed.layer.weights]
-            for placed in _walk(model.layers)
-            if placed.layer.weights and not isinstance(placed.layer, import_keras().Model)}
-
-
 def memory_model_file(model) -> ModelFile:
     """What stands for the file of a model that lives in memory: its name, the size and the
     SHA-256 of its weights' bytes (in order), and the Keras that holds it."""
