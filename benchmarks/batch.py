@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from child_env import child_env
+
 REPO = Path(__file__).resolve().parent.parent
 N_BOOK = 20
 BUILD = """
@@ -60,9 +62,8 @@ if not all((cache / name).exists() for name in names):
 
 def run_once(command: list[str], ok_codes: tuple[int, ...] = (0,)) -> float:
     """Wall seconds of one whole process; a failure ends the benchmark."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    done = subprocess.run(command, cwd=REPO, env=child_env(), stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
     if done.returncode not in ok_codes:
@@ -94,7 +95,7 @@ def main() -> None:
                         default=Path.home() / ".cache" / "reportgen-bench")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-c", BUILD, str(args.cache)], cwd=REPO, check=True,
-                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                   env=child_env())
     book = args.cache / "book20"
     models = sorted(book.glob("*.keras"))
     from distributed import Client, LocalCluster

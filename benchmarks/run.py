@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from child_env import child_env
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
@@ -81,10 +82,6 @@ class Measured:
     @property
     def rss(self) -> float:
         return statistics.median(self.rss_mib)
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
 
 
 def run_once(command: list[str]) -> tuple[float, float]:
