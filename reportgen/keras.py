@@ -113,11 +113,14 @@ class ReportCallback(keras.callbacks.Callback):
         """One epoch's report of `model` (the live model, the weights held at the epoch's
         end, or why they could not be held) against `start`, and the index after it;
         whatever fails is said, never raised."""
-        try:
-            self.record(epoch, logs, model, start)
-        except Exception as exc:  # Training goes on whatever the report meets.
-            self._said.append(f"reportgen: no report for epoch {epoch}: {one_line(exc)}")
-        self.write_index()
+        from reportgen.parallel import one_blas_thread
+
+        with one_blas_thread():  # api.report says why: here it is training that pays
+            try:
+                self.record(epoch, logs, model, start)
+            except Exception as exc:  # Training goes on whatever the report meets.
+                self._said.append(f"reportgen: no report for epoch {epoch}: {one_line(exc)}")
+            self.write_index()
 
     def record(self, epoch: int, logs: dict, model, start: dict | None) -> None:
         """One epoch's report, and its row and trend points for the index (a failed report

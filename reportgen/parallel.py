@@ -73,6 +73,7 @@ def one_blas_thread():
 
             _blas_controller = _blas_controller or ThreadpoolController()
             _blas_limit = _blas_controller.limit(limits=1, user_api="blas")
+            _hand_back_control()
         _blas_users += 1
     try:
         yield
@@ -82,3 +83,16 @@ def one_blas_thread():
             if _blas_users == 0:
                 _blas_limit.restore_original_limits()
                 _blas_limit = None
+                _hand_back_control()
+
+
+def _hand_back_control() -> None:
+    """threadpoolctl (3.6 on) lets only the thread that first set OpenBLAS's limit change it
+    again, and silently ignores every other thread: a callback's reporting thread, or the
+    thread that lifts the limit after another set it, then changed nothing. This limit is
+    the process's, set and lifted under one lock, so any thread may change it."""
+    from threadpoolctl import OpenBLASController
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)

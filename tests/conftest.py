@@ -138,3 +138,13 @@ def legacy_weights_h5(model, path: Path) -> Path:
             for name, weight in zip(names, layer.weights):
                 group.create_dataset(name, data=weight.numpy())
     return path
+
+
+def numpy_blas_threads() -> int:
+    """Threads of the BLAS numpy's wheel brings (numpy.libs); 0 when there is none (a numpy
+    linked to the system's BLAS). TensorFlow loads scipy's BLAS too, which reportgen never
+    calls."""
+    from threadpoolctl import threadpool_info
+
+    return max((info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas" and "numpy" in info["filepath"]), default=0)

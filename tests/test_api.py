@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import reportgen
-from conftest import run_cli
+from conftest import numpy_blas_threads, run_cli
 from reportgen.demo import shapes_dataset
 
 FILE_FIELDS = {"file", "file_size", "sha256", "format", "saved_by_keras_version"}
@@ -212,3 +212,38 @@ def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
         history = model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, verbose=0,
                             callbacks=[reportgen.keras.ReportCallback(tmp_path / "strict")])
     assert len(history.history["loss"]) == 2
+
+
+def test_reports_hold_blas_to_one_thread_from_start_to_end(tmp_path, tiny_model, monkeypatch):
+    # An OpenBLAS thread spins on a core after each call: a report beside training (the
+    # callback's) or in a notebook must not start one, in its parallel parts or elsewhere.
+    # The page and the callback's index are made outside those parts, so they are asked.
+    import keras
+
+    from reportgen import pipeline
+    from reportgen.page import index_view
+
+    if numpy_blas_threads() < 2:
+        pytest.skip("numpy's BLAS runs one thread here already (one core, or "
+                    "OPENBLAS_NUM_THREADS=1), or is not numpy's own: nothing to hold")
+    seen = []
+    render, write_index = pipeline.render_report, index_view.write_index
+
+    def render_asking(*args, **kwargs):
+        seen.append(("page", numpy_blas_threads()))
+        return render(*args, **kwargs)
+
+    def index_asking(*args, **kwargs):
+        seen.append(("index", numpy_blas_threads()))
+        return write_index(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "render_report", render_asking)
+    monkeypatch.setattr(index_view, "write_index", index_asking)
+    before = numpy_blas_threads()
+    reportgen.report(tiny_model)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=1, verbose=0,
+              callbacks=[reportgen.keras.ReportCallback(tmp_path / "audit")])
+    assert seen == [("page", 1), ("page", 1), ("index", 1)]
+    assert numpy_blas_threads() == before  # lifted afterwards: the notebook's own numpy
