@@ -61,6 +61,7 @@ HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BIG_SAMPLE = 10_000
+CALLBACK_ROUNDS = 11
 MB, MIB = 1e6, 1024 * 1024
 
 
@@ -493,8 +494,10 @@ def api_group(ctx: Context, group: Group) -> None:
 
 def callback_group(ctx: Context, group: Group) -> None:
     """Issue 15: ReportCallback(every=1) on 5 epochs of the demo's training."""
-    found = run_json([sys.executable, str(HERE / "api_budget.py"), "callback", "--runs", "3",
-                      "--json"])
+    # Whole trainings on this shared machine vary by +-30 % from one to the next, more than
+    # the budget: many rounds, each a pair run back to back, and the median of the pairs.
+    found = run_json([sys.executable, str(HERE / "api_budget.py"), "callback", "--runs",
+                      str(CALLBACK_ROUNDS), "--json"])
     note("measured the callback")
     plain, with_ = found["without"], found["with"]
     group.tables.append(markdown(
@@ -505,10 +508,13 @@ def callback_group(ctx: Context, group: Group) -> None:
           spread(found["callback_per_epoch"])]]))
     if found["errors"]:
         group.tables.append([f"The callback reported errors: {sorted(set(found['errors']))}"])
-    added = statistics.median(with_) / statistics.median(plain) - 1
+    added = statistics.median(b / a for a, b in zip(plain, with_)) - 1
+    of_medians = statistics.median(with_) / statistics.median(plain) - 1
     met = added <= 0.10 and not found["errors"] and found["reports_per_training"] == 5
-    group.target("ReportCallback(every=1) adds <= 10 % to 5 epochs", f"{added * 100:+.0f} % "
-                 f"({found['reports_per_training']} reports a training)", met)
+    group.target("ReportCallback(every=1) adds <= 10 % to 5 epochs",
+                 f"{added * 100:+.0f} % (median of {len(plain)} pairs; of the medians "
+                 f"{of_medians * 100:+.0f} %; {found['reports_per_training']} reports a "
+                 "training)", met)
 
 
 def batch_group(ctx: Context, group: Group) -> None:
