@@ -110,13 +110,42 @@ def test_the_callback_writes_a_report_per_epoch_and_a_rising_trend(tmp_path):
     assert report["mode"] == "weights-only" and report["layers"][0]["init"] is not None
 
 
+def conv_training(data_seed: int, seed: int):
+    """The demo's shapes, a tiny CNN compiled to learn them, and a callback that keeps its
+    convolution kernel at each epoch's end (`changes()`: each one's ‖W − W_start‖ / ‖W_start‖,
+    worked out here by hand)."""
+    import keras
+
+    images, labels = shapes_dataset(n_per_class=6, seed=data_seed)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input(images.shape[1:]),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(name="pool"),
+                              keras.layers.Dense(8, activation="softmax", name="out")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss="sparse_categorical_crossentropy")
+
+    def kernel():
+        return np.array(model.get_layer("conv").get_weights()[0], np.float64)
+
+    class Kernels(keras.callbacks.Callback):
+        start, seen = kernel(), []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append(kernel())
+
+        def changes(self):
+            return [np.linalg.norm(k - self.start) / np.linalg.norm(self.start)
+                    for k in self.seen]
+
+    return images, labels, model, Kernels()
+
+
 def test_weights_only_reports_are_made_beside_training_from_each_epochs_weights(
         tmp_path, monkeypatch):
     # The reporting thread lags a whole epoch behind (each report waits 0.3 s first), yet
     # every report holds the weights of its own epoch's end, and fit returns only once all
     # of them and the index are written.
-    import keras
-
     from reportgen import api
 
     made_in, report = [], api.report
@@ -127,28 +156,14 @@ def test_weights_only_reports_are_made_beside_training_from_each_epochs_weights(
         return report(model, **kwargs)
 
     monkeypatch.setattr(api, "report", slow)
-    images, labels = shapes_dataset(n_per_class=6, seed=5)
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input(images.shape[1:]),
-                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
-                              keras.layers.GlobalAveragePooling2D(name="pool"),
-                              keras.layers.Dense(8, activation="softmax", name="out")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss="sparse_categorical_crossentropy")
-    start = np.array(model.get_layer("conv").get_weights()[0], np.float64)
-    kernels = []
-
-    class Kernels(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            kernels.append(np.array(self.model.get_layer("conv").get_weights()[0], np.float64))
-
+    images, labels, model, kernels = conv_training(data_seed=5, seed=1)
     callback = reportgen.keras.ReportCallback(tmp_path / "audit")
     model.fit(images, labels, epochs=4, batch_size=8, verbose=0,
-              callbacks=[Kernels(), callback])
+              callbacks=[kernels, callback])
     assert made_in and all(name.startswith("reportgen-callback") for name in made_in)
     assert sorted(p.name for p in (tmp_path / "audit").glob("epoch-*.json")) == \
         [f"epoch-00{k}.json" for k in range(1, 5)]
-    expected = [np.linalg.norm(k - start) / np.linalg.norm(start) for k in kernels]
+    expected = kernels.changes()
     reported = [json.loads((tmp_path / "audit" / f"epoch-00{k}.json").read_text("utf-8"))
                 ["layers"][0]["weights"][0]["relative_change"] for k in range(1, 5)]
     assert reported == pytest.approx(expected, rel=1e-6)
@@ -158,33 +173,16 @@ def test_weights_only_reports_are_made_beside_training_from_each_epochs_weights(
 
 
 def test_with_data_the_callback_reports_accuracy_and_still_trends_from_the_start(tmp_path):
-    import keras
-
-    images, labels = shapes_dataset(n_per_class=6, seed=3)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input(images.shape[1:]),
-                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
-                              keras.layers.GlobalAveragePooling2D(name="pool"),
-                              keras.layers.Dense(8, activation="softmax", name="out")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss="sparse_categorical_crossentropy")
-    start = np.array(model.get_layer("conv").get_weights()[0], np.float64)
-    kernels = []
-
-    class Kernels(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            kernels.append(np.array(self.model.get_layer("conv").get_weights()[0], np.float64))
-
+    images, labels, model, kernels = conv_training(data_seed=3, seed=0)
     callback = reportgen.keras.ReportCallback(tmp_path / "audit", data=images, data_labels=labels)
-    model.fit(images, labels, epochs=2, batch_size=16, verbose=0, callbacks=[Kernels(), callback])
+    model.fit(images, labels, epochs=2, batch_size=16, verbose=0, callbacks=[kernels, callback])
     index = json.loads((tmp_path / "audit" / "index.json").read_text("utf-8"))
     report = json.loads((tmp_path / "audit" / "epoch-002.json").read_text("utf-8"))
     assert report["mode"] == "full"
     assert [row["accuracy"] for row in index["models"]][-1] == \
         report["evaluation"]["accuracy"]["value"]
     conv = next(layer for layer in index["series"][0]["layers"] if layer["path"] == "conv")
-    assert conv["start_change"] == pytest.approx(
-        [np.linalg.norm(k - start) / np.linalg.norm(start) for k in kernels], rel=1e-6)
+    assert conv["start_change"] == pytest.approx(kernels.changes(), rel=1e-6)
 
 
 def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
