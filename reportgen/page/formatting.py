@@ -21,7 +21,10 @@ def fmt_number(value: float | int | None, digits: int = 4) -> str:
     if value == 0:
         return "0"
     if 1e-4 <= abs(value) < 1e6:
-        decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(value)))))
+        exponent = int(math.floor(math.log10(abs(value))))
+        decimals = max(0, digits - 1 - exponent)
+        if abs(round(value, decimals)) >= 10.0 ** (exponent + 1):
+            decimals = max(0, decimals - 1)  # rounding carried a digit: 0.99996 is 1.000
         return f"{value:,.{decimals}f}"
     return f"{value:.{digits - 1}e}"
 
