@@ -6,8 +6,8 @@
     python benchmarks/api_budget.py callback [--runs 3] [--json]
         the demo's training (reportgen/demo.py shapes_dataset, the book's CNN, the settings of
         reportgen.load.keras_model.train_demo_model, 5 epochs), once without and once with
-        ReportCallback(every=1), alternating, --runs times each after one uncounted round of
-        both: the callback adds <= 10 % to the median time of model.fit. Each fit starts
+        ReportCallback(every=1), a pair a round (which runs first alternates), --runs times
+        each after one uncounted round of both: the callback adds <= 10 % to the median time of model.fit. Each fit starts
         from a collected heap: a full garbage collection of TensorFlow's objects takes
         ~0.4 s (~9 % of the training) and otherwise falls into whichever fit happens to
         reach its threshold, with the callback or without.
@@ -79,13 +79,16 @@ def callback_seconds(runs: int) -> dict:
     images, labels = shapes_dataset()
     plain, with_callback, per_epoch, reports = [], [], [], 0
     for round_ in range(runs + 1):  # round 0 warms up: uncounted
-        without = train(images, labels, len(CLASSES), [])
+        if round_ % 2:  # which of the pair runs first alternates: no order effect in pairs
+            without = train(images, labels, len(CLASSES), [])
         with tempfile.TemporaryDirectory(prefix="reportgen-callback-") as folder:
             callback = ReportCallback(folder, every=1)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 with_ = train(images, labels, len(CLASSES), [callback])
             reports = len(list(Path(folder).glob("epoch-*.html")))
+        if not round_ % 2:
+            without = train(images, labels, len(CLASSES), [])
         if round_:
             plain.append(without)
             with_callback.append(with_)

@@ -94,6 +94,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path,
                         default=Path.home() / ".cache" / "reportgen-bench")
     args = parser.parse_args()
+    env = child_env()  # the Dask workers this process starts run as benchmarked processes do
+    os.environ.clear()
+    os.environ.update(env)
     subprocess.run([sys.executable, "-c", BUILD, str(args.cache)], cwd=REPO, check=True,
                    env=child_env())
     book = args.cache / "book20"

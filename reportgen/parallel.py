@@ -72,6 +72,7 @@ def one_blas_thread():
             from threadpoolctl import ThreadpoolController
 
             _blas_controller = _blas_controller or ThreadpoolController()
+            _hand_back_control()
             _blas_limit = _blas_controller.limit(limits=1, user_api="blas")
             _hand_back_control()
         _blas_users += 1
@@ -81,16 +82,20 @@ def one_blas_thread():
         with _BLAS:
             _blas_users -= 1
             if _blas_users == 0:
+                _hand_back_control()
                 _blas_limit.restore_original_limits()
                 _blas_limit = None
                 _hand_back_control()
 
 
 def _hand_back_control() -> None:
-    """threadpoolctl (3.6 on) lets only the thread that first set OpenBLAS's limit change it
-    again, and silently ignores every other thread: a callback's reporting thread, or the
-    thread that lifts the limit after another set it, then changed nothing. This limit is
-    the process's, set and lifted under one lock, so any thread may change it."""
+    """threadpoolctl (3.8 on) lets only the thread that last took control of OpenBLAS's
+    limit change it, and silently ignores every other thread: a callback's reporting
+    thread, the thread that lifts the limit after another set it, or any thread after the
+    notebook's own code set a limit, changed nothing. With OpenBLAS's own threads (pip's
+    numpy) the limit is the process's, and this one is set and lifted under one lock, so
+    control is taken before and handed back after each change. (An OpenBLAS built on
+    OpenMP limits the calling thread only; threadpoolctl leaves that one alone.)"""
     from threadpoolctl import OpenBLASController
 
     clear = getattr(OpenBLASController, "clear_controlling_thread", None)

@@ -141,10 +141,12 @@ def legacy_weights_h5(model, path: Path) -> Path:
 
 
 def numpy_blas_threads() -> int:
-    """Threads of the BLAS numpy's wheel brings (numpy.libs); 0 when there is none (a numpy
-    linked to the system's BLAS). TensorFlow loads scipy's BLAS too, which reportgen never
+    """Threads of the OpenBLAS numpy's wheel brings (numpy.libs, its own threads); 0 when
+    there is none (a numpy linked to the system's BLAS, or an OpenBLAS built on OpenMP,
+    whose limits are per thread). TensorFlow loads scipy's BLAS too, which reportgen never
     calls."""
     from threadpoolctl import threadpool_info
 
     return max((info["num_threads"] for info in threadpool_info()
-                if info["user_api"] == "blas" and "numpy" in info["filepath"]), default=0)
+                if info["user_api"] == "blas" and "numpy" in info["filepath"]
+                and info.get("threading_layer") == "pthreads"), default=0)

@@ -223,7 +223,8 @@ def test_reports_hold_blas_to_one_thread_from_start_to_end(tmp_path, tiny_model,
 
     if numpy_blas_threads() < 2:
         pytest.skip("numpy's BLAS runs one thread here already (one core, or "
-                    "OPENBLAS_NUM_THREADS=1), or is not numpy's own: nothing to hold")
+                    "OPENBLAS_NUM_THREADS=1), or is not numpy's own OpenBLAS with its own "
+                    "threads: nothing to hold process-wide")
     seen = []
     render, write_index = pipeline.render_report, index_view.write_index
 

@@ -16,7 +16,8 @@ def several_blas_threads():
 
     if numpy_blas_threads() < 2:
         pytest.skip("numpy's BLAS runs one thread here already (one core, or "
-                    "OPENBLAS_NUM_THREADS=1), or is not numpy's own: nothing to hold")
+                    "OPENBLAS_NUM_THREADS=1), or is not numpy's own OpenBLAS with its own "
+                    "threads: nothing to hold process-wide")
     return numpy_blas_threads()
 
 
@@ -59,4 +60,14 @@ def test_the_last_thread_to_leave_lifts_what_another_set(several_blas_threads):
         leave.set()
         other.join()
         assert numpy_blas_threads() == 1  # this thread still works
+    assert numpy_blas_threads() == several_blas_threads
+
+
+def test_a_limit_the_callers_own_code_set_does_not_lock_reportgen_out(several_blas_threads):
+    # A notebook that called threadpool_limits itself (not as a context) has taken control
+    # of OpenBLAS's limit in its main thread; a report made in another thread still holds it.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=several_blas_threads, user_api="blas")
+    assert in_thread(held) == 1
     assert numpy_blas_threads() == several_blas_threads
