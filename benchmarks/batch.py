@@ -28,9 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from child_env import child_env
+from child_env import REPO, child_env
 
-REPO = Path(__file__).resolve().parent.parent
 N_BOOK = 20
 BUILD = """
 import sys

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 def child_env(**extra: str) -> dict[str, str]:
     """Every benchmarked process imports reportgen from this checkout, whichever one an
     editable install points to."""
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    given = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO)]
+    path = os.pathsep.join([str(REPO), *given])
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPYCACHEPREFIX": str(PYCACHE),
            "PYTHONPATH": path, **extra}
     env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before numpy, as reportgen/cli.py does
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before numpy, as reportgen/process.py does
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # noqa: E402

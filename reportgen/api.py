@@ -21,7 +21,6 @@ import numpy as np
 from reportgen.errors import ReportInputError
 from reportgen.i18n import _, language, msg
 from reportgen.options import Options
-from reportgen.parallel import one_blas_thread
 from reportgen.progress import Progress
 
 REQUEST_OPTIONS = ("input_scale", "weights_only", "trust_model", "architecture_path",
@@ -92,10 +91,7 @@ def report(model_or_path: Any, *, inputs: Iterable | None = None,
     report's language, 'en' or 'ko' (default: Korean when LANG/LC_ALL is a Korean locale,
     else English); the JSON sidecar is the same in both but for its `lang`.
     """
-    # One BLAS thread for the whole report, not only its parallel parts: an OpenBLAS thread
-    # spins on the other core for a while after every call, which cost a training beside the
-    # callback's reports as much CPU again as the reports themselves.
-    with language(lang), one_blas_thread():
+    with language(lang):
         return _report(model_or_path, inputs=inputs, labels=labels, data=data,
                        data_labels=data_labels, quiet=quiet, output=output, progress=progress,
                        initial=initial, **options)

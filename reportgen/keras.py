@@ -115,7 +115,7 @@ class ReportCallback(keras.callbacks.Callback):
         whatever fails is said, never raised."""
         from reportgen.parallel import one_blas_thread
 
-        with one_blas_thread():  # api.report says why: here it is training that pays
+        with one_blas_thread():  # as build_report does, for the index too: training pays
             try:
                 self.record(epoch, logs, model, start)
             except Exception as exc:  # Training goes on whatever the report meets.
@@ -190,12 +190,11 @@ def change_from(start: dict | None, model) -> dict[str, float | None]:
     """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, for the live model or the
     weights held."""
     from reportgen.analyse.compare import main_change
-    from reportgen.load.keras_model import HeldModel, hold
+    from reportgen.load.keras_model import HeldModel, snapshot
 
     if start is None:
         return {}
-    now = weights_of((model if isinstance(model, HeldModel) else hold(model, copy=False))
-                     .snapshot)
+    now = weights_of(model.snapshot if isinstance(model, HeldModel) else snapshot(model))
     return {path: main_change(before, now[path]) for path, before in start.items()
             if path in now}
 

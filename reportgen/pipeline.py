@@ -40,7 +40,7 @@ from reportgen.load.config_model import architecture_snapshot
 from reportgen.load.model_file import (Architecture, ModelFile, check_model_file, read_architecture,
                                       read_config)
 from reportgen.load.weights_file import open_weights
-from reportgen.parallel import beside, ordered_map
+from reportgen.parallel import beside, one_blas_thread, ordered_map
 from reportgen.options import Options
 from reportgen.draw.pictures import (MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture,
                                      kernel_layers, layer_figures, map_layers, output_picture)
@@ -140,7 +140,18 @@ def build_report(request: ReportRequest, progress: Progress, model=None,
     """The report of the model file the request names, or of `model`, a Keras model in
     memory (then `request.model_path` only names it). `initial` maps layer paths to the
     weights a model started training from, to compare with instead of a fresh
-    initialisation (the training callback's)."""
+    initialisation (the training callback's).
+
+    numpy's BLAS runs one thread from start to end, not only in the parallel parts: an
+    OpenBLAS thread spins on the other core for a while after every call, which cost a
+    training beside the callback's reports as much CPU again as the reports themselves."""
+    with one_blas_thread():
+        return _build_report(request, progress, model, initial)
+
+
+def _build_report(request: ReportRequest, progress: Progress, model,
+                  initial: dict | None) -> Rendered:
+    """build_report under one BLAS thread."""
     labels = read_labels(request.labels_path)
     for given in request.inputs:
         require_regular_file(given.path, msg("input file"))

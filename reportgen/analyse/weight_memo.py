@@ -28,7 +28,6 @@ from reportgen.analyse.alerts import DUPLICATE_COSINE
 from reportgen.analyse.facts import TensorStats
 from reportgen.analyse.spectral import SpectralFacts, spectral_of
 from reportgen.analyse.stats import filter_similarity, size_of, summarise
-from reportgen.parallel import one_blas_thread
 
 # Tensors up to this many values (16 MB of float32) are memoised and read into memory once;
 # larger ones are read in blocks, once, as before: hashing them would be one more pass over
@@ -154,13 +153,14 @@ class Prefetch:
 
     def _work(self, open_snapshot, spectral_max_dim: int | None, memo: WeightMemo) -> None:
         """`open_snapshot()` opens the file's weights (a context manager, h5py); a file it
-        cannot read is left to the report, which says why. One BLAS thread, as the report's
-        own pass uses: a sum over two threads rounds differently, and the facts must not
-        depend on which thread worked them out."""
+        cannot read is left to the report, which says why. It runs inside build_report's
+        one BLAS thread (a process-wide limit), as the report's own pass does: a sum over two
+        threads rounds differently, and the facts must not depend on which thread worked
+        them out."""
         from reportgen.load.snapshot import all_layers
 
         try:
-            with one_blas_thread(), open_snapshot() as snapshot:
+            with open_snapshot() as snapshot:
                 tensors = [(layer.class_name, weight) for layer in all_layers(snapshot.layers)
                            for weight in layer.weights if size_of(weight.values) <= MEMO_VALUES]
                 tensors.sort(key=lambda item: -size_of(item[1].values))

@@ -7,6 +7,7 @@ works on the plain snapshots and numpy arrays it returns.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -17,7 +18,6 @@ import tempfile
 import threading
 import warnings
 import zipfile
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,7 +232,7 @@ def _memory_file(name: str, weights) -> ModelFile:
     size = 0
     for values in weights:
         values = np.ascontiguousarray(values)
-        digest.update(values.tobytes())
+        digest.update(values)
         size += values.nbytes
     return ModelFile(path=Path(name), format=msg("in-memory Keras model (not saved)"),
                      size=size, sha256=digest.hexdigest(),
