@@ -309,3 +309,38 @@ def test_quiet_runs_print_no_library_warnings(tmp_path):
     assert result.stderr == ""
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(TEMP_MARK)]
 
+
+
+PLANTED_PID = 2 ** 22 + 13  # above pid_max: a process that is gone
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "batch"])
+def test_a_journal_shipped_beside_the_output_moves_no_user_file(tmp_path, tiny_files, command,
+                                                                 capsys, monkeypatch):
+    """A repository ships output/.<report>.<pid>.journal.reportgen-tmp naming a user's files
+    (the attack of issue 26, point 1); the run in that repository changes none of them."""
+    from reportgen import batch, compare
+
+    home, work = tmp_path / "home", tmp_path / "repo"
+    (work / "output").mkdir(parents=True)
+    home.mkdir()
+    (home / "important.txt").write_text("important")
+    (home / "private.txt").write_text("private")
+    (work / "output" / "payload.txt").write_text("payload")
+    report = {"report": "tiny.html", "compare": "compare.html", "batch": "index.html"}[command]
+    journal = work / "output" / f".{report}.{PLANTED_PID}.journal{TEMP_MARK}"
+    journal.write_text(json.dumps([["payload.txt", str(home / "important.txt")],
+                                   [str(home / "private.txt"), "output/stolen.txt"]]))
+    monkeypatch.chdir(work)
+    model = tiny_files["keras"]
+    run = {"report": lambda: main([str(model), "-q"]),
+           "compare": lambda: compare.main([str(model), str(tiny_files["h5"]), "-q",
+                                            "-o", "output/compare.html"]),
+           "batch": lambda: batch.main([str(model), "-q", "-o", "output", "--jobs", "1"])}
+    assert run[command]() == 0
+    assert (home / "important.txt").read_text() == "important"
+    assert (home / "private.txt").read_text() == "private"
+    assert not (work / "output" / "stolen.txt").exists()
+    assert (work / "output" / report).stat().st_size > 1000
+    assert "ignored a recovery journal" in capsys.readouterr().err
+    assert not journal.exists()
