@@ -7,7 +7,7 @@ command line runs; `reportgen.keras.ReportCallback` writes reports as a model tr
 
 import importlib
 
-__version__ = "0.1.0"
+from reportgen.version import __version__
 __all__ = ["Report", "report", "write", "keras", "__version__"]
 API = ("Report", "report", "write")
 

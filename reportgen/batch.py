@@ -20,7 +20,7 @@ import time
 from concurrent.futures import Future, as_completed
 from pathlib import Path
 
-from reportgen import __version__
+from reportgen.version import __version__
 from reportgen.analyse.batch_index import IndexFacts, IndexParts, Outcome, model_row
 from reportgen.analyse.compare import main_weight_changes
 from reportgen.analyse.series import SeriesMember, find_series

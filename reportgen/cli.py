@@ -11,10 +11,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 
-from reportgen import __version__
+from reportgen.version import __version__
 from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import LANGUAGES, _, language, localised, msg
-from reportgen.page.formatting import visible
+from reportgen.text import visible
 from reportgen.options import Options
 from reportgen.process import own_process
 from reportgen.progress import Progress

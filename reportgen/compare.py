@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen import __version__
+from reportgen.version import __version__
 from reportgen.analyse.compare import (CompareFacts, FileFacts, compare_layer, find_alerts,
                                        match_layers)
 from reportgen.analyse.compare_outputs import OutputComparison, compare_outputs

@@ -24,7 +24,7 @@ def one_line(exc: BaseException) -> str:
     A one-line Message (reportgen's own errors) stays one, its values made visible, so that
     it can still be shown in the report's language (`reportgen.i18n.localised`)."""
     from reportgen.i18n import Message
-    from reportgen.page.formatting import visible
+    from reportgen.text import visible
 
     message = exc.args[0] if len(exc.args) == 1 else None
     if isinstance(message, Message) and message.strip() and "\n" not in message.strip():

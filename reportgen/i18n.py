@@ -57,11 +57,14 @@ def checked_language(lang: str | None) -> str:
     if lang is None:
         return default_language()
     if lang not in LANGUAGES:
-        from reportgen.errors import ReportInputError
-
-        raise ReportInputError(msg("unknown language {lang!r}: reportgen speaks {known}",
-                                   lang=lang, known=", ".join(LANGUAGES)))
+        raise UnknownLanguage(msg("unknown language {lang!r}: reportgen speaks {known}",
+                                  lang=lang, known=", ".join(LANGUAGES)))
     return lang
+
+
+class UnknownLanguage(ValueError):
+    """A language reportgen does not speak (the options check --lang and lang= before any
+    run; this is the last guard)."""
 
 
 @lru_cache(maxsize=None)

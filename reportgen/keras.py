@@ -159,7 +159,7 @@ class ReportCallback(keras.callbacks.Callback):
 
     def write_index(self) -> None:
         """The index of the reports so far, never letting its own failure stop training."""
-        from reportgen import __version__
+        from reportgen.version import __version__
         from reportgen.i18n import language, msg
         from reportgen.page.index_view import write_index
         from reportgen.pipeline import generation_time

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen import __version__
+from reportgen.version import __version__
 from reportgen.analyse.activations import ActivationAccumulator
 from reportgen.analyse.class_activations import penultimate_layer
 from reportgen.analyse.data_run import joined, run_sample

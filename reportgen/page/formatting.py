@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 MISSING = "—"
 
@@ -52,14 +51,3 @@ def fmt_bytes(size: int) -> str:
 def fmt_shape(shape: tuple) -> str:
     """A shape as Python writes a tuple: (3, 3, 1, 32)."""
     return str(tuple(shape))
-
-
-# C0 and C1 controls, and the invisible characters that reorder or hide text (bidirectional
-# overrides and isolates, zero-width marks): shown as escapes so a name cannot disguise itself.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                     "\u2066-\u2069\ufeff]")
-
-
-def visible(text: str) -> str:
-    """Untrusted text with control and direction-changing characters written as \\uXXXX."""
-    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

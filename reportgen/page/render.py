@@ -11,7 +11,7 @@ import jinja2
 import markupsafe
 
 from reportgen.i18n import Message, current_language, translations
-from reportgen.page.formatting import visible
+from reportgen.text import visible
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the reportgen package
 

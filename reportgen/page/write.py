@@ -151,7 +151,7 @@ def _is_own_regular_file(path: Path) -> bool:
 
 def _say_ignored(journal: Path) -> None:
     """One line on stderr: a journal recovery will not act on."""
-    from reportgen.page.formatting import visible
+    from reportgen.text import visible
 
     print("reportgen: " + localised(msg(
         "{path}: ignored a recovery journal that names files other than this report's own "
