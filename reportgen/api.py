@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,11 +20,9 @@ import numpy as np
 
 from reportgen.errors import ReportInputError
 from reportgen.i18n import _, language, msg
-from reportgen.options import Options
+from reportgen.options import OptionError, api_values
 from reportgen.progress import Progress
 
-REQUEST_OPTIONS = ("input_scale", "weights_only", "trust_model", "architecture_path",
-                   "cam_layer")
 NOTEBOOK_HEIGHT = 720  # px: the report scrolls inside its frame in a notebook cell
 
 
@@ -91,6 +89,8 @@ def report(model_or_path: Any, *, inputs: Iterable | None = None,
     report's language, 'en' or 'ko' (default: Korean when LANG/LC_ALL is a Korean locale,
     else English); the JSON sidecar is the same in both but for its `lang`.
     """
+    if lang is not None:
+        lang = checked_options({"lang": lang})["lang"]
     with language(lang):
         return _report(model_or_path, inputs=inputs, labels=labels, data=data,
                        data_labels=data_labels, quiet=quiet, output=output, progress=progress,
@@ -105,10 +105,7 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
     from reportgen.pipeline import ReportRequest, build_report, output_paths
     from reportgen.page.write import check_writable, recover, write_all
 
-    known = {f.name for f in fields(Options)} | set(REQUEST_OPTIONS)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"unknown option(s): {', '.join(unknown)} (known: {sorted(known)})")
+    values = checked_options(options)
     in_memory = not isinstance(model_or_path, (str, Path))
     with tempfile.TemporaryDirectory(prefix="reportgen-api-") as scratch:
         folder = Path(scratch)
@@ -117,11 +114,9 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
             output=output or folder / "report.html",
             inputs=tuple(parse_input(text) for text in _as_paths(inputs, folder, "input")),
             labels_path=_labels_file(labels, folder),
-            options=Options(**{k: v for k, v in options.items() if k not in REQUEST_OPTIONS}),
             data_path=_array_file(data, folder / "data.npy"),
             data_labels_path=_array_file(data_labels, folder / "data-labels.npy"),
-            **{k: (Path(v) if k == "architecture_path" and v is not None else v)
-               for k, v in options.items() if k in REQUEST_OPTIONS})
+            values=values)
         targets = output_paths(request) if output is not None else ()
         if targets:
             check_writable(list(targets))
@@ -133,6 +128,15 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
             progress.step(_("writing {path}").format(path=targets[0]))
             write_all({targets[0]: rendered.html, targets[1]: rendered.sidecar})
     return Report(rendered.html, rendered.sidecar)
+
+
+def checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The API's options by dest, checked as the command line checks them (a value an option
+    does not take is a ReportInputError; an unknown keyword a TypeError)."""
+    try:
+        return api_values(options)
+    except OptionError as exc:
+        raise ReportInputError(str(exc)) from None
 
 
 def _as_paths(items: Iterable | None, folder: Path, stem: str) -> list[str]:

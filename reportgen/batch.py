@@ -24,10 +24,11 @@ from reportgen.version import __version__
 from reportgen.analyse.batch_index import IndexFacts, IndexParts, Outcome, model_row
 from reportgen.analyse.compare import main_weight_changes
 from reportgen.analyse.series import SeriesMember, find_series
-from reportgen.batch_worker import BatchTask, TaskResult, report_settings, run_task
-from reportgen.cli import positive
+from reportgen.batch_worker import BatchTask, TaskResult, run_task
+from reportgen.commands import run_guarded
 from reportgen.errors import ReportInputError, one_line
-from reportgen.i18n import LANGUAGES, _, current_language, msg, nmsg
+from reportgen.i18n import current_language, msg, nmsg
+from reportgen.options import BATCH, build_parser, settings
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import check_model_file, file_sha256
 from reportgen.load.weights_file import open_weights
@@ -35,7 +36,6 @@ from reportgen.pipeline import generation_time
 from reportgen.progress import Progress
 from reportgen.page.index_view import write_index
 from reportgen.page.write import check_writable, write_all
-from reportgen.subcommand import add_common_options, run_guarded
 from reportgen.workers import dask_executor, default_jobs, local_executor
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -44,55 +44,9 @@ STATUS_WORDS = {"refused": msg("refused"), "failed": msg("failed")}
 MAX_SIDECAR_BYTES = 1 << 30  # a report's own JSON; far above any real model's
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `reportgen batch`."""
-    parser = argparse.ArgumentParser(
-        prog="reportgen batch",
-        description=_("Report on many models at once: one report per model and an index "
-                      "(OUTDIR/index.html, index.json) with trend charts for checkpoint "
-                      "series. Exit code 0 when every model got a report, 3 when some did "
-                      "not."))
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help=_("model files, folders (their .h5, .hdf5 and .keras files, "
-                               "recursively) or glob patterns"))
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR",
-                        help=_("where index.html and index.json go, and the reports (in "
-                               "OUTDIR/reports) unless --shared-output is given"))
-    parser.add_argument("--jobs", type=positive, default=None, metavar="N",
-                        help=_("worker processes (default: the number of cores)"))
-    parser.add_argument("--resume", action="store_true",
-                        help=_("skip a model whose report exists for the same file contents "
-                               "(SHA-256) and settings"))
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help=_("make the reports on the Dask cluster whose scheduler is at "
-                               "ADDRESS (tcp://host:8786) instead of local processes; needs "
-                               "pip install \"reportgen[dask]\" and the model files readable "
-                               "by the workers at the same paths"))
-    parser.add_argument("--shared-output", type=Path, metavar="DIR",
-                        help=_("the workers write the reports into DIR (a folder every worker "
-                               "and this machine see) instead of returning them to OUTDIR"))
-    parser.add_argument("--input", dest="inputs", action="append", default=[],
-                        metavar="[NAME=]FILE",
-                        help=_("a sample input every model is run on (repeatable), as for a "
-                               "single report"))
-    parser.add_argument("--labels", type=Path, metavar="FILE",
-                        help=_("class names, one a line, for every model's predictions"))
-    parser.add_argument("--data", type=Path, metavar="FILE.npy|DIR|FILE.csv",
-                        help=_("a labelled sample every model is evaluated on, as for a single "
-                               "report; the index gets an accuracy column"))
-    parser.add_argument("--data-labels", type=Path, metavar="FILE.npy",
-                        help=_("the integer labels of an .npy --data sample"))
-    parser.add_argument("--lang", choices=LANGUAGES,
-                        help=_("the reports' and the index's language: en (English) or ko "
-                               "(Korean); default: ko when LANG or LC_ALL is a Korean locale, "
-                               "else en"))
-    add_common_options(parser)
-    return parser
-
-
 def main(argv: list[str]) -> int:
     """Run `reportgen batch`; return the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(BATCH).parse_args(argv)
     return run_guarded(args, lambda: run_batch(args, Progress(quiet=args.quiet)))
 
 
@@ -191,13 +145,15 @@ def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.
     before = previous_signatures(args.output / "index.json") if args.resume else {}
     for model, name in zip(models, names):
         html = report_dir / f"{name}.html"
-        if args.resume and before.get(str(model)) == wanted and up_to_date(model, html):
+        if args.resume and before.get(str(model)) == wanted and \
+                up_to_date(model, html, settings(vars(args))):
             reused[model] = Outcome(str(model), name, "reused", "", None,
                                     relative(html, args.output))
         else:
             pending.append((model, BatchTask(str(model.resolve()), name, shared, given["lang"],
                                              given["inputs"], given["labels"], given["data"],
-                                             given["data_labels"])))
+                                             given["data_labels"],
+                                             tuple(settings(vars(args)).items()))))
     return reused, pending
 
 
@@ -246,9 +202,9 @@ def report_names(models: list[Path]) -> list[str]:
             for stem, model in zip(stems, models)]
 
 
-def up_to_date(model: Path, html: Path) -> bool:
+def up_to_date(model: Path, html: Path, wanted: dict) -> bool:
     """Whether the report at `html` (and its sidecar) exists for this very file (SHA-256) and
-    the settings a batch uses."""
+    the `wanted` settings (the option table's, as every report records them)."""
     sidecar = read_sidecar(html.with_suffix(".json"))
     if sidecar is None or not html.is_file():
         return False
@@ -257,7 +213,7 @@ def up_to_date(model: Path, html: Path) -> bool:
     except OSError:
         return False
     return ((sidecar.get("model") or {}).get("sha256") == digest
-            and sidecar.get("settings") == report_settings())
+            and sidecar.get("settings") == wanted)
 
 
 def read_sidecar(path: Path) -> dict | None:

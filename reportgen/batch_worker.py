@@ -8,7 +8,6 @@ the HTML and JSON text; with a shared output folder it writes them there itself.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import tempfile
@@ -20,12 +19,7 @@ from pathlib import Path
 
 from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import language, msg
-from reportgen.options import Options
 from reportgen.progress import Progress
-
-# What a report is made with in a batch: the single report's defaults.
-BATCH_OPTIONS = Options()
-INPUT_SCALE = "auto"
 
 
 @dataclass(frozen=True)
@@ -43,6 +37,8 @@ class BatchTask:
     labels: str | None = None
     data: str | None = None
     data_labels: str | None = None
+    # The report's settings (options by dest, as the option table declares them).
+    values: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,15 +55,6 @@ class TaskResult:
     html: str | None = None
     json: str | None = None
     worker: str = ""
-
-
-def report_settings() -> dict:
-    """The `settings` a batch report's sidecar records, which --resume compares with an
-    existing report's: generate_report writes every option, the input scale and the trust
-    flag. (Should it record less or more, nothing matches and every model is made again:
-    never a stale report.)"""
-    return {**dataclasses.asdict(BATCH_OPTIONS), "input_scale": INPUT_SCALE,
-            "trust_model": False}
 
 
 def warm_up() -> None:
@@ -114,7 +101,7 @@ def _report(task: BatchTask) -> tuple[str | None, str | None]:
                     "data_labels_path": task.data_labels}
         return ReportRequest(model_path=Path(task.model), output=folder / f"{task.name}.html",
                              inputs=tuple(parse_input(text) for text in task.inputs),
-                             input_scale=INPUT_SCALE, options=BATCH_OPTIONS,
+                             values=dict(task.values),
                              **{key: Path(value) for key, value in optional.items()
                                 if value is not None})
 

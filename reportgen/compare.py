@@ -17,17 +17,17 @@ from reportgen.version import __version__
 from reportgen.analyse.compare import (CompareFacts, FileFacts, compare_layer, find_alerts,
                                        match_layers)
 from reportgen.analyse.compare_outputs import OutputComparison, compare_outputs
-from reportgen.cli import DEFAULT_OUTPUT_DIR
+from reportgen.commands import DEFAULT_OUTPUT_DIR, run_guarded
 from reportgen.draw.compare_pictures import is_convolution, kernel_figures
 from reportgen.draw.pictures import colour_bars
 from reportgen.errors import ReportInputError, message_of
-from reportgen.i18n import LANGUAGES, _, msg, nmsg
+from reportgen.i18n import msg, nmsg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import ModelFile, check_model_file
 from reportgen.load.samples import GivenInput, Sample, parse_input
 from reportgen.load.snapshot import ModelSnapshot
 from reportgen.load.weights_file import open_weights
-from reportgen.options import Options
+from reportgen.options import COMPARE, COMPARE_DATA_IMAGES, Options, build_parser
 from reportgen.parallel import ordered_map
 from reportgen.pipeline import ReportRequest, generation_time, output_paths, run_forward
 from reportgen.progress import Progress
@@ -35,48 +35,11 @@ from reportgen.page.compare_sidecar import compare_text
 from reportgen.page.compare_view import compare_view
 from reportgen.page.render import environment
 from reportgen.page.write import check_writable, recover, write_all
-from reportgen.subcommand import add_common_options, run_guarded
-
-
-# Both models' outputs of every drawn layer are kept for each image (CKA compares every image
-# with every other): 256 of the book's 28x28 images hold about 100 MB.
-MAX_DATA_IMAGES = 256
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `reportgen compare`."""
-    parser = argparse.ArgumentParser(
-        prog="reportgen compare",
-        description=_("Compare two checkpoints of one architecture layer by layer: relative "
-                      "change, cosine similarity, std and spectra of every weight, kernel "
-                      "images of A, B and B - A; with --input, prediction agreement and CKA "
-                      "between the layers' outputs. Writes an HTML page and a JSON sidecar."))
-    parser.add_argument("model_a", type=Path, metavar="A", help=_("the earlier checkpoint"))
-    parser.add_argument("model_b", type=Path, metavar="B", help=_("the later checkpoint"))
-    parser.add_argument("-o", "--output", type=Path, metavar="OUT.html",
-                        help=_("the page to write (default: output/<A>-vs-<B>.html); the JSON "
-                               "sidecar goes beside it"))
-    parser.add_argument("--input", dest="inputs", action="append", default=[],
-                        metavar="[NAME=]FILE",
-                        help=_("a sample input (PNG/JPEG or .npy, repeatable) both models are "
-                               "run on; at least 4 samples for CKA. Needs TensorFlow"))
-    parser.add_argument("--data", type=Path, metavar="FILE.npy|DIR|FILE.csv",
-                        help=_("a labelled sample (as for a single report) both models are run "
-                               "on: their accuracy, agreement and CKA over up to {n} of its "
-                               "images, evenly spaced. Needs TensorFlow").format(
-                                   n=MAX_DATA_IMAGES))
-    parser.add_argument("--data-labels", type=Path, metavar="FILE.npy",
-                        help=_("the integer labels of an .npy --data sample"))
-    parser.add_argument("--lang", choices=LANGUAGES,
-                        help=_("the page's language: en (English) or ko (Korean); default: "
-                               "ko when LANG or LC_ALL is a Korean locale, else en"))
-    add_common_options(parser)
-    return parser
 
 
 def main(argv: list[str]) -> int:
     """Run `reportgen compare`; return the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(COMPARE).parse_args(argv)
     progress = Progress(quiet=args.quiet)
 
     def work() -> int:
@@ -152,7 +115,7 @@ def file_facts(model_file: ModelFile, snapshot: ModelSnapshot) -> FileFacts:
 def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[GivenInput, ...],
                           data: Path | None, data_labels: Path | None,
                           progress: Progress) -> tuple[OutputComparison | None, str]:
-    """Both models run on the same inputs (--input files, or the first MAX_DATA_IMAGES of a
+    """Both models run on the same inputs (--input files, or the first COMPARE_DATA_IMAGES of a
     --data sample with their labels), compared; or None and why they could not be."""
     from reportgen.load import keras_model  # only here: the weights part needs no TensorFlow
     from reportgen.load.samples import model_samples
@@ -184,7 +147,7 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
 
 def data_samples(data: Path, data_labels: Path | None, snapshot: ModelSnapshot
                  ) -> tuple[list[Sample], np.ndarray, int]:
-    """At most MAX_DATA_IMAGES images of a labelled sample, evenly spaced, as samples, their
+    """At most COMPARE_DATA_IMAGES images of a labelled sample, evenly spaced, as samples, their
     labels, and how many images the sample has: every layer output of every sample is kept
     for CKA, so the count is capped (and said)."""
     from reportgen.load.dataset import read_sample
@@ -195,7 +158,7 @@ def data_samples(data: Path, data_labels: Path | None, snapshot: ModelSnapshot
     sample = read_sample(data, data_labels, snapshot.inputs[0].shape or (), snapshot.n_classes)
     # Evenly spaced through the sample: samples are often stored class by class.
     chosen = np.unique(np.linspace(0, sample.n_images - 1,
-                                   min(sample.n_images, MAX_DATA_IMAGES)).astype(np.int64))
+                                   min(sample.n_images, COMPARE_DATA_IMAGES)).astype(np.int64))
     images = sample.conformed(chosen)
     samples = [Sample(sample.sources[k], sample.sources[k], (image,))
                for k, image in zip(chosen, images)]

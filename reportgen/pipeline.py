@@ -12,6 +12,7 @@ import datetime
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -41,7 +42,8 @@ from reportgen.load.model_file import (Architecture, ModelFile, check_model_file
                                       read_config)
 from reportgen.load.weights_file import open_weights
 from reportgen.parallel import beside, one_blas_thread, ordered_map
-from reportgen.options import Options
+from reportgen.options import Options, drawing_options, option_default
+from reportgen.options import settings as report_settings
 from reportgen.draw.pictures import (MAX_FRESH_MOSAICS, colour_bars, feature_grid, input_picture,
                                      kernel_layers, layer_figures, map_layers, output_picture)
 from reportgen.progress import Progress
@@ -85,20 +87,50 @@ UNUSED_INPUTS_NOTE = N_("The --input files were not used: a weights-only report 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """What to report on and where to write it."""
+    """What to report on and where to write it: the model file (or the name of a model in
+    memory), the output, the files given for it, and every other option by dest as the
+    option table declares it (defaults where missing)."""
 
     model_path: Path
     output: Path
     inputs: tuple[GivenInput, ...] = ()
     labels_path: Path | None = None
-    input_scale: str = "auto"
-    options: Options = field(default_factory=Options)
-    weights_only: bool = False
-    trust_model: bool = False
-    architecture_path: Path | None = None
     data_path: Path | None = None
     data_labels_path: Path | None = None
-    cam_layer: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def value(self, dest: str) -> Any:
+        """An option's value: the one given, else its default."""
+        return self.values[dest] if dest in self.values else option_default(dest)
+
+    @property
+    def options(self) -> Options:
+        return drawing_options(dict(self.values))
+
+    @property
+    def settings(self) -> dict:
+        """The report's settings (the sidecar's `settings`; --resume compares them)."""
+        return report_settings(dict(self.values))
+
+    @property
+    def input_scale(self) -> str:
+        return self.value("input_scale")
+
+    @property
+    def weights_only(self) -> bool:
+        return bool(self.value("weights_only"))
+
+    @property
+    def trust_model(self) -> bool:
+        return bool(self.value("trust_model"))
+
+    @property
+    def architecture_path(self) -> Path | None:
+        return self.value("architecture")
+
+    @property
+    def cam_layer(self) -> str | None:
+        return self.value("cam_layer")
 
 
 @dataclass(frozen=True)
@@ -176,15 +208,7 @@ def _build_report(request: ReportRequest, progress: Progress, model,
     html = render_report(report_view(facts, content.figures, content.inputs, content.maps,
                                      colour_bars(), draw_graph(facts), content.data,
                                      content.cam))
-    settings = {"max_filters": request.options.max_filters,
-                "max_channels": request.options.max_channels,
-                "max_map_layers": request.options.max_map_layers,
-                "max_inputs": request.options.max_inputs,
-                "spectral_max_dim": request.options.spectral_max_dim,
-                "kernel_scale": request.options.kernel_scale,
-                "input_scale": request.input_scale,
-                "trust_model": request.trust_model}
-    return Rendered(html, sidecar_text(facts, settings), facts)
+    return Rendered(html, sidecar_text(facts, request.settings), facts)
 
 
 def in_memory_weights_content(model, request: ReportRequest, initial: dict | None,
