@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from reportgen.errors import ReportInputError
-from reportgen.i18n import _, language, msg
+from reportgen.i18n import language
 from reportgen.options import OptionError, api_values
 from reportgen.progress import Progress
 
@@ -45,16 +45,9 @@ class Report:
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write the page to `path` (.html) and the sidecar beside it (.json), both complete
         or neither; return their paths."""
-        from reportgen.page.write import check_writable, write_all
+        from reportgen.pipeline.output import Output
 
-        html_path = Path(path)
-        if html_path.suffix.lower() not in (".html", ".htm"):
-            raise ReportInputError(msg("{path}: the report must be an .html file",
-                                       path=str(html_path)))
-        json_path = html_path.with_suffix(".json")
-        check_writable([html_path, json_path])
-        write_all({html_path: self.html, json_path: self.sidecar})
-        return html_path, json_path
+        return Output(Path(path), []).write(self.html, self.sidecar)
 
     def _repr_html_(self) -> str:
         """The report inside a notebook cell: in its own frame, so that its styles stay out
@@ -102,8 +95,9 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
             initial: dict | None, **options: Any) -> Report:
     """`report` in the language already set."""
     from reportgen.load.samples import parse_input
-    from reportgen.pipeline import ReportRequest, build_report, output_paths
-    from reportgen.page.write import check_writable, recover, write_all
+    from reportgen.pipeline.output import Output
+    from reportgen.pipeline.request import ReportRequest
+    from reportgen.pipeline.run import build_report
 
     values = checked_options(options)
     in_memory = not isinstance(model_or_path, (str, Path))
@@ -117,16 +111,12 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
             data_path=_array_file(data, folder / "data.npy"),
             data_labels_path=_array_file(data_labels, folder / "data-labels.npy"),
             values=values)
-        targets = output_paths(request) if output is not None else ()
-        if targets:
-            check_writable(list(targets))
-            recover(list(targets))
+        target = Output(output, request.protected()) if output is not None else None
         progress = progress or Progress(quiet=quiet)
         rendered = build_report(request, progress, model=model_or_path if in_memory else None,
                                 initial=initial)
-        if targets:
-            progress.step(_("writing {path}").format(path=targets[0]))
-            write_all({targets[0]: rendered.html, targets[1]: rendered.sidecar})
+        if target is not None:
+            target.write(rendered.html, rendered.sidecar, progress)
     return Report(rendered.html, rendered.sidecar)
 
 

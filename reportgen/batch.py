@@ -32,7 +32,7 @@ from reportgen.options import BATCH, build_parser, settings
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import check_model_file, file_sha256
 from reportgen.load.weights_file import open_weights
-from reportgen.pipeline import generation_time
+from reportgen.pipeline.request import generation_time
 from reportgen.progress import Progress
 from reportgen.page.index_view import write_index
 from reportgen.page.write import check_writable, write_all

@@ -1,5 +1,5 @@
 """One model of a batch, as a worker process runs it: the task, its result, and the function
-that makes one report (pipeline.generate_report) and never raises.
+that makes one report (report.run.generate_report) and never raises.
 
 Tasks and results are plain picklable data: they travel to spawned local processes and to
 Dask workers alike. A worker that cannot write to the machine that started the batch returns
@@ -94,7 +94,8 @@ def _report(task: BatchTask) -> tuple[str | None, str | None]:
     """Write the report where the task says, or into a temporary folder whose files' text is
     returned."""
     from reportgen.load.samples import parse_input
-    from reportgen.pipeline import ReportRequest, generate_report
+    from reportgen.pipeline.request import ReportRequest
+    from reportgen.pipeline.run import generate_report
 
     def request(folder: Path) -> ReportRequest:
         optional = {"labels_path": task.labels, "data_path": task.data,

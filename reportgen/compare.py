@@ -29,12 +29,13 @@ from reportgen.load.snapshot import ModelSnapshot
 from reportgen.load.weights_file import open_weights
 from reportgen.options import COMPARE, COMPARE_DATA_IMAGES, Options, build_parser
 from reportgen.parallel import ordered_map
-from reportgen.pipeline import ReportRequest, generation_time, output_paths, run_forward
+from reportgen.pipeline.model_run import run_forward
+from reportgen.pipeline.output import Output
+from reportgen.pipeline.request import generation_time
 from reportgen.progress import Progress
 from reportgen.page.compare_sidecar import compare_text
 from reportgen.page.compare_view import compare_view
 from reportgen.page.render import environment
-from reportgen.page.write import check_writable, recover, write_all
 
 
 def main(argv: list[str]) -> int:
@@ -54,11 +55,8 @@ def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Pat
     """Check the inputs, compare, render and write; return the page's and sidecar's paths."""
     given = tuple(parse_input(text) for text in args.inputs)
     output = args.output or DEFAULT_OUTPUT_DIR / f"{args.model_a.stem}-vs-{args.model_b.stem}.html"
-    # output_paths refuses a target that is one of the request's inputs: ask for each model.
-    html_path, json_path = output_paths(ReportRequest(args.model_a, output, given))
-    output_paths(ReportRequest(args.model_b, output, given))
-    check_writable([html_path, json_path])
-    recover([html_path, json_path])
+    target = Output(output, [args.model_a, args.model_b, *(item.path for item in given),
+                             *(path for path in (args.data, args.data_labels) if path)])
     for item in given:
         require_regular_file(item.path, msg("input file"))
     if given and args.data:
@@ -71,11 +69,9 @@ def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Pat
         outputs, note = compare_model_outputs(file_a, file_b, given, args.data,
                                               args.data_labels, progress)
         facts = dataclasses.replace(facts, outputs=outputs, outputs_note=note)
-    progress.step(msg("writing {path}", path=html_path))
     html = environment().get_template("compare.html.j2").render(
         **compare_view(facts, figures, colour_bars()))
-    write_all({html_path: html, json_path: compare_text(facts)})
-    return html_path, json_path
+    return target.write(html, compare_text(facts), progress)
 
 
 def compare_weights(file_a: ModelFile, file_b: ModelFile,

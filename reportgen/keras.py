@@ -162,7 +162,7 @@ class ReportCallback(keras.callbacks.Callback):
         from reportgen.version import __version__
         from reportgen.i18n import language, msg
         from reportgen.page.index_view import write_index
-        from reportgen.pipeline import generation_time
+        from reportgen.pipeline.request import generation_time
 
         try:
             with language(self.arguments.get("lang")):  # the reports' language

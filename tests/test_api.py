@@ -218,15 +218,15 @@ def test_reports_hold_blas_to_one_thread_from_start_to_end(tmp_path, tiny_model,
     # The page and the callback's index are made outside those parts, so they are asked.
     import keras
 
-    from reportgen import pipeline
     from reportgen.page import index_view
+    from reportgen.pipeline import run
 
     if numpy_blas_threads() < 2:
         pytest.skip("numpy's BLAS runs one thread here already (one core, or "
                     "OPENBLAS_NUM_THREADS=1), or is not numpy's own OpenBLAS with its own "
                     "threads: nothing to hold process-wide")
     seen = []
-    render, write_index = pipeline.render_report, index_view.write_index
+    render, write_index = run.render, index_view.write_index
 
     def render_asking(*args, **kwargs):
         seen.append(("page", numpy_blas_threads()))
@@ -236,7 +236,7 @@ def test_reports_hold_blas_to_one_thread_from_start_to_end(tmp_path, tiny_model,
         seen.append(("index", numpy_blas_threads()))
         return write_index(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "render_report", render_asking)
+    monkeypatch.setattr(run, "render", render_asking)
     monkeypatch.setattr(index_view, "write_index", index_asking)
     before = numpy_blas_threads()
     reportgen.report(tiny_model)

@@ -20,7 +20,9 @@ from reportgen.draw.images import colour_table
 from reportgen.errors import ReportInputError
 from reportgen.load.keras_gradients import cam_gradients, cam_target
 from reportgen.load.keras_model import book_cnn, import_keras
-from reportgen.page import cam_view
+from reportgen.analyse.alert import kinds_by_name
+from reportgen.sections.alert_rows import alert_row
+from reportgen.sections.cam import cam_view
 from reportgen.page.render import environment
 
 SIDE = 32
@@ -457,9 +459,9 @@ def test_the_section_renders_escaped_with_notes_for_blank_maps(tiny_model):
                                        cam.CamInputFacts(1, item.name, item.maps + (blank,))))
     pictures = pictures[:1] + (cam_pictures.CamPictures(pictures[1].plain,
                                                          pictures[1].overlays + (None,)),)
-    view = cam_view.cam_section(facts, pictures, cam.cam_alerts(facts), cam_pictures.cam_bar())
-    html = environment().from_string(
-        '{% from "cam.html.j2" import cam_section %}{{ cam_section(c) }}').render(c=view)
+    rows = [alert_row(a, kinds_by_name(cam.CAM_KINDS)) for a in cam.cam_alerts(facts)]
+    view = cam_view.cam_section(facts, pictures, rows, cam_pictures.cam_bar())
+    html = environment().from_string('{% include "sections/cam.html.j2" %}').render(v=view)
     assert HOSTILE_NAME not in html and "&lt;img src=x" in html
     assert html.count("data:image/png;base64,") == 1 + 2 + 4  # bar, 2 plain, 4 overlays
     assert "All zero: no channel of conv_b" in html and "chosen with --cam-layer" in html

@@ -92,7 +92,7 @@ def test_heatmap_columns_span_each_unit_from_its_lowest_class_mean_to_its_highes
 
 
 def test_above_30_classes_the_heatmap_shows_the_first_30_and_says_so():
-    from reportgen.page.filter_examples_view import class_activation_view
+    from reportgen.sections.responses.responses_view import class_activation_view
 
     rng = np.random.default_rng(4)
     accumulator = ClassActivationAccumulator("pool", 40)

@@ -15,6 +15,8 @@ from PIL import Image
 from conftest import BOOK, FASHION, require_shared
 from reportgen.analyse import data_run
 from reportgen.analyse.activations import ActivationAccumulator
+from reportgen.options import Options
+from reportgen.sections.base import Evidence
 from reportgen.analyse.class_activations import ClassActivationAccumulator
 from reportgen.analyse.evaluation import evaluate
 from reportgen.analyse.filter_examples import FilterExampleAccumulator
@@ -95,7 +97,12 @@ def test_dense_units_count_as_channels_only_in_the_layers_named(tmp_path):
 
 
 def test_the_sidecar_holds_every_number_as_strict_json(tmp_path):
-    from reportgen.page.data_sidecar import data_sidecar
+    from reportgen.sections import evaluation, responses
+
+    def data_sidecar(facts):
+        evidence = Evidence("full", frozenset(), Options(), None)
+        return {**evaluation.SECTION.sidecar(facts, evidence),
+                **responses.SECTION.sidecar(facts, evidence)}
 
     images, labels = small_sample(tmp_path)
     sample = read_sample(tmp_path / "images.npy", tmp_path / "labels.npy", (12, 12, 1), 3,
@@ -132,7 +139,7 @@ def test_outputs_that_are_not_probabilities_are_said_not_evaluated(tmp_path):
 
     facts = data_run.run_sample(sample, logits, 3, ["conv"], None)
     assert facts.evaluation is None and "not probabilities" in facts.evaluation_error
-    assert facts.alerts == () and facts.class_activations is None
+    assert facts.class_activations is None
     assert facts.filter_examples.layers[0].layer == "conv"
 
 

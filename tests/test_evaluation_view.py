@@ -13,9 +13,9 @@ from PIL import Image
 
 from reportgen.analyse.data_run import run_sample
 from reportgen.draw import images
-from reportgen.draw.data_pictures import data_pictures
+from reportgen.draw.data_pictures import evaluation_images
 from reportgen.load.dataset import read_sample
-from reportgen.page.evaluation_view import evaluation_view
+from reportgen.sections.evaluation.evaluation_view import evaluation_view
 from reportgen.page.render import environment
 
 NAMES = ("ant", "bee", "<b>cat</b>", "dog", "eel", "fox", "gnu")
@@ -62,8 +62,8 @@ def evaluated(tmp_path, labels, probs, names, batch_size=9):
     sample = read_sample(tmp_path / "images.npy", tmp_path / "labels.npy", (4, 4, 1), n_classes,
                          names, batch_size=batch_size)
     facts = run_sample(sample, lookup_forward(probs), probs.shape[1], ["conv"], None)
-    pictures = data_pictures(facts, sample)
-    return facts, pictures, evaluation_view(facts, pictures.evaluation)
+    pictures = evaluation_images(facts, sample)
+    return facts, pictures, evaluation_view(facts, pictures)
 
 
 def wilson_by_hand(hits: int, n: int) -> tuple[float, float]:
@@ -131,7 +131,7 @@ def test_the_mistakes_are_the_most_confident_wrong_predictions(tmp_path):
         assert item["source"] == f"images.npy[{i}]"
         assert (item["true"], item["predicted"]) == (NAMES[labels[i]], NAMES[predicted[i]])
         assert item["confidence"] == f"{100 * probs[i].max():.1f} %"
-    assert len(pictures.evaluation.mistakes) == 16
+    assert len(pictures.mistakes) == 16
 
 
 def decoded(uri: str) -> np.ndarray:
@@ -191,9 +191,7 @@ class Page(HTMLParser):
 
 
 def rendered(view: dict) -> str:
-    return environment().from_string(
-        '{% from "evaluation.html.j2" import evaluation_section %}{{ evaluation_section(e) }}'
-    ).render(e=view)
+    return environment().from_string('{% include "sections/evaluation.html.j2" %}').render(v=view)
 
 
 def test_rendered_section_escapes_names_and_every_picture_opens_and_closes(tmp_path):
@@ -220,7 +218,7 @@ def test_above_30_classes_the_most_confused_pairs_replace_the_matrix(tmp_path):
     logits = rng.normal(size=(300, 35))
     logits[np.arange(300), labels] += 1.5
     _, pictures, view = evaluated(tmp_path, labels, softmax(logits), ())
-    assert view["confusion"] is None and pictures.evaluation.confusion is None
+    assert view["confusion"] is None and pictures.confusion is None
     assert len(view["pairs"]) == 20 and "35 classes" in view["pairs_note"]
     counts = np.zeros((35, 35), int)
     np.add.at(counts, (labels, logits.argmax(axis=1)), 1)

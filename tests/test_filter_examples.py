@@ -203,9 +203,9 @@ def test_rendered_section_has_a_mosaic_per_layer_that_opens_and_closes(tmp_path)
     from html.parser import HTMLParser
 
     from reportgen.analyse.data_run import run_sample
-    from reportgen.draw.data_pictures import data_pictures
+    from reportgen.draw.data_pictures import response_images
     from reportgen.load.dataset import read_sample
-    from reportgen.page.filter_examples_view import filter_examples_view
+    from reportgen.sections.responses.responses_view import filter_examples_view
     from reportgen.page.render import environment
 
     rng = np.random.default_rng(3)
@@ -220,12 +220,10 @@ def test_rendered_section_has_a_mosaic_per_layer_that_opens_and_closes(tmp_path)
     sample = read_sample(tmp_path / "images.npy", tmp_path / "labels.npy", (8, 8, 1), 2,
                          ("left", "<right>"), batch_size=4)
     facts = run_sample(sample, forward, 2, ["<c1>"], "vec", k=3)
-    view = filter_examples_view(facts, data_pictures(facts, sample))
+    view = filter_examples_view(facts, response_images(facts, sample))
     assert "could not be read from the model config" in view["filter_layers"][0]["geometry"]
     assert view["dead_summary"] == "1 dead (zero for all 30 images) in 1 layer"
-    html = environment().from_string(
-        '{% from "filter_examples.html.j2" import filter_examples_section %}'
-        "{{ filter_examples_section(r) }}").render(r=view)
+    html = environment().from_string('{% include "sections/responses.html.j2" %}').render(v=view)
     assert "<c1>" not in html and "&lt;c1&gt;" in html and "&lt;right&gt;" in html
 
     class Links(HTMLParser):

@@ -16,10 +16,10 @@ import pytest
 
 from conftest import HOSTILE_NAME
 from reportgen.analyse.graph import Graph, model_graph
-from reportgen.page.graph_view import graph_view
+from reportgen.sections.architecture import graph_view
 from reportgen.draw.graph_layout import Layout, graph_layout
 from reportgen.page.render import environment
-from reportgen.page.view import layer_anchors
+from reportgen.page.anchors import layer_anchors
 
 
 def wrapped(model) -> dict:

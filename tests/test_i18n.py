@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (BOOK, FASHION, HOSTILE_NAME, REPO, gray_png, require_shared, run_cli,
                       tiny_cnn)
-from reportgen.analyse.alerts import KINDS
+from reportgen.sections.registry import ALL_KINDS
 from reportgen.i18n import Message, default_language, language, localised, msg
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -45,11 +45,11 @@ def test_every_string_of_the_sources_has_a_korean_translation():
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in extracted if m.id}
     where = {f for m in extracted for f, _ in m.locations}
     # The extraction reaches every kind of source: templates, alerts, views, errors, notes.
-    for source in ("templates/report.html.j2", "templates/evaluation.html.j2",
+    for source in ("templates/report.html.j2", "templates/sections/evaluation.html.j2",
                    "reportgen/analyse/alerts.py", "reportgen/analyse/evaluation.py",
-                   "reportgen/analyse/cam.py", "reportgen/page/view.py",
-                   "reportgen/load/guards.py", "reportgen/page/write.py", "reportgen/cli.py",
-                   "reportgen/pipeline.py"):
+                   "reportgen/analyse/cam.py", "reportgen/sections/summary.py",
+                   "reportgen/load/guards.py", "reportgen/page/write.py",
+                   "reportgen/options.py", "reportgen/pipeline/model_run.py"):
         assert source in where, source
     assert set(KOREAN) <= ids
     assert tool.problems("ko") == []
@@ -72,7 +72,7 @@ def test_the_catalog_says_what_the_glossary_says():
 
 
 def test_alert_texts_and_error_messages_are_translatable():
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         for text in (kind.title, kind.threshold, kind.explanation):
             assert isinstance(text, Message), (kind.name, text)
             with language("ko"):

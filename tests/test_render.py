@@ -3,16 +3,10 @@
 from html.parser import HTMLParser
 
 import jinja2
-import numpy as np
 import pytest
 
-from reportgen.analyse.collect import collect_input, collect_layer, collect_model
-from reportgen.analyse.facts import ReportFacts
-from reportgen.options import Options
-from reportgen.draw.pictures import colour_bars, input_picture, layer_figures, output_picture
-from reportgen.page.render import render_report
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
-from reportgen.page.view import report_view
+from handmade import conv_evidence, report_of
+from reportgen.pipeline.page import render
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 
@@ -42,32 +36,7 @@ class PageParser(HTMLParser):
 
 
 def hand_made_report(layer_name=SCRIPT_NAME, label="<b>boot</b>"):
-    rng = np.random.default_rng(0)
-    kernel = WeightArray("kernel", rng.normal(0, 0.2, (3, 3, 1, 4)).astype(np.float32), True)
-    bias = WeightArray("bias", np.zeros(4, np.float32), True)
-    layers = (LayerSnapshot(layer_name, "Conv2D", "(None, 6, 6, 4)", 40, True, "relu",
-                            (kernel, bias), path=layer_name),
-              LayerSnapshot("flat", "Flatten", "(None, 144)", 0, True, "", (), path="flat"))
-    snapshot = ModelSnapshot("Sequential", layers, (TensorSpec("in", (6, 6, 1)),),
-                             (TensorSpec("flat", (144,)),))
-    init = {layer_name: [rng.normal(0, 0.1, (3, 3, 1, 4)).astype(np.float32), np.zeros(4, np.float32)]}
-    outputs = {layer_name: rng.random((6, 6, 4)).astype(np.float32), "flat": rng.random(144)}
-    image = rng.random((6, 6, 1)).astype(np.float32)
-    file_info = dict(file_name=f"{layer_name}.keras", file_size=10, sha256="ab", format="Keras v3",
-                     saved_by_keras_version="3.0", read_with=(("keras", "3"),),
-                     reportgen_version="0", generated_at="2020-01-01 00:00:00 UTC")
-    facts = ReportFacts(
-        mode="full", model=collect_model(snapshot, file_info),
-        layers=tuple(collect_layer(i, l, init) for i, l in enumerate(layers)),
-        inputs=(collect_input("in.png", "in.png", image.shape, outputs,
-                              [(TensorSpec("probs", (2,), activation="softmax"),
-                                np.array([0.9, 0.1]))], [label, "other"]),),
-        notes=("a note",), kernel_scale="0.5")
-    options = Options()
-    maps = {name: p for name, out in outputs.items() if (p := output_picture(name, out, options))}
-    view = report_view(facts, layer_figures(snapshot, init, options),
-                       [[input_picture("in.png", image)]], maps, colour_bars())
-    return render_report(view)
+    return report_of(conv_evidence(layer_name, label)).html
 
 
 def test_model_text_is_escaped_never_markup():
@@ -103,4 +72,4 @@ def test_no_external_reference_anywhere():
 
 def test_missing_view_fields_are_errors_not_blanks():
     with pytest.raises(jinja2.UndefinedError):
-        render_report({"title": "x"})
+        render({"title": "x"})

@@ -3,30 +3,17 @@ import json
 import numpy as np
 import pytest
 
-from reportgen.analyse.collect import collect_layer, collect_model
-from reportgen.analyse.facts import ReportFacts
-from reportgen.page.sidecar import sidecar_text
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
+from handmade import dense_evidence, report_of
 
-FILE_INFO = dict(file_name="m.keras", file_size=1, sha256="ab", format="Keras v3",
-                 saved_by_keras_version="3.4.1", read_with=(("keras", "3"),),
-                 reportgen_version="0", generated_at="t")
-
-
-def facts_with(values):
-    layer = LayerSnapshot("d", "Dense", "(None, 2)", values.size, True, "",
-                          (WeightArray("kernel", values, True),), path="d")
-    snap = ModelSnapshot("Sequential", (layer,), (TensorSpec("in", (3,)),),
-                         (TensorSpec("out", (2,)),))
-    return ReportFacts("full", collect_model(snap, FILE_INFO),
-                       (collect_layer(0, layer, {"d": [np.zeros_like(values)]}),), (), (), "0.5")
+def sidecar_of(values):
+    return report_of(dense_evidence(values)).sidecar
 
 
 def test_documented_keys_and_statistics():
     values = np.arange(6, dtype=np.float32).reshape(3, 2)
-    data = json.loads(sidecar_text(facts_with(values), {"max_filters": 64}))
+    data = json.loads(sidecar_of(values))
     assert data["schema_version"] == 1 and data["mode"] == "full"  # the documented version
-    assert data["model"]["saved_by_keras_version"] == "3.4.1"
+    assert data["model"]["saved_by_keras_version"] == "3.0"
     assert data["model"]["params"] == {"total": 6, "trainable": 6, "non_trainable": 0}
     [weight] = data["layers"][0]["weights"]
     assert weight["shape"] == [3, 2] and weight["mean"] == 2.5
@@ -40,7 +27,7 @@ def test_documented_keys_and_statistics():
 
 def test_nan_statistics_become_null_and_json_stays_strict():
     values = np.full((2, 2), np.nan, np.float32)
-    text = sidecar_text(facts_with(values), {})
+    text = sidecar_of(values)
 
     def refuse(constant):
         raise AssertionError(f"non-standard JSON constant {constant}")

@@ -1,6 +1,7 @@
 from reportgen.analyse.facts import Series
-from reportgen.page.chart_views import series_view
-from reportgen.page.view import kernel_scale_text, layer_anchors
+from reportgen.page.anchors import layer_anchors
+from reportgen.sections.weights.charts import series_view
+from reportgen.sections.weights.layer_view import kernel_scale_text
 
 
 def test_anchors_are_stable_unique_and_url_safe():

@@ -29,7 +29,7 @@ STAGES = (
     ("draw", ("reportgen.draw",)),
     ("page", ("reportgen.page",)),
     ("sections", ("reportgen.sections",)),
-    ("report", ("reportgen.report", "reportgen.pipeline")),
+    ("pipeline", ("reportgen.pipeline",)),
     ("commands", ("reportgen.cli", "reportgen.api", "reportgen.compare", "reportgen.batch",
                   "reportgen.batch_worker", "reportgen.demo", "reportgen.keras",
                   "reportgen.workers", "reportgen.commands", "reportgen.subcommand",

@@ -1,4 +1,6 @@
-"""Alerts: the findings a careful reader should not miss, each with a documented threshold.
+"""The alerts about weights and activations: the findings a careful reader should not miss,
+each with a documented threshold (analyse/alert.py has the type; evaluation.py and cam.py
+hold the kinds of their own sections).
 
 Every kind has a name, the threshold it uses, and a one-line explanation; the report and
 the JSON sidecar list both the kinds that were checked and the alerts that fired. Alerts
@@ -7,10 +9,11 @@ are computed from facts alone (pure functions), in model order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 
-from reportgen.analyse.cam import CAM_KINDS
-from reportgen.analyse.evaluation import EVALUATION_KINDS
-from reportgen.analyse.facts import Alert, AlertKind, LayerFacts, ReportFacts, WeightFacts, all_layer_facts
+from reportgen.analyse.activations import SampleActivation
+from reportgen.analyse.alert import ERROR, INIT, INPUTS, NOTE, WARNING, Alert, AlertKind
+from reportgen.analyse.facts import InputFacts, LayerFacts, WeightFacts
 from reportgen.i18n import msg, nmsg
 
 UNTRAINED_DISTANCE = 0.05
@@ -27,26 +30,27 @@ ACTIVATION_CLASSES = {"ReLU", "Activation", "LeakyReLU", "PReLU", "ELU", "Thresh
 KINDS = (
     AlertKind("non_finite", msg("NaN or Inf values"), msg("any NaN or Inf value"),
               msg("NaN or infinite values in a weight or an activation poison every later "
-                  "computation; training has diverged or the file is damaged.")),
+                  "computation; training has diverged or the file is damaged."),
+              severity=ERROR),
     AlertKind("dead_channels", msg("Dead channels"),
               msg("a channel that is exactly zero for every input"),
               msg("A channel that outputs zero for every input given (a ReLU stuck below zero) "
-                  "no longer contributes to the prediction.")),
+                  "no longer contributes to the prediction."), needs=INPUTS),
     AlertKind("untrained", msg("Layer may not have trained"),
               msg("(|mean - init mean| + |std - init std|) / init std < {limit}",
                   limit=UNTRAINED_DISTANCE),
               msg("The weights' statistics barely differ from a fresh initialisation of the "
                   "same layer: it may not have trained (frozen, unreachable, or a tiny learning "
-                  "rate).")),
+                  "rate)."), needs=INIT),
     AlertKind("exploding_weights", msg("Exploding weights"),
               msg("std above {factor:g}x, or largest |weight| above {reach:g}x, the "
                   "initialisation's", factor=EXPLODING_FACTOR, reach=EXPLODING_REACH_FACTOR),
               msg("Weights far outside the initialiser's range often come from a too-high "
-                  "learning rate or missing regularisation.")),
+                  "learning rate or missing regularisation."), needs=INIT),
     AlertKind("vanishing_weights", msg("Vanishing weights"),
               msg("std below {factor:g}x the initialisation's", factor=VANISHING_FACTOR),
               msg("Weights that shrank far below their initial spread carry little signal "
-                  "(strong weight decay, or a layer that collapsed).")),
+                  "(strong weight decay, or a layer that collapsed)."), needs=INIT),
     AlertKind("duplicate_filters", msg("Near-duplicate filters"),
               msg("cosine similarity above {limit} between two filters of a layer",
                   limit=DUPLICATE_COSINE),
@@ -56,40 +60,22 @@ KINDS = (
               msg("power-law alpha of the spectrum of WᵀW below {limit:g}", limit=ALPHA_LOW),
               msg("In heavy-tailed self-regularisation theory (Martin & Mahoney; weightwatcher) "
                   "a well-trained layer's alpha lies roughly in [2, 6]; below 2 the layer may be "
-                  "over-fitted to its training data."), heuristic=True),
+                  "over-fitted to its training data."), heuristic=True, severity=NOTE),
     AlertKind("alpha_high", msg("Weakly structured spectrum (may be under-trained)"),
               msg("power-law alpha above {limit:g} (and a reliable fit)", limit=ALPHA_HIGH),
               msg("An alpha above 6 means the spectrum is close to that of a random matrix: the "
-                  "layer may have learned little structure."), heuristic=True),
+                  "layer may have learned little structure."), heuristic=True, severity=NOTE),
     AlertKind("alpha_unreliable", msg("Power-law fit unreliable"),
               msg("alpha above {alpha:g}, or Kolmogorov-Smirnov distance D above {ks:g}",
                   alpha=ALPHA_UNRELIABLE, ks=KS_UNRELIABLE),
               msg("The spectrum is not power-law shaped enough for alpha to mean anything; "
-                  "ignore this layer's alpha."), heuristic=True),
+                  "ignore this layer's alpha."), heuristic=True, severity=NOTE),
     AlertKind("uniform_output", msg("Near-uniform prediction"),
               msg("normalised entropy of a softmax output above {limit}", limit=UNIFORM_ENTROPY),
               msg("The model is almost equally unsure of every class for this input: it has "
                   "not learned this kind of input, or the input is scaled differently from "
-                  "training.")),
-    *EVALUATION_KINDS,
-    *CAM_KINDS,
+                  "training."), needs=INPUTS),
 )
-
-
-def find_alerts(facts: ReportFacts) -> tuple[Alert, ...]:
-    """Every alert for a report, in model order, then per input."""
-    found: list[Alert] = []
-    layers = list(all_layer_facts(facts.layers))
-    for layer in layers:
-        found += weight_alerts(layer)
-    found += activation_alerts(facts, {layer.path: layer for layer in layers})
-    if facts.data is not None:
-        found += [Alert(a.kind, a.layer, a.message, a.subject, a.values)
-                  for a in facts.data.alerts]
-    synthetic = bool(facts.inputs) and all(item.synthetic for item in facts.inputs)
-    found += [Alert(a.kind, a.layer, a.message, a.subject, a.values, synthetic=synthetic)
-              for a in facts.cam_alerts]
-    return tuple(found)
 
 
 def weight_alerts(layer: LayerFacts) -> list[Alert]:
@@ -99,14 +85,14 @@ def weight_alerts(layer: LayerFacts) -> list[Alert]:
     for weight in layer.weights:
         s = weight.stats
         if s.n_nan or s.n_inf:
-            found.append(Alert("non_finite", layer.path,
+            found.append(Alert("non_finite", ERROR, layer.path,
                                msg("{weight}: {n_nan} NaN and {n_inf} Inf of {count:,} values",
                                    weight=weight.name, n_nan=s.n_nan, n_inf=s.n_inf,
                                    count=s.count),
                                weight.name, (("n_nan", s.n_nan), ("n_inf", s.n_inf),
                                              ("count", s.count))))
         if weight.similar_filter_pairs:
-            found.append(Alert("duplicate_filters", layer.path,
+            found.append(Alert("duplicate_filters", WARNING, layer.path,
                                nmsg("{weight}: {n} pair of filters with cosine similarity "
                                     "above {limit}",
                                     "{weight}: {n} pairs of filters with cosine similarity "
@@ -130,11 +116,11 @@ def spectral_alerts(path: str, weight: WeightFacts) -> list[Alert]:
     text = msg("{weight}: alpha {alpha:.2f}, D {ks:.3f}", weight=weight.name,
                alpha=spectrum.alpha, ks=spectrum.ks_distance)
     if spectrum.alpha > ALPHA_UNRELIABLE or spectrum.ks_distance > KS_UNRELIABLE:
-        return [Alert("alpha_unreliable", path, text, weight.name, values)]
+        return [Alert("alpha_unreliable", NOTE, path, text, weight.name, values)]
     if spectrum.alpha < ALPHA_LOW:
-        return [Alert("alpha_low", path, text, weight.name, values)]
+        return [Alert("alpha_low", NOTE, path, text, weight.name, values)]
     if spectrum.alpha > ALPHA_HIGH:
-        return [Alert("alpha_high", path, text, weight.name, values)]
+        return [Alert("alpha_high", NOTE, path, text, weight.name, values)]
     return []
 
 
@@ -146,13 +132,13 @@ def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list
     distance = (abs(s.mean - f.mean) + abs(s.std - f.std)) / f.std
     reach, fresh_reach = max(abs(s.min), abs(s.max)), max(abs(f.min), abs(f.max))
     if distance < UNTRAINED_DISTANCE:
-        return [Alert("untrained", path, msg("{weight}: distance {distance:.3f} from a fresh "
+        return [Alert("untrained", WARNING, path, msg("{weight}: distance {distance:.3f} from a fresh "
                                              "initialisation (threshold {limit})",
                                              weight=weight.name, distance=distance,
                                              limit=UNTRAINED_DISTANCE),
                       weight.name, (("distance", distance),))]
     if s.std > EXPLODING_FACTOR * f.std or reach > EXPLODING_REACH_FACTOR * fresh_reach:
-        return [Alert("exploding_weights", path,
+        return [Alert("exploding_weights", WARNING, path,
                       msg("{weight}: std {std:.4g} and largest |w| {reach:.4g} against "
                           "{init_std:.4g} and {init_reach:.4g} at initialisation",
                           weight=weight.name, std=s.std, reach=reach, init_std=f.std,
@@ -160,41 +146,44 @@ def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts) -> list
                       (("std", s.std), ("reach", reach), ("init_std", f.std),
                        ("init_reach", fresh_reach)))]
     if s.std < VANISHING_FACTOR * f.std:
-        return [Alert("vanishing_weights", path,
+        return [Alert("vanishing_weights", WARNING, path,
                       msg("{weight}: std {std:.4g} against {init_std:.4g} at initialisation",
                           weight=weight.name, std=s.std, init_std=f.std),
                       weight.name, (("std", s.std), ("init_std", f.std)))]
     return []
 
 
-def activation_alerts(facts: ReportFacts, layers: dict[str, LayerFacts]) -> list[Alert]:
-    """NaN/Inf and dead channels in the outputs, and near-uniform predictions."""
-    found = []
-    drawn = [item for item in facts.inputs if item.activations]
-    if drawn:
-        for k, first in enumerate(drawn[0].activations):
-            per_input = [item.activations[k] for item in drawn]
-            bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
-            if bad:
-                found.append(Alert("non_finite", first.layer,
-                                   nmsg("output: {bad} NaN or Inf values over {n} input",
-                                        "output: {bad} NaN or Inf values over {n} inputs",
-                                        len(per_input), bad=bad),
-                                   "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
-    # A labelled sample, when given, is what the dead-channel check rests on.
-    summaries = facts.data.activations if facts.data is not None else facts.sample_activations
-    synthetic = facts.data is None and bool(facts.inputs) and \
-        all(item.synthetic for item in facts.inputs)
+def activation_alerts(inputs: Sequence[InputFacts], summaries: Sequence[SampleActivation],
+                      layers: Mapping[str, LayerFacts], synthetic: bool) -> list[Alert]:
+    """NaN/Inf in the drawn inputs' outputs, dead channels over `summaries` (the labelled
+    sample's when there is one; `synthetic` when they rest on the synthetic pattern only),
+    and near-uniform predictions."""
+    found = output_non_finite([item for item in inputs if item.activations])
     for summary in summaries:
         if summary.dead_channels and _can_die(layers.get(summary.layer)):
             found.append(dead_channel_alert(summary, synthetic))
-    for item in facts.inputs:
+    for item in inputs:
         if item.output_entropy is not None and item.output_entropy > UNIFORM_ENTROPY:
-            found.append(Alert("uniform_output", "",
+            found.append(Alert("uniform_output", NOTE if item.synthetic else WARNING, "",
                                msg("input {name}: normalised entropy {entropy:.3f}",
                                    name=item.name, entropy=item.output_entropy),
                                item.name, (("normalised_entropy", item.output_entropy),),
                                synthetic=item.synthetic))
+    return found
+
+
+def output_non_finite(drawn: Sequence[InputFacts]) -> list[Alert]:
+    """NaN or Inf values in a layer's output, over the drawn inputs."""
+    found = []
+    for k, first in enumerate(drawn[0].activations if drawn else ()):
+        per_input = [item.activations[k] for item in drawn]
+        bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
+        if bad:
+            found.append(Alert("non_finite", ERROR, first.layer,
+                               nmsg("output: {bad} NaN or Inf values over {n} input",
+                                    "output: {bad} NaN or Inf values over {n} inputs",
+                                    len(per_input), bad=bad),
+                               "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
     return found
 
 
@@ -210,7 +199,7 @@ def dead_channel_alert(summary, synthetic: bool) -> Alert:
                     "{n_dead} of {n_channels} channels are zero for every one of the {n} inputs "
                     "({channels})", summary.n_inputs, n_dead=len(dead), n_channels=n_channels,
                     channels=_few(dead))
-    return Alert("dead_channels", summary.layer, text,
+    return Alert("dead_channels", NOTE if synthetic else WARNING, summary.layer, text,
                  "output", (("n_dead", len(dead)), ("n_channels", n_channels),
                             ("n_inputs", summary.n_inputs)), synthetic=synthetic)
 

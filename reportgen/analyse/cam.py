@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.facts import AlertKind
+from reportgen.analyse.alert import GRADIENTS, NOTE, Alert, AlertKind
 from reportgen.i18n import N_, msg
 
 GRAD_CAM = "Grad-CAM"
@@ -41,7 +41,8 @@ CAM_KINDS = (
                   majority=100 * BORDER_MAJORITY, min_inputs=BORDER_MIN_INPUTS),
               msg("The evidence for the predicted class lies mostly on the image's edges, not "
                   "on the object: the model may use a shortcut (a frame, a watermark, the "
-                  "background, padding) rather than what the class is about."), heuristic=True),
+                  "background, padding) rather than what the class is about."), heuristic=True,
+              severity=NOTE, needs=GRADIENTS),
 )
 
 
@@ -125,28 +126,6 @@ class CamFacts:
     input_size: tuple[int, int]
     score: str
     inputs: tuple[CamInputFacts, ...]
-
-
-@dataclass(frozen=True)
-class CamAlert:
-    """A finding about the maps as a whole (`layer` is empty, `subject` the CAM layer), with
-    the numbers behind it."""
-
-    kind: str
-    layer: str
-    subject: str
-    values: tuple[tuple[str, float], ...]
-    threshold: float
-
-    @property
-    def message(self) -> str:
-        """One line built from the values."""
-        v = dict(self.values)
-        return msg("{n_border:.0f} of {n_inputs:.0f} inputs have more than {threshold:g} % of "
-                   "their Grad-CAM mass in the {band:g} % border band at {layer} (median "
-                   "{median:.1f} %)", n_border=v["n_border"], n_inputs=v["n_inputs"],
-                   threshold=100 * self.threshold, band=100 * BORDER_BAND, layer=self.subject,
-                   median=100 * v["median_border_share"])
 
 
 def cam_requests(top_classes: Sequence[int],
@@ -282,13 +261,19 @@ def _map_facts(request: CamRequest, score: float | None, maps: MapSet, row: int,
                        bool(maps.all_zero[row]), bool(maps.non_finite[row]))
 
 
-def cam_alerts(facts: CamFacts) -> tuple[CamAlert, ...]:
+def cam_alerts(facts: CamFacts) -> tuple[Alert, ...]:
     """The border alert of CAM_KINDS, from the Grad-CAM maps of the top predictions."""
     shares = [m.stats.border_share for item in facts.inputs for m in item.maps
               if m.method == GRAD_CAM and TOP_PREDICTION in m.roles and m.stats is not None]
     n_border = sum(share > BORDER_SHARE for share in shares)
     if len(shares) < BORDER_MIN_INPUTS or n_border <= BORDER_MAJORITY * len(shares):
         return ()
-    return (CamAlert("cam_border", "", facts.layer,
-                     (("n_border", n_border), ("n_inputs", len(shares)),
-                      ("median_border_share", float(np.median(shares)))), BORDER_SHARE),)
+    median = float(np.median(shares))
+    return (Alert("cam_border", NOTE, "",
+                  msg("{n_border:.0f} of {n_inputs:.0f} inputs have more than {threshold:g} % of "
+                      "their Grad-CAM mass in the {band:g} % border band at {layer} (median "
+                      "{median:.1f} %)", n_border=n_border, n_inputs=len(shares),
+                      threshold=100 * BORDER_SHARE, band=100 * BORDER_BAND, layer=facts.layer,
+                      median=100 * median), facts.layer,
+                  (("n_border", n_border), ("n_inputs", len(shares)),
+                   ("median_border_share", median)), BORDER_SHARE),)

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.alerts import AlertKind
+from reportgen.analyse.alert import TWO_FILES, WARNING, Alert, AlertKind
 from reportgen.analyse.compare_outputs import OutputComparison
-from reportgen.analyse.facts import Alert
 from reportgen.analyse.series import main_weight_index
 from reportgen.analyse.spectral import spectral_facts
 from reportgen.i18n import msg
@@ -30,11 +29,12 @@ KINDS = (
                   "matched layers changed", share=FROZEN_MAJORITY),
               msg("The rest of the model moved between the two checkpoints but this layer did "
                   "not: it was frozen (trainable=False), received no gradient, or was restored "
-                  "from A.")),
+                  "from A."), needs=TWO_FILES),
     AlertKind("reinitialised", msg("Layer changed more than its own norm"),
               msg("‖W_B − W_A‖ / ‖W_A‖ above {ratio:g}", ratio=REINITIALISED_RATIO),
               msg("Training moves weights a fraction of their size; a change larger than the "
-                  "weights themselves suggests the layer was re-initialised or replaced.")),
+                  "weights themselves suggests the layer was re-initialised or replaced."),
+              needs=TWO_FILES),
 )
 
 
@@ -280,12 +280,12 @@ def find_alerts(layers: tuple[LayerChange, ...]) -> tuple[Alert, ...]:
     for layer in layers:
         ratio = layer.relative_change
         if mostly_changed and not layer.changed:
-            found.append(Alert("frozen", layer.path,
+            found.append(Alert("frozen", WARNING, layer.path,
                                msg("identical in both files, while {n_changed} of {n} matched "
                                    "layers changed", n_changed=n_changed, n=len(layers)), "",
                                (("n_changed_layers", n_changed), ("n_layers", len(layers)))))
         elif ratio is not None and ratio > REINITIALISED_RATIO:
-            found.append(Alert("reinitialised", layer.path,
+            found.append(Alert("reinitialised", WARNING, layer.path,
                                msg("‖W_B − W_A‖ / ‖W_A‖ = {ratio:.3g} (threshold {limit:g})",
                                    ratio=ratio, limit=REINITIALISED_RATIO), "",
                                (("relative_change", ratio), ("diff_norm", layer.diff_norm),

@@ -18,8 +18,7 @@ import numpy as np
 
 from reportgen.analyse.activations import ActivationAccumulator, SampleActivation
 from reportgen.analyse.class_activations import ClassActivationAccumulator, ClassActivationFacts
-from reportgen.analyse.evaluation import (EvaluationAlert, EvaluationFacts,
-                                          ProbabilityAccumulator, evaluate, evaluation_alerts)
+from reportgen.analyse.evaluation import EvaluationFacts, ProbabilityAccumulator, evaluate
 from reportgen.analyse.filter_examples import (DEFAULT_K, MAX_FILTERS, FilterExampleAccumulator,
                                                FilterExamplesFacts)
 from reportgen.load.dataset import LabelledSample
@@ -44,7 +43,6 @@ class DataFacts:
     class_names: tuple[str, ...]
     evaluation: EvaluationFacts | None
     evaluation_error: str
-    alerts: tuple[EvaluationAlert, ...]
     activations: tuple[SampleActivation, ...]
     filter_examples: FilterExamplesFacts
     class_activations: ClassActivationFacts | None
@@ -85,7 +83,6 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
     return DataFacts(
         description=sample.description, n_images=sample.n_images,
         class_names=sample.class_names, evaluation=evaluation, evaluation_error=error,
-        alerts=evaluation_alerts(evaluation) if evaluation is not None else (),
         activations=activations.result(),
         filter_examples=examples.result(input_size, config, examples_note),
         class_activations=by_class.result() if by_class is not None and by_class.sums is not None

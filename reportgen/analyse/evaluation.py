@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.facts import AlertKind
+from reportgen.analyse.alert import SAMPLE, WARNING, Alert, AlertKind
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
 
@@ -44,18 +44,20 @@ EVALUATION_KINDS = (
     AlertKind("no_better_than_majority", msg("No better than the majority class"),
               msg("the accuracy's 95 % Wilson interval reaches the majority-class accuracy"),
               msg("Always answering the most frequent class of the sample would do as well: "
-                  "the model has not shown that it learned anything about these images.")),
+                  "the model has not shown that it learned anything about these images."),
+              needs=SAMPLE),
     AlertKind("low_recall", msg("A class is rarely recognised"),
               msg("a class's 95 % Wilson recall interval lies below {factor:g} x the mean "
                   "recall of the classes present", factor=LOW_RECALL_FACTOR),
               msg("The model finds this class far less often than the others; it may be rare "
-                  "in training, confused with a look-alike, or labelled differently.")),
+                  "in training, confused with a look-alike, or labelled differently."),
+              needs=SAMPLE),
     AlertKind("overconfidence", msg("Overconfident predictions"),
               msg("expected calibration error above {threshold:g} with mean confidence above "
                   "accuracy", threshold=ECE_THRESHOLD),
               msg("The predicted probabilities claim more certainty than the model earns: do "
                   "not read them as probabilities without calibration (e.g. temperature "
-                  "scaling).")),
+                  "scaling)."), needs=SAMPLE),
 )
 
 
@@ -158,35 +160,6 @@ class EvaluationFacts:
     def shows_matrix(self) -> bool:
         """Whether the confusion matrix is drawn whole (else its most-confused pairs)."""
         return self.n_classes <= MAX_MATRIX_CLASSES
-
-
-@dataclass(frozen=True)
-class EvaluationAlert:
-    """A finding about the sample as a whole (`layer` is empty), with the numbers behind it."""
-
-    kind: str
-    layer: str
-    subject: str
-    values: tuple[tuple[str, float], ...]
-    threshold: float
-
-    @property
-    def message(self) -> str:
-        """One line built from the values."""
-        v = dict(self.values)
-        if self.kind == "no_better_than_majority":
-            return msg("accuracy {accuracy:.4f} (95 % down to {low:.4f}) against "
-                       "{threshold:.4f} for always answering {majority}",
-                       accuracy=v["accuracy"], low=v["accuracy_low"], threshold=self.threshold,
-                       majority=self.subject)
-        if self.kind == "low_recall":
-            return msg("class {name}: recall {recall:.4f} (95 % up to {high:.4f}) below "
-                       "{threshold:.4f}, half the mean recall", name=self.subject,
-                       recall=v["recall"], high=v["recall_high"], threshold=self.threshold)
-        return msg("expected calibration error {ece:.4f} above {threshold:g}: mean confidence "
-                   "{confidence:.4f}, accuracy {accuracy:.4f}", ece=v["ece"],
-                   threshold=self.threshold, confidence=v["mean_confidence"],
-                   accuracy=v["accuracy"])
 
 
 class ProbabilityAccumulator:
@@ -391,25 +364,34 @@ def brier_score(labels: np.ndarray, probs: np.ndarray, binary: bool) -> float:
     return float(np.mean(squares - 2 * true_prob + 1))
 
 
-def evaluation_alerts(facts: EvaluationFacts) -> tuple[EvaluationAlert, ...]:
+def evaluation_alerts(facts: EvaluationFacts) -> tuple[Alert, ...]:
     """The findings of EVALUATION_KINDS that the numbers support."""
     found = []
     accuracy = facts.accuracy
     if accuracy.low <= facts.majority_accuracy:
-        found.append(EvaluationAlert(
-            "no_better_than_majority", "", _class_label(facts, facts.majority_class),
+        majority = _class_label(facts, facts.majority_class)
+        found.append(Alert(
+            "no_better_than_majority", WARNING, "",
+            msg("accuracy {accuracy:.4f} (95 % down to {low:.4f}) against {threshold:.4f} for "
+                "always answering {majority}", accuracy=accuracy.value, low=accuracy.low,
+                threshold=facts.majority_accuracy, majority=majority), majority,
             (("accuracy", accuracy.value), ("accuracy_low", accuracy.low)),
             facts.majority_accuracy))
     found += low_recall_alerts(facts)
     cal = facts.calibration
     if cal.ece > ECE_THRESHOLD and cal.mean_confidence > accuracy.value:
-        found.append(EvaluationAlert(
-            "overconfidence", "", "", (("ece", cal.ece), ("mean_confidence", cal.mean_confidence),
-                                       ("accuracy", accuracy.value)), ECE_THRESHOLD))
+        found.append(Alert(
+            "overconfidence", WARNING, "",
+            msg("expected calibration error {ece:.4f} above {threshold:g}: mean confidence "
+                "{confidence:.4f}, accuracy {accuracy:.4f}", ece=cal.ece,
+                threshold=ECE_THRESHOLD, confidence=cal.mean_confidence,
+                accuracy=accuracy.value), "",
+            (("ece", cal.ece), ("mean_confidence", cal.mean_confidence),
+             ("accuracy", accuracy.value)), ECE_THRESHOLD))
     return tuple(found)
 
 
-def low_recall_alerts(facts: EvaluationFacts) -> list[EvaluationAlert]:
+def low_recall_alerts(facts: EvaluationFacts) -> list[Alert]:
     """Classes whose recall, even at the top of its interval, is under half the mean recall."""
     present = [c for c in facts.classes if c.support]
     threshold = LOW_RECALL_FACTOR * float(np.mean([c.recall for c in present]))
@@ -417,8 +399,12 @@ def low_recall_alerts(facts: EvaluationFacts) -> list[EvaluationAlert]:
     for c in present:
         recall = wilson_interval(c.n_correct, c.support)
         if recall.high < threshold:
-            found.append(EvaluationAlert(
-                "low_recall", "", _class_label(facts, c.index),
+            name = _class_label(facts, c.index)
+            found.append(Alert(
+                "low_recall", WARNING, "",
+                msg("class {name}: recall {recall:.4f} (95 % up to {high:.4f}) below "
+                    "{threshold:.4f}, half the mean recall", name=name, recall=recall.value,
+                    high=recall.high, threshold=threshold), name,
                 (("recall", recall.value), ("recall_high", recall.high), ("support", c.support)),
                 threshold))
     return found

@@ -7,41 +7,11 @@ or a tuple of them, so facts can be compared in tests and serialised as they are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Mapping
 
-from reportgen.analyse.activations import SampleActivation
-from reportgen.analyse.graph import Graph
-
-if TYPE_CHECKING:  # spectral.py and data_run.py build on the facts below
-    from reportgen.analyse.cam import CamAlert, CamFacts
-    from reportgen.analyse.data_run import DataFacts
-    from reportgen.analyse.spectral import SpectralFacts
-
-
-@dataclass(frozen=True)
-class TensorStats:
-    """Summary statistics of one tensor; NaN and Inf are counted, the rest use finite values."""
-
-    count: int
-    mean: float | None
-    std: float | None
-    min: float | None
-    max: float | None
-    p1: float | None
-    p50: float | None
-    p99: float | None
-    zero_fraction: float
-    l2_norm: float | None
-    n_nan: int
-    n_inf: int
-
-
-@dataclass(frozen=True)
-class Histogram:
-    """Counts of values in bins; `edges` has one more entry than `counts`."""
-
-    edges: tuple[float, ...]
-    counts: tuple[int, ...]
+from reportgen.analyse.alert import Alert
+from reportgen.analyse.spectral import SpectralFacts
+from reportgen.analyse.tensor_facts import ChannelStats, Histogram, TensorStats
 
 
 @dataclass(frozen=True)
@@ -91,14 +61,6 @@ class LayerFacts:
     path: str = ""
     series: tuple[Series, ...] = ()
     children: tuple["LayerFacts", ...] = ()
-
-
-@dataclass(frozen=True)
-class ChannelStats:
-    """One channel of a feature map: its mean and its share of exact zeros (dead share)."""
-
-    mean: float
-    zero_fraction: float
 
 
 @dataclass(frozen=True)
@@ -177,58 +139,24 @@ class ModelFacts:
 
 
 @dataclass(frozen=True)
-class AlertKind:
-    """One kind of finding: its name, threshold in words, and what it means; a heuristic is
-    a rule of thumb from published experience, not a fact about this model."""
-
-    name: str
-    title: str
-    threshold: str
-    explanation: str
-    heuristic: bool = False
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One finding about one layer (or about an input, with `layer` empty); see alerts.py.
-
-    `subject` says what part it is about (a weight's name, "output" for a layer's output,
-    an input's name for a prediction) and `values` the numbers it rests on; the message is
-    made from them for people, and nothing reads it back.
-    """
-
-    kind: str
-    layer: str
-    message: str
-    subject: str = ""
-    values: tuple[tuple[str, float | int | str], ...] = ()
-    synthetic: bool = False  # rests on the synthetic test pattern only: not a model alert
-
-
-@dataclass(frozen=True)
 class ReportFacts:
-    """Everything one report says."""
+    """Everything one report says: its mode, the facts of each section by section name (None
+    for a section with nothing to say), every alert (raised while the facts were built), and
+    why the report is less than full."""
 
     mode: str
     model: ModelFacts
-    layers: tuple[LayerFacts, ...]
-    inputs: tuple[InputFacts, ...]
-    notes: tuple[str, ...]
-    kernel_scale: str
-    weights_only_reason: str = ""
-    repairs: tuple = ()
-    trusted: bool = False
+    sections: Mapping[str, Any]
     alerts: tuple[Alert, ...] = ()
-    forward_error: str = ""
+    weights_only_reason: str = ""
     architecture_only_reason: str = ""
-    model_config: dict | None = None
-    graph: Graph | None = None
-    sample_activations: tuple[SampleActivation, ...] = ()
-    data: DataFacts | None = None  # a labelled sample's evaluation and activations
-    cam: CamFacts | None = None  # Grad-CAM of the drawn inputs
-    cam_alerts: tuple[CamAlert, ...] = ()
-    cam_reason: str = ""
-    stored_state: tuple[tuple[str, int, int], ...] = ()
+    forward_error: str = ""
+    trusted: bool = False
+    model_config: dict | None = None  # the config a file holds, for a model not rebuilt
+
+    def section(self, name: str) -> Any:
+        """The facts of a section (None when it has none)."""
+        return self.sections.get(name)
 
 
 def all_layer_facts(layers: tuple[LayerFacts, ...]):

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportgen.analyse.facts import Histogram
+from reportgen.analyse.tensor_facts import Histogram
 from reportgen.i18n import msg
 
 MIN_EIGENVALUES = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.analyse.facts import ChannelStats, Histogram, TensorStats
+from reportgen.analyse.tensor_facts import ChannelStats, Histogram, TensorStats
 
 HISTOGRAM_BINS = 40
 

@@ -1,4 +1,4 @@
-"""Every picture of the labelled sample's sections, drawn from its facts and the few images
+"""The pictures of the labelled sample's sections, drawn from their facts and the few images
 they name (the mistakes, the filters' examples), read back from the sample by index."""
 
 from __future__ import annotations
@@ -14,28 +14,31 @@ from reportgen.load.dataset import LabelledSample
 
 
 @dataclass(frozen=True)
-class DataPictures:
-    """The evaluation's pictures (None without an evaluation), one filter mosaic per layer
-    of data.filter_examples.layers (None for a layer without a finite value), and the
-    per-class activation heatmap (or None)."""
+class ResponsePictures:
+    """One filter mosaic per layer of data.filter_examples.layers (None for a layer without
+    a finite value), and the per-class activation heatmap (or None)."""
 
-    evaluation: EvaluationPictures | None
     filters: tuple[LabelledGrid | None, ...]
     class_activations: LabelledGrid | None
 
 
-def data_pictures(data: DataFacts, sample: LabelledSample) -> DataPictures:
-    """Draw the sections' pictures; only the images they show are read from the sample."""
-    evaluation = None
-    if data.evaluation is not None:
-        mistakes = [m.index for m in data.evaluation.mistakes]
-        evaluation = evaluation_pictures(
-            data.evaluation, sample.conformed(mistakes) if mistakes else [], sample.sources)
+def evaluation_images(data: DataFacts, sample: LabelledSample) -> EvaluationPictures | None:
+    """The evaluation's pictures (None without an evaluation): only the mistakes shown are
+    read from the sample."""
+    if data.evaluation is None:
+        return None
+    mistakes = [m.index for m in data.evaluation.mistakes]
+    return evaluation_pictures(data.evaluation, sample.conformed(mistakes) if mistakes else [],
+                               sample.sources)
+
+
+def response_images(data: DataFacts, sample: LabelledSample) -> ResponsePictures:
+    """The filters' examples and the per-class activation heatmap; only the images shown are
+    read from the sample."""
     wanted = sorted({e.index for layer in data.filter_examples.layers
                      for f in layer.filters for e in f.examples})
     shown = dict(zip(wanted, sample.conformed(wanted))) if wanted else {}
-    return DataPictures(
-        evaluation=evaluation,
+    return ResponsePictures(
         filters=tuple(filter_mosaic(layer, shown, sample.sources)
                       for layer in data.filter_examples.layers),
         class_activations=(class_activation_picture(data.class_activations, data.class_names)

@@ -8,7 +8,7 @@ import dataclasses
 from reportgen.analyse.compare import KINDS, CompareFacts, FileFacts, LayerChange, WeightChange
 from reportgen.analyse.compare_outputs import OutputComparison
 from reportgen.i18n import current_language
-from reportgen.page.sidecar import strict_json
+from reportgen.page.sidecar import alert_record, strict_json
 
 SCHEMA_VERSION = 1
 
@@ -24,8 +24,7 @@ def compare_dict(facts: CompareFacts) -> dict:
         "a": file_dict(facts.a),
         "b": file_dict(facts.b),
         "alert_kinds": [dataclasses.asdict(kind) for kind in KINDS],
-        "alerts": [{"kind": a.kind, "layer": a.layer, "message": a.message,
-                    "values": dict(a.values)} for a in facts.alerts],
+        "alerts": [alert_record(a) for a in facts.alerts],
         "layers": [layer_dict(layer) for layer in facts.layers],
         "unmatched": [{"path": u.path, "reason": u.reason, "weights_a": list(u.weights_a),
                        "weights_b": list(u.weights_b)} for u in facts.unmatched],

@@ -9,7 +9,8 @@ from reportgen.draw.charts import DepthChart, depth_chart
 from reportgen.draw.pictures import Figure, Picture
 from reportgen.i18n import N_, _, html_lang, ngettext
 from reportgen.page.formatting import MISSING, fmt_bytes, fmt_int, fmt_number, fmt_percent
-from reportgen.page.view import figure_view, layer_anchors, number_figures
+from reportgen.page.anchors import layer_anchors
+from reportgen.page.figure_view import figure_view, number_figures
 
 CHART_WIDTH = 760
 SPECTRAL_NOTE = N_("λmax is the largest eigenvalue of WᵀW (the square of the largest singular "

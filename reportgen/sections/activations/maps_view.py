@@ -9,6 +9,7 @@ from reportgen.analyse.facts import InputFacts, OutputPrediction
 from reportgen.draw.figures import Picture
 from reportgen.i18n import N_, _, ngettext
 from reportgen.page.formatting import fmt_number, fmt_percent, fmt_shape
+from reportgen.page.picture_text import axes_text
 
 
 def input_heads(inputs: tuple[InputFacts, ...], pictures: list[list[Picture]]) -> list[dict]:
@@ -135,17 +136,3 @@ def channel_view(summary: SampleActivation | None) -> dict:
                           "zero_fraction": fmt_percent(zeros), "dead": c in dead}
                          for c, (mean, zeros) in enumerate(zip(summary.channel_means,
                                                                summary.channel_zero_fractions))]}
-
-
-def axes_text(picture: Picture | None) -> str:
-    """A picture's rows and columns in words, with their names when there are a few."""
-    axes = picture.axes if picture is not None else None
-    if axes is None:
-        return ""
-    rows = _("rows: {rows}").format(rows=axes.rows) + (
-        f" ({', '.join(axes.row_labels)})" if axes.row_labels else "")
-    columns = _("columns: {columns}").format(columns=axes.columns)
-    if axes.column_labels and len(axes.column_labels) <= 30 and \
-            not all(label.isdigit() for label in axes.column_labels):
-        columns += f" ({', '.join(axes.column_labels)})"
-    return f"{rows}; {columns}"

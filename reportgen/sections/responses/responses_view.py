@@ -1,6 +1,6 @@
 """The view of what the units respond to over a labelled sample: channels dead over the
 whole sample, the per-class mean activation of the layer before the output, and the images
-that drive each filter most (templates/filter_examples.html.j2)."""
+that drive each filter most (templates/sections/responses.html.j2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from reportgen.analyse.class_activations import ClassActivationFacts
 from reportgen.analyse.data_run import DataFacts
 from reportgen.analyse.filter_examples import LayerExamples
 from reportgen.analyse.receptive_field import FROM_CONFIG
-from reportgen.draw.data_pictures import DataPictures
+from reportgen.draw.data_pictures import ResponsePictures
 from reportgen.draw.evaluation_pictures import MAX_CLASS_ROWS
 from reportgen.draw.filter_pictures import SMALL_INPUT_PX
 from reportgen.draw.labelled_grid import LabelledGrid
@@ -20,7 +20,8 @@ ANCHOR = "responses"
 MAX_LISTED_DEAD = 12    # dead channel numbers written out per layer; the JSON has them all
 
 
-def filter_examples_view(data: DataFacts, pictures: DataPictures, anchor: str = ANCHOR) -> dict:
+def filter_examples_view(data: DataFacts, pictures: ResponsePictures,
+                         anchor: str = ANCHOR) -> dict:
     """Everything the section shows, as strings and the pictures' plain data."""
     examples = data.filter_examples
     return {

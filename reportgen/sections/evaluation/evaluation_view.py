@@ -4,21 +4,18 @@ the strings templates/evaluation.html.j2 places (it computes nothing)."""
 from __future__ import annotations
 
 from reportgen.analyse.data_run import DataFacts
-from reportgen.analyse.evaluation import (EVALUATION_KINDS, ClassScores, ConfusedPair,
-                                          EvaluationAlert, EvaluationFacts, Mistake,
+from reportgen.analyse.evaluation import (ClassScores, ConfusedPair, EvaluationFacts, Mistake,
                                           RateInterval)
 from reportgen.draw.evaluation_pictures import EvaluationPictures, class_label
 from reportgen.draw.figures import Picture
-from reportgen.i18n import N_, _, localised, ngettext
+from reportgen.i18n import _, localised
 from reportgen.page.formatting import MISSING, fmt_int, fmt_percent
 
 ANCHOR = "evaluation"
-KIND_TITLES = {kind.name: kind.title for kind in EVALUATION_KINDS}
-STATUS_NAMES = {"alert": N_("alert"), "ok": N_("ok"), "not checked": N_("not checked")}
 
 
 def evaluation_view(data: DataFacts, pictures: EvaluationPictures | None,
-                    anchor: str = ANCHOR) -> dict:
+                    alerts: list[dict] = (), anchor: str = ANCHOR) -> dict:
     """Everything the evaluation section shows; `error` alone when the model's outputs
     could not be evaluated as class probabilities (then `pictures` is None)."""
     view = {"anchor": anchor, "sample": data.description, "error": data.evaluation_error,
@@ -33,7 +30,7 @@ def evaluation_view(data: DataFacts, pictures: EvaluationPictures | None,
     names = facts.class_names
     return view | {
         "headline": headline_rows(facts),
-        "alerts": [alert_row(a) for a in data.alerts],
+        "alerts": list(alerts),
         "classes": [class_row(c, names) for c in facts.classes],
         "confusion": pictures.confusion,
         "confusion_id": f"{anchor}-confusion",
@@ -82,12 +79,6 @@ def headline_rows(facts: EvaluationFacts) -> list[dict]:
                      "detail": _("the most probable of {n:,} softmax outputs").format(
                          n=facts.n_classes)})
     return rows
-
-
-def alert_row(alert: EvaluationAlert) -> dict:
-    """One finding about the sample: its kind's title and the message from its values."""
-    return {"kind": alert.kind, "title": localised(KIND_TITLES[alert.kind]),
-            "message": localised(alert.message)}
 
 
 def _score(value: float | None) -> str:
@@ -140,17 +131,3 @@ def calibration_rows(facts: EvaluationFacts) -> list[dict]:
         {"label": _("Brier score"), "value": f"{cal.brier:.4f}",
          "detail": localised(cal.brier_definition)},
     ]
-
-
-def evaluation_checks(data: DataFacts) -> list[dict]:
-    """The evaluation's rows for the 'what was checked' table, shaped as view.check_rows'."""
-    rows = []
-    for kind in EVALUATION_KINDS:
-        n = sum(1 for a in data.alerts if a.kind == kind.name)
-        status = "not checked" if data.evaluation is None else ("alert" if n else "ok")
-        rows.append({"title": localised(kind.title), "status": _(STATUS_NAMES[status]),
-                     "status_class": status.replace(" ", "-"),
-                     "count": ngettext("{n} alert", "{n} alerts", n).format(n=n) if n else "",
-                     "threshold": localised(kind.threshold),
-                     "explanation": localised(kind.explanation)})
-    return rows

@@ -1,12 +1,13 @@
 """The Grad-CAM section's view and its JSON: display strings and pictures for
-templates/cam.html.j2 (which computes nothing), and the sidecar's `cam` key."""
+templates/sections/cam.html.j2 (which computes nothing), and the sidecar's `cam` key."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reportgen.analyse.cam import (BORDER_BAND, CAM_KINDS, QUADRANTS, TRUE_CLASS, CamAlert,
-                                   CamFacts, CamInputFacts, CamMapFacts, MapStats)
+from reportgen.analyse.alert import Alert
+from reportgen.analyse.cam import (BORDER_BAND, QUADRANTS, TRUE_CLASS, CamFacts, CamInputFacts,
+                                   CamMapFacts, MapStats)
 from reportgen.draw.cam_pictures import OVERLAY_ALPHA, CamPictures
 from reportgen.draw.figures import Picture
 from reportgen.i18n import N_, _
@@ -18,11 +19,10 @@ CHOSEN = {
                     "than 1 × 1 (--cam-layer chooses another)"),
     "--cam-layer": N_("chosen with --cam-layer"),
 }
-KIND_TITLES = {kind.name: kind.title for kind in CAM_KINDS}
 
 
 def cam_section(facts: CamFacts, pictures: Sequence[CamPictures],
-                alerts: Sequence[CamAlert], bar: Picture) -> dict:
+                alerts: Sequence[dict], bar: Picture) -> dict:
     """Everything cam.html.j2 shows, as strings and pictures."""
     height, width, channels = facts.layer_shape
     return {
@@ -37,7 +37,7 @@ def cam_section(facts: CamFacts, pictures: Sequence[CamPictures],
                      "scaling (compare it between inputs, not methods).").format(
                          opacity=100 * OVERLAY_ALPHA, band=100 * BORDER_BAND),
         "bar": bar,
-        "alerts": [{"title": KIND_TITLES[a.kind], "message": a.message} for a in alerts],
+        "alerts": list(alerts),
         "n_mistakes": str(sum(1 for item in facts.inputs if is_mistake(item))),
         "inputs": [{"name": item.name, "anchor": f"{ANCHOR}-input-{item.index}",
                     "title": (_("Mistake: {name}") if is_mistake(item) else
@@ -93,7 +93,7 @@ def blank_note(m: CamMapFacts, layer: str) -> str:
     return ""
 
 
-def cam_sidecar(facts: CamFacts | None, alerts: Sequence[CamAlert] = (),
+def cam_sidecar(facts: CamFacts | None, alerts: Sequence[Alert] = (),
                 reason: str = "") -> dict:
     """The sidecar's `cam` key: the layer, how it was chosen, the score, and per input and
     map its class, method and statistics (`reason` says why there are none)."""

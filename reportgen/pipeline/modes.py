@@ -1,0 +1,251 @@
+"""The report's modes, each a way to gather the evidence the sections are built from:
+
+- full: Keras rebuilt the model (from the file, from --architecture, or in memory): fresh
+  weights to compare with, and the model run (model_run.py);
+- weights-only: the weights read straight from the file with h5py (asked for, or when Keras
+  cannot rebuild the model), or a model in memory not run (the training callback's);
+- architecture-only: neither the model nor its weights, only the config a file holds.
+
+Whatever the mode, the facts are built by one builder (build.py) over the same sections; a
+mode only says what it has (`Evidence.has`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+from typing import Iterator
+
+from reportgen.analyse.collect import collect_model
+from reportgen.analyse.weight_memo import Prefetch
+from reportgen.errors import ReportInputError, WeightsUnreadable, message_of, without_path
+from reportgen.i18n import N_, _, localised, msg
+from reportgen.load.config_model import architecture_snapshot
+from reportgen.load.model_file import Architecture, ModelFile, read_config
+from reportgen.load.weights_file import open_weights
+from reportgen.parallel import beside
+from reportgen.progress import Progress
+from reportgen.pipeline.build import Built, prebuild
+from reportgen.pipeline.model_run import labelled_sample_of, prepare_sections, run_model
+from reportgen.pipeline.request import ReportRequest, file_info, hdf5_read_with
+from reportgen.sections.base import (CONFIG, GRADIENTS, INIT, INPUTS, MODEL, SAMPLE, WEIGHTS,
+                                     Evidence)
+
+TRUSTED_NOTE = N_("Loaded with --trust-model: Keras safe mode was off, so code stored in the "
+                  "model file (Lambda layers, custom objects) may have run.")
+MEMORY_WEIGHTS_ONLY = N_("the model in memory was not run (a training callback's report: give "
+                         "it inputs or data to run the model)")
+STARTING_WEIGHTS_NOTE = N_("The initial weights compared with are the ones this model started "
+                           "training from, not a fresh initialisation.")
+UNUSED_INPUTS_NOTE = N_("The --input files were not used: a weights-only report runs no model.")
+ASKED_WEIGHTS_ONLY = N_("--weights-only was given")
+# Built beside the model run: what needs the weights only (the heavy part of a big model).
+BESIDE_THE_RUN = ("layers", "weights")
+
+
+def evidence_of(mode: str, snapshot, model_facts, request: ReportRequest, labels, **more
+                ) -> Evidence:
+    """The evidence of a mode, with what every mode has: the options and labels, and what
+    the snapshot and config make available."""
+    has = set(more.pop("has", ()))
+    has |= {WEIGHTS} if mode != "architecture-only" else set()
+    has |= {CONFIG} if more.get("config") is not None else set()
+    has |= {INIT} if more.get("init") is not None else set()
+    return Evidence(mode=mode, has=frozenset(has), options=request.options,
+                    model=model_facts, snapshot=snapshot, labels=tuple(labels),
+                    values=dict(request.values), trusted=request.trust_model, **more)
+
+
+def full_evidence(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
+                  progress: Progress) -> tuple[Evidence, Built]:
+    """Everything: weights against a fresh initialisation, the model run and what the
+    sections measure. The weights' sections are built beside the model run (numpy releases
+    the GIL, and TensorFlow's ops leave a core idle much of the time)."""
+    from reportgen.load import keras_model
+
+    model = loaded.model
+    snapshot = keras_model.snapshot(model)
+    progress.step(_("re-initialising the architecture for the comparison"))
+    options = request.options
+    init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
+    sample = labelled_sample_of(snapshot, request, labels)  # refused before any work
+    evidence = evidence_of(
+        "full", snapshot, collect_model(snapshot, file_info(model_file, keras_model.read_with())),
+        request, labels, init=init, config=keras_model.model_config(model),
+        repairs=loaded.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
+    prepare_sections(model, evidence)
+    if request.trust_model:
+        evidence.notes.append(msg(TRUSTED_NOTE))
+    # The weights' side rebuilds fresh layers, each under its own global seed, while this
+    # thread runs the model: that holds because running it (inference, gradients) draws no
+    # random number; the fresh layers are never called.
+    _ran, built = beside(lambda: run_model(model, evidence, request, sample, progress),
+                         lambda: prebuild(evidence, BESIDE_THE_RUN))
+    return evidence, built
+
+
+@contextlib.contextmanager
+def weights_only_evidence(model_file: ModelFile, request: ReportRequest, reason: str,
+                          progress: Progress) -> Iterator[Evidence]:
+    """What needs no forward pass, read tensor by tensor from the file with h5py (kept open
+    while the report is built from it)."""
+    progress.step(_("reading the weights of {name} ({reason})").format(
+        name=model_file.path.name, reason=localised(reason)))
+    config = read_config(model_file)
+    with open_weights(model_file) as snapshot:
+        evidence = evidence_of("weights-only", snapshot,
+                               collect_model(snapshot, file_info(model_file, hdf5_read_with())),
+                               request, [], config=config, file_config=config,
+                               stored_state=snapshot.stored_state,
+                               reasons={"weights_only": reason})
+        if request.inputs:
+            evidence.notes.append(msg(UNUSED_INPUTS_NOTE))
+        yield evidence
+
+
+@contextlib.contextmanager
+def weights_or_architecture(model_file: ModelFile, request: ReportRequest, reason: str,
+                            progress: Progress) -> Iterator[Evidence]:
+    """The weights-only evidence, or, when the weights cannot be read either, the
+    architecture-only one (refused only when the file has no readable config)."""
+    try:
+        with weights_only_evidence(model_file, request, reason, progress) as evidence:
+            yield evidence
+            return
+    except WeightsUnreadable as exc:
+        config = read_config(model_file)
+        if config is None:
+            raise
+        problem = msg("{reason}; {problem}", reason=reason, problem=without_path(exc))
+    yield architecture_evidence(model_file, config, request, problem, progress)
+
+
+@contextlib.contextmanager
+def file_evidence(model_file: ModelFile, architecture: Architecture | None,
+                  request: ReportRequest, labels: list[str],
+                  progress: Progress) -> Iterator[tuple[Evidence, Built | None]]:
+    """The full evidence of a model file, or the weights-only one when Keras cannot rebuild
+    the model (or --weights-only asks for it)."""
+    if request.weights_only:
+        with weights_or_architecture(model_file, request, msg(ASKED_WEIGHTS_ONLY),
+                                     progress) as evidence:
+            yield evidence, None
+        return
+    # The file's own weights are worked through while TensorFlow imports and Keras loads.
+    prefetch = Prefetch(lambda: open_weights(model_file), request.options.spectral_max_dim)
+    try:
+        loaded, refused = loaded_model(model_file, architecture, request, progress), None
+    except ModelRefused as exc:
+        loaded, refused = None, exc
+    finally:
+        prefetch.enough()
+    try:
+        if refused is None:
+            evidence, built = full_evidence(model_file, loaded, request, labels, progress)
+    finally:
+        prefetch.stop()
+    if refused is not None:
+        with weights_or_architecture(model_file, request, refused.reason, progress) as evidence:
+            yield evidence, None
+        return
+    yield with_architecture_file(evidence, architecture), built
+
+
+class ModelRefused(Exception):
+    """Keras could not rebuild the model; `reason` says why, for the weights-only banner."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def loaded_model(model_file: ModelFile, architecture: Architecture | None,
+                 request: ReportRequest, progress: Progress):
+    """The model Keras rebuilds from the file (or from --architecture with the file's
+    weights); ModelRefused when it cannot."""
+    from reportgen.load import keras_model  # not at the top: weights-only runs never need it
+
+    progress.step(_("loading {name} (importing TensorFlow)").format(name=model_file.path.name))
+    try:
+        if architecture is None:
+            return load_or_assemble(model_file, request.trust_model)
+        return assemble(model_file, architecture.config, request.trust_model)
+    except keras_model.ModelNotRebuilt as exc:
+        reason = msg("Keras could not rebuild the model: {error}", error=message_of(exc))
+        if exc.needs_trust:
+            reason = msg("{reason} (reportgen never runs code from a model file unless "
+                         "--trust-model is given)", reason=reason)
+        raise ModelRefused(reason) from None
+
+
+def load_or_assemble(model_file: ModelFile, trust: bool):
+    """The model as Keras loads it; or, when Keras cannot read its weights (a layout it does
+    not know) but the file's config builds, that config given the weights reportgen reads
+    from the same file by name and shape. The first refusal is the one reported."""
+    from reportgen.load import keras_model
+
+    try:
+        return keras_model.load(model_file, trust=trust)
+    except keras_model.ModelNotRebuilt as refused:
+        config = read_config(model_file)
+        if config is None or refused.needs_trust:
+            raise
+        try:
+            return assemble(model_file, config, trust)
+        except (keras_model.ModelNotRebuilt, ReportInputError):
+            raise refused from None
+
+
+def assemble(model_file: ModelFile, config: dict, trust: bool):
+    """A model built from `config`, its layers given MODEL's weights by name and shape."""
+    from reportgen.load import keras_model
+
+    with open_weights(model_file, config) as stored:
+        return keras_model.load_with_architecture(copy.deepcopy(config), stored,
+                                                  str(model_file.path), trust=trust)
+
+
+def memory_weights_evidence(model, request: ReportRequest, initial: dict | None,
+                            progress: Progress) -> Evidence:
+    """A model in memory reported without running it (the cost a training callback can
+    afford each epoch): its weights against the weights it started from, when known.
+    `model` is a Keras model, or a HeldModel (its weights as they were at one moment)."""
+    from reportgen.load import keras_model
+
+    progress.step(_("reading the weights of the in-memory model {name}").format(name=model.name))
+    held = model if isinstance(model, keras_model.HeldModel) else \
+        keras_model.hold(model, copy=False)
+    snapshot = held.snapshot
+    evidence = evidence_of("weights-only", snapshot,
+                           collect_model(snapshot, file_info(held.model_file(), held.read_with)),
+                           request, [], init=initial, config=held.config,
+                           reasons={"weights_only": msg(MEMORY_WEIGHTS_ONLY)})
+    evidence.trusted = False
+    if initial is not None:
+        evidence.notes.append(msg(STARTING_WEIGHTS_NOTE))
+    return evidence
+
+
+def architecture_evidence(model_file: ModelFile, config: dict, request: ReportRequest,
+                          reason: str, progress: Progress) -> Evidence:
+    """The layers and config a file describes, when none of its weights can be read."""
+    progress.step(_("reading the architecture of {name} ({reason})").format(
+        name=model_file.path.name, reason=localised(reason)))
+    snapshot = architecture_snapshot(config)
+    evidence = evidence_of("architecture-only", snapshot,
+                           collect_model(snapshot, file_info(model_file, ())), request, [],
+                           config=config, file_config=config,
+                           reasons={"architecture_only": reason})
+    if request.inputs:
+        evidence.notes.append(msg(UNUSED_INPUTS_NOTE))
+    return evidence
+
+
+def with_architecture_file(evidence: Evidence, architecture: Architecture | None) -> Evidence:
+    """The header names the file the architecture came from (--architecture)."""
+    if architecture is not None:
+        evidence.model = dataclasses.replace(evidence.model,
+                                             architecture_file_name=architecture.path.name,
+                                             architecture_sha256=architecture.sha256)
+    return evidence

@@ -1,0 +1,29 @@
+"""Where a report goes: its page and JSON sidecar, checked before any work (not over an
+input, a folder, or somewhere that cannot be written) and written as one unit (page/write.py).
+The single report, the API and compare all write through here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reportgen.i18n import _
+from reportgen.page.write import check_writable, recover, write_all
+from reportgen.progress import Progress
+from reportgen.pipeline.request import output_paths
+
+
+class Output:
+    """The page and sidecar paths of an output, checked on creation."""
+
+    def __init__(self, html: Path, protected: list[Path]):
+        self.html, self.json = output_paths(html, protected)
+        check_writable([self.html, self.json])
+        recover([self.html, self.json])
+
+    def write(self, html: str, sidecar: str, progress: Progress | None = None
+              ) -> tuple[Path, Path]:
+        """Both files, complete (the old pair stays until both are written)."""
+        if progress is not None:
+            progress.step(_("writing {path}").format(path=self.html))
+        write_all({self.html: html, self.json: sidecar})
+        return self.html, self.json
