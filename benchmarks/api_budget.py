@@ -5,7 +5,7 @@
         imported, the model loaded, one uncounted warm-up call): <= 0.5 s, median of --runs.
     python benchmarks/api_budget.py callback [--runs 3] [--json]
         the demo's training (reportgen/demo.py shapes_dataset, the book's CNN, the settings of
-        reportgen.load.keras_model.train_demo_model, 5 epochs), once without and once with
+        reportgen.demo.train_demo_model, 5 epochs), once without and once with
         ReportCallback(every=1), a pair a round (which runs first alternates), --runs times
         each after one uncounted round of both: the callback adds <= 10 % to the median time of model.fit. Each fit starts
         from a collected heap: a full garbage collection of TensorFlow's objects takes
@@ -51,11 +51,11 @@ def api_seconds(runs: int) -> dict:
 
 
 def train(images, labels, n_classes: int, callbacks: list) -> float:
-    """Wall seconds of model.fit as reportgen.load.keras_model.train_demo_model runs it."""
+    """Wall seconds of model.fit as reportgen.demo.train_demo_model runs it."""
     import keras
     import tensorflow as tf
 
-    from reportgen.load.keras_model import book_cnn
+    from reportgen.demo import book_cnn
 
     keras.utils.set_random_seed(42)
     tf.config.experimental.enable_op_determinism()

@@ -2,7 +2,7 @@
 figure measured in the same run as its baseline, as whole processes, round-robin, median of
 --runs (3):
 
-- 20 book-sized checkpoints (the textbook's CNN, reportgen.load.keras_model.book_cnn):
+- 20 book-sized checkpoints (the textbook's CNN, reportgen.demo.book_cnn):
   `reportgen batch --jobs 1` against 20 separate `python -m reportgen` runs (target >= 4x
   faster); `--jobs 2` against `--jobs 1` (target >= 1.6x); a Dask LocalCluster of 2 worker
   processes against `--jobs 2` (target <= 1.3x the time). The cluster is started once, as an
@@ -34,8 +34,9 @@ N_BOOK = 20
 BUILD = """
 import sys
 from pathlib import Path
-from reportgen.load import keras_model
-keras = keras_model.import_keras()
+from reportgen.demo import book_cnn
+from reportgen.load.keras.runtime import import_keras
+keras = import_keras()
 cache = Path(sys.argv[1])
 book = cache / "book20"
 book.mkdir(parents=True, exist_ok=True)
@@ -43,7 +44,7 @@ for k in range(1, {n} + 1):
     target = book / f"book_{{k:02d}}.keras"
     if not target.exists():
         keras.utils.set_random_seed(k)
-        keras_model.book_cnn(10).save(target)
+        book_cnn(10).save(target)
 names = ("resnet50-a.keras", "resnet50-b.keras", "resnet50-all.keras")
 if not all((cache / name).exists() for name in names):
     keras.utils.set_random_seed(0)

@@ -22,8 +22,9 @@ import numpy as np
 
 from reportgen.analyse import cam
 from reportgen.draw.cam_pictures import cam_pictures
-from reportgen.load.keras_gradients import cam_gradients, cam_target
-from reportgen.load.keras_model import forward, import_keras
+from reportgen.load.keras.gradients import cam_gradients, cam_target
+from reportgen.load.keras.forward import forward
+from reportgen.load.keras.runtime import import_keras
 
 BOOK = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "book" / \
     "best-cnn-model.keras"

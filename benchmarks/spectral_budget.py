@@ -26,7 +26,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from reportgen.analyse.spectral import DEFAULT_MAX_DIM, spectral_facts  # noqa: E402
-from reportgen.load.keras_model import import_keras, snapshot  # noqa: E402
+from reportgen.load.keras.runtime import import_keras  # noqa: E402
+from reportgen.load.keras.snapshot import snapshot  # noqa: E402
 from reportgen.load.snapshot import all_layers  # noqa: E402
 from reportgen.parallel import ordered_map  # noqa: E402
 

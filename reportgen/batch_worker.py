@@ -60,9 +60,9 @@ class TaskResult:
 def warm_up() -> None:
     """Prepare a fresh local worker process: TensorFlow imported once, before the first model
     arrives."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.runtime import import_keras
 
-    keras_model.import_keras()
+    import_keras()
 
 
 # A Dask worker may run several tasks at once in threads; Keras's global seed and graph state

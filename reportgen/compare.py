@@ -113,18 +113,19 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
                           progress: Progress) -> tuple[OutputComparison | None, str]:
     """Both models run on the same inputs (--input files, or the first COMPARE_DATA_IMAGES of a
     --data sample with their labels), compared; or None and why they could not be."""
-    from reportgen.load import keras_model  # only here: the weights part needs no TensorFlow
+    # Only here: the weights part needs no TensorFlow.
+    from reportgen.load.keras.loading import ModelNotRebuilt, load
     from reportgen.load.samples import model_samples
 
     progress.step(msg("loading both models to run them (importing TensorFlow)"))
     models = []
     for model_file in (file_a, file_b):
         try:
-            models.append(keras_model.load(model_file).model)
-        except keras_model.ModelNotRebuilt as exc:
+            models.append(load(model_file))
+        except ModelNotRebuilt as exc:
             return None, msg("No output comparison: Keras could not rebuild {file}: "
                              "{error}", file=model_file.path.name, error=message_of(exc))
-    snapshot = keras_model.snapshot(models[0])
+    snapshot = models[0].snapshot()
     samples, labels, n_available = (
         data_samples(data, data_labels, snapshot) if data
         else (model_samples(list(given), snapshot.inputs, "auto"), None, None))

@@ -70,7 +70,7 @@ class ReportCallback(keras.callbacks.Callback):
         return list(self.index.rows.values())
 
     def on_train_begin(self, logs=None):
-        from reportgen.load.keras_model import hold
+        from reportgen.load.keras.snapshot import hold
 
         self.on_train_end()  # a fit that raised never ended its writer
         try:
@@ -90,7 +90,7 @@ class ReportCallback(keras.callbacks.Callback):
             self.report_epoch(epoch + 1, logs or {}, self.model, self.start)
             self._warn_said()
             return
-        from reportgen.load.keras_model import hold
+        from reportgen.load.keras.snapshot import hold
 
         while len(self._waiting) >= MAX_WAITING:  # before copying: at most MAX_WAITING copies
             self._waiting.popleft().result()
@@ -190,7 +190,7 @@ def change_from(start: dict | None, model) -> dict[str, float | None]:
     """Each layer's main weight's ‖W − W_start‖ / ‖W_start‖, for the live model or the
     weights held."""
     from reportgen.analyse.compare import main_change
-    from reportgen.load.keras_model import HeldModel, snapshot
+    from reportgen.load.keras.snapshot import HeldModel, snapshot
 
     if start is None:
         return {}

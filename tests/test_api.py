@@ -82,7 +82,7 @@ def test_unknown_options_are_refused(tiny_model):
 def test_the_callback_writes_a_report_per_epoch_and_a_rising_trend(tmp_path):
     import keras
 
-    from reportgen.load.keras_model import book_cnn
+    from reportgen.demo import book_cnn
 
     images, labels = shapes_dataset(n_per_class=40, seed=7)
     keras.utils.set_random_seed(0)

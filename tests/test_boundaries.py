@@ -1,19 +1,34 @@
-"""Structural promises: one module talks to Keras; installation problems are not bugs."""
+"""Structural promises: one package talks to Keras, the stages import only downwards and
+never in a circle, functions and modules stay small, installation problems are not bugs."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from conftest import REPO
 
 KERAS_MODULES = {"keras", "tensorflow", "tf_keras"}
-# The only modules that may import Keras or TensorFlow (anywhere in them, at any depth): the
-# load stage's Keras side, for loading and running a model and for its gradients.
-BOUNDARY = {Path("reportgen/load/keras_model.py"), Path("reportgen/load/keras_gradients.py"),
-            Path("reportgen/keras.py")}  # the training callback: a Keras class by definition
+BOUNDARY_PACKAGE = Path("reportgen/load/keras")
+# Beside the Keras boundary, the modules that import Keras by definition: the training
+# callback (a Keras class) and the demo (it builds and trains its model).
+ALSO_KERAS = {Path("reportgen/keras.py"), Path("reportgen/demo.py")}
+
+
+def structure():
+    """tools/structure.py, which measures the code's shape."""
+    spec = importlib.util.spec_from_file_location("structure", REPO / "tools" / "structure.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def in_boundary(path: Path) -> bool:
+    return BOUNDARY_PACKAGE in path.parents or path in ALSO_KERAS
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -27,17 +42,74 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
-def test_only_the_keras_modules_import_keras_or_tensorflow():
+def test_only_the_keras_boundary_imports_keras_or_tensorflow():
     offenders = [str(path.relative_to(REPO)) for path in sorted((REPO / "reportgen").rglob("*.py"))
-                 if imported_roots(path) & KERAS_MODULES and path.relative_to(REPO) not in BOUNDARY]
+                 if imported_roots(path) & KERAS_MODULES and not in_boundary(path.relative_to(REPO))]
     assert offenders == []
+
+
+def test_outside_the_boundary_a_model_is_handled_only_through_its_methods():
+    # `unwrap` and the KerasModel's inside are the boundary's own business.
+    offenders = []
+    for path in sorted((REPO / "reportgen").rglob("*.py")):
+        if in_boundary(path.relative_to(REPO)):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            named = node.attr if isinstance(node, ast.Attribute) else \
+                node.id if isinstance(node, ast.Name) else ""
+            if named in ("_model", "unwrap", "_keras_history"):
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno} {named}")
+    assert offenders == []
+
+
+def test_private_keras_api_is_used_only_in_compat():
+    offenders = []
+    for path in sorted((REPO / "reportgen").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "compat.py" and ("._keras_history" in text or "from keras.src" in text
+                                         or "import keras.src" in text):
+            offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
+
+
+def test_imports_run_down_the_stages_and_never_in_a_circle():
+    tool = structure()
+    graph = tool.import_graph()
+    assert tool.upward_arrows(graph) == []
+    assert tool.circles(graph) == []
+    # and nothing inside imports the package's __init__ (the API's lazy front door)
+    assert [a for a, targets in graph.items() if "reportgen" in targets] == []
+
+
+def test_every_module_of_the_package_is_placed_in_a_stage():
+    tool = structure()
+    unplaced = [name for name in tool.modules() if name != "reportgen"
+                and tool.stage_of(name) == len(tool.STAGES) - 1]
+    assert unplaced == []
+
+
+def test_functions_and_modules_stay_small():
+    tool = structure()
+    long = [f"{name}: {lines} lines, complexity {score}" for name, lines, score in tool.functions()
+            if lines > tool.MAX_FUNCTION_LINES or score > tool.MAX_COMPLEXITY]
+    big = [f"{name}: {lines} lines" for name, lines in tool.module_lines()
+           if lines > tool.MAX_MODULE_LINES]
+    assert long == [] and big == []
+
+
+def test_every_package_ships_in_the_wheel():
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"])
+    packages = {".".join(path.parent.relative_to(REPO).parts)
+                for path in (REPO / "reportgen").rglob("__init__.py")}
+    assert packages <= listed
 
 
 def test_importing_keras_from_two_threads_leaves_stderr_working():
     code = """
 import os, sys, threading
-from reportgen.load import keras_model
-threads = [threading.Thread(target=keras_model.import_keras) for _ in range(2)]
+from reportgen.load.keras.runtime import import_keras
+threads = [threading.Thread(target=import_keras) for _ in range(2)]
 for t in threads: t.start()
 for t in threads: t.join()
 os.write(2, b"stderr still works\\n")

@@ -18,8 +18,9 @@ from reportgen.analyse import cam
 from reportgen.draw import cam_pictures
 from reportgen.draw.images import colour_table
 from reportgen.errors import ReportInputError
-from reportgen.load.keras_gradients import cam_gradients, cam_target
-from reportgen.load.keras_model import book_cnn, import_keras
+from reportgen.demo import book_cnn
+from reportgen.load.keras.gradients import cam_gradients, cam_target
+from reportgen.load.keras.runtime import import_keras
 from reportgen.analyse.alert import kinds_by_name
 from reportgen.sections.alert_rows import alert_row
 from reportgen.sections.cam import cam_view
@@ -268,16 +269,16 @@ def test_gradients_reach_through_nested_models(nested, kind):
 
 
 def test_the_loaded_model_is_left_as_it_was(nested):
-    from reportgen.load import keras_model
+    from reportgen.load.keras.forward import forward
 
     model, target_path = nested["functional"]
     x = images(2, channels=3, seed=5)
     before = predicted(model, x)
-    layers_before, _ = keras_model.forward(model, [x])
+    layers_before, _ = forward(model, [x])
     cam_gradients(model, target_path, x, [0, 1])
     np.testing.assert_array_equal(predicted(model, x), before)
     assert model.get_layer("head").get_config()["activation"] == "softmax"
-    layers_after, _ = keras_model.forward(model, [x])
+    layers_after, _ = forward(model, [x])
     assert layers_after.keys() == layers_before.keys()
 
 

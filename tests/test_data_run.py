@@ -144,10 +144,10 @@ def test_outputs_that_are_not_probabilities_are_said_not_evaluated(tmp_path):
 
 
 def keras_forward(model):
-    """What the pipeline passes: the model run on one batch through keras_model."""
-    from reportgen.load import keras_model
+    """What the pipeline passes: the model run on one batch through the Keras boundary."""
+    from reportgen.load.keras.forward import forward_chunks
 
-    return lambda batch: data_run.joined(keras_model.forward_chunks(model, [batch]))
+    return lambda batch: data_run.joined(forward_chunks(model, [batch]))
 
 
 def write_three_forms(folder, images, labels, names):
@@ -256,10 +256,10 @@ def test_book_model_on_the_900_images_through_run_sample():
     folder = require_shared(FASHION)
     from reportgen.analyse.class_activations import penultimate_layer
     from reportgen.analyse.filter_examples import example_layers
-    from reportgen.load import keras_model
+    from reportgen.load.keras.runtime import import_keras
 
     names = tuple(line for line in (folder / "classes.txt").read_text().splitlines() if line)
-    model = keras_model.import_keras().models.load_model(model_file)
+    model = import_keras().models.load_model(model_file)
     config = json.loads(zipfile.ZipFile(model_file).read("config.json"))
     layers = [(layer.name, type(layer).__name__) for layer in model.layers]
     sample = read_sample(folder / "images.npy", folder / "labels.npy", (28, 28, 1), 10, names)
@@ -275,7 +275,7 @@ def test_book_model_on_the_900_images_through_run_sample():
     assert [layer.geometry.size for layer in facts.filter_examples.layers] == [(3, 3), (8, 8)]
     assert facts.class_activations.layer == "dense"
     # The ReLU units of `dense` that no image of the sample lights, as Keras computes them.
-    outputs = keras_model.import_keras().Model(model.inputs, model.get_layer("dense").output)
+    outputs = import_keras().Model(model.inputs, model.get_layer("dense").output)
     images = np.load(folder / "images.npy").astype(np.float32)[..., None] / 255
     dense = outputs.predict(images, verbose=0)
     (summary,) = [s for s in facts.activations if s.layer == "dense"]

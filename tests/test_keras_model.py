@@ -1,12 +1,14 @@
 import numpy as np
 import pytest
 
-from reportgen.load import keras_model
+from reportgen.load.keras import fresh, snapshot as keras_snapshot
+from reportgen.load.keras.forward import forward
+from reportgen.load.keras.loading import ModelNotRebuilt, load
 from reportgen.load.model_file import check_model_file
 
 
 def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
-    snap = keras_model.snapshot(tiny_model)
+    snap = keras_snapshot.snapshot(tiny_model)
     assert [l.name for l in snap.layers] == [l.name for l in tiny_model.layers]
     [model_input], [model_output] = snap.inputs, snap.outputs
     assert model_input.shape == (12, 12, 1) and model_input.dtype == "float32"
@@ -21,8 +23,8 @@ def test_snapshot_reads_layers_and_weights_in_order(tiny_model):
 
 def test_initial_weights_are_fresh_reproducible_and_shaped_alike(tiny_model):
     name = tiny_model.layers[0].name  # top-level layers: the path is the name
-    first = [np.asarray(w) for w in keras_model.initial_weights(tiny_model).get(name)]
-    second = [np.asarray(w) for w in keras_model.initial_weights(tiny_model).get(name)]
+    first = [np.asarray(w) for w in fresh.FreshWeights(tiny_model).get(name)]
+    second = [np.asarray(w) for w in fresh.FreshWeights(tiny_model).get(name)]
     trained = tiny_model.layers[0].get_weights()
     assert [a.shape for a in first] == [w.shape for w in trained]
     assert not np.allclose(first[0], trained[0])
@@ -32,7 +34,7 @@ def test_initial_weights_are_fresh_reproducible_and_shaped_alike(tiny_model):
 
 def test_variables_are_read_on_demand_whole_or_sliced(tiny_model):
     variable = tiny_model.layers[2].weights[0]
-    lazy = keras_model.VariableArray(variable)
+    lazy = keras_snapshot.VariableArray(variable)
     assert lazy.shape == (3, 3, 6, 5) and lazy.ndim == 4 and lazy.dtype == np.float32
     assert np.array_equal(np.asarray(lazy), variable.numpy())
     assert np.array_equal(lazy[..., :2, :3], variable.numpy()[..., :2, :3])
@@ -40,7 +42,7 @@ def test_variables_are_read_on_demand_whole_or_sliced(tiny_model):
 
 def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):
     batch = np.random.default_rng(0).random((3, 12, 12, 1)).astype(np.float32)
-    outputs, [scores] = keras_model.forward(tiny_model, [batch])
+    outputs, [scores] = forward(tiny_model, [batch])
     assert list(outputs) == [l.name for l in tiny_model.layers]
     assert outputs[tiny_model.layers[0].name].shape == (3, 12, 12, 6)
     expected = np.asarray(tiny_model(batch, training=False))
@@ -51,12 +53,12 @@ def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):
 def test_unloadable_file_is_reported_as_not_rebuilt(tmp_path):
     path = tmp_path / "broken.keras"
     path.write_bytes(b"PK\x03\x04 truncated zip")
-    with pytest.raises(keras_model.ModelNotRebuilt):
-        keras_model.load(check_model_file(path))
+    with pytest.raises(ModelNotRebuilt):
+        load(check_model_file(path))
 
 
 def test_a_failure_reason_leaves_out_the_tensors_keras_pastes_into_it():
-    from reportgen.load.keras_model import failure_reason
+    from reportgen.load.keras.loading import failure_reason
 
     values = " ".join(f"{v:.3e}" for v in np.linspace(0, 1, 40))
     error = ValueError(f"Invalid input shape for input [[{values}]]. Expected shape (None, 20)")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from reportgen.analyse import spectral
-from reportgen.analyse.spectral import (MIN_EIGENVALUES, fit_power_law, gram_eigenvalues,
-                                        mp_softrank, pooled_eigenvalues, spectral_facts,
-                                        spectral_matrices)
+from reportgen.analyse.power_law import fit_power_law
+from reportgen.analyse.spectral import (MIN_EIGENVALUES, gram_eigenvalues, mp_softrank,
+                                        pooled_eigenvalues, spectral_facts, spectral_matrices)
 
 
 def csn_reference(evals):
@@ -397,7 +397,7 @@ def trained_dense_net(keras):
 def trained_book_cnn(keras):
     """The textbook's CNN, trained briefly on the demo shapes."""
     from reportgen.demo import shapes_dataset
-    from reportgen.load.keras_model import book_cnn
+    from reportgen.demo import book_cnn
 
     images, labels = shapes_dataset(n_per_class=50)
     model = book_cnn(8)

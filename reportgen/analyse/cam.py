@@ -1,7 +1,7 @@
 """Grad-CAM and Grad-CAM++: where in an input the evidence for a class lies.
 
 Pure numpy, from the target layer's activations A (N, h, w, k) and the gradients dS/dA of
-each row's class score S (load/keras_gradients.py) to maps at the input's size and frozen
+each row's class score S (load/keras/gradients.py) to maps at the input's size and frozen
 facts about them: how strong, how spread, how much lies on the border, which quadrant.
 
 Each map is scaled to its own peak (0..1, zero staying zero: no evidence), so shares of its

@@ -34,32 +34,9 @@ def collect_layer(index: int, layer: LayerSnapshot,
     the costly facts of the trained tensors already (worked out while the model loaded).
     """
     memo = memo or weight_memo.SHARED
-    init_values = init.get(layer.path) if init is not None and layer.weights else None
-    usable_init = init_values is not None and len(init_values) == len(layer.weights)
-    trained, fresh_facts, series = [], [], []
-    for k, weight in enumerate(layer.weights):
-        values = in_memory(weight.values)
-        initial = in_memory(init_values[k]) if usable_init else None
-        known, sample = memo.facts(layer.class_name, weight.name, values, spectral_max_dim)
-        fresh, fresh_sample = memo.facts(layer.class_name, weight.name, initial,
-                                         spectral_max_dim, trained=False) \
-            if initial is not None else (None, None)
-        edges = shared_edges([(known.stats.min, known.stats.max)] +
-                             ([(fresh.stats.min, fresh.stats.max)] if fresh else []))
-        trained.append(dataclasses.replace(
-            weight_facts(weight, values, known.stats,
-                         histogram(finite_sample(values) if sample is None else sample, edges)),
-            relative_change=relative_change(values, initial) if fresh else None,
-            max_filter_cosine=known.max_filter_cosine,
-            similar_filter_pairs=known.similar_filter_pairs,
-            spectral=known.spectral))
-        if fresh is not None:
-            fresh_facts.append(dataclasses.replace(
-                weight_facts(weight, initial, fresh.stats,
-                             histogram(finite_sample(initial) if fresh_sample is None
-                                       else fresh_sample, edges)),
-                spectral=fresh.spectral))
-        series += weight_series(layer.class_name, weight.name, values)
+    fresh = fresh_values(layer, init)
+    found = [weight_facts_of(layer.class_name, weight, fresh[k] if fresh else None,
+                             spectral_max_dim, memo) for k, weight in enumerate(layer.weights)]
     return LayerFacts(
         index=index,
         name=layer.name,
@@ -68,13 +45,47 @@ def collect_layer(index: int, layer: LayerSnapshot,
         n_params=layer.n_params,
         trainable=layer.trainable,
         activation=layer.activation,
-        weights=tuple(trained),
-        init=tuple(fresh_facts) if usable_init and layer.weights else None,
+        weights=tuple(trained for trained, _, _ in found),
+        init=tuple(initial for _, initial, _ in found) if fresh else None,
         path=layer.path or layer.name,
-        series=tuple(series),
+        series=tuple(item for _, _, series in found for item in series),
         children=tuple(collect_layer(i, child, init, spectral_max_dim, memo)
                        for i, child in enumerate(layer.children)),
     )
+
+
+def fresh_values(layer: LayerSnapshot, init) -> list | None:
+    """The layer's fresh weights in its own order, or None when there are none to compare
+    with (no initialisation, or one that does not match the layer's weights)."""
+    values = init.get(layer.path) if init is not None and layer.weights else None
+    return values if values is not None and len(values) == len(layer.weights) else None
+
+
+def weight_facts_of(class_name: str, weight: WeightArray, fresh_values, spectral_max_dim,
+                    memo: WeightMemo) -> tuple[WeightFacts, WeightFacts | None, list[Series]]:
+    """The facts of one weight trained, of its fresh initialisation when given (their
+    histograms on shared bins), and its per-index series."""
+    values = in_memory(weight.values)
+    initial = in_memory(fresh_values) if fresh_values is not None else None
+    known, sample = memo.facts(class_name, weight.name, values, spectral_max_dim)
+    fresh, fresh_sample = memo.facts(class_name, weight.name, initial, spectral_max_dim,
+                                     trained=False) if initial is not None else (None, None)
+    edges = shared_edges([(known.stats.min, known.stats.max)] +
+                         ([(fresh.stats.min, fresh.stats.max)] if fresh else []))
+    trained = dataclasses.replace(
+        weight_facts(weight, values, known.stats,
+                     histogram(finite_sample(values) if sample is None else sample, edges)),
+        relative_change=relative_change(values, initial) if fresh else None,
+        max_filter_cosine=known.max_filter_cosine,
+        similar_filter_pairs=known.similar_filter_pairs, spectral=known.spectral)
+    series = weight_series(class_name, weight.name, values)
+    if fresh is None:
+        return trained, None, series
+    return trained, dataclasses.replace(
+        weight_facts(weight, initial, fresh.stats,
+                     histogram(finite_sample(initial) if fresh_sample is None
+                               else fresh_sample, edges)),
+        spectral=fresh.spectral), series
 
 
 def weight_series(class_name: str, weight_name: str, values) -> list[Series]:

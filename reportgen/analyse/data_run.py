@@ -92,8 +92,8 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
 def joined(chunks: Iterable[tuple[Mapping[str, np.ndarray], Sequence[np.ndarray]]]
            ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """One batch's layer outputs and model outputs, put together from the chunks that
-    keras_model.forward_chunks yields for it: `forward` for run_sample is
-    `lambda batch: joined(keras_model.forward_chunks(model, [batch]))`."""
+    a KerasModel's forward_chunks yields for it: `forward` for run_sample is
+    `lambda batch: joined(model.forward_chunks([batch]))`."""
     chunks = list(chunks)
     layers = {name: np.concatenate([c[0][name] for c in chunks]) for name in chunks[0][0]}
     return layers, [np.concatenate([c[1][k] for c in chunks]) for k in range(len(chunks[0][1]))]

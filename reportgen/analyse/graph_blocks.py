@@ -38,18 +38,31 @@ def layer_blocks(graph: Graph, max_items: int = 80) -> tuple[LayerBlock, ...]:
     nodes = graph.nodes
     names = [node.name for node in nodes]
     order = topological_order(len(nodes), edges)
-    runs = [piece for run in runs_by(order, lambda v: (nodes[v].cluster, block_key(names[v], 1)))
-            for piece in split_run(run, names, 2)]
-    runs = [run[i:i + MAX_BLOCK] for run in runs for i in range(0, len(run), MAX_BLOCK)]
+    runs = prefix_runs(order, nodes, names)
     if sum(1 if len(run) >= MIN_BLOCK else len(run) for run in runs) > max_items:
         runs = merge_runs(runs, math.ceil(len(order) / MERGED_BLOCKS))
-    labels = [run_label([names[v] for v in run]) for run in runs]
-    seen: dict[str, int] = {}
-    for k, label in enumerate(labels):  # pieces of a cut run share a prefix: number them
-        seen[label] = seen.get(label, 0) + 1
-        labels[k] = label if seen[label] == 1 else f"{label} #{seen[label]}"
+    labels = numbered([run_label([names[v] for v in run]) for run in runs])
     return tuple(LayerBlock(label, tuple(nodes[v].path for v in run))
                  for label, run in zip(labels, runs))
+
+
+def prefix_runs(order: list[int], nodes, names: list[str]) -> list[list[int]]:
+    """Runs of layers of one nested model sharing a name prefix, split by the next numbered
+    part of their names when big, cut at MAX_BLOCK."""
+    runs = [piece for run in runs_by(order, lambda v: (nodes[v].cluster, block_key(names[v], 1)))
+            for piece in split_run(run, names, 2)]
+    return [run[i:i + MAX_BLOCK] for run in runs for i in range(0, len(run), MAX_BLOCK)]
+
+
+def numbered(labels: list[str]) -> list[str]:
+    """Labels made unique: pieces of a cut run share a prefix, so the second and later of a
+    label are numbered (#2, #3, ...)."""
+    seen: dict[str, int] = {}
+    found = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        found.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return found
 
 
 def block_key(name: str, level: int) -> str:

@@ -30,44 +30,62 @@ def summarise(values) -> tuple[TensorStats, np.ndarray]:
     """
     n = size_of(values)
     step = sample_step(n)
-    n_nan = n_inf = n_zero = n_finite = 0
-    mean = m2 = squares = 0.0
-    low, high = np.inf, -np.inf
+    moments = Moments()
     samples, offset = [], 0
     for block in row_blocks(values):
         samples.append(_kept(block, offset, step))
         offset += block.size
+        moments.add(block)
+    sample = np.concatenate(samples) if samples else np.zeros(0, np.float32)
+    return moments.stats(n, sample), sample
+
+
+class Moments:
+    """Exact counts, moments and extremes of a tensor's values, added block by block: NaN,
+    Inf and zeros counted, the finite values' mean and spread combined with Chan's formula
+    in float64."""
+
+    def __init__(self):
+        self.n_nan = self.n_inf = self.n_zero = self.n_finite = 0
+        self.mean = self.m2 = self.squares = 0.0
+        self.low, self.high = np.inf, -np.inf
+
+    def add(self, block: np.ndarray) -> None:
+        """One block of values."""
         finite_mask = np.isfinite(block) if block.dtype.kind == "f" else None
         if finite_mask is not None and not finite_mask.all():
-            n_nan += int(np.isnan(block).sum())
-            n_inf += int(np.isinf(block).sum())
+            self.n_nan += int(np.isnan(block).sum())
+            self.n_inf += int(np.isinf(block).sum())
             block = block[finite_mask]
-        n_zero += int(np.count_nonzero(block == 0))
+        self.n_zero += int(np.count_nonzero(block == 0))
         if not block.size:
-            continue
+            return
         for wide in wide_chunks(block):
             block_sum, block_squares = float(wide.sum()), float(np.dot(wide, wide))
             block_mean = block_sum / wide.size
             # Float64 sums of float32 data: the one-pass form loses nothing that matters.
             block_m2 = max(block_squares - block_sum * block_mean, 0.0)
-            total = n_finite + wide.size
-            delta = block_mean - mean
-            mean += delta * wide.size / total
-            m2 += block_m2 + delta * delta * n_finite * wide.size / total
-            n_finite = total
-            squares += block_squares
-        low, high = min(low, float(block.min())), max(high, float(block.max()))
-    sample = np.concatenate(samples) if samples else np.zeros(0, np.float32)
-    zero_fraction = n_zero / n if n else 0.0
-    if not n_finite:
-        return (TensorStats(n, None, None, None, None, None, None, None, zero_fraction, None,
-                            n_nan, n_inf), sample)
-    # In float32, as the values are: the ranks are exact, only the interpolation rounds.
-    p1, p50, p99 = percentiles(sample, (1, 50, 99))
-    return (TensorStats(count=n, mean=mean, std=float(np.sqrt(m2 / n_finite)), min=low,
-                        max=high, p1=float(p1), p50=float(p50), p99=float(p99),
-                        zero_fraction=zero_fraction, l2_norm=float(np.sqrt(squares)),
-                        n_nan=n_nan, n_inf=n_inf), sample)
+            total = self.n_finite + wide.size
+            delta = block_mean - self.mean
+            self.mean += delta * wide.size / total
+            self.m2 += block_m2 + delta * delta * self.n_finite * wide.size / total
+            self.n_finite = total
+            self.squares += block_squares
+        self.low, self.high = min(self.low, float(block.min())), max(self.high, float(block.max()))
+
+    def stats(self, n: int, sample: np.ndarray) -> TensorStats:
+        """The statistics of the `n` values added, percentiles from `sample`."""
+        zero_fraction = self.n_zero / n if n else 0.0
+        if not self.n_finite:
+            return TensorStats(n, None, None, None, None, None, None, None, zero_fraction,
+                               None, self.n_nan, self.n_inf)
+        # In float32, as the values are: the ranks are exact, only the interpolation rounds.
+        p1, p50, p99 = percentiles(sample, (1, 50, 99))
+        return TensorStats(count=n, mean=self.mean, std=float(np.sqrt(self.m2 / self.n_finite)),
+                           min=self.low, max=self.high, p1=float(p1), p50=float(p50),
+                           p99=float(p99), zero_fraction=zero_fraction,
+                           l2_norm=float(np.sqrt(self.squares)), n_nan=self.n_nan,
+                           n_inf=self.n_inf)
 
 
 SELECT_DIRECTLY = 1 << 16  # values; a smaller array is simply partitioned whole
@@ -91,32 +109,49 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
     positions = np.asarray(qs, dtype=np.float64) / 100 * (n - 1)  # numpy's virtual index
     below = np.floor(positions).astype(np.int64)
     ranks = sorted({int(r) for k in below for r in (k, min(k + 1, n - 1))})
-    pilot = np.sort(values[::PILOT_SPACING])
-    margin = 8 + int(2 * np.sqrt(pilot.size))  # 4 standard deviations of a pilot rank
-    found = {}
-    for rank in ranks:
-        if rank in found:
-            continue
-        at = rank * (pilot.size - 1) / (n - 1)
-        low = pilot[max(0, int(at) - margin)]
-        high = pilot[min(pilot.size - 1, int(np.ceil(at)) + margin)]
-        n_below = int(np.count_nonzero(values < low))
-        if low == high:  # a run of equal values (ReLU's zeros): nothing to order
-            n_inside, inside = int(np.count_nonzero(values == low)), None
-        else:
-            inside = values[(values >= low) & (values <= high)]
-            n_inside = inside.size
-        wanted = [r for r in ranks if n_below <= r < n_below + n_inside and r not in found]
-        if rank not in wanted:
-            return _plain(np.percentile(values, qs))
-        if inside is None:
-            found.update({r: values.dtype.type(low) for r in wanted})
-            continue
-        chosen = np.partition(inside, [r - n_below for r in wanted])
-        found.update({r: chosen[r - n_below] for r in wanted})
+    found = _order_statistics(values, ranks)
+    if found is None:
+        return _plain(np.percentile(values, qs))
     low_values = np.array([found[int(k)] for k in below])
     high_values = np.array([found[min(int(k) + 1, n - 1)] for k in below])
     return _plain(_lerp(low_values, high_values, positions - below))
+
+
+def _order_statistics(values: np.ndarray, ranks: list[int]) -> dict | None:
+    """The values at `ranks` of the sorted values, by brackets the pilot draws; None when a
+    bracket misses its rank."""
+    pilot = np.sort(values[::PILOT_SPACING])
+    margin = 8 + int(2 * np.sqrt(pilot.size))  # 4 standard deviations of a pilot rank
+    found: dict = {}
+    for rank in ranks:
+        if rank not in found and not _bracketed(values, rank, ranks, pilot, margin, found):
+            return None
+    return found
+
+
+def _bracketed(values: np.ndarray, rank: int, ranks: list[int], pilot: np.ndarray,
+               margin: int, found: dict) -> bool:
+    """Find the order statistics of `ranks` inside the pilot's bracket around `rank` (into
+    `found`); False when the bracket does not hold `rank`."""
+    n = values.size
+    at = rank * (pilot.size - 1) / (n - 1)
+    low = pilot[max(0, int(at) - margin)]
+    high = pilot[min(pilot.size - 1, int(np.ceil(at)) + margin)]
+    n_below = int(np.count_nonzero(values < low))
+    if low == high:  # a run of equal values (ReLU's zeros): nothing to order
+        n_inside, inside = int(np.count_nonzero(values == low)), None
+    else:
+        inside = values[(values >= low) & (values <= high)]
+        n_inside = inside.size
+    wanted = [r for r in ranks if n_below <= r < n_below + n_inside and r not in found]
+    if rank not in wanted:
+        return False
+    if inside is None:
+        found.update({r: values.dtype.type(low) for r in wanted})
+        return True
+    chosen = np.partition(inside, [r - n_below for r in wanted])
+    found.update({r: chosen[r - n_below] for r in wanted})
+    return True
 
 
 def _plain(found: np.ndarray) -> tuple[float, ...]:

@@ -122,10 +122,31 @@ def histogram_chart(edges: Sequence[float], counts_trained: Sequence[float],
         raise ValueError("a histogram needs one more edge than counts")
     title = _histogram_title(name, edges, trained, init)
     peaks = [float(trained.max(initial=0)), float(init.max(initial=0)) if init is not None else 0]
-    if not usable(edges).all() or len(edges) < 2 or max(peaks) == 0 or edges[-1] <= edges[0]:
+    if not _drawable(edges, peaks):
         empty = empty_canvas(HISTOGRAM_WIDTH, height_below(116, False), title)
         return HistogramChart(empty, (), "", "", "", True)
     shared = min(peaks) == 0 or max(peaks) <= PANEL_RATIO * min(peaks)
+    x, ys, frames, bottom = _histogram_frames(edges, peaks, shared)
+    xs = [x.at(e) for e in edges]
+    canvas = Canvas(HISTOGRAM_WIDTH, height_below(bottom, False), title,
+                    _histogram_legend(init is not None and peaks[1] > 0, shared))
+    return HistogramChart(
+        canvas=canvas, frames=frames,
+        trained=step_path(xs, [ys[0].at(c) for c in trained], ys[0].start, closed=True),
+        init="" if init is None or peaks[1] == 0 else
+        step_path(xs, [ys[-1].at(c) for c in init], ys[-1].start, closed=False),
+        zero="".join(_vertical(x, 0.0, y) for y in ys), shared_scale=shared)
+
+
+def _drawable(edges: np.ndarray, peaks: list[float]) -> bool:
+    """Whether the bins have a finite, increasing range and some count to draw."""
+    return bool(usable(edges).all()) and len(edges) >= 2 and max(peaks) > 0 and \
+        edges[-1] > edges[0]
+
+
+def _histogram_frames(edges: np.ndarray, peaks: list[float], shared: bool):
+    """The value axis, a count axis per panel (one shared, or trained above initialised),
+    their frames, and the lowest panel's bottom."""
     heights = [(20, 116)] if shared else [(20, 72), (94, 146)]
     tops = [max(peaks)] if shared else peaks
     y_ticks = [nice_ticks(0, top, bottom - top_px, cover=True, counts=True, vertical=True)
@@ -139,15 +160,7 @@ def histogram_chart(edges: Sequence[float], counts_trained: Sequence[float],
                    for y, yt, label in zip(ys, y_ticks, _panel_labels(shared)))
     if not shared:
         frames = (_without_x_labels(frames[0]),) + frames[1:]
-    xs = [x.at(e) for e in edges]
-    canvas = Canvas(HISTOGRAM_WIDTH, height_below(heights[-1][1], False), title,
-                    _histogram_legend(init is not None and peaks[1] > 0, shared))
-    return HistogramChart(
-        canvas=canvas, frames=frames,
-        trained=step_path(xs, [ys[0].at(c) for c in trained], ys[0].start, closed=True),
-        init="" if init is None or peaks[1] == 0 else
-        step_path(xs, [ys[-1].at(c) for c in init], ys[-1].start, closed=False),
-        zero="".join(_vertical(x, 0.0, y) for y in ys), shared_scale=shared)
+    return x, ys, frames, heights[-1][1]
 
 
 def _counts(counts: Sequence[float] | None) -> np.ndarray | None:
@@ -335,17 +348,8 @@ def depth_chart(values: Sequence[float], names: Sequence[str], y_label: str | No
         return DepthChart(empty_canvas(width, height_below(120, True), title), None, "", (), 0, 0,
                           False)
     log = bool(finite.min() > 0 and finite.max() >= LOG_RANGE * finite.min())
-    if log:
-        low_exp, high_exp = decades(float(finite.min()), float(finite.max()))
-        exps, labels = decade_ticks(low_exp, high_exp, 100, vertical=True)
-        y_ticks = ([10.0 ** e for e in exps], labels)
-        y = AxisScale(low_exp, high_exp, 120, 20, log=True)
-    else:
-        y_ticks = nice_ticks(min(finite.min(), 0), max(finite.max(), 0), 100, cover=True,
-                             vertical=True)
-        y = AxisScale(y_ticks[0][0], y_ticks[0][-1], 120, 20)
-    left = left_margin(y_ticks[1])
-    x = AxisScale(0.5, len(array) + 0.5, left, width - 10)
+    y, y_ticks = _depth_axis(finite, log)
+    x = AxisScale(0.5, len(array) + 0.5, left_margin(y_ticks[1]), width - 10)
     x_ticks = nice_ticks(1, len(array), x.end - x.start, cover=False, counts=True)
     legend = legend_row([("note", "", _("log scale") if log else _("linear scale"))],
                         width - 2, 13)
@@ -359,6 +363,18 @@ def depth_chart(values: Sequence[float], names: Sequence[str], y_label: str | No
                   for k, (v, name) in enumerate(zip(array, names)))
     canvas = Canvas(r1(width), height_below(120, True), title, legend)
     return DepthChart(canvas, plot, bars, slots, plot.top, r1(plot.bottom - plot.top), log)
+
+
+def _depth_axis(finite: np.ndarray, log: bool):
+    """The bars' value axis and its ticks: decades on a log scale, else linear from 0."""
+    if log:
+        low_exp, high_exp = decades(float(finite.min()), float(finite.max()))
+        exps, labels = decade_ticks(low_exp, high_exp, 100, vertical=True)
+        return AxisScale(low_exp, high_exp, 120, 20, log=True), ([10.0 ** e for e in exps],
+                                                                 labels)
+    y_ticks = nice_ticks(min(finite.min(), 0), max(finite.max(), 0), 100, cover=True,
+                         vertical=True)
+    return AxisScale(y_ticks[0][0], y_ticks[0][-1], 120, 20), y_ticks
 
 
 def _bar(x: float, slot: float, base: float, top: float) -> str:

@@ -136,18 +136,15 @@ def spectral_chart(edges: Sequence[float], counts: Sequence[float],
     """The eigenvalue density of log-spaced bins on log-log axes with decade ticks, the
     fitted tail from xmin to lambda_max (slope -alpha), a marker at xmin and alpha in the
     legend. Pass `limits` from spectral_limits to share axes with another chart."""
-    title = _("Eigenvalue density of {name}").format(name=name or _("the weights")) + (
-        _(", power-law tail alpha {alpha} from xmin {xmin}").format(
-            alpha=compact(tail.alpha), xmin=compact(tail.xmin))
-        if tail_points(tail) else "")
+    title = _spectral_title(tail, name)
     limits = limits or spectral_limits((edges, counts, tail))
     edges_array = as_floats(edges)
     if limits is None or not (np.isfinite(edges_array).all() and edges_array.min() > 0):
         empty = empty_canvas(HISTOGRAM_WIDTH, height_below(132, True), title)
         return SpectralChart(empty, None, "", "", "")
     y_ticks = decade_ticks(limits.y_low, limits.y_high, 112, vertical=True)
-    left = left_margin(y_ticks[1])
-    x = AxisScale(limits.x_low, limits.x_high, left, HISTOGRAM_WIDTH - 10, log=True)
+    x = AxisScale(limits.x_low, limits.x_high, left_margin(y_ticks[1]), HISTOGRAM_WIDTH - 10,
+                  log=True)
     y = AxisScale(limits.y_low, limits.y_high, 132, 20, log=True)
     x_ticks = decade_ticks(limits.x_low, limits.x_high, x.end - x.start)
     legend = _spectral_legend(tail)
@@ -156,15 +153,29 @@ def spectral_chart(edges: Sequence[float], counts: Sequence[float],
                  x_label=_("eigenvalue"),
                  y_label=fit_text(_("{name}, density").format(name=name) if name
                                   else _("density"), legend[0].x - 8))
-    density = spectral_densities(edges, counts)
-    levels = [y.at(d) if math.isfinite(d) and d > 0 else y.start for d in density]
+    levels = [y.at(d) if math.isfinite(d) and d > 0 else y.start
+              for d in spectral_densities(edges, counts)]
     bars = step_path([x.at(e) for e in edges_array], levels, y.start, closed=True)
-    points = tail_points(tail)
+    line, marker = _tail_marks(tail_points(tail), x, y, plot)
+    return SpectralChart(Canvas(HISTOGRAM_WIDTH, height_below(132, True), title, legend), plot,
+                         bars, line, marker)
+
+
+def _spectral_title(tail: PowerLawTail | None, name: str) -> str:
+    """What the chart shows, with the tail's alpha when there is a tail to draw."""
+    title = _("Eigenvalue density of {name}").format(name=name or _("the weights"))
+    if tail_points(tail):
+        title += _(", power-law tail alpha {alpha} from xmin {xmin}").format(
+            alpha=compact(tail.alpha), xmin=compact(tail.xmin))
+    return title
+
+
+def _tail_marks(points, x: AxisScale, y: AxisScale, plot) -> tuple[str, str]:
+    """The fitted tail's line (when it has its two ends) and the marker at xmin."""
     line = "".join(f"{'L' if k else 'M'}{fmt_coord(x.at(px))} {fmt_coord(y.at(py))}"
                    for k, (px, py) in enumerate(points)) if len(points) == 2 else ""
     marker = f"M{fmt_coord(x.at(points[0][0]))} {plot.top}V{plot.bottom}" if points else ""
-    return SpectralChart(Canvas(HISTOGRAM_WIDTH, height_below(132, True), title, legend), plot,
-                         bars, line, marker)
+    return line, marker
 
 
 def _spectral_legend(tail: PowerLawTail | None) -> tuple[LegendEntry, ...]:

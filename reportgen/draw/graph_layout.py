@@ -10,14 +10,14 @@ and each block gets a small layout of its own.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from reportgen.analyse.graph import Graph
 from reportgen.analyse.graph_blocks import MIN_BLOCK, layer_blocks, topological_order
-from reportgen.draw.graph_place import (CLUSTER_PAD, neighbours, order_rows, position_x, route,
-                                        shared_depth)
+from reportgen.draw.graph_place import (CLUSTER_PAD, neighbours, order_rows, path_data,
+                                        position_x, route, shared_depth)
+from reportgen.draw.graph_text import columns, full_text, short_text
 from reportgen.i18n import ngettext
 
 MAX_RANKS = 80  # deeper graphs are collapsed into blocks
@@ -184,33 +184,6 @@ def layer_box(path: str, name: str, class_name: str, lineage: tuple[str, ...],
                 short_text(subtitle, SUBTITLE_COLUMNS), lineage)
 
 
-def full_text(text: str, limit: int = 200) -> str:
-    """Text with control and format characters (bidi overrides among them) made visible as
-    U+FFFD, capped at `limit` characters: model names are untrusted."""
-    text = text[:limit]
-    if text.isprintable():  # the common case, checked in C
-        return text
-    return "".join("\ufffd" if unicodedata.category(c)[0] == "C" or c in "\u2028\u2029"
-                   else c for c in text)
-
-
-def columns(text: str) -> int:
-    """Monospace columns the text takes: wide East Asian characters take two."""
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def short_text(text: str, limit: int) -> str:
-    """The text cut to `limit` columns with an ellipsis when it is longer."""
-    text = full_text(text, limit * 2)
-    if columns(text) <= limit:
-        return text
-    while columns(text) > limit - 1:
-        text = text[:-1]
-    return text + "…"
-
-
 def box_width(box: _Box) -> float:
     """A box's width from its longer line of text."""
     return max(MIN_NODE_W, columns(box.title) * TITLE_CHAR_W + 2 * TEXT_PAD,
@@ -265,24 +238,31 @@ def collapsed_layout(boxes: list[_Box], edges: list[tuple[int, int]],
     blocks: list[Block] = []
     budget = MAX_DRAWN
     for g, (label, members) in enumerate(groups):
-        if len(members) < MIN_BLOCK:
-            for v in members:
-                item_of[v] = len(overview)
-                overview.append(boxes[v])
-            continue
-        lineage = common_lineage(boxes[v].lineage for v in members)
-        size = len(members) + len({u for u, _ in inner[g]} - set(members))  # with stubs
-        drawn = len(members) <= MAX_RANKS and size <= budget
-        budget -= size if drawn else 0
-        sub = block_layout(members, inner[g], boxes, labels, len(lineage)) if drawn else None
         for v in members:
-            item_of[v] = len(overview)
-        overview.append(_Box("", full_text(label), "", short_text(label, TITLE_COLUMNS),
-                             ngettext("{n} layer", "{n} layers", len(members)).format(
-                                 n=len(members)), lineage, len(blocks)))
-        blocks.append(Block(full_text(label), len(members), sub))
+            item_of[v] = len(overview) + (0 if len(members) >= MIN_BLOCK else members.index(v))
+        if len(members) < MIN_BLOCK:
+            overview += [boxes[v] for v in members]
+            continue
+        box, block, budget = _block_of(label, members, inner[g], boxes, labels, budget,
+                                       len(blocks))
+        overview.append(box)
+        blocks.append(block)
     over_edges = sorted({(item_of[u], item_of[v]) for u, v in edges if item_of[u] != item_of[v]})
     return place(overview, over_edges, labels, tuple(blocks))
+
+
+def _block_of(label: str, members: list[int], edges: list[tuple[int, int]], boxes: list[_Box],
+              labels: dict[str, tuple[str, str]], budget: int, index: int):
+    """A group of layers as one node of the overview, and its block with its own layout
+    while the budget of drawn layers lasts; the budget left."""
+    lineage = common_lineage(boxes[v].lineage for v in members)
+    size = len(members) + len({u for u, _ in edges} - set(members))  # with stubs
+    drawn = len(members) <= MAX_RANKS and size <= budget
+    sub = block_layout(members, edges, boxes, labels, len(lineage)) if drawn else None
+    box = _Box("", full_text(label), "", short_text(label, TITLE_COLUMNS),
+               ngettext("{n} layer", "{n} layers", len(members)).format(n=len(members)),
+               lineage, index)
+    return box, Block(full_text(label), len(members), sub), budget - (size if drawn else 0)
 
 
 def block_layout(members: list[int], edges: list[tuple[int, int]], boxes: list[_Box],
@@ -401,22 +381,3 @@ def spread(ends: list[tuple[int, float]], width: list[float]) -> list[float]:
         for j, (_, k) in enumerate(items):
             offsets[k] = (j - (len(items) - 1) / 2) * step
     return offsets
-
-
-def path_data(points: list[tuple[float, float]]) -> str:
-    """An SVG path through the points: vertical lines where x stays, else a cubic curve
-    leaving and arriving vertically."""
-    d = [f"M{num(points[0][0])},{num(points[0][1])}"]
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        if abs(x1 - x0) < 0.05:
-            d.append(f"V{num(y1)}")
-        else:
-            mid = (y0 + y1) / 2
-            d.append(f"C{num(x0)},{num(mid)} {num(x1)},{num(mid)} {num(x1)},{num(y1)}")
-    return " ".join(d)
-
-
-def num(value: float) -> str:
-    """A coordinate with at most one decimal."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text

@@ -4,7 +4,8 @@ order of each row, and every item's x.
 Barycentre sweeps reduce crossings, keeping the items of a nested model together; x
 positions are pulled towards neighbours and then moved as little as the gaps and the
 nested-model bands need. Items are plain indices with a rank, a width and a lineage (the
-nested models around them, outermost first); graph_layout turns the result into a drawing.
+nested models around them, outermost first); graph_layout turns the result into a drawing,
+its edges into SVG paths (path_data).
 """
 
 from __future__ import annotations
@@ -237,3 +238,22 @@ def shared_depth(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     while k < len(a) and k < len(b) and a[k] == b[k]:
         k += 1
     return k
+
+
+def path_data(points: list[tuple[float, float]]) -> str:
+    """An SVG path through the points: vertical lines where x stays, else a cubic curve
+    leaving and arriving vertically."""
+    d = [f"M{num(points[0][0])},{num(points[0][1])}"]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if abs(x1 - x0) < 0.05:
+            d.append(f"V{num(y1)}")
+        else:
+            mid = (y0 + y1) / 2
+            d.append(f"C{num(x0)},{num(mid)} {num(x1)},{num(mid)} {num(x1)},{num(y1)}")
+    return " ".join(d)
+
+
+def num(value: float) -> str:
+    """A coordinate with at most one decimal."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text

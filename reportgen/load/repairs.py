@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from reportgen.i18n import Joined, msg
+from reportgen.load.keras.compat import MODEL_MODULES
 
 RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "CuDNNLSTM", "CuDNNGRU", "ConvLSTM1D",
                        "ConvLSTM2D", "ConvLSTM3D"})
@@ -130,21 +131,27 @@ def _drop_rule_for(config: Any, error: str) -> Repair | None:
                  if node["class_name"] == refusal.class_name]
         if not nodes or any(not _harmless(node["config"], rule) for node, _ in nodes):
             return None
-        touched, dropped = [], set()
-        for node, owner in nodes:
-            present = [key for key in rule.droppable if key in node["config"]]
-            for key in present:
-                del node["config"][key]
-            if present:
-                touched.append(owner)
-                dropped.update(present)
-        if not touched:
-            return None  # nothing the rule may drop is there: another problem
-        keys = ", ".join(sorted(dropped))
-        return Repair(rule.name, error, msg("dropped {keys} from {class_name}", keys=keys,
-                                            class_name=refusal.class_name),
-                      tuple(dict.fromkeys(touched)), rule.why)
+        return _dropped(rule, refusal.class_name, nodes, error)
     return None
+
+
+def _dropped(rule, class_name: str, nodes: list, error: str) -> Repair | None:
+    """The rule's droppable keys removed from every node of the class; None when none was
+    there (the refusal is another problem)."""
+    touched, dropped = [], set()
+    for node, owner in nodes:
+        present = [key for key in rule.droppable if key in node["config"]]
+        for key in present:
+            del node["config"][key]
+        if present:
+            touched.append(owner)
+            dropped.update(present)
+    if not touched:
+        return None
+    keys = ", ".join(sorted(dropped))
+    return Repair(rule.name, error, msg("dropped {keys} from {class_name}", keys=keys,
+                                        class_name=class_name),
+                  tuple(dict.fromkeys(touched)), rule.why)
 
 
 @dataclass(frozen=True)
@@ -163,9 +170,6 @@ class StructuralRule:
 
 
 KERAS2_MODULE = re.compile(r"(?:parent module |No module named ')(keras(?:\.src)?\.engine\b[\w.]*)")
-# Where this Keras keeps the model classes Keras 2.13-2.15 saved under `keras.src.engine.*`.
-MODEL_MODULES = {"Functional": ("keras.src.models.functional", "Functional"),
-                 "Sequential": ("keras", None), "Model": ("keras", None)}
 
 
 def fix_module_paths(config: Any, error: str) -> tuple[str, list[str]] | None:
@@ -230,24 +234,31 @@ def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | N
     touched = []
     for node, _ in config_objects(config):
         layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
-        if not isinstance(layers, list):
-            continue
-        for k, layer in enumerate(list(layers)):
-            settings = layer.get("config") if isinstance(layer, dict) else None
-            if not isinstance(settings, dict) or "batch_input_shape" not in settings \
-                    or layer.get("class_name") == "InputLayer":  # an InputLayer's own shape
-                continue
-            shape = settings.pop("batch_input_shape")
-            touched.append(str(settings.get("name", layer.get("class_name"))))
-            has_input = any(isinstance(x, dict) and x.get("class_name") == "InputLayer"
-                            for x in layers[:k])
-            if k == 0 and not has_input:
-                layers.insert(0, {"module": "keras.layers", "class_name": "InputLayer",
-                                  "config": {"batch_shape": shape,
-                                             "dtype": settings.get("dtype", "float32"),
-                                             "name": f"{settings.get('name', 'input')}_input"},
-                                  "registered_name": None})
+        if isinstance(layers, list):
+            touched += _batch_shapes_moved(layers)
     return msg("moved batch_input_shape into an InputLayer"), touched
+
+
+def _batch_shapes_moved(layers: list) -> list[str]:
+    """In one Sequential's layer list, every `batch_input_shape` dropped, the first layer's
+    made into an InputLayer before it (unless one is there); the layers touched."""
+    touched = []
+    for k, layer in enumerate(list(layers)):
+        settings = layer.get("config") if isinstance(layer, dict) else None
+        if not isinstance(settings, dict) or "batch_input_shape" not in settings \
+                or layer.get("class_name") == "InputLayer":  # an InputLayer's own shape
+            continue
+        shape = settings.pop("batch_input_shape")
+        touched.append(str(settings.get("name", layer.get("class_name"))))
+        has_input = any(isinstance(x, dict) and x.get("class_name") == "InputLayer"
+                        for x in layers[:k])
+        if k == 0 and not has_input:
+            layers.insert(0, {"module": "keras.layers", "class_name": "InputLayer",
+                              "config": {"batch_shape": shape,
+                                         "dtype": settings.get("dtype", "float32"),
+                                         "name": f"{settings.get('name', 'input')}_input"},
+                              "registered_name": None})
+    return touched
 
 
 def _misbuilt(config: Any, error: str) -> bool:

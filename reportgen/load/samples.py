@@ -65,20 +65,22 @@ def model_samples(given: list[GivenInput], specs: tuple[TensorSpec, ...],
     if uneven:
         raise ReportInputError(msg("the inputs give different numbers of samples: {counts} (give "
                                    "each input the same number, or one)", counts=counts))
-    samples = []
-    for k in range(n):
-        arrays, names, sources, synthetic = [], [], [], []
-        for spec in specs:
-            found = per_input[spec.name]
-            item = found[k if len(found) > 1 else 0] if found else \
-                synthetic_input(spec.shape or (), spec.token_limit)
-            arrays.append(item.array)
-            names.append(item.name)
-            sources.append(item.source if len(specs) == 1 else f"{spec.name}={item.source}")
-            synthetic.append(not found)
-        name = names[0] if len(specs) == 1 else f"sample {k + 1}"
-        samples.append(Sample(name, ", ".join(sources), tuple(arrays), tuple(synthetic)))
-    return samples
+    return [_sample(k, specs, per_input) for k in range(n)]
+
+
+def _sample(k: int, specs: tuple[TensorSpec, ...], per_input: dict[str, list]) -> Sample:
+    """Sample number k: each input's k-th file (its only one, or the synthetic pattern)."""
+    arrays, names, sources, synthetic = [], [], [], []
+    for spec in specs:
+        found = per_input[spec.name]
+        item = found[k if len(found) > 1 else 0] if found else \
+            synthetic_input(spec.shape or (), spec.token_limit)
+        arrays.append(item.array)
+        names.append(item.name)
+        sources.append(item.source if len(specs) == 1 else f"{spec.name}={item.source}")
+        synthetic.append(not found)
+    name = names[0] if len(specs) == 1 else f"sample {k + 1}"
+    return Sample(name, ", ".join(sources), tuple(arrays), tuple(synthetic))
 
 
 def _input_for(item: GivenInput, specs: tuple[TensorSpec, ...]) -> str:

@@ -133,16 +133,14 @@ def run_notes(evidence: Evidence, samples: list[Sample], run: ForwardRun) -> lis
 def labelled_sample(model, snapshot: ModelSnapshot, sample, progress: Progress):
     """The facts of a labelled sample, streamed through the model in batches; None without
     one."""
-    from reportgen.load import keras_model
-
     if sample is None:
         return None
     progress.step(_("evaluating the model on {n} labelled images").format(n=sample.n_images))
     named = [(layer.name, layer.class_name) for layer in snapshot.layers]
     examples, note = example_layers(named)
-    return run_sample(sample, lambda batch: joined(keras_model.forward_chunks(model, [batch])),
+    return run_sample(sample, lambda batch: joined(model.forward_chunks([batch])),
                       snapshot.output_width, examples, penultimate_layer(named),
-                      keras_model.model_config(model), examples_note=note,
+                      model.config(), examples_note=note,
                       unit_layers=[layer.name for layer in snapshot.layers
                                    if layer.weights or layer.class_name in ACTIVATION_CLASSES])
 
@@ -170,14 +168,14 @@ def synthetic_what(snapshot: ModelSnapshot) -> str:
 def run_forward(model, samples: list[Sample], n_drawn: int) -> ForwardRun:
     """One forward pass over all samples, streamed: only the drawn samples' layer outputs are
     kept; the rest contribute to the per-channel sums and the predictions."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.loading import failure_reason
 
     batches = [np.stack([s.arrays[k] for s in samples]) for k in range(len(samples[0].arrays))]
     kept: dict[str, list] = {}
     scores: list[list] = []
     accumulator = ActivationAccumulator()
     try:
-        for layers, outputs in keras_model.forward_chunks(model, batches):
+        for layers, outputs in model.forward_chunks(batches):
             accumulator.add(layers)
             room = n_drawn - sum(len(chunk) for chunk in next(iter(kept.values()), []))
             for name, values in layers.items():
@@ -188,6 +186,6 @@ def run_forward(model, samples: list[Sample], n_drawn: int) -> ForwardRun:
     except Exception as exc:  # The model cannot run these inputs; the rest still stands.
         shapes = ", ".join(str(batch.shape[1:]) for batch in batches)
         return ForwardRun({}, [], (), msg("input of shape {shapes}: {error}", shapes=shapes,
-                                          error=keras_model.failure_reason(exc)))
+                                          error=failure_reason(exc)))
     return ForwardRun({name: np.concatenate(chunks) for name, chunks in kept.items()},
                       [np.concatenate(found) for found in scores], accumulator.result())

@@ -57,23 +57,22 @@ def evidence_of(mode: str, snapshot, model_facts, request: ReportRequest, labels
                     values=dict(request.values), trusted=request.trust_model, **more)
 
 
-def full_evidence(model_file: ModelFile, loaded, request: ReportRequest, labels: list[str],
+def full_evidence(model_file: ModelFile, model, request: ReportRequest, labels: list[str],
                   progress: Progress) -> tuple[Evidence, Built]:
     """Everything: weights against a fresh initialisation, the model run and what the
     sections measure. The weights' sections are built beside the model run (numpy releases
     the GIL, and TensorFlow's ops leave a core idle much of the time)."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.runtime import read_with
 
-    model = loaded.model
-    snapshot = keras_model.snapshot(model)
+    snapshot = model.snapshot()
     progress.step(_("re-initialising the architecture for the comparison"))
     options = request.options
-    init = keras_model.initial_weights(model, max(options.max_filters, options.max_channels))
+    init = model.fresh_weights(max(options.max_filters, options.max_channels))
     sample = labelled_sample_of(snapshot, request, labels)  # refused before any work
     evidence = evidence_of(
-        "full", snapshot, collect_model(snapshot, file_info(model_file, keras_model.read_with())),
-        request, labels, init=init, config=keras_model.model_config(model),
-        repairs=loaded.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
+        "full", snapshot, collect_model(snapshot, file_info(model_file, read_with())),
+        request, labels, init=init, config=model.config(),
+        repairs=model.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
     prepare_sections(model, evidence)
     if request.trust_model:
         evidence.notes.append(msg(TRUSTED_NOTE))
@@ -164,14 +163,15 @@ def loaded_model(model_file: ModelFile, architecture: Architecture | None,
                  request: ReportRequest, progress: Progress):
     """The model Keras rebuilds from the file (or from --architecture with the file's
     weights); ModelRefused when it cannot."""
-    from reportgen.load import keras_model  # not at the top: weights-only runs never need it
+    # Not at the top: weights-only runs never import Keras.
+    from reportgen.load.keras.loading import ModelNotRebuilt
 
     progress.step(_("loading {name} (importing TensorFlow)").format(name=model_file.path.name))
     try:
         if architecture is None:
             return load_or_assemble(model_file, request.trust_model)
         return assemble(model_file, architecture.config, request.trust_model)
-    except keras_model.ModelNotRebuilt as exc:
+    except ModelNotRebuilt as exc:
         reason = msg("Keras could not rebuild the model: {error}", error=message_of(exc))
         if exc.needs_trust:
             reason = msg("{reason} (reportgen never runs code from a model file unless "
@@ -183,27 +183,27 @@ def load_or_assemble(model_file: ModelFile, trust: bool):
     """The model as Keras loads it; or, when Keras cannot read its weights (a layout it does
     not know) but the file's config builds, that config given the weights reportgen reads
     from the same file by name and shape. The first refusal is the one reported."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.loading import ModelNotRebuilt, load
 
     try:
-        return keras_model.load(model_file, trust=trust)
-    except keras_model.ModelNotRebuilt as refused:
+        return load(model_file, trust=trust)
+    except ModelNotRebuilt as refused:
         config = read_config(model_file)
         if config is None or refused.needs_trust:
             raise
         try:
             return assemble(model_file, config, trust)
-        except (keras_model.ModelNotRebuilt, ReportInputError):
+        except (ModelNotRebuilt, ReportInputError):
             raise refused from None
 
 
 def assemble(model_file: ModelFile, config: dict, trust: bool):
     """A model built from `config`, its layers given MODEL's weights by name and shape."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.loading import load_with_architecture
 
     with open_weights(model_file, config) as stored:
-        return keras_model.load_with_architecture(copy.deepcopy(config), stored,
-                                                  str(model_file.path), trust=trust)
+        return load_with_architecture(copy.deepcopy(config), stored, str(model_file.path),
+                                      trust=trust)
 
 
 def memory_weights_evidence(model, request: ReportRequest, initial: dict | None,
@@ -211,11 +211,10 @@ def memory_weights_evidence(model, request: ReportRequest, initial: dict | None,
     """A model in memory reported without running it (the cost a training callback can
     afford each epoch): its weights against the weights it started from, when known.
     `model` is a Keras model, or a HeldModel (its weights as they were at one moment)."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.model import KerasModel
 
     progress.step(_("reading the weights of the in-memory model {name}").format(name=model.name))
-    held = model if isinstance(model, keras_model.HeldModel) else \
-        keras_model.hold(model, copy=False)
+    held = model.hold(copy=False) if isinstance(model, KerasModel) else model
     snapshot = held.snapshot
     evidence = evidence_of("weights-only", snapshot,
                            collect_model(snapshot, file_info(held.model_file(), held.read_with)),

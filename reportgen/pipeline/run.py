@@ -76,14 +76,16 @@ def gathered(request: ReportRequest, labels: list[str], progress: Progress, mode
              initial: dict | None) -> Iterator[tuple[Evidence, Built | None]]:
     """The evidence of the request's mode (and the sections built beside its model run), kept
     valid while the report is built from it (a weights file stays open)."""
-    from reportgen.load import keras_model
+    from reportgen.load.keras.model import wrap
+    from reportgen.load.keras.snapshot import HeldModel
 
+    if model is not None and not isinstance(model, HeldModel):
+        model = wrap(model)
     if model is not None and request.weights_only:
         yield memory_weights_evidence(model, request, initial, progress), None
     elif model is not None:
         progress.step(_("reading the in-memory model {name}").format(name=model.name))
-        yield full_evidence(keras_model.memory_model_file(model),
-                            keras_model.LoadedModel(model, ()), request, labels, progress)
+        yield full_evidence(model.memory_file(), model, request, labels, progress)
     else:
         model_file = check_model_file(request.model_path)
         architecture = (read_architecture(request.architecture_path)

@@ -48,7 +48,7 @@ class CamRun:
 def prepare(model, evidence: Evidence) -> str | None:
     """The layer Grad-CAM will explain, checked before the heavy work (a bad --cam-layer is
     a one-line refusal); None for a model that is not an image classifier."""
-    from reportgen.load.keras_gradients import cam_target
+    from reportgen.load.keras.gradients import cam_target
 
     return cam_target(model, evidence.values.get("cam_layer"))
 
@@ -78,7 +78,7 @@ def items_of(evidence: Evidence) -> list[CamItem]:
 def measure(model, evidence: Evidence) -> CamRun:
     """Maps of each item's top class (and of its true class where that differs), both
     methods from one set of gradients."""
-    from reportgen.load.keras_gradients import cam_gradients
+    from reportgen.load.keras.gradients import cam_gradients
 
     layer = evidence.prepared.get("cam")
     items = items_of(evidence)

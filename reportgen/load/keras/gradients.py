@@ -1,7 +1,6 @@
 """Gradients for Grad-CAM: which layer to explain, and d(class score)/d(its output).
 
-The second module that touches Keras (keras_model.py loads and runs the model; this one
-differentiates it). What leaves it is plain numpy: the target layer's activations and the
+What leaves it is plain numpy: the target layer's activations and the
 gradients of each input's class score with respect to them, for analyse/cam.py.
 
 The loaded model is never changed. Its own layers are called again on a new symbolic input
@@ -21,7 +20,9 @@ import numpy as np
 
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
-from reportgen.load.keras_model import import_keras
+from reportgen.load.keras.compat import producer
+from reportgen.load.keras.base import unwrap
+from reportgen.load.keras.runtime import import_keras
 
 # Classes (or their subclasses) whose output is a spatial map of learned features.
 CONV_CLASSES = frozenset({"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"})
@@ -65,6 +66,7 @@ def cam_target(model, override: str | None = None) -> str | None:
     (batch, H, W, C), a first output of shape (batch, classes)); with an override these are
     ReportInputErrors instead, each one line.
     """
+    model = unwrap(model)
     why_not = _not_explainable(model)
     if override is not None:
         if why_not:
@@ -105,7 +107,12 @@ def _checked_override(model, name: str) -> str:
         raise ReportInputError(msg("--cam-layer {layer}: several layers have this name; give "
                                    "one of their paths: {paths}", layer=name,
                                    paths=", ".join(p.path for p in found)))
-    chosen = found[0]
+    _check_map(found[0], name)
+    return found[0].path
+
+
+def _check_map(chosen: _Placed, name: str) -> None:
+    """Refuse a --cam-layer whose output is not a (batch, height, width, channels) map."""
     if _spatial_size(chosen.layer) is None:
         raise ReportInputError(msg("--cam-layer {layer}: its output is {shape}, not a map of "
                                    "shape (batch, height, width, channels)", layer=name,
@@ -114,7 +121,6 @@ def _checked_override(model, name: str) -> str:
         raise ReportInputError(msg("--cam-layer {layer}: its output is channels-first; "
                                    "Grad-CAM here reads (batch, height, width, channels) maps",
                                    layer=name))
-    return chosen.path
 
 
 def _placed_layers(model, prefix: str = "", holders: tuple = ()) -> list[_Placed]:
@@ -172,6 +178,7 @@ def cam_gradients(model, layer_path: str, images: np.ndarray,
     """
     import tensorflow as tf
 
+    model = unwrap(model)
     target = _find(model, layer_path)
     rebuild = _Rebuild(model, target)
     probe = rebuild.probe(model)
@@ -291,7 +298,7 @@ def _head(model) -> _Placed:
             holders += (layer,)
         path += f"{layer.name}/" if layer is not model else ""
         layer = (layer.layers[-1] if isinstance(layer, keras.Sequential)
-                 else layer.outputs[0]._keras_history.operation)
+                 else producer(layer.outputs[0]))
     return _Placed(path + layer.name, layer, holders)
 
 

@@ -1,0 +1,79 @@
+"""Each layer of a model freshly initialised from its own config: the textbook's
+"no_training_model", made one layer at a time when asked for."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from reportgen.load.keras.base import walk
+from reportgen.load.keras.runtime import import_keras
+from reportgen.load.keras.snapshot import VariableArray
+
+INIT_SEED = 1234
+KEEP_FRESH_VALUES = 1 << 22
+
+
+class FreshWeights:
+    """Each layer's weights freshly initialised from its own config, made when asked for.
+
+    This is the textbook's "no_training_model": the same layer before any training. One
+    layer is rebuilt at a time (never a second copy of the whole model), with a seed fixed
+    per layer so that two reports of one file are identical.
+    """
+
+    def __init__(self, model, corner: int = 64):
+        # The seed is global: two threads rebuilding layers at once would mix their draws.
+        self.lock = threading.Lock()
+        self.corner = corner
+        self.kept: dict[str, list[VariableArray]] = {}
+        self.layers = {}
+        for index, layer in enumerate(walk(model.layers)):
+            self.layers[layer.path] = (index, layer.layer)
+
+    def get(self, path: str, default=None) -> list[VariableArray] | None:
+        """The fresh weights of the layer at `path`, in its own order; default if it cannot
+        be rebuilt."""
+        if path in self.kept:
+            return self.kept[path]
+        if path not in self.layers:
+            return default
+        index, layer = self.layers[path]
+        keras = import_keras()
+        try:
+            with self.lock:
+                keras.utils.set_random_seed(INIT_SEED + index)
+                fresh = type(layer).from_config(layer.get_config())
+                if not fresh.built:
+                    fresh.build(layer.input.shape)
+        except Exception:  # A layer that cannot rebuild simply has no comparison.
+            return default
+        if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
+            return default
+        arrays = [VariableArray(w) for w in fresh.weights]
+        # Asked for again by the pictures: big layers keep only the corner a picture shows,
+        # so that no layer is ever rebuilt twice and no big copy stays in memory.
+        self.kept[path] = arrays if sum(a.size for a in arrays) <= KEEP_FRESH_VALUES else \
+            [KeptCorner(a, self.corner) for a in arrays]
+        return arrays
+
+
+class KeptCorner:
+    """What is kept of a big fresh weight: its first `corner` entries along the last two axes
+    (the part a kernel mosaic draws), answering to the whole weight's shape."""
+
+    def __init__(self, values, corner: int):
+        self.shape, self.dtype, self.ndim = values.shape, values.dtype, values.ndim
+        self.size, self.corner = values.size, corner
+        self.values = np.asarray(values[(Ellipsis, slice(0, corner), slice(0, corner))]) \
+            if values.ndim >= 2 else np.zeros((0,), values.dtype)
+
+    def __getitem__(self, key):
+        if not (isinstance(key, tuple) and len(key) == 3 and key[0] is Ellipsis
+                and all(s.start in (0, None) and s.stop is not None and s.stop <= self.corner
+                        for s in key[1:])):
+            raise IndexError("only the kept corner of a big fresh weight can be read")
+        return self.values[key]
+
+

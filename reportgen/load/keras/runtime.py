@@ -1,0 +1,55 @@
+"""Keras itself: imported once, quietly, with the TensorFlow backend; and the versions that
+read a model."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+import warnings
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Hide the C++ log lines TensorFlow prints at import, which no environment variable stops."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_keras():
+    """Import Keras with the TensorFlow backend, quietly, once.
+
+    Once only and under a lock: the stderr redirection around the first import swaps a
+    process-wide file descriptor, and two threads doing it at once could leave stderr on
+    /dev/null for the rest of the run.
+    """
+    with _IMPORT_LOCK:
+        if "keras" in sys.modules:
+            return sys.modules["keras"]
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        with _native_stderr_silenced():
+            import keras
+        # Keras's advice to model authors (legacy format, input_shape arguments) is noise here.
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"keras(\.|$)")
+        return keras
+
+
+def read_with() -> tuple[tuple[str, str], ...]:
+    """The libraries that read a model in the full report, with their versions."""
+    keras = import_keras()
+    import tensorflow
+
+    return (("keras", keras.__version__), ("tensorflow", tensorflow.__version__))
