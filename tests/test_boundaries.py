@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 
 KERAS_MODULES = {"keras", "tensorflow", "tf_keras"}
@@ -33,6 +35,7 @@ def test_only_the_keras_modules_import_keras_or_tensorflow():
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_importing_keras_from_two_threads_leaves_stderr_working():
     code = """
 import os, sys, threading

@@ -438,6 +438,7 @@ def resnet50():
     return keras.applications.ResNet50(weights=None)
 
 
+@pytest.mark.big_model
 def test_resnet50_collapses_into_its_residual_blocks(resnet50):
     graph = model_graph(wrapped(resnet50))
     start = time.perf_counter()
@@ -460,6 +461,7 @@ def test_resnet50_collapses_into_its_residual_blocks(resnet50):
     assert elapsed < 0.5
 
 
+@pytest.mark.big_model
 def test_mobilenet_v2_collapses_into_its_blocks():
     import keras
 

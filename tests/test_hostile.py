@@ -253,6 +253,7 @@ def test_unwritable_outputs_fail_before_the_model_is_loaded(tmp_path, tiny_files
     assert tiny_files["keras"].is_file()
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_is_an_input_error_and_leaves_nothing(tmp_path, tiny_files):
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
@@ -293,6 +294,7 @@ def test_a_labels_file_that_does_not_fit_the_output_gets_a_note(tmp_path, tiny_f
     assert any("2 class names" in n and "4 values" in n for n in notes)
 
 
+@pytest.mark.slow
 def test_quiet_runs_print_no_library_warnings(tmp_path):
     import keras
 

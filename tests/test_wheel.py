@@ -26,6 +26,8 @@ import pytest
 
 from conftest import REPO, run_cli
 
+pytestmark = pytest.mark.wheel
+
 SOURCES = ("reportgen", "templates", "pyproject.toml", "README.md")
 CATALOG = "reportgen/locale/ko/LC_MESSAGES/reportgen.mo"
 
