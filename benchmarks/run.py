@@ -16,14 +16,17 @@ Groups (`--only NAME`, repeatable, runs some of them; the default runs all):
                VGG16 <= 45 s or the default --spectral-max-dim cap
     api        issue 15: reportgen.report(model) in memory <= 0.5 s
     callback   issue 15: ReportCallback(every=1) adds <= 10 % to 5 epochs of the demo training
+    limits     the wall-clock limits the tests once asserted (benchmarks/time_limits.py): the
+               ResNet50 and 100,000-layer graph layouts, the power-law fit, the book model's
+               900-image pass, refusing a FIFO and an unwritable output
 
 Whole-process cases run several times, round-robin with the other cases of their group after
 one uncounted warm-up round (so that a slow spell of this shared machine hits all alike);
 tables give the median and the range of wall time and the median peak RSS (from the kernel's
 accounting of the finished child, os.wait4). In-process budgets (cam, spectral, api,
-callback) run in their own scripts beside this one, which print JSON. Each group's table is
-printed as it finishes, with the 1-minute load average sampled during it; a final table
-lists every target, met or not met. Run from anywhere:
+callback, limits) run in their own scripts beside this one, which print JSON. Each group's
+table is printed as it finishes, with the 1-minute load average sampled during it; a final
+table lists every target, met or not met. Run from anywhere:
 
     python benchmarks/run.py                 # every group (about 20 minutes on 2 cores)
     python benchmarks/run.py --only resnet   # one group
@@ -532,6 +535,21 @@ def batch_group(ctx: Context, group: Group) -> None:
                      f"{target['value']:.2f}{unit}", target["met"])
 
 
+def limits_group(ctx: Context, group: Group) -> None:
+    """The wall-clock limits the tests once asserted (benchmarks/time_limits.py, in process
+    but for the FIFO cases, each beside its baseline)."""
+    rows = run_json([sys.executable, str(HERE / "time_limits.py"), "--runs", str(ctx.runs),
+                     "--json"])
+    note("measured the tests' time limits")
+    group.tables.append(markdown(
+        ["case", "what", "median s (min-max)", "baseline", "baseline s", "ratio"],
+        [[r["case"], r["what"], spread(r["seconds"], 3), r["baseline"],
+          f"{r['baseline_median']:.3g}", f"{r['ratio']:.1f} x"] for r in rows]))
+    for r in rows:
+        group.target(f"{r['case']} <= {r['limit']:g} s (a test's former limit)",
+                     f"{r['median']:.3f} s", r["met"])
+
+
 GROUPS = {"book": ("Book model (B1-B3)", book_group),
           "resnet": ("ResNet50 report: time and page (issue 10)", resnet_group),
           "vgg16": ("VGG16 (B4)", vgg16_group),
@@ -541,7 +559,8 @@ GROUPS = {"book": ("Book model (B1-B3)", book_group),
           "spectral": ("Spectral analysis (issue 12)", spectral_group),
           "api": ("Python API (issue 15)", api_group),
           "callback": ("Training callback (issue 15)", callback_group),
-          "batch": ("Batch and compare (issue 13)", batch_group)}
+          "batch": ("Batch and compare (issue 13)", batch_group),
+          "limits": ("The tests' former time limits", limits_group)}
 NEEDS_BOOK = {"book", "inputs900", "data", "api", "cam"}
 NEEDS_LARGE = {"resnet", "vgg16", "cam", "spectral"}
 

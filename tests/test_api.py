@@ -36,6 +36,7 @@ def without_file_fields(data: dict) -> dict:
     return data
 
 
+@pytest.mark.slow
 def test_an_in_memory_model_gives_the_same_json_as_its_saved_file(tmp_path, tiny_model,
                                                                     monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")

@@ -55,6 +55,7 @@ def test_legacy_h5_checkpoint_gives_its_own_figures(tmp_path):
     assert kernel["std"] == pytest.approx(0.24951957, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_the_900_reference_images_score_0_9289_with_their_confusion_matrix(tmp_path):
     import keras
     import numpy as np

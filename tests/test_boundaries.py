@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 
 KERAS_MODULES = {"keras", "tensorflow", "tf_keras"}
@@ -105,6 +107,7 @@ def test_every_package_ships_in_the_wheel():
     assert packages <= listed
 
 
+@pytest.mark.slow
 def test_importing_keras_from_two_threads_leaves_stderr_working():
     code = """
 import os, sys, threading

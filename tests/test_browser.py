@@ -21,6 +21,8 @@ import pytest
 from conftest import BOOK, FASHION
 from reportgen.cli import main
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("REPORTGEN_ARTIFACTS")
                  or tempfile.mkdtemp(prefix="reportgen-browser-"))
@@ -204,6 +206,7 @@ def resnet_report(tmp_path_factory) -> Path:
     return write_report(root, str(root / "resnet50.keras"))
 
 
+@pytest.mark.big_model
 def test_a_resnet50_report_stays_within_its_page_budgets(browser, resnet_report):
     assert resnet_report.stat().st_size <= 4_000_000
     page, seen = open_page(browser, resnet_report, width=1400)

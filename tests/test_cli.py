@@ -61,6 +61,7 @@ def test_command_writes_a_self_contained_report(tmp_path, tiny_files, tiny_model
     assert len(page.images) == 2 * (2 + 1) + (1 + 1) + (3 + 1) + 1 + (1 + 2 + 1)
 
 
+@pytest.mark.slow
 def test_default_output_goes_to_output_folder(tmp_path, tiny_files):
     result = run_cli(tiny_files["keras"], "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,6 @@ for 10,000 images, and the book model's reference accuracy."""
 
 import dataclasses
 import json
-import time
 import tracemalloc
 import zipfile
 
@@ -263,10 +262,9 @@ def test_book_model_on_the_900_images_through_run_sample():
     config = json.loads(zipfile.ZipFile(model_file).read("config.json"))
     layers = [(layer.name, type(layer).__name__) for layer in model.layers]
     sample = read_sample(folder / "images.npy", folder / "labels.npy", (28, 28, 1), 10, names)
-    started = time.perf_counter()
+    # Its time (once asserted < 30 s here): benchmarks/time_limits.py.
     facts = data_run.run_sample(sample, keras_forward(model), 10, example_layers(layers)[0],
                                 penultimate_layer(layers), config, unit_layers=["dense"])
-    seconds = time.perf_counter() - started
     # ../shared/data/README.md: accuracy 0.9289 (836 of 900).
     accuracy = facts.evaluation.accuracy
     assert accuracy.hits == 836 and round(accuracy.value, 4) == 0.9289
@@ -281,4 +279,3 @@ def test_book_model_on_the_900_images_through_run_sample():
     (summary,) = [s for s in facts.activations if s.layer == "dense"]
     assert summary.dead_channels == tuple(np.flatnonzero(dense.max(axis=0) == 0).tolist())
     assert len(summary.dead_channels) > 0
-    assert seconds < 30

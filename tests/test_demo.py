@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from conftest import run_cli
 from reportgen.demo import CLASSES, shapes_dataset
@@ -18,6 +19,7 @@ def test_generated_shapes_are_deterministic_and_balanced():
     assert 0.0 <= images.min() and images.max() <= 1.0
 
 
+@pytest.mark.slow
 def test_demo_trains_visibly_and_writes_its_report(tmp_path):
     result = run_cli("--demo", "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -253,6 +253,7 @@ def check_outcome(code: int, err: str, out: Path) -> str | None:
     return None
 
 
+@pytest.mark.fuzz
 def test_damaged_files_end_cleanly(tmp_path, tiny_files, capsys):
     cases = build_cases(tiny_files, tmp_path)
     assert len(cases) >= 500
@@ -282,6 +283,7 @@ def test_damaged_files_end_cleanly(tmp_path, tiny_files, capsys):
     assert codes[0] >= 0.4 * len(cases) and codes[2] >= 0.1 * len(cases), codes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["flip", "cut", "attr"])
 def test_damaged_files_through_the_real_command(tmp_path, tiny_files, damage):
     rng = random.Random(7)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import zipfile
 from html.parser import HTMLParser
 
@@ -305,9 +304,8 @@ def test_a_hundred_thousand_layers_collapse_into_a_bounded_drawing():
     names = [f"{'ab'[k % 2]}{k}" for k in range(100_000)]
     config = {"class_name": "Sequential", "config": {"layers": [
         {"class_name": "Dense", "config": {"name": name}} for name in names]}}
-    start = time.perf_counter()
+    # Its time (once asserted < 20 s here): benchmarks/time_limits.py.
     layout = graph_layout(model_graph(config))
-    assert time.perf_counter() - start < 20
     check_layout(layout)
     assert layout.n_ranks <= 80 and len(layout.nodes) <= 80
     assert sum(block.n_layers for block in layout.blocks) + sum(
@@ -438,11 +436,11 @@ def resnet50():
     return keras.applications.ResNet50(weights=None)
 
 
+@pytest.mark.big_model
 def test_resnet50_collapses_into_its_residual_blocks(resnet50):
     graph = model_graph(wrapped(resnet50))
-    start = time.perf_counter()
+    # Its time (once asserted < 0.5 s here): benchmarks/time_limits.py.
     layout = graph_layout(graph)
-    elapsed = time.perf_counter() - start
     names = [layer.name for layer in resnet50.layers]
     block_of = re.compile(r"(conv\d_block\d+)_").match
     expected = sorted({m.group(1) for m in map(block_of, names) if m})
@@ -457,9 +455,9 @@ def test_resnet50_collapses_into_its_residual_blocks(resnet50):
         assert any(n.class_name == "Add" for n in block.layout.nodes)
     assert layout.n_ranks < 80
     check_layout(layout)
-    assert elapsed < 0.5
 
 
+@pytest.mark.big_model
 def test_mobilenet_v2_collapses_into_its_blocks():
     import keras
 

@@ -125,13 +125,13 @@ def test_a_fifo_as_any_path_is_refused_at_once(tmp_path, tiny_files, role):
     fifo = _fifo(tmp_path, {"model": "m.keras", "input": "i.png", "labels": "l.txt"}[role])
     args = {"model": [fifo], "input": [tiny_files["keras"], "--input", fifo],
             "labels": [tiny_files["keras"], "--labels", fifo]}[role]
-    started = time.perf_counter()
+    # A blocking open() would hang until the timeout; how long the refusal takes (once
+    # asserted < 60 s here) is measured by benchmarks/time_limits.py.
     result = subprocess.run([sys.executable, "-m", "reportgen", *map(str, args), "-q",
                              "-o", str(tmp_path / "r.html")],
                             capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 2, result.stderr
     assert "not a regular file" in result.stderr and str(fifo) in result.stderr
-    assert time.perf_counter() - started < 60
 
 
 def test_dev_zero_as_labels_is_refused(tmp_path, tiny_files, capsys):
@@ -242,17 +242,22 @@ def test_npy_of_the_wrong_rank_is_refused_naming_the_file(tmp_path, tiny_files, 
 
 @pytest.mark.parametrize("target", ["/sys/x.html", "/proc/x.html", "MODEL/r.html"])
 def test_unwritable_outputs_fail_before_the_model_is_loaded(tmp_path, tiny_files, capsys,
-                                                            target):
+                                                            target, monkeypatch):
+    import keras
+
+    # Keras is never asked for the model (the time this takes, once asserted < 1 s here, is
+    # measured by benchmarks/time_limits.py).
+    loads = []
+    monkeypatch.setattr(keras.models, "load_model", lambda *args, **kwargs: loads.append(args))
     out = target.replace("MODEL", str(tiny_files["keras"]))
-    started = time.perf_counter()
     code = main([str(tiny_files["keras"]), "-q", "-o", out])
-    elapsed = time.perf_counter() - started
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cannot write there" in err, err
-    assert elapsed < 1.0
+    assert loads == []
     assert tiny_files["keras"].is_file()
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_is_an_input_error_and_leaves_nothing(tmp_path, tiny_files):
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
@@ -293,6 +298,7 @@ def test_a_labels_file_that_does_not_fit_the_output_gets_a_note(tmp_path, tiny_f
     assert any("2 class names" in n and "4 values" in n for n in notes)
 
 
+@pytest.mark.slow
 def test_quiet_runs_print_no_library_warnings(tmp_path):
     import keras
 

@@ -163,6 +163,7 @@ def test_the_korean_page_is_korean_with_the_same_pictures(both_languages):
     assert HOSTILE_NAME not in korean and "&lt;img src=x onerror=alert(1)&gt;" in korean
 
 
+@pytest.mark.slow
 def test_the_command_line_speaks_korean(tiny_files, tmp_path):
     run = run_cli(tiny_files["keras"], "--lang", "ko", "-o", tmp_path / "ko.html")
     assert run.returncode == 0, run.stderr
@@ -210,6 +211,7 @@ def test_the_book_report_in_korean_has_the_chapter_figures(tmp_path):
     assert facts["lang"] == "ko"
 
 
+@pytest.mark.slow
 def test_compare_and_batch_pages_speak_korean_with_language_neutral_json(tmp_path):
     # Two checkpoints of the tiny CNN, one with a layer changed, compared in both languages;
     # and a batch over them plus an empty file, in Korean.

@@ -17,6 +17,8 @@ from conftest import BOOK, FASHION, require_shared
 from reportgen.cli import main
 from test_browser import ARTIFACTS, chromium  # noqa: F401 - skips without a browser
 
+pytestmark = pytest.mark.browser
+
 WIDTHS = (1400, 375)
 HANGUL_SAMPLE = "합성곱층가중치특성맵"
 # A code point no font has: Chromium draws the missing-glyph box (tofu) for each.

@@ -52,9 +52,11 @@ def test_token_ids_from_npy(tmp_path, keras2_rnn):
     np.save(tmp_path / "ids.npy", ids)
     data, _ = report(tmp_path, path, "--input", tmp_path / "ids.npy")
     expected = np.asarray(model(ids[None].astype("int32"), training=False))[0]
-    probabilities = [p["probability"] for p in data["predictions"][0]["top"]]
-    assert sorted(probabilities, reverse=True) == pytest.approx(sorted(expected, reverse=True),
-                                                                abs=1e-5)
+    # Class by class, in Keras's order: sorted values would pass a permuted class mapping.
+    by_class = {p["class_index"]: p["probability"] for p in data["predictions"][0]["top"]}
+    assert sorted(by_class) == list(range(len(expected)))
+    assert [by_class[k] for k in range(len(expected))] == pytest.approx(expected.tolist(),
+                                                                        abs=1e-5)
 
 
 def test_token_ids_out_of_range_leave_the_weights_report_and_say_why(tmp_path, keras2_rnn):

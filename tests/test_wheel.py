@@ -2,10 +2,12 @@
 report, in English and in Korean.
 
 The wheel is built from a copy of the sources in a temporary folder (building writes
-build/ and *.egg-info, never into the repository), and installed into a new virtual
-environment that sees the packages of the interpreter running the tests (TensorFlow and the
-rest) through a .pth file: inside a virtual environment those are the environment's own,
-which `system_site_packages` would miss.
+build/ and *.egg-info, never into the repository) without the network: no build isolation
+(the setuptools and wheel of the interpreter running the tests, from the test extras) and no
+package index. It is installed, offline too, into a new virtual environment that sees the
+packages of the interpreter running the tests (TensorFlow and the rest) through a .pth file:
+inside a virtual environment those are the environment's own, which `system_site_packages`
+would miss.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
+
+pytestmark = pytest.mark.wheel
 
 SOURCES = ("reportgen", "templates", "pyproject.toml", "README.md")
 CATALOG = "reportgen/locale/ko/LC_MESSAGES/reportgen.mo"
@@ -64,7 +68,7 @@ def installed(tmp_path_factory) -> Installed:
     before = sorted(p.name for p in REPO.iterdir())
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "-w", str(wheels), str(source)],
+                    "--no-build-isolation", "--no-index", "-w", str(wheels), str(source)],
                    check=True, capture_output=True, timeout=600)
     assert sorted(p.name for p in REPO.iterdir()) == before
 
@@ -79,8 +83,8 @@ def installed(tmp_path_factory) -> Installed:
     with open(os.path.join(purelib, "running-interpreter.pth"), "w", encoding="utf-8") as pth:
         pth.write("\n".join(running_site_packages()) + "\n")
     [wheel] = wheels.glob("reportgen-*.whl")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    str(wheel)], check=True, capture_output=True, timeout=600)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     # A PYTHONPATH of the caller's would shadow the installed wheel; LANG is pinned so that
