@@ -8,7 +8,7 @@ import numpy as np
 from reportgen.analyse.collect import collect_model
 from reportgen.load.samples import Sample
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
-from reportgen.options import Options
+from reportgen.options import Options, settings
 from reportgen.pipeline.run import rendered
 from reportgen.sections.base import (CONFIG, GRADIENTS, INIT, INPUTS, MODEL, WEIGHTS, Evidence,
                                      ModelOutputs)
@@ -16,7 +16,7 @@ from reportgen.sections.base import (CONFIG, GRADIENTS, INIT, INPUTS, MODEL, WEI
 FILE_INFO = dict(file_name="m.keras", file_size=10, sha256="ab", format="Keras v3",
                  saved_by_keras_version="3.0", read_with=(("keras", "3"),),
                  reportgen_version="0", generated_at="2020-01-01 00:00:00 UTC")
-SETTINGS = {"max_filters": 64}
+SETTINGS = settings({})
 
 
 def conv_snapshot(layer_name: str, rng: np.random.Generator) -> ModelSnapshot:
