@@ -100,11 +100,11 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
     from reportgen.pipeline.run import build_report
 
     values = checked_options(options)
-    in_memory = not isinstance(model_or_path, (str, Path))
+    model = in_memory_model(model_or_path)
     with tempfile.TemporaryDirectory(prefix="reportgen-api-") as scratch:
         folder = Path(scratch)
         request = ReportRequest(
-            model_path=Path(model_or_path.name if in_memory else model_or_path),
+            model_path=Path(model.name if model is not None else model_or_path),
             output=output or folder / "report.html",
             inputs=tuple(parse_input(text) for text in _as_paths(inputs, folder, "input")),
             labels_path=_labels_file(labels, folder),
@@ -113,11 +113,21 @@ def _report(model_or_path: Any, *, inputs: Iterable | None, labels, data: Any,
             values=values)
         target = Output(output, request.protected()) if output is not None else None
         progress = progress or Progress(quiet=quiet)
-        rendered = build_report(request, progress, model=model_or_path if in_memory else None,
-                                initial=initial)
+        rendered = build_report(request, progress, model=model, initial=initial)
         if target is not None:
             target.write(rendered.html, rendered.sidecar, progress)
     return Report(rendered.html, rendered.sidecar)
+
+
+def in_memory_model(model_or_path: Any):
+    """A model in memory as the Keras boundary hands it on (a KerasModel, or the weights a
+    training callback held), or None for a file's path."""
+    if isinstance(model_or_path, (str, Path)):
+        return None
+    from reportgen.load.keras.model import wrap
+    from reportgen.load.keras.snapshot import HeldModel
+
+    return model_or_path if isinstance(model_or_path, HeldModel) else wrap(model_or_path)
 
 
 def checked_options(options: dict[str, Any]) -> dict[str, Any]:

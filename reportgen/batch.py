@@ -35,7 +35,8 @@ from reportgen.load.weights_file import open_weights
 from reportgen.pipeline.request import generation_time
 from reportgen.progress import Progress
 from reportgen.page.index_view import write_index
-from reportgen.page.write import check_writable, write_all
+from reportgen.page.write import check_writable
+from reportgen.pipeline.output import Output
 from reportgen.workers import dask_executor, default_jobs, local_executor
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -244,8 +245,7 @@ def make_reports(pending: list[tuple[Path, BatchTask]], executor, report_dir: Pa
             model, task = futures[future]
             result = task_result(future, task)
             if result.html is not None:
-                write_all({report_dir / f"{result.name}.html": result.html,
-                           report_dir / f"{result.name}.json": result.json})
+                Output(report_dir / f"{result.name}.html", []).write(result.html, result.json)
             left = time_left(k, len(pending), result.seconds, first_done, n_workers(pool))
             first_done = first_done or time.perf_counter()
             progress.step(msg("[{k}/{n}] {model}: {outcome} ({seconds:.1f} s); about "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -15,6 +14,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
+from browser import chromium
 from conftest import tiny_cnn
 from reportgen.analyse.series import epoch_of, find_series
 from reportgen.batch import main
@@ -22,8 +22,6 @@ from reportgen.workers import WorkerDied, WorkerPool
 
 # Found as tests/test_browser.py finds it; CI sets REPORTGEN_REQUIRE_BROWSER=1, and there a
 # missing browser is a failure, not a skip.
-CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
-REQUIRED = os.environ.get("REPORTGEN_REQUIRE_BROWSER") == "1"
 EPOCHS = (1, 2, 3)
 
 
@@ -146,23 +144,12 @@ def test_every_link_of_the_index_resolves(batch):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRED,
-                    reason="Chromium is not installed (Debian package 'chromium'; tests/run.sh "
-                           "installs it when run as root)")
 def test_every_link_of_the_index_resolves_in_chromium(batch):
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is required here (REPORTGEN_REQUIRE_BROWSER=1) but not installed",
-                    pytrace=False)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as browser:
         page = browser.new_page()
         page.goto((batch["out"] / "index.html").as_uri())
         targets = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
         ids = set(page.eval_on_selector_all("[id]", "nodes => nodes.map(n => n.id)"))
-        browser.close()
     assert len(targets) >= 7
     for target in targets:
         url = urlparse(target)

@@ -7,35 +7,23 @@ write into the repository).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from browser import chromium
 from conftest import BOOK, FASHION
 from reportgen.cli import main
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("REPORTGEN_ARTIFACTS")
                  or tempfile.mkdtemp(prefix="reportgen-browser-"))
-# CI sets this: there a missing browser is a failure, not 13 quiet skips.
-REQUIRED = os.environ.get("REPORTGEN_REQUIRE_BROWSER") == "1"
-
-if REQUIRED and not Path(CHROMIUM).exists():
-    pytest.fail("Chromium is required here (REPORTGEN_REQUIRE_BROWSER=1) but not installed",
-                pytrace=False)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Chromium is not installed (Debian package 'chromium'; tests/run.sh installs "
-                "it when run as root)", allow_module_level=True)
 
 
 def write_report(folder: Path, *args: str) -> Path:
@@ -72,17 +60,6 @@ def reports(tmp_path_factory, tiny_files) -> dict[str, Path]:
     made["alerts"] = write_report(root / "alerts", str(root / "alerts.keras"))
     made["weights-only"] = write_report(root / "wo", str(tiny_files["h5"]), "--weights-only")
     return made
-
-
-@contextlib.contextmanager
-def chromium():
-    """Debian's Chromium, headless, offline (no background connections)."""
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

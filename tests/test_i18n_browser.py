@@ -15,7 +15,8 @@ import pytest
 
 from conftest import BOOK, FASHION, require_shared
 from reportgen.cli import main
-from test_browser import ARTIFACTS, chromium  # noqa: F401 - skips without a browser
+from browser import chromium
+from test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 

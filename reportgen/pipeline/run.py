@@ -75,12 +75,8 @@ def rendered(evidence: Evidence, built: Built | None, settings: dict,
 def gathered(request: ReportRequest, labels: list[str], progress: Progress, model,
              initial: dict | None) -> Iterator[tuple[Evidence, Built | None]]:
     """The evidence of the request's mode (and the sections built beside its model run), kept
-    valid while the report is built from it (a weights file stays open)."""
-    from reportgen.load.keras.model import wrap
-    from reportgen.load.keras.snapshot import HeldModel
-
-    if model is not None and not isinstance(model, HeldModel):
-        model = wrap(model)
+    valid while the report is built from it (a weights file stays open). `model` is a
+    KerasModel, or a HeldModel (weights held by the training callback)."""
     if model is not None and request.weights_only:
         yield memory_weights_evidence(model, request, initial, progress), None
     elif model is not None:
