@@ -30,6 +30,8 @@ from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import current_language, msg, nmsg
 from reportgen.options import BATCH, build_parser, settings
 from reportgen.load.guards import require_regular_file
+from reportgen.load.inputs import read_labels
+from reportgen.load.sample_index import index_sample
 from reportgen.load.model_file import check_model_file, file_sha256
 from reportgen.load.weights_file import open_weights
 from reportgen.pipeline.request import generation_time
@@ -113,9 +115,12 @@ def given_files(args: argparse.Namespace) -> dict:
         if path is not None:
             require_regular_file(path, kind)
         found[key] = str(path.resolve()) if path is not None else None
-    if args.data is not None and not args.data.is_dir():
-        require_regular_file(args.data, msg("labelled sample"))
+    if args.data is not None:
+        # Listed and checked once, here (sample_index.py), before any worker starts.
+        index_sample(args.data, args.data_labels, tuple(read_labels(args.labels)),
+                     args.data_root)
     found["data"] = str(args.data.resolve()) if args.data is not None else None
+    found["data_root"] = str(args.data_root.resolve()) if args.data_root is not None else None
     found["lang"] = current_language()
     return found
 
@@ -153,7 +158,7 @@ def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.
         else:
             pending.append((model, BatchTask(str(model.resolve()), name, shared, given["lang"],
                                              given["inputs"], given["labels"], given["data"],
-                                             given["data_labels"],
+                                             given["data_labels"], given["data_root"],
                                              tuple(settings(vars(args)).items()))))
     return reused, pending
 

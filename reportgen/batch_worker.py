@@ -37,6 +37,7 @@ class BatchTask:
     labels: str | None = None
     data: str | None = None
     data_labels: str | None = None
+    data_root: str | None = None
     # The report's settings (options by dest, as the option table declares them).
     values: tuple[tuple[str, object], ...] = ()
 
@@ -100,9 +101,11 @@ def _report(task: BatchTask) -> tuple[str | None, str | None]:
     def request(folder: Path) -> ReportRequest:
         optional = {"labels_path": task.labels, "data_path": task.data,
                     "data_labels_path": task.data_labels}
+        values = dict(task.values) | ({"data_root": Path(task.data_root)}
+                                      if task.data_root else {})
         return ReportRequest(model_path=Path(task.model), output=folder / f"{task.name}.html",
                              inputs=tuple(parse_input(text) for text in task.inputs),
-                             values=dict(task.values),
+                             values=values,
                              **{key: Path(value) for key, value in optional.items()
                                 if value is not None})
 

@@ -24,6 +24,7 @@ from reportgen.errors import ReportInputError, message_of
 from reportgen.i18n import msg, nmsg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import ModelFile, check_model_file
+from reportgen.load.sample_index import SampleIndex, index_sample
 from reportgen.load.samples import GivenInput, Sample, parse_input
 from reportgen.load.snapshot import ModelSnapshot
 from reportgen.load.weights_file import open_weights
@@ -63,11 +64,12 @@ def run_compare(args: argparse.Namespace, progress: Progress) -> tuple[Path, Pat
         raise ReportInputError(msg("give --input or --data to compare, not both"))
     if args.data_labels and not args.data:
         raise ReportInputError(msg("--data-labels goes with --data"))
+    # The sample is listed and checked before anything is loaded (sample_index.py).
+    index = index_sample(args.data, args.data_labels, (), args.data_root) if args.data else None
     file_a, file_b = check_model_file(args.model_a), check_model_file(args.model_b)
     facts, figures = compare_weights(file_a, file_b, progress)
-    if given or args.data:
-        outputs, note = compare_model_outputs(file_a, file_b, given, args.data,
-                                              args.data_labels, progress)
+    if given or index is not None:
+        outputs, note = compare_model_outputs(file_a, file_b, given, index, progress)
         facts = dataclasses.replace(facts, outputs=outputs, outputs_note=note)
     html = environment().get_template("compare.html.j2").render(
         **compare_view(facts, figures, colour_bars()))
@@ -109,7 +111,7 @@ def file_facts(model_file: ModelFile, snapshot: ModelSnapshot) -> FileFacts:
 
 
 def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[GivenInput, ...],
-                          data: Path | None, data_labels: Path | None,
+                          index: SampleIndex | None,
                           progress: Progress) -> tuple[OutputComparison | None, str]:
     """Both models run on the same inputs (--input files, or the first COMPARE_DATA_IMAGES of a
     --data sample with their labels), compared; or None and why they could not be."""
@@ -127,7 +129,7 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
                              "{error}", file=model_file.path.name, error=message_of(exc))
     snapshot = models[0].snapshot()
     samples, labels, n_available = (
-        data_samples(data, data_labels, snapshot) if data
+        data_samples(index, snapshot) if index is not None
         else (model_samples(list(given), snapshot.inputs, "auto"), None, None))
     progress.step(nmsg("running both models on {n} input", "running both models on {n} inputs",
                        len(samples)))
@@ -142,17 +144,17 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
                            run_a.scores[0], run_b.scores[0], labels, n_available), ""
 
 
-def data_samples(data: Path, data_labels: Path | None, snapshot: ModelSnapshot
+def data_samples(index: SampleIndex, snapshot: ModelSnapshot
                  ) -> tuple[list[Sample], np.ndarray, int]:
     """At most COMPARE_DATA_IMAGES images of a labelled sample, evenly spaced, as samples, their
     labels, and how many images the sample has: every layer output of every sample is kept
     for CKA, so the count is capped (and said)."""
-    from reportgen.load.dataset import read_sample
+    from reportgen.load.dataset import bind
 
     if len(snapshot.inputs) != 1:
         raise ReportInputError(msg("--data needs a model with one input; this one has {n}",
                                    n=len(snapshot.inputs)))
-    sample = read_sample(data, data_labels, snapshot.inputs[0].shape or (), snapshot.n_classes)
+    sample = bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes)
     # Evenly spaced through the sample: samples are often stored class by class.
     chosen = np.unique(np.linspace(0, sample.n_images - 1,
                                    min(sample.n_images, COMPARE_DATA_IMAGES)).astype(np.int64))

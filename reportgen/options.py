@@ -170,6 +170,10 @@ OPTIONS: tuple[Option, ...] = (
            api="data"),
     Option("data_labels", ("--data-labels",), N_("the integer labels of an .npy --data sample"),
            EVERY, Path, metavar="FILE.npy", api="data_labels"),
+    Option("data_root", ("--data-root",),
+           N_("the folder a CSV sample's image paths may lead into (default: the CSV's own "
+              "folder); images elsewhere are left out and said"),
+           EVERY, Path, metavar="DIR", api="data_root"),
     Option("input_scale", ("--input-scale",),
            N_("divide input values by this number; 'auto' (default) divides integer data by "
               "255 and leaves floats as they are"),

@@ -15,8 +15,9 @@ HERE = Path(__file__).resolve().parent
 GOLD = HERE / "gold"
 PAGE = GOLD / "handmade-page.html"
 BOOK_SIDECAR = GOLD / "book-sidecar.json"
-# Keys that change with the day and the installed libraries, not with reportgen.
-VOLATILE_KEYS = ("generated_at", "read_with")
+# Keys that change with the day, the installed libraries and where the data lies, not with
+# reportgen.
+VOLATILE_KEYS = ("generated_at", "read_with", "source")
 DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 
 

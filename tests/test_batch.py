@@ -223,7 +223,7 @@ def test_a_labelled_sample_gives_every_report_an_evaluation_and_the_index_its_ac
     assert row["accuracy"] == sidecar["evaluation"]["accuracy"]["value"] is not None
     assert sidecar["evaluation"]["n_samples"] == 24
     assert row["signature"]["data"][0] == str((tmp_path / "x.npy").resolve())
-    assert ">accuracy</th>" in (out / "index.html").read_text(encoding="utf-8")
+    assert ">sample accuracy</th>" in (out / "index.html").read_text(encoding="utf-8")
     # A sample that is not a file is refused once, before any model is made.
     assert main([str(folder), "-o", str(out), "-q", "--data", str(tmp_path / "absent.npy")]) == 2
 

@@ -276,8 +276,8 @@ def test_image_with_too_many_pixels_is_refused_before_decoding(tmp_path, width, 
     assert width * height > MAX_IMAGE_PIXELS
     folder = write_class_folders(tmp_path / "classes")
     bomb = png_claiming(folder / "fox" / "zzz.png", width, height)
-    sample = read_sample(folder, None, (8, 8, 1), 3)
-    message = refusal(lambda: all_batches(sample), bomb)
+    # Refused while the sample is listed, from the header: before any model is loaded.
+    message = refusal(lambda: read_sample(folder, None, (8, 8, 1), 3), bomb)
     # Below Pillow's own limit the header is read (its CRC holds) and our cap speaks.
     assert "pixels" in message and (width * height > 2 * Image.MAX_IMAGE_PIXELS
                                     or f"{width}x{height}" in message)
@@ -286,7 +286,11 @@ def test_image_with_too_many_pixels_is_refused_before_decoding(tmp_path, width, 
 def test_corrupt_image_is_refused(tmp_path):
     folder = write_class_folders(tmp_path / "classes")
     broken = folder / "cat" / "000.png"
-    broken.write_bytes(broken.read_bytes()[:40])
+    whole = broken.read_bytes()
+    broken.write_bytes(whole[:20])  # no header: refused while the sample is listed
+    assert "not a readable image" in refusal(lambda: read_sample(folder, None, (8, 8, 1), 3),
+                                             broken)
+    broken.write_bytes(whole[:50])  # a header, no pixels: refused when it is decoded
     sample = read_sample(folder, None, (8, 8, 1), 3)
     assert "not a readable image" in refusal(lambda: all_batches(sample), broken)
 
@@ -317,7 +321,7 @@ def test_csv_labels_must_be_known(tmp_path):
     folder = write_class_folders(tmp_path / "classes")
     csv = write_csv(tmp_path, folder, header=True, named=True)
     csv.write_text(csv.read_text() + "classes/cat/000.png,wolf\n")
-    assert "unknown label 'wolf'" in refusal(
+    assert "'wolf' is not one of the 3 class names" in refusal(
         lambda: read_sample(csv, None, (8, 8, 1), 3, class_names=CLASSES), csv)
     assert "4 class names" in refusal(lambda: read_sample(csv, None, (8, 8, 1), 3), csv)
     numbers = write_csv(tmp_path, folder, header=False, named=False)
@@ -342,11 +346,11 @@ def test_empty_class_folder_is_refused(tmp_path):
 
 def test_class_folders_must_match_the_model(tmp_path):
     folder = write_class_folders(tmp_path / "classes")
-    assert "3 class folders but the model has 10" in refusal(
+    assert "3 class names but the model has 10" in refusal(
         lambda: read_sample(folder, None, (8, 8, 1), 10), folder)
-    assert "not one of the 3 class names" in refusal(
+    assert "'fox' is not one of the 3 class names" in refusal(
         lambda: read_sample(folder, None, (8, 8, 1), 3, class_names=("cat", "dog", "cow")),
-        folder / "fox")
+        folder)
 
 
 def test_npy_sample_needs_its_labels_and_folders_take_none(tmp_path):

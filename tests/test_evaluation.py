@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import BOOK, FASHION, require_shared
-from reportgen.analyse.evaluation import (
-    EVALUATION_KINDS, MAX_STORED_PROBABILITIES, ProbabilityAccumulator, evaluate,
-    evaluation_alerts, wilson_interval)
+from reportgen.analyse.evaluation import (MAX_STORED_PROBABILITIES, ProbabilityAccumulator,
+                                          evaluate, wilson_interval)
+from reportgen.analyse.evaluation_alerts import EVALUATION_KINDS, evaluation_alerts
 from reportgen.errors import ReportInputError
 
 NAMES = ("a", "b", "c", "d", "e", "f", "g")
@@ -254,7 +254,7 @@ def test_confident_but_often_wrong_is_overconfidence():
 
 def test_every_alert_kind_states_its_threshold():
     assert {k.name for k in EVALUATION_KINDS} == {
-        "no_better_than_majority", "low_recall", "overconfidence"}
+        "label_order", "no_better_than_majority", "low_recall", "overconfidence"}
     assert all(k.threshold and k.explanation for k in EVALUATION_KINDS)
 
 

@@ -46,7 +46,7 @@ def test_every_string_of_the_sources_has_a_korean_translation():
     where = {f for m in extracted for f, _ in m.locations}
     # The extraction reaches every kind of source: templates, alerts, views, errors, notes.
     for source in ("templates/report.html.j2", "templates/sections/evaluation.html.j2",
-                   "reportgen/analyse/alerts.py", "reportgen/analyse/evaluation.py",
+                   "reportgen/analyse/weight_alerts.py", "reportgen/analyse/evaluation.py",
                    "reportgen/analyse/cam.py", "reportgen/sections/summary.py",
                    "reportgen/load/guards.py", "reportgen/page/write.py",
                    "reportgen/options.py", "reportgen/pipeline/model_run.py"):

@@ -8,6 +8,7 @@ import numpy as np
 
 from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
                              Series, TensorStats, WeightFacts)
+from reportgen.analyse.init_test import init_test
 from reportgen.analyse.predictions import predict
 from reportgen.analyse.spectral import DEFAULT_MAX_DIM
 from reportgen.analyse.stats import (channel_stats, finite_sample, histogram, normalised_entropy,
@@ -72,19 +73,21 @@ def weight_facts_of(class_name: str, weight: WeightArray, fresh_values, spectral
                                      trained=False) if initial is not None else (None, None)
     edges = shared_edges([(known.stats.min, known.stats.max)] +
                          ([(fresh.stats.min, fresh.stats.max)] if fresh else []))
+    sample = finite_sample(values) if sample is None else sample
+    if fresh is not None:
+        fresh_sample = finite_sample(initial) if fresh_sample is None else fresh_sample
     trained = dataclasses.replace(
-        weight_facts(weight, values, known.stats,
-                     histogram(finite_sample(values) if sample is None else sample, edges)),
+        weight_facts(weight, values, known.stats, histogram(sample, edges)),
         relative_change=relative_change(values, initial) if fresh else None,
         max_filter_cosine=known.max_filter_cosine,
-        similar_filter_pairs=known.similar_filter_pairs, spectral=known.spectral)
+        similar_filter_pairs=known.similar_filter_pairs, spectral=known.spectral,
+        init_test=init_test(sample, fresh_sample)
+        if fresh is not None and len(weight.values.shape) >= 2 else None)
     series = weight_series(class_name, weight.name, values)
     if fresh is None:
         return trained, None, series
     return trained, dataclasses.replace(
-        weight_facts(weight, initial, fresh.stats,
-                     histogram(finite_sample(initial) if fresh_sample is None
-                               else fresh_sample, edges)),
+        weight_facts(weight, initial, fresh.stats, histogram(fresh_sample, edges)),
         spectral=fresh.spectral), series
 
 

@@ -7,6 +7,7 @@ never held in memory at once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -25,13 +26,15 @@ FROZEN_MAJORITY = 0.5
 
 KINDS = (
     AlertKind("frozen", msg("Layer did not change"),
-              msg("every weight identical in A and B while more than {share:.0%} of the "
-                  "matched layers changed", share=FROZEN_MAJORITY),
+              msg("every trainable weight identical in A and B while more than {share:.0%} of "
+                  "the matched layers changed (moving statistics are not judged)",
+                  share=FROZEN_MAJORITY),
               msg("The rest of the model moved between the two checkpoints but this layer did "
                   "not: it was frozen (trainable=False), received no gradient, or was restored "
                   "from A."), needs=TWO_FILES),
     AlertKind("reinitialised", msg("Layer changed more than its own norm"),
-              msg("‖W_B − W_A‖ / ‖W_A‖ above {ratio:g}", ratio=REINITIALISED_RATIO),
+              msg("‖W_B − W_A‖ / ‖W_A‖ of the trainable weights above {ratio:g}",
+                  ratio=REINITIALISED_RATIO),
               msg("Training moves weights a fraction of their size; a change larger than the "
                   "weights themselves suggests the layer was re-initialised or replaced."),
               needs=TWO_FILES),
@@ -67,6 +70,7 @@ class WeightChange:
     n_non_finite: int
     spectrum_a: Spectrum
     spectrum_b: Spectrum
+    trainable: bool = True
 
     @property
     def std_change(self) -> float | None:
@@ -102,6 +106,23 @@ class LayerChange:
     def relative_change(self) -> float | None:
         """‖W_B − W_A‖ / ‖W_A‖ over the whole layer (None when A is all zeros or not finite)."""
         return _ratio(self.diff_norm, self.norm_a)
+
+    @property
+    def trained(self) -> tuple[WeightChange, ...]:
+        """The weights training changes (not a normalisation's moving statistics, which are
+        reported but not judged)."""
+        return tuple(w for w in self.weights if w.trainable)
+
+    @property
+    def trained_changed(self) -> bool:
+        """Whether any trainable weight differs between A and B."""
+        return not all(w.identical for w in self.trained)
+
+    @property
+    def trained_relative_change(self) -> float | None:
+        """‖W_B − W_A‖ / ‖W_A‖ over the trainable weights taken as one vector."""
+        return _ratio(_joined([w.diff_norm for w in self.trained]),
+                      _joined([w.norm_a for w in self.trained]))
 
 
 @dataclass(frozen=True)
@@ -157,8 +178,9 @@ def match_layers(a: ModelSnapshot, b: ModelSnapshot
 def compare_layer(depth: int, a: LayerSnapshot, b: LayerSnapshot) -> LayerChange:
     """Every weight of a matched layer, A against B."""
     return LayerChange(path=a.path, class_name=a.class_name, depth=depth,
-                       weights=tuple(compare_weight(a.class_name, wa.name, wa.values, wb.values)
-                                     for wa, wb in zip(a.weights, b.weights)))
+                       weights=tuple(dataclasses.replace(
+                           compare_weight(a.class_name, wa.name, wa.values, wb.values),
+                           trainable=wa.trainable) for wa, wb in zip(a.weights, b.weights)))
 
 
 def compare_weight(class_name: str, name: str, a, b) -> WeightChange:
@@ -273,23 +295,26 @@ def _chan(n: int, mean: float, m2: float, block: np.ndarray) -> tuple[float, flo
 
 
 def find_alerts(layers: tuple[LayerChange, ...]) -> tuple[Alert, ...]:
-    """Frozen and re-initialised layers, in model order; messages are made from the values."""
-    n_changed = sum(1 for layer in layers if layer.changed)
-    mostly_changed = n_changed > FROZEN_MAJORITY * len(layers)
+    """Frozen and re-initialised layers, in model order, judged on their trainable weights
+    only (a normalisation's moving statistics move without training and are not judged);
+    messages are made from the values."""
+    judged = [layer for layer in layers if layer.trained]
+    n_changed = sum(1 for layer in judged if layer.trained_changed)
+    mostly_changed = n_changed > FROZEN_MAJORITY * len(judged)
     found = []
-    for layer in layers:
-        ratio = layer.relative_change
-        if mostly_changed and not layer.changed:
+    for layer in judged:
+        ratio = layer.trained_relative_change
+        if mostly_changed and not layer.trained_changed:
             found.append(Alert("frozen", WARNING, layer.path,
                                msg("identical in both files, while {n_changed} of {n} matched "
-                                   "layers changed", n_changed=n_changed, n=len(layers)), "",
-                               (("n_changed_layers", n_changed), ("n_layers", len(layers)))))
+                                   "layers changed", n_changed=n_changed, n=len(judged)), "",
+                               (("n_changed_layers", n_changed), ("n_layers", len(judged)))))
         elif ratio is not None and ratio > REINITIALISED_RATIO:
             found.append(Alert("reinitialised", WARNING, layer.path,
                                msg("‖W_B − W_A‖ / ‖W_A‖ = {ratio:.3g} (threshold {limit:g})",
                                    ratio=ratio, limit=REINITIALISED_RATIO), "",
-                               (("relative_change", ratio), ("diff_norm", layer.diff_norm),
-                                ("norm_a", layer.norm_a))))
+                               (("relative_change", ratio), ("n_weights", len(layer.trained))),
+                               REINITIALISED_RATIO))
     return tuple(found)
 
 

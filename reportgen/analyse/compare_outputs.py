@@ -71,8 +71,11 @@ def compare_outputs(inputs: list[tuple[str, str]], outputs_a: dict[str, np.ndarr
 
 
 def _score(row: np.ndarray, predicted: int) -> float:
-    """The output value behind a predicted class (the unit itself for one sigmoid unit)."""
-    return float(row[0] if row.shape[0] == 1 else row[predicted])
+    """The predicted class's score: its output value, or for one sigmoid unit p for class 1
+    and 1 - p for class 0 (as the single report reads a sigmoid output)."""
+    if row.shape[0] == 1:
+        return float(row[0] if predicted == 1 else 1.0 - row[0])
+    return float(row[predicted])
 
 
 def layer_similarity(name: str, a: np.ndarray, b: np.ndarray) -> LayerSimilarity:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.alert import SAMPLE, WARNING, Alert, AlertKind
 from reportgen.analyse.calibration import Calibration, calibration
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
@@ -25,34 +24,8 @@ MAX_MATRIX_CLASSES = 30
 N_CONFUSED_PAIRS = 20
 N_MISTAKES = 16
 BINARY_THRESHOLD = 0.5
-# A class is flagged when even the top of its recall's 95 % interval stays below half the
-# mean recall: relative, so it singles out classes that lag the model's own level (a 1,000-
-# class model is not flooded with alerts), and interval-based, so 2 images cannot fire it.
-LOW_RECALL_FACTOR = 0.5
-# Confidence 10 points above accuracy on average: plainly visible on the diagram, and the
-# size of the overconfidence of uncalibrated deep networks (Guo et al. 2017).
-ECE_THRESHOLD = 0.1
 # 50,000 images x 1,000 classes (ImageNet's validation set) of float32: 200 MB.
 MAX_STORED_PROBABILITIES = 50_000_000
-EVALUATION_KINDS = (
-    AlertKind("no_better_than_majority", msg("No better than the majority class"),
-              msg("the accuracy's 95 % Wilson interval reaches the majority-class accuracy"),
-              msg("Always answering the most frequent class of the sample would do as well: "
-                  "the model has not shown that it learned anything about these images."),
-              needs=SAMPLE),
-    AlertKind("low_recall", msg("A class is rarely recognised"),
-              msg("a class's 95 % Wilson recall interval lies below {factor:g} x the mean "
-                  "recall of the classes present", factor=LOW_RECALL_FACTOR),
-              msg("The model finds this class far less often than the others; it may be rare "
-                  "in training, confused with a look-alike, or labelled differently."),
-              needs=SAMPLE),
-    AlertKind("overconfidence", msg("Overconfident predictions"),
-              msg("expected calibration error above {threshold:g} with mean confidence above "
-                  "accuracy", threshold=ECE_THRESHOLD),
-              msg("The predicted probabilities claim more certainty than the model earns: do "
-                  "not read them as probabilities without calibration (e.g. temperature "
-                  "scaling)."), needs=SAMPLE),
-)
 
 
 @dataclass(frozen=True)
@@ -125,6 +98,7 @@ class EvaluationFacts:
     confused_pairs: tuple[ConfusedPair, ...]
     mistakes: tuple[Mistake, ...]
     calibration: Calibration
+    matched: "LabelMatch | None" = None
 
     @property
     def shows_matrix(self) -> bool:
@@ -197,7 +171,29 @@ def evaluate(labels: np.ndarray, outputs: np.ndarray,
         confusion_normalised=row_normalised(counts) if k <= MAX_MATRIX_CLASSES else (),
         confused_pairs=most_confused(counts, N_CONFUSED_PAIRS),
         mistakes=confident_mistakes(labels, predicted, confidence, true_prob, N_MISTAKES),
-        calibration=calibration(labels, probs, predicted, confidence, binary))
+        calibration=calibration(labels, probs, predicted, confidence, binary),
+        matched=best_relabelling(counts))
+
+
+@dataclass(frozen=True)
+class LabelMatch:
+    """The one-to-one relabelling of the classes under which the labels agree most with the
+    predictions (the assignment problem on the confusion counts), its accuracy, and the
+    labels it moves: (label, the model's output it is matched with)."""
+
+    accuracy: float
+    moved: tuple[tuple[int, int], ...]
+
+
+def best_relabelling(counts: np.ndarray) -> LabelMatch:
+    """The relabelling that maximises the agreement of labels and predictions
+    (scipy.optimize.linear_sum_assignment: the Hungarian method, exact)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, columns = linear_sum_assignment(counts, maximize=True)
+    total = counts.sum()
+    return LabelMatch(float(counts[rows, columns].sum() / total) if total else 0.0,
+                      tuple((int(r), int(c)) for r, c in zip(rows, columns) if r != c))
 
 
 def two_classes(outputs: np.ndarray) -> np.ndarray:
@@ -289,58 +285,6 @@ def confident_mistakes(labels: np.ndarray, predicted: np.ndarray, confidence: np
     return tuple(Mistake(index=int(i), true=int(labels[i]), predicted=int(predicted[i]),
                          confidence=float(confidence[i]), true_probability=float(true_prob[i]))
                  for i in order)
-
-
-def evaluation_alerts(facts: EvaluationFacts) -> tuple[Alert, ...]:
-    """The findings of EVALUATION_KINDS that the numbers support."""
-    found = []
-    accuracy = facts.accuracy
-    if accuracy.low <= facts.majority_accuracy:
-        majority = _class_label(facts, facts.majority_class)
-        found.append(Alert(
-            "no_better_than_majority", WARNING, "",
-            msg("accuracy {accuracy:.4f} (95 % down to {low:.4f}) against {threshold:.4f} for "
-                "always answering {majority}", accuracy=accuracy.value, low=accuracy.low,
-                threshold=facts.majority_accuracy, majority=majority), majority,
-            (("accuracy", accuracy.value), ("accuracy_low", accuracy.low)),
-            facts.majority_accuracy))
-    found += low_recall_alerts(facts)
-    cal = facts.calibration
-    if cal.ece > ECE_THRESHOLD and cal.mean_confidence > accuracy.value:
-        found.append(Alert(
-            "overconfidence", WARNING, "",
-            msg("expected calibration error {ece:.4f} above {threshold:g}: mean confidence "
-                "{confidence:.4f}, accuracy {accuracy:.4f}", ece=cal.ece,
-                threshold=ECE_THRESHOLD, confidence=cal.mean_confidence,
-                accuracy=accuracy.value), "",
-            (("ece", cal.ece), ("mean_confidence", cal.mean_confidence),
-             ("accuracy", accuracy.value)), ECE_THRESHOLD))
-    return tuple(found)
-
-
-def low_recall_alerts(facts: EvaluationFacts) -> list[Alert]:
-    """Classes whose recall, even at the top of its interval, is under half the mean recall."""
-    present = [c for c in facts.classes if c.support]
-    threshold = LOW_RECALL_FACTOR * float(np.mean([c.recall for c in present]))
-    found = []
-    for c in present:
-        recall = wilson_interval(c.n_correct, c.support)
-        if recall.high < threshold:
-            name = _class_label(facts, c.index)
-            found.append(Alert(
-                "low_recall", WARNING, "",
-                msg("class {name}: recall {recall:.4f} (95 % up to {high:.4f}) below "
-                    "{threshold:.4f}, half the mean recall", name=name, recall=recall.value,
-                    high=recall.high, threshold=threshold), name,
-                (("recall", recall.value), ("recall_high", recall.high), ("support", c.support)),
-                threshold))
-    return found
-
-
-def _class_label(facts: EvaluationFacts, index: int) -> str:
-    """A class for messages: '6 (shirt)' when named, else '6'."""
-    name = facts.class_names[index] if index < len(facts.class_names) else ""
-    return f"{index} ({name})" if name else str(index)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

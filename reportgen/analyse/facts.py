@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reportgen.analyse.alert import Alert
+from reportgen.analyse.init_test import InitTest
 from reportgen.analyse.spectral import SpectralFacts
 from reportgen.analyse.tensor_facts import ChannelStats, Histogram, TensorStats
 
@@ -29,6 +30,7 @@ class WeightFacts:
     similar_filter_pairs: int = 0
     relative_change: float | None = None
     spectral: SpectralFacts | None = None  # for weights that mix channels (see spectral.py)
+    init_test: InitTest | None = None  # held against its fresh initialisation (init_test.py)
     values: tuple[float, ...] = ()  # every value, for tensors of fewer than 20 (a dot strip)
 
 
@@ -136,6 +138,7 @@ class ModelFacts:
     outputs: tuple[tuple[str, str | None, str], ...] = ()
     architecture_file_name: str = ""
     architecture_sha256: str = ""
+    in_memory: bool = False  # a model in memory: the name is the model's, the hash its weights'
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.alerts import DUPLICATE_COSINE
+from reportgen.analyse.weight_alerts import DUPLICATE_COSINE
 from reportgen.analyse.tensor_facts import TensorStats
 from reportgen.analyse.spectral import SpectralFacts, spectral_of
 from reportgen.analyse.stats import filter_similarity, size_of, summarise

@@ -32,6 +32,7 @@ class ModelFile:
     size: int
     sha256: str
     saved_by_keras_version: str
+    in_memory: bool = False  # stands for a model that lives in memory: no file at all
 
 
 def check_model_file(path: Path, role: str | None = None) -> ModelFile:

@@ -19,7 +19,7 @@ from reportgen.page.write import write_all
 # `logs` and `signature`.
 SCHEMA_VERSION = 2
 TREND_WIDTH = 640
-STATUS_TEXT = {"report": "", "reused": N_("reused (unchanged)"), "refused": N_("refused"),
+STATUS_TEXT = {"report": N_("made"), "reused": N_("reused (unchanged)"), "refused": N_("refused"),
                "failed": N_("failed")}
 MODE_NAMES = {"full": N_("full"), "weights-only": N_("weights-only"),
               "architecture-only": N_("architecture-only")}
@@ -59,7 +59,9 @@ def index_view(facts: IndexFacts) -> dict:
         "log_names": log_names,
         "rows": [row_view(k, row, facts.alert_kinds, log_names)
                  for k, row in enumerate(facts.rows, 1)],
-        "series": [series_view(k, s) for k, s in enumerate(facts.series, 1)],
+        "series": [series_view(k, s, facts.training_run is not None)
+                   for k, s in enumerate(facts.series, 1)],
+        "log_headers": [_("{name} (training log)").format(name=name) for name in log_names],
         "executor": facts.executor,
         "generated_at": facts.generated_at,
         "generator": f"reportgen {facts.reportgen_version}",
@@ -78,7 +80,7 @@ def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...],
         "file": outcome.source,
         "href": href(outcome.report) if outcome.report else "",
         "status": (f"{_(STATUS_TEXT[outcome.status])}: {outcome.reason}" if problem
-                   else _(STATUS_TEXT[outcome.status]) if STATUS_TEXT[outcome.status] else ""),
+                   else _(STATUS_TEXT[outcome.status])),
         "status_class": f"status-{outcome.status}",
         "mode": _(MODE_NAMES[row.mode]) if row.mode in MODE_NAMES else row.mode or MISSING,
         "params": fmt_int(row.params) if row.params is not None else MISSING,
@@ -96,9 +98,23 @@ TRENDS = (("start_change", N_("relative change from the first epoch ‖W − W�
           ("std", N_("std of each layer's main weight")),
           ("alpha", N_("power-law alpha of each layer's main weight")),
           ("relative_change", N_("relative change from initialisation ‖W − W₀‖ / ‖W₀‖")))
+SERIES_LEGEND = N_("Each line is one layer's main weight (its first kernel or matrix, else its "
+                   "first weight) across the epochs: how far it moved from the first epoch, "
+                   "‖W − W₁‖ / ‖W₁‖; its standard deviation; its power-law alpha; and its "
+                   "relative change from the same layer freshly initialised, ‖W − W₀‖ / ‖W₀‖ (a "
+                   "chart the reports give no value for is left out). Hover a line for its "
+                   "layer.")
+TRAINING_LEGEND = N_("Each line is one layer's main weight (its first kernel or matrix, else "
+                     "its first weight) across the epochs: how far it moved from the weights "
+                     "training started from, ‖W − W_start‖ / ‖W_start‖; its standard deviation; "
+                     "its power-law alpha; and its relative change from the same layer freshly "
+                     "initialised, ‖W − W₀‖ / ‖W₀‖ (a chart the reports give no value for is "
+                     "left out). Hover a line for its layer.")
+# A training run's reports are compared with the weights training started from (epoch 0).
+START_OF_TRAINING = N_("relative change from the start of training ‖W − W_start‖ / ‖W_start‖")
 
 
-def series_view(number: int, series: SeriesTrends) -> dict:
+def series_view(number: int, series: SeriesTrends, training: bool = False) -> dict:
     """A series: its epochs with links, and a chart with a line per layer for each trend the
     reports give (a trend no epoch has is left out: relative change from initialisation is
     unknown for weights-only reports, alpha for layers too small to fit)."""
@@ -108,8 +124,10 @@ def series_view(number: int, series: SeriesTrends) -> dict:
         lines = [(t.path, [float("nan") if v is None else v for v in getattr(t, field)])
                  for t in series.layers]
         if any(v is not None for t in series.layers for v in getattr(t, field)):
+            label = START_OF_TRAINING if training and field == "start_change" else label
             charts.append(trend_chart(epochs, lines, _(label), width=TREND_WIDTH))
     return {"name": series.name, "anchor": f"series-{number}",
+            "legend": _(TRAINING_LEGEND if training else SERIES_LEGEND),
             "epochs": [{"epoch": str(e), "href": href(r) if r else ""}
                        for e, r in zip(series.epochs, series.reports)],
             "charts": charts}

@@ -15,7 +15,7 @@ from typing import Any
 
 from reportgen.analyse.facts import ReportFacts
 from reportgen.sections.base import Evidence
-from reportgen.sections.registry import SECTIONS, collection_order
+from reportgen.sections.registry import ALERT_KINDS, SECTIONS, collection_order
 
 
 @dataclass
@@ -50,6 +50,7 @@ def build_facts(evidence: Evidence, built: Built | None = None) -> ReportFacts:
     """Collect every section's facts and alerts (those built ahead joined in at their
     turn; their notes before the sections that read every other's)."""
     built = built or Built()
+    evidence.kinds = {kind.name: kind for kind in ALERT_KINDS}
     for section in collection_order():
         if "*" in section.after and built.notes:
             evidence.notes.extend(built.notes)

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.analyse.activations import ActivationAccumulator
-from reportgen.analyse.alerts import ACTIVATION_CLASSES
+from reportgen.analyse.output_alerts import ACTIVATION_CLASSES
 from reportgen.analyse.class_activations import penultimate_layer
 from reportgen.analyse.data_run import joined, run_sample
 from reportgen.analyse.filter_examples import example_layers
 from reportgen.errors import InputMismatch, ReportInputError, message_of
 from reportgen.i18n import N_, Joined, _, msg, ngettext
-from reportgen.load.dataset import read_sample
+from reportgen.load.dataset import bind
 from reportgen.load.samples import Sample, model_samples, synthetic_sample
 from reportgen.load.snapshot import ModelSnapshot
 from reportgen.progress import Progress
@@ -51,17 +51,16 @@ class ForwardRun:
     error: str = ""
 
 
-def labelled_sample_of(snapshot: ModelSnapshot, request: ReportRequest, labels: list[str]):
-    """The labelled sample (--data) as read_sample checks it, or None without one."""
-    if request.data_path is None:
+def labelled_sample_of(snapshot: ModelSnapshot, request: ReportRequest, index):
+    """The labelled sample (--data) indexed before the model loaded, bound to the model's
+    input and classes; None without one."""
+    if index is None:
         return None
     if len(snapshot.inputs) != 1:
         raise ReportInputError(msg("{path}: a labelled sample needs a model with one input "
                                    "(this one has {n})", path=str(request.data_path),
                                    n=len(snapshot.inputs)))
-    return read_sample(request.data_path, request.data_labels_path,
-                       snapshot.inputs[0].shape or (), snapshot.n_classes, tuple(labels),
-                       request.input_scale)
+    return bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes, request.input_scale)
 
 
 def prepare_sections(model, evidence: Evidence) -> None:

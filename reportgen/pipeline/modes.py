@@ -28,7 +28,8 @@ from reportgen.parallel import beside
 from reportgen.progress import Progress
 from reportgen.pipeline.build import Built, prebuild
 from reportgen.pipeline.model_run import labelled_sample_of, prepare_sections, run_model
-from reportgen.pipeline.request import ReportRequest, file_info, hdf5_read_with
+from reportgen.load.sample_index import skipped_note
+from reportgen.pipeline.request import Given, ReportRequest, file_info, hdf5_read_with
 from reportgen.sections.base import (CONFIG, GRADIENTS, INIT, INPUTS, MODEL, SAMPLE, WEIGHTS,
                                      Evidence)
 
@@ -40,8 +41,9 @@ STARTING_WEIGHTS_NOTE = N_("The initial weights compared with are the ones this 
                            "training from, not a fresh initialisation.")
 UNUSED_INPUTS_NOTE = N_("The --input files were not used: a weights-only report runs no model.")
 ASKED_WEIGHTS_ONLY = N_("--weights-only was given")
-# Built beside the model run: what needs the weights only (the heavy part of a big model).
-BESIDE_THE_RUN = ("layers", "weights")
+# Built beside the model run: what needs the weights and the config only (the heavy part of
+# a big model, and the graph the weights' alerts read).
+BESIDE_THE_RUN = ("layers", "architecture", "weights")
 
 
 def evidence_of(mode: str, snapshot, model_facts, request: ReportRequest, labels, **more
@@ -57,7 +59,7 @@ def evidence_of(mode: str, snapshot, model_facts, request: ReportRequest, labels
                     values=dict(request.values), trusted=request.trust_model, **more)
 
 
-def full_evidence(model_file: ModelFile, model, request: ReportRequest, labels: list[str],
+def full_evidence(model_file: ModelFile, model, request: ReportRequest, given: Given,
                   progress: Progress) -> tuple[Evidence, Built]:
     """Everything: weights against a fresh initialisation, the model run and what the
     sections measure. The weights' sections are built beside the model run (numpy releases
@@ -68,12 +70,14 @@ def full_evidence(model_file: ModelFile, model, request: ReportRequest, labels: 
     progress.step(_("re-initialising the architecture for the comparison"))
     options = request.options
     init = model.fresh_weights(max(options.max_filters, options.max_channels))
-    sample = labelled_sample_of(snapshot, request, labels)  # refused before any work
+    sample = labelled_sample_of(snapshot, request, given.sample)  # refused before any work
     evidence = evidence_of(
         "full", snapshot, collect_model(snapshot, file_info(model_file, read_with())),
-        request, labels, init=init, config=model.config(),
+        request, given.labels, init=init, config=model.config(),
         repairs=model.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
     prepare_sections(model, evidence)
+    if given.sample is not None and skipped_note(given.sample):
+        evidence.notes.append(skipped_note(given.sample))
     if request.trust_model:
         evidence.notes.append(msg(TRUSTED_NOTE))
     # The weights' side rebuilds fresh layers, each under its own global seed, while this
@@ -122,7 +126,7 @@ def weights_or_architecture(model_file: ModelFile, request: ReportRequest, reaso
 
 @contextlib.contextmanager
 def file_evidence(model_file: ModelFile, architecture: Architecture | None,
-                  request: ReportRequest, labels: list[str],
+                  request: ReportRequest, given: Given,
                   progress: Progress) -> Iterator[tuple[Evidence, Built | None]]:
     """The full evidence of a model file, or the weights-only one when Keras cannot rebuild
     the model (or --weights-only asks for it)."""
@@ -141,7 +145,7 @@ def file_evidence(model_file: ModelFile, architecture: Architecture | None,
         prefetch.enough()
     try:
         if refused is None:
-            evidence, built = full_evidence(model_file, loaded, request, labels, progress)
+            evidence, built = full_evidence(model_file, loaded, request, given, progress)
     finally:
         prefetch.stop()
     if refused is not None:

@@ -23,6 +23,9 @@ MODE_NAMES = {"full": N_("full"), "weights-only": N_("weights-only"),
 WEIGHTS_ONLY_MISSING = N_("Without a rebuilt model there is no comparison with a fresh "
                           "initialisation, no feature maps and no prediction; every weight, its "
                           "statistics, histogram and images are here.")
+STARTED_FROM_MISSING = N_("The model was not run, so there are no feature maps and no "
+                          "prediction; the weights are compared with the ones training started "
+                          "from.")
 ARCHITECTURE_ONLY_MISSING = N_("No weights were read, so there are no statistics, weight "
                                "pictures, activations or predictions: only the layers and the "
                                "config the file describes.")
@@ -76,8 +79,10 @@ def report_view(facts: ReportFacts, page: Page, has: frozenset[str]) -> dict:
 def banner(facts: ReportFacts) -> dict | None:
     """Why this report is less than full, and what that leaves out; None for a full one."""
     if facts.mode == "weights-only":
+        compared = any(layer.init is not None
+                       for layer in all_layer_facts(facts.section("layers") or ()))
         return {"title": _("Weights-only report."), "reason": facts.weights_only_reason,
-                "missing": _(WEIGHTS_ONLY_MISSING)}
+                "missing": _(STARTED_FROM_MISSING if compared else WEIGHTS_ONLY_MISSING)}
     if facts.mode == "architecture-only":
         return {"title": _("Architecture-only report."),
                 "reason": facts.architecture_only_reason,

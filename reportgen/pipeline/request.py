@@ -12,7 +12,9 @@ from typing import Any, Mapping
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
 from reportgen.load.guards import require_regular_file
+from reportgen.load.inputs import read_labels
 from reportgen.load.model_file import ModelFile
+from reportgen.load.sample_index import SampleIndex, index_sample
 from reportgen.load.samples import GivenInput
 from reportgen.options import Options, drawing_options, option_default
 from reportgen.options import settings as report_settings
@@ -68,12 +70,26 @@ class ReportRequest:
         return found + [path for path in (self.labels_path, self.architecture_path,
                                           self.data_path, self.data_labels_path) if path]
 
-    def check_files(self) -> None:
-        """The given files are regular files, and --data-labels comes with --data."""
+    def read_given(self) -> "Given":
+        """The given files read and checked before any model is loaded: the inputs are
+        regular files, the class names, the labelled sample listed (sample_index.py)."""
         for given in self.inputs:
             require_regular_file(given.path, msg("input file"))
         if self.data_labels_path is not None and self.data_path is None:
             raise ReportInputError(msg("--data-labels needs --data (the images they label)"))
+        labels = tuple(read_labels(self.labels_path))
+        sample = index_sample(self.data_path, self.data_labels_path, labels,
+                              self.value("data_root")) if self.data_path is not None else None
+        return Given(labels, sample)
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a request's files say, read before any model is loaded: the class names
+    (--labels) and the labelled sample's index (--data), None without one."""
+
+    labels: tuple[str, ...] = ()
+    sample: SampleIndex | None = None
 
 
 def output_paths(output: Path, protected: list[Path]) -> tuple[Path, Path]:
@@ -102,6 +118,7 @@ def file_info(model_file: ModelFile, read_with: tuple[tuple[str, str], ...]) -> 
         "read_with": read_with,
         "reportgen_version": __version__,
         "generated_at": generation_time(),
+        "in_memory": model_file.in_memory,
     }
 
 

@@ -10,7 +10,6 @@ from typing import Iterator
 
 from reportgen.analyse.facts import ReportFacts
 from reportgen.i18n import _
-from reportgen.load.inputs import read_labels
 from reportgen.load.model_file import check_model_file, read_architecture
 from reportgen.parallel import one_blas_thread
 from reportgen.progress import Progress
@@ -18,7 +17,7 @@ from reportgen.pipeline.build import Built, build_facts, draw_pictures
 from reportgen.pipeline.modes import file_evidence, full_evidence, memory_weights_evidence
 from reportgen.pipeline.output import Output
 from reportgen.pipeline.page import page_context, render, report_view, sidecar_text
-from reportgen.pipeline.request import ReportRequest
+from reportgen.pipeline.request import Given, ReportRequest
 from reportgen.sections.base import MODEL, Evidence
 
 
@@ -49,9 +48,8 @@ def build_report(request: ReportRequest, progress: Progress, model=None,
     OpenBLAS thread spins on the other core for a while after every call, which cost a
     training beside the callback's reports as much CPU again as the reports themselves."""
     with one_blas_thread():
-        labels = read_labels(request.labels_path)
-        request.check_files()
-        with gathered(request, labels, progress, model, initial) as (evidence, built):
+        given = request.read_given()
+        with gathered(request, given, progress, model, initial) as (evidence, built):
             return rendered(evidence, built, request.settings, progress)
 
 
@@ -72,7 +70,7 @@ def rendered(evidence: Evidence, built: Built | None, settings: dict,
 
 
 @contextlib.contextmanager
-def gathered(request: ReportRequest, labels: list[str], progress: Progress, model,
+def gathered(request: ReportRequest, given: Given, progress: Progress, model,
              initial: dict | None) -> Iterator[tuple[Evidence, Built | None]]:
     """The evidence of the request's mode (and the sections built beside its model run), kept
     valid while the report is built from it (a weights file stays open). `model` is a
@@ -81,10 +79,10 @@ def gathered(request: ReportRequest, labels: list[str], progress: Progress, mode
         yield memory_weights_evidence(model, request, initial, progress), None
     elif model is not None:
         progress.step(_("reading the in-memory model {name}").format(name=model.name))
-        yield full_evidence(model.memory_file(), model, request, labels, progress)
+        yield full_evidence(model.memory_file(), model, request, given, progress)
     else:
         model_file = check_model_file(request.model_path)
         architecture = (read_architecture(request.architecture_path)
                         if request.architecture_path else None)
-        with file_evidence(model_file, architecture, request, labels, progress) as found:
+        with file_evidence(model_file, architecture, request, given, progress) as found:
             yield found

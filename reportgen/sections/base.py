@@ -85,6 +85,7 @@ class Evidence:
     measured: dict[str, Any] = field(default_factory=dict)  # each section's `measure`
     facts: dict[str, Any] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
+    kinds: Mapping[str, AlertKind] = field(default_factory=dict)  # every kind, by name
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,12 @@ class Page:
     def alerts_of(self, layer: str) -> list[dict]:
         """The alert rows about one layer."""
         return self.by_layer.get(layer, [])
+
+    def warned(self, layer: str | None = None) -> int:
+        """How many errors and warnings (not notes) there are about a layer, or in all: the
+        number a badge shows."""
+        rows = self.alert_rows if layer is None else self.alerts_of(layer)
+        return sum(1 for row in rows if row["severity"] != "note")
 
 
 def nothing(*_args) -> None:

@@ -36,7 +36,7 @@ def n_values(layer) -> int:
 
 def view(facts: tuple[LayerFacts, ...], _pictures, page: Page) -> dict:
     """The table's rows and the stored config."""
-    return {"rows": [layer_row(layer, page.anchors[layer.path], len(page.alerts_of(layer.path)))
+    return {"rows": [layer_row(layer, page.anchors[layer.path], page.warned(layer.path))
                      for layer in all_layer_facts(facts)],
             "model_config": config_text(page.facts.model_config)}
 
@@ -100,7 +100,19 @@ def weight_dict(weight: WeightFacts) -> dict:
         "similar_filter_pairs": weight.similar_filter_pairs,
         "relative_change": weight.relative_change,
         "spectral": spectral_dict(weight.spectral),
+        "init_test": init_test_dict(weight.init_test),
     }
+
+
+def init_test_dict(test) -> dict | None:
+    """The kernel held against its fresh initialisation (analyse/init_test.py); null without
+    one."""
+    if test is None:
+        return None
+    return {"n": test.n, "n_fresh": test.n_fresh, "fresh_reach": test.fresh_reach,
+            "share_outside": test.share_outside, "outside_threshold": test.outside_threshold,
+            "ks_distance": test.ks_distance, "ks_threshold": test.ks_threshold,
+            "judged": test.judged, "trained": test.trained}
 
 
 def spectral_dict(spectral) -> dict | None:

@@ -24,9 +24,13 @@ def view(facts: ModelFacts, _pictures, page: Page) -> dict:
 
 def summary_rows(m: ModelFacts, mode: str) -> list[tuple[str, str]]:
     """The file, the libraries, the parameters, the inputs and outputs."""
-    rows = [(_("Model file"), m.file_name), (_("File size"), fmt_bytes(m.file_size)),
-            ("SHA-256", m.sha256), (_("Format"), m.format),
-            (_("Saved by Keras"), m.saved_by_keras_version)]
+    if m.in_memory:  # no file: the model's name, its weights' hash, the Keras that holds it
+        rows = [(_("Model"), m.file_name), (_("SHA-256 of the weights"), m.sha256),
+                (_("Held in"), m.saved_by_keras_version)]
+    else:
+        rows = [(_("Model file"), m.file_name), (_("File size"), fmt_bytes(m.file_size)),
+                ("SHA-256", m.sha256), (_("Format"), m.format),
+                (_("Saved by Keras"), m.saved_by_keras_version)]
     if m.architecture_file_name:
         rows += [(_("Architecture from"),
                   _("{file} (SHA-256 {sha256}); the weights from {weights}").format(
@@ -62,6 +66,7 @@ def sidecar(m: ModelFacts, evidence: Evidence) -> dict:
     return {
         "model": {
             "file": m.file_name, "file_size": m.file_size, "sha256": m.sha256,
+            "in_memory": m.in_memory,
             "format": m.format, "saved_by_keras_version": m.saved_by_keras_version,
             "read_with": dict(m.read_with), "class_name": m.class_name or None,
             "params": ({"total": m.n_params, "trainable": m.n_trainable_params,

@@ -4,10 +4,11 @@ initialisation, the share of its channels dead over real inputs, its alpha and i
 
 from __future__ import annotations
 
-from reportgen.analyse.alerts import ALPHA_HIGH, ALPHA_LOW, ALPHA_UNRELIABLE, KS_UNRELIABLE
+from reportgen.analyse.weight_alerts import ALPHA_HIGH, ALPHA_LOW, meaningful_fit
 from reportgen.analyse.facts import LayerFacts, WeightFacts, all_layer_facts
 from reportgen.i18n import N_, _
 from reportgen.page.formatting import fmt_int, fmt_number, fmt_percent
+from reportgen.sections.alert_rows import badge
 from reportgen.sections.base import WEIGHTS, Evidence, Page, Section
 
 
@@ -44,7 +45,7 @@ def alpha_cell(weight: WeightFacts) -> dict:
     if spectrum.alpha is None:
         return {"alpha": _("n/a"), "alpha_class": "alpha-na",
                 "alpha_title": spectrum.reason or ""}
-    if spectrum.alpha > ALPHA_UNRELIABLE or spectrum.ks_distance > KS_UNRELIABLE:
+    if not meaningful_fit(spectrum):
         band = "alpha-unreliable"
     elif spectrum.alpha < ALPHA_LOW:
         band = "alpha-low"
@@ -80,7 +81,7 @@ def overview_rows(layers: list[LayerFacts], anchors: dict[str, str],
             "dead": fmt_percent(dead[layer.path]) if layer.path in dead else "",
             **alpha_cell(weight),
             "alerts": ", ".join(sorted({a["title"].lower() for a in alerts})),
-            "n_alerts": str(len(alerts)) if alerts else "",
+            "n_alerts": badge(alerts),
         })
     return rows
 
@@ -104,7 +105,7 @@ def overview_legend(has_init: bool, has_dead: bool) -> str:
         text += " " + _("Two independent draws of the same initialiser are √2 ≈ 1.41 apart: a "
                         "change near 1.41 says the weights are as far from this fresh draw as "
                         "any random weights would be, not that the layer trained (the check "
-                        "'Layer may not have trained' compares their statistics instead).")
+                        "'Layer did not train' compares their distributions instead).")
     return text
 
 

@@ -1,35 +1,65 @@
-"""The summary: a few sentences a reader takes away first, every alert grouped by kind, and
-the table of what was checked (every kind of the registry, with its threshold)."""
+"""The summary: the headline verdict (analyse/verdict.py), a few sentences a reader takes
+away first, the errors and warnings grouped by kind (open, red and amber), the notes in a
+quiet list, and the table of what was checked (every kind of the registry, with its
+threshold)."""
 
 from __future__ import annotations
 
-from reportgen.analyse.alert import AlertKind
+from reportgen.analyse.alert import NOTE, AlertKind
 from reportgen.analyse.facts import ReportFacts, all_layer_facts
+from reportgen.analyse.verdict import Basis, Verdict, verdict as headline_of
 from reportgen.i18n import N_, _, localised, ngettext
-from reportgen.page.formatting import fmt_int, fmt_number, fmt_percent
+from reportgen.page.formatting import fmt_int, fmt_number
 from reportgen.sections.alert_rows import alert_groups
-from reportgen.sections.base import Page, Section, toc_entry
+from reportgen.sections.base import Evidence, Page, Section, toc_entry
 
 VERDICT_INPUTS = 3  # inputs whose prediction the summary names
 STATUS_NAMES = {"alert": N_("alert"), "ok": N_("ok"), "not checked": N_("not checked")}
 
 
-def view(_facts, _pictures, page: Page) -> dict:
-    """The verdict, the alert groups (the synthetic pattern's apart) and the checks."""
+def collect(evidence: Evidence) -> Verdict:
+    """The headline, from every alert the other sections raised."""
+    return headline_of(evidence.alerts, basis(evidence),
+                       {name: kind.title for name, kind in evidence.kinds.items()})
+
+
+def basis(evidence: Evidence) -> Basis:
+    """What the checks rested on."""
+    activations = evidence.facts.get("activations")
+    inputs = activations.inputs if activations is not None else ()
+    data = evidence.facts.get("evaluation")
+    evaluation = data.evaluation if data is not None else None
+    return Basis(evidence.mode, len(inputs), bool(inputs) and all(i.synthetic for i in inputs),
+                 evaluation.accuracy if evaluation is not None else None,
+                 evaluation.n_samples if evaluation is not None else 0)
+
+
+def view(headline: Verdict, _pictures, page: Page) -> dict:
+    """The headline, the alert groups by severity (notes apart) and the checks."""
     facts = page.facts
     kinds = [kind for kind, _checked in page.checks]
-    model_rows = [row for row, alert in zip(page.alert_rows, facts.alerts) if not alert.synthetic]
-    synthetic = [row for row, alert in zip(page.alert_rows, facts.alerts) if alert.synthetic]
-    return {"verdict": verdict(facts, kinds),
-            "alert_groups": alert_groups(model_rows, kinds),
-            "synthetic_alerts": synthetic, "synthetic_count": str(len(synthetic)),
+    serious = [row for row in page.alert_rows if row["severity"] != NOTE]
+    notes = [row for row in page.alert_rows if row["severity"] == NOTE]
+    return {"headline": headline.sentence, "headline_kind": headline.kind.replace(" ", "-"),
+            "verdict": verdict_lines(facts),
+            "alert_groups": alert_groups(serious, kinds),
+            "notes": alert_groups(notes, kinds), "notes_count": str(len(notes)),
             "checks": [check_row(kind, checked, facts) for kind, checked in page.checks]}
+
+
+def sidecar(headline: Verdict | None, _evidence: Evidence) -> dict:
+    """The key `verdict`: the rule that made the headline, its sentence, and the alerts by
+    severity."""
+    if headline is None:
+        return {"verdict": None}
+    return {"verdict": {"kind": headline.kind, "sentence": headline.sentence,
+                        "errors": headline.n_errors, "warnings": headline.n_warnings,
+                        "notes": headline.n_notes}}
 
 
 def toc(_facts, _view, page: Page) -> list[dict]:
     """The summary's line, with the number of alerts about the model."""
-    return [toc_entry(N_("Summary"), "summary",
-                      sum(1 for a in page.facts.alerts if not a.synthetic))]
+    return [toc_entry(N_("Summary"), "summary", page.warned())]
 
 
 def check_row(kind: AlertKind, checked: bool, facts: ReportFacts) -> dict:
@@ -45,17 +75,12 @@ def check_row(kind: AlertKind, checked: bool, facts: ReportFacts) -> dict:
             "explanation": localised(kind.explanation)}
 
 
-def verdict(facts: ReportFacts, kinds: list[AlertKind]) -> list[str]:
-    """A few plain sentences a reader takes away first."""
-    lines = [size_line(facts), alert_line(facts, kinds)]
-    evaluation = _evaluation(facts)
-    if evaluation is not None:
-        lines.append(_("Accuracy on the labelled sample: {accuracy} of {n} images (95 % "
-                       "interval {low} to {high}).").format(
-            accuracy=fmt_percent(evaluation.accuracy.value), n=fmt_int(evaluation.n_samples),
-            low=fmt_percent(evaluation.accuracy.low), high=fmt_percent(evaluation.accuracy.high)))
+def verdict_lines(facts: ReportFacts) -> list[str]:
+    """The sentences after the headline: the model's size, and what the first inputs were
+    predicted to be."""
     activations = facts.section("activations")
-    return lines + prediction_lines(activations.inputs if activations is not None else ())
+    return [size_line(facts)] + prediction_lines(activations.inputs
+                                                 if activations is not None else ())
 
 
 def size_line(facts: ReportFacts) -> str:
@@ -68,25 +93,6 @@ def size_line(facts: ReportFacts) -> str:
                     "{n} layers, {n_weighted} with weights, {n_params} parameters.",
                     len(layers)).format(n=len(layers), n_weighted=n_weighted,
                                         n_params=fmt_int(facts.model.n_params))
-
-
-def alert_line(facts: ReportFacts, kinds: list[AlertKind]) -> str:
-    """How many alerts, of which kinds; or that every check passed."""
-    alerts = [a for a in facts.alerts if not a.synthetic]
-    if alerts:
-        titles = {kind.name: kind.title for kind in kinds}
-        named = sorted({localised(titles[a.kind]).lower() for a in alerts})
-        return ngettext("{n} alert: {kinds}.", "{n} alerts: {kinds}.", len(alerts)).format(
-            n=len(alerts), kinds="; ".join(named))
-    if facts.mode == "architecture-only":
-        return _("No weights were read, so no check could run.")
-    return _("No alert: every check below passed.")
-
-
-def _evaluation(facts: ReportFacts):
-    """The labelled sample's evaluation, if there is one."""
-    data = facts.section("evaluation")
-    return data.evaluation if data is not None else None
 
 
 def prediction_lines(inputs) -> list[str]:
@@ -105,5 +111,5 @@ def prediction_lines(inputs) -> list[str]:
     return lines
 
 
-SECTION = Section(name="summary", title=N_("Summary"), template="summary.html.j2", view=view,
-                  toc=toc)
+SECTION = Section(name="summary", title=N_("Summary"), template="summary.html.j2",
+                  after=("*",), collect=collect, view=view, sidecar=sidecar, toc=toc)

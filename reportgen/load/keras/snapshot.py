@@ -67,7 +67,8 @@ def _memory_file(name: str, weights) -> ModelFile:
     return ModelFile(path=Path(name), format=msg("in-memory Keras model (not saved)"),
                      size=size, sha256=digest.hexdigest(),
                      saved_by_keras_version=msg("not saved (in memory, Keras {version})",
-                                                version=import_keras().__version__))
+                                                version=import_keras().__version__),
+                     in_memory=True)
 
 
 @dataclass(frozen=True)

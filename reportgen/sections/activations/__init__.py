@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from reportgen.analyse.activations import SampleActivation
-from reportgen.analyse.alerts import KINDS, activation_alerts
+from reportgen.analyse.output_alerts import KINDS as ACTIVATION_KINDS, activation_alerts
 from reportgen.analyse.collect import collect_input
 from reportgen.analyse.facts import InputFacts, all_layer_facts
 from reportgen.draw.pictures import feature_grid, input_picture, map_layers, output_picture
@@ -20,8 +20,6 @@ from reportgen.sections.base import MODEL, Evidence, Page, Section, toc_entry
 from reportgen.sections.activations.maps_view import (input_heads, map_rows, other_outputs,
                                                  prediction_table)
 
-ACTIVATION_KINDS = tuple(kind for kind in KINDS if kind.name in ("dead_channels",
-                                                                  "uniform_output"))
 
 
 @dataclass(frozen=True)

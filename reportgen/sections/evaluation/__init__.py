@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from reportgen.analyse.data_run import DataFacts
-from reportgen.analyse.evaluation import EVALUATION_KINDS, evaluation_alerts
+from reportgen.analyse.evaluation_alerts import EVALUATION_KINDS, evaluation_alerts
 from reportgen.draw.data_pictures import evaluation_images
 from reportgen.i18n import N_
 from reportgen.sections.base import SAMPLE, Evidence, Page, Section
@@ -47,11 +47,13 @@ def sidecar(data: DataFacts | None, evidence: Evidence) -> dict:
     found = [{"kind": a.kind, "subject": a.subject, "message": a.message,
               "values": dict(a.values), "threshold": a.threshold}
              for a in evidence.alerts if a.kind in KIND_NAMES]
+    skipped = evidence.outputs.sample.skipped if evidence.outputs is not None else ()
     return {
         "labelled_sample": {
             "description": data.description, "n_images": data.n_images,
             "class_names": list(data.class_names), "evaluation_error": data.evaluation_error,
-            "activations": [dataclasses.asdict(s) for s in data.activations]},
+            "activations": [dataclasses.asdict(s) for s in data.activations],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in skipped]},
         "evaluation": (dataclasses.asdict(data.evaluation) | {"alerts": found}
                        if data.evaluation is not None else None),
     }

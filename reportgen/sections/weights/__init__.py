@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.analyse.alerts import KINDS, weight_alerts
+from reportgen.analyse.weight_alerts import (KINDS, model_untrained, normalised_layers,
+                                             weight_alerts)
 from reportgen.analyse.facts import LayerFacts, all_layer_facts
 from reportgen.draw.pictures import MAX_FRESH_MOSAICS, kernel_layers, layer_figures
 from reportgen.i18n import N_, _, msg
@@ -20,8 +21,6 @@ OPEN_SECTIONS = 12  # layer sections start open up to this many layers with weig
 FRESH_CUT_NOTE = N_("Kernel pictures and spectra of the freshly initialised layer are drawn for "
                     "the first {shown} layers with kernels; the statistics compare every layer "
                     "with its initialisation.")
-WEIGHT_KINDS = tuple(kind for kind in KINDS if kind.name not in ("dead_channels",
-                                                                  "uniform_output"))
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,15 @@ def collect(evidence: Evidence) -> WeightsFacts:
                         frozenset(kernels[:MAX_FRESH_MOSAICS]))
 
 
-def alerts(facts: WeightsFacts, _evidence: Evidence):
-    """Every layer's weight alerts, in model order."""
-    return tuple(alert for layer in all_layer_facts(facts.layers)
-                 for alert in weight_alerts(layer))
+def alerts(facts: WeightsFacts, evidence: Evidence):
+    """Every layer's weight alerts, in model order (a kernel normalised right after is not
+    judged by its scale); then the model's, when none of its layers trained."""
+    layers = list(all_layer_facts(facts.layers))
+    normalised = normalised_layers(evidence.facts.get("architecture"),
+                                   {layer.path: layer.class_name for layer in layers})
+    found = [alert for layer in layers
+             for alert in weight_alerts(layer, layer.path in normalised)]
+    return tuple(model_untrained(layers, found) + found)
 
 
 def pictures(_layers, evidence: Evidence) -> dict:
@@ -80,10 +84,10 @@ def toc(facts: WeightsFacts, _view, page: Page) -> list[dict]:
     entries = [toc_entry(N_("Weights"), "weights")]
     if len(weighted) <= OPEN_SECTIONS:  # a big model's layers are listed by the overview
         entries += [toc_entry(layer.path.replace("/", " / "), page.anchors[layer.path],
-                              len(page.alerts_of(layer.path)), 1) for layer in weighted]
+                              page.warned(layer.path), 1) for layer in weighted]
     return entries
 
 
 SECTION = Section(name="weights", title=N_("Weights"), template="weights.html.j2",
-                  needs=frozenset({WEIGHTS}), kinds=WEIGHT_KINDS, after=("layers",),
+                  needs=frozenset({WEIGHTS}), kinds=KINDS, after=("layers", "architecture"),
                   collect=collect, alerts=alerts, pictures=pictures, view=view, toc=toc)

@@ -8,6 +8,7 @@ from reportgen.draw.figures import Figure, Picture
 from reportgen.i18n import N_, _, ngettext
 from reportgen.page.formatting import fmt_int, fmt_number, fmt_percent, fmt_shape
 from reportgen.page.figure_view import figure_view
+from reportgen.sections.alert_rows import badge
 from reportgen.sections.weights.charts import series_view, spectral_view, weight_chart
 
 STAT_COLUMNS = (("mean", N_("mean")), ("std", N_("std")), ("min", N_("min")), ("max", N_("max")),
@@ -23,7 +24,7 @@ def layer_section(layer: LayerFacts, anchor: str, figures: list[Figure],
     return {
         "alerts": alerts,
         "open": opened,
-        "n_alerts": str(len(alerts)) if alerts else "",
+        "n_alerts": badge(alerts),
         "name": layer.path.replace("/", " / "),
         "anchor": anchor,
         "class_name": layer.class_name or _(UNKNOWN),
