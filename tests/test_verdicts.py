@@ -120,6 +120,22 @@ def test_one_reinitialised_layer_is_a_warning_about_that_layer_only(tmp_path):
     assert "Layer did not train" in data["verdict"]["sentence"]
 
 
+
+def test_one_nan_weight_is_an_error_at_its_layer_and_its_spread_is_counted_not_repeated(tmp_path):
+    model = trained_like(cnn())
+    kernel, bias = model.get_layer("conv").get_weights()
+    kernel[1, 1, 0, 0] = np.nan
+    model.get_layer("conv").set_weights([kernel, bias])
+    data = sidecar_of(model, tmp_path)
+    found = by_kind(data)["non_finite"]
+    assert all(a["severity"] == ERROR for a in found)
+    weights = [a for a in found if a["subject"] != "output"]
+    [output] = [a for a in found if a["subject"] == "output"]
+    assert [a["layer"] for a in weights] == ["conv"]
+    # The NaN reaches every layer after conv: relu, gap and probs.
+    assert output["layer"] == "conv" and output["values"]["n_layers_after"] == 3
+    assert data["verdict"]["kind"] == "broken"
+
 # --- exploding weights, and the scale a normalisation makes free ------------------------------
 
 def test_a_kernel_normalised_right_after_is_not_judged_by_its_scale(tmp_path):
@@ -226,6 +242,10 @@ def test_labels_in_another_class_order_are_an_error_with_both_accuracies():
     assert values["matched_accuracy"] == 1.0 and values["accuracy"] == pytest.approx(
         np.mean(np.argsort(order)[labels] == labels))
     assert not [a for a in evaluation_alerts(evaluate(labels, probs)) if a.kind == "label_order"]
+    # What the wrong order makes of accuracy and calibration is said, as notes only.
+    others = [a for a in evaluation_alerts(facts) if a.kind != "label_order"]
+    assert {a.kind for a in others} >= {"no_better_than_majority", "overconfidence"}
+    assert {a.severity for a in others} == {NOTE}
 
 
 def test_a_weak_model_is_not_called_out_of_order():

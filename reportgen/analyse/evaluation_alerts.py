@@ -8,13 +8,17 @@
   the mean recall.
 - overconfidence (warning): expected calibration error above 0.1 with mean confidence above
   accuracy.
+
+Under a label_order error the other three rest on labels in the wrong order: they are notes.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from reportgen.analyse.alert import ERROR, SAMPLE, WARNING, Alert, AlertKind
+from reportgen.analyse.alert import ERROR, NOTE, SAMPLE, WARNING, Alert, AlertKind
 from reportgen.analyse.evaluation import EvaluationFacts, wilson_interval
 from reportgen.i18n import msg
 
@@ -60,8 +64,18 @@ EVALUATION_KINDS = (
 
 
 def evaluation_alerts(facts: EvaluationFacts) -> tuple[Alert, ...]:
-    """The findings of EVALUATION_KINDS that the numbers support."""
-    found = label_order_alerts(facts)
+    """The findings of EVALUATION_KINDS that the numbers support. Under a label_order error
+    the others rest on labels in the wrong order: they are kept, as notes."""
+    order = label_order_alerts(facts)
+    found = accuracy_alerts(facts)
+    if order:
+        found = [replace(alert, severity=NOTE) for alert in found]
+    return tuple(order + found)
+
+
+def accuracy_alerts(facts: EvaluationFacts) -> list[Alert]:
+    """The sample's accuracy against the majority class, recall per class, calibration."""
+    found = []
     accuracy = facts.accuracy
     if accuracy.low <= facts.majority_accuracy:
         majority = _class_label(facts, facts.majority_class)
@@ -83,7 +97,7 @@ def evaluation_alerts(facts: EvaluationFacts) -> tuple[Alert, ...]:
                 accuracy=accuracy.value), "",
             (("ece", cal.ece), ("mean_confidence", cal.mean_confidence),
              ("accuracy", accuracy.value)), ECE_THRESHOLD))
-    return tuple(found)
+    return found
 
 
 def label_order_alerts(facts: EvaluationFacts) -> list[Alert]:

@@ -1,6 +1,7 @@
 """The alerts about a model's outputs, each with its rule written down (docs/alerts.md):
 
-- non_finite (error): NaN or Inf in a layer's output for a drawn input.
+- non_finite (error): NaN or Inf in a layer's output for a drawn input, once, at the first
+  layer that has them (every later layer inherits them).
 - dead_channels: channels zero for every value of every input. A warning only when it rests
   on real inputs, at least MIN_INPUTS of them, and half or more of the layer's channels are
   dead; otherwise a note with the count (a few dead ReLU units in a trained layer are common
@@ -76,18 +77,22 @@ def uniform_alerts(inputs: Sequence[InputFacts]) -> list[Alert]:
 
 
 def output_non_finite(drawn: Sequence[InputFacts]) -> list[Alert]:
-    """NaN or Inf values in a layer's output, over the drawn inputs."""
-    found = []
-    for k, first in enumerate(drawn[0].activations if drawn else ()):
-        per_input = [item.activations[k] for item in drawn]
-        bad = sum(a.stats.n_nan + a.stats.n_inf for a in per_input)
-        if bad:
-            found.append(Alert("non_finite", ERROR, first.layer,
-                               nmsg("output: {bad} NaN or Inf values over {n} input",
-                                    "output: {bad} NaN or Inf values over {n} inputs",
-                                    len(per_input), bad=bad),
-                               "output", (("n_non_finite", bad), ("n_inputs", len(per_input)))))
-    return found
+    """NaN or Inf values in a layer's output, over the drawn inputs: one error at the first
+    layer (in model order) that has them, since every layer after it inherits them, with how
+    many later layers do."""
+    counts = [(first.layer, sum(item.activations[k].stats.n_nan + item.activations[k].stats.n_inf
+                                for item in drawn))
+              for k, first in enumerate(drawn[0].activations if drawn else ())]
+    bad = [(layer, n) for layer, n in counts if n]
+    if not bad:
+        return []
+    (layer, n_bad), after = bad[0], len(bad) - 1
+    text = nmsg("output: {bad} NaN or Inf values over {n} input",
+                "output: {bad} NaN or Inf values over {n} inputs", len(drawn), bad=n_bad)
+    if after:
+        text += msg("; carried on to {after} later layers", after=after)
+    return [Alert("non_finite", ERROR, layer, text, "output",
+                  (("n_non_finite", n_bad), ("n_inputs", len(drawn)), ("n_layers_after", after)))]
 
 
 def dead_channel_alert(summary, synthetic: bool) -> Alert:
