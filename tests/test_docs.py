@@ -73,3 +73,9 @@ def test_every_top_level_key_of_a_sidecar_is_documented():
         encoding="utf-8"), flags=re.M))
     for sidecar in full_sidecars():
         assert set(sidecar) - documented == set()
+
+
+def test_the_alerts_page_lists_every_kind_as_the_code_states_it():
+    page = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
+    assert tool("alerts_doc").render(page) == page, \
+        "docs/alerts.md is stale: run python3 tools/alerts_doc.py"
