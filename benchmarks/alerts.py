@@ -150,6 +150,7 @@ def planted(folder: Path) -> dict[str, Path]:
     kernel, bias = model.get_layer("dense").get_weights()
     model.get_layer("dense").set_weights([kernel, np.full_like(bias, -1000.0)])
     save("dead_relu", model)
+    save("resnet50_untrained", k.applications.ResNet50(weights=None))
     return paths
 
 
@@ -192,6 +193,8 @@ def cases(folder: Path) -> list[Case]:
         Case("compare: epoch 1 vs last of the BatchNormalization CNN",
              ["compare", *(str(p) for p in normalised), *held]),
         Case("whole model re-initialised", [str(bad["reinitialised"])], ("model_untrained",)),
+        Case("ResNet50 as built (weights=None)", [str(bad["resnet50_untrained"])],
+             ("model_untrained",)),
         Case("one layer re-initialised", [str(bad["one_layer_reinitialised"])], ("untrained",),
              "conv2d_1"),
         Case("NaN in one weight", [str(bad["nan_weight"])], ("non_finite",), "conv2d"),
@@ -226,8 +229,12 @@ def describe(case: Case) -> str:
     alerts = case.sidecar.get("alerts", [])
     count = " / ".join(str(sum(a["severity"] == s for a in alerts))
                        for s in ("error", "warning", "note"))
-    raised = sorted({f"{a['kind']} ({a['severity']}{', ' + a['layer'] if a['layer'] else ''})"
-                     for a in case.serious()})
+    groups: dict[tuple[str, str], list[str]] = {}
+    for alert in case.serious():
+        groups.setdefault((alert["kind"], alert["severity"]), []).append(alert["layer"])
+    raised = [f"{kind} ({severity}) x{len(layers)}" + (
+        f" on {', '.join(sorted(set(layers))[:3])}{', ...' if len(set(layers)) > 3 else ''}"
+        if any(layers) else "") for (kind, severity), layers in groups.items()]
     accuracy = case.measured_accuracy()
     cells = [case.name, case.expected(), count, "; ".join(raised) or "-",
              "-" if accuracy is None else f"{accuracy:.4f}", "met" if case.met() else "NOT MET"]

@@ -3,6 +3,7 @@ to), its severity, the headline, the label-order check, and labels that match th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -69,8 +70,9 @@ def test_a_same_distribution_draw_is_untrained_and_values_outside_a_bounded_supp
     fresh = rng.uniform(-0.05, 0.05, 20_000)
     again = rng.uniform(-0.05, 0.05, 20_000)
     test = init_test(again, fresh)
-    # The thresholds, worked out by hand: 1.949 sqrt(2/20000), and max(1 %, 5/20001).
-    assert math.isclose(test.ks_threshold, 1.949 * math.sqrt(2 / 20_000))
+    # The thresholds, worked out by hand: c(0.001) = 1.9495, times sqrt(2/20000), and
+    # max(1 %, 5/20001).
+    assert test.ks_threshold == pytest.approx(1.9495 * math.sqrt(2 / 20_000), rel=1e-4)
     assert test.outside_threshold == 0.01
     assert test.judged and not test.trained
     # A layer that trained a little: its spread barely moved, but 5.6 % of its weights left
@@ -91,6 +93,15 @@ def test_a_shifted_distribution_is_trained_by_the_two_sample_test():
     test = init_test(shifted, fresh)
     assert test.share_outside <= test.outside_threshold
     assert test.ks_distance > test.ks_threshold and test.trained
+
+
+def test_the_models_alpha_is_split_over_its_tests():
+    rng = np.random.default_rng(6)
+    test = init_test(rng.normal(size=1_000), rng.normal(size=1_000))
+    # Tested together with 53 others: α = 0.001 / 54, c = sqrt(-ln(0.0005 / 54) / 2) = 2.4073.
+    together = dataclasses.replace(test, n_tests=54)
+    assert together.ks_threshold == pytest.approx(2.4073 * math.sqrt(2 / 1_000), rel=1e-4)
+    assert together.ks_threshold > test.ks_threshold
 
 
 def test_a_tiny_kernel_is_not_judged():

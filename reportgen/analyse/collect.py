@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from reportgen.analyse.facts import (ActivationFacts, Histogram, InputFacts, LayerFacts, ModelFacts,
-                             Series, TensorStats, WeightFacts)
+                                     Series, TensorStats, WeightFacts, all_layer_facts)
 from reportgen.analyse.init_test import init_test
 from reportgen.analyse.predictions import predict
 from reportgen.analyse.spectral import DEFAULT_MAX_DIM
@@ -183,3 +183,21 @@ def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> M
 def shape_text(shape: tuple | None) -> str | None:
     """A shape with its batch axis, as Keras prints it: (None, 28, 28, 1); None if unknown."""
     return None if shape is None else str((None,) + tuple(shape))
+
+
+def tested_together(layers: tuple[LayerFacts, ...]) -> tuple[LayerFacts, ...]:
+    """The layers with their kernels' init tests as one family: the model's α split over
+    every judged test (analyse/init_test.py), so that an untrained model of many layers is
+    not called trained by one test's chance."""
+    n_tests = sum(1 for layer in all_layer_facts(layers) for weight in layer.weights
+                  if weight.init_test is not None and weight.init_test.judged)
+    return tuple(_with_n_tests(layer, max(1, n_tests)) for layer in layers)
+
+
+def _with_n_tests(layer: LayerFacts, n_tests: int) -> LayerFacts:
+    weights = tuple(dataclasses.replace(w, init_test=dataclasses.replace(w.init_test,
+                                                                         n_tests=n_tests))
+                    if w.init_test is not None else w for w in layer.weights)
+    return dataclasses.replace(layer, weights=weights,
+                               children=tuple(_with_n_tests(child, n_tests)
+                                              for child in layer.children))

@@ -5,7 +5,7 @@ to planted defects).
 - non_finite (error): any NaN or Inf value.
 - untrained (warning): a kernel indistinguishable from a fresh draw of its initialiser
   (analyse/init_test.py: no values beyond the draw's reach, and the two distributions not
-  told apart by a Kolmogorov–Smirnov test at α = 0.001).
+  told apart by a Kolmogorov–Smirnov test at α = 0.001 for the whole model).
 - model_untrained (error): every judged kernel of the model is so.
 - exploding_weights / vanishing_weights (warning): the spread grew (shrank) by a factor of
   10 against the fresh draw's AND the values are large (small) in absolute terms; never for a
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from reportgen.analyse.alert import ERROR, INIT, NOTE, WARNING, Alert, AlertKind
 from reportgen.analyse.facts import LayerFacts, WeightFacts
-from reportgen.analyse.init_test import KS_C, OUTSIDE_COUNT, OUTSIDE_SHARE
+from reportgen.analyse.init_test import ALPHA, OUTSIDE_COUNT, OUTSIDE_SHARE
 from reportgen.i18n import msg, nmsg
 
 SCALE_FACTOR = 10.0        # the spread grew (shrank) at least tenfold against the fresh draw
@@ -50,8 +50,9 @@ KINDS = (
     AlertKind("untrained", msg("Layer did not train"),
               msg("no more than max({share:g} %, {count}/(m+1)) of the values beyond the largest "
                   "|w| of a fresh draw of m values, and a two-sample Kolmogorov–Smirnov "
-                  "distance to it below {c:g}·√((n+m)/(n·m)) (α = 0.001); kernels of 100 values "
-                  "or more", share=100 * OUTSIDE_SHARE, count=OUTSIDE_COUNT, c=KS_C),
+                  "distance to it below c(α)·√((n+m)/(n·m)) with α = {alpha:g} for the whole "
+                  "model, split over its tested kernels; kernels of 100 values or more",
+                  share=100 * OUTSIDE_SHARE, count=OUTSIDE_COUNT, alpha=ALPHA),
               msg("The kernel's values cannot be told apart from a fresh draw of its own "
                   "initialiser: the layer was frozen, unreachable, or re-initialised."),
               needs=INIT),
@@ -160,7 +161,8 @@ def compared_to_init(path: str, weight: WeightFacts, fresh: WeightFacts,
                           reach=test.fresh_reach, ks=test.ks_distance, limit=test.ks_threshold),
                       weight.name, (("share_outside", test.share_outside),
                                     ("ks_distance", test.ks_distance), ("n", test.n),
-                                    ("n_fresh", test.n_fresh)), test.ks_threshold)]
+                                    ("n_fresh", test.n_fresh), ("alpha", test.alpha)),
+                      test.ks_threshold)]
     return [] if normalised else scale_alerts(path, weight, fresh)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from reportgen.analyse.collect import collect_layer
+from reportgen.analyse.collect import collect_layer, tested_together
 from reportgen.analyse.facts import LayerFacts, WeightFacts, all_layer_facts
 from reportgen.analyse.stats import size_of
 from reportgen.i18n import N_, _
@@ -23,9 +23,10 @@ MAX_CONFIG_CHARS = 200_000
 def collect(evidence: Evidence) -> tuple[LayerFacts, ...]:
     """Every layer's facts, two layers at a time, the largest first, in the model's order."""
     init, dim = evidence.init, evidence.options.spectral_max_dim
-    return tuple(ordered_map(lambda item: collect_layer(item[0], item[1], init, dim),
-                             enumerate(evidence.snapshot.layers),
-                             cost=lambda item: n_values(item[1])))
+    return tested_together(tuple(ordered_map(lambda item: collect_layer(item[0], item[1], init,
+                                                                        dim),
+                                             enumerate(evidence.snapshot.layers),
+                                             cost=lambda item: n_values(item[1]))))
 
 
 def n_values(layer) -> int:
@@ -112,7 +113,8 @@ def init_test_dict(test) -> dict | None:
     return {"n": test.n, "n_fresh": test.n_fresh, "fresh_reach": test.fresh_reach,
             "share_outside": test.share_outside, "outside_threshold": test.outside_threshold,
             "ks_distance": test.ks_distance, "ks_threshold": test.ks_threshold,
-            "judged": test.judged, "trained": test.trained}
+            "alpha": test.alpha, "n_tests": test.n_tests, "judged": test.judged,
+            "trained": test.trained}
 
 
 def spectral_dict(spectral) -> dict | None:
