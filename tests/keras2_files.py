@@ -96,9 +96,12 @@ def _entry(layer: dict, functional: bool, functional_name: str) -> dict:
 
 
 def variable_name(weight) -> str:
-    """A TF2 variable name as Keras 2 saved it: owning layer / variable :0."""
-    owner, variable = weight.path.split("/")[-2:]
-    return f"{owner}/{variable}:0"
+    """A TF2 variable name as Keras 2 saved it: owning layer / variable :0 (a Bidirectional's
+    by the direction that owns it, forward_lstm/kernel:0, as its two cells share names)."""
+    parts = weight.path.split("/")
+    direction = [part for part in parts if part.startswith(("forward_", "backward_"))]
+    owner = direction[0] if direction else parts[-2]
+    return f"{owner}/{parts[-1]}:0"
 
 
 def save_keras2_h5(model, path: Path, edit=None) -> Path:

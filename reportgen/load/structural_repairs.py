@@ -143,6 +143,47 @@ def fix_layer_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
     return msg("wrapped the Sequential layer list in a config object"), touched
 
 
+GRU_BIAS = re.compile(r"gru_cell/bias\. Weight expects shape \(2, (\d+)\)\. Received saved "
+                      r"weight with shape \((\d+),\)")
+
+
+def fix_gru_reset_after(config: Any, error: str) -> tuple[str, list[str]] | None:
+    """GRUs saved before Keras 2.2 had no reset_after (they reset before the recurrent
+    product, with one bias of 3·units): said as reset_after=False, which is that GRU. Only
+    when Keras refuses the stored (3·units,) bias, and only for GRUs that do not say."""
+    found = GRU_BIAS.search(error)
+    if not found or found.group(1) != found.group(2):
+        return None
+    touched = []
+    for node, owner in config_objects(config):
+        if node["class_name"] in ("GRU", "GRUCell") and "reset_after" not in node["config"]:
+            node["config"]["reset_after"] = False
+            touched.append(owner)
+    return msg("set reset_after=False on GRUs saved without it"), touched
+
+
+NOT_LOCATED = re.compile(r"Could not locate class '(\w+)'")
+
+
+def fix_wrapped_modules(config: Any, error: str) -> tuple[str, list[str]] | None:
+    """Layers inside wrappers (Bidirectional, TimeDistributed) that Keras 2 saved as a bare
+    {"class_name", "config"}: given this Keras's module for its own layer classes, which is
+    what Keras 2 meant. Never for a class that is not one of keras.layers' (a custom layer
+    stays refused)."""
+    from reportgen.load.keras.runtime import is_builtin_layer
+
+    found = NOT_LOCATED.search(error)
+    if not found or not is_builtin_layer(found.group(1)):
+        return None
+    touched = []
+    for node, owner in config_objects(config):
+        if node["class_name"] == found.group(1) and "module" not in node:
+            node["module"], node["registered_name"] = "keras.layers", None
+            touched.append(owner)
+    return msg("gave wrapped {class_name} layers the module keras.layers",
+               class_name=found.group(1)), touched
+
+
 STRUCTURAL_RULES = (
     StructuralRule("keras2-module-paths",
                    msg("Keras 2.13-2.15 saved model classes under keras.src.engine, which "
@@ -161,6 +202,16 @@ STRUCTURAL_RULES = (
                        "Keras takes it from an InputLayer, with the same shape (read from "
                        "the first layer it gains an extra axis)"),
                    fix_batch_input_shapes),
+    StructuralRule("gru-reset-after",
+                   msg("Keras 2.0-2.1 GRUs reset the state before the recurrent product and "
+                       "stored one bias of 3·units, which is reset_after=False; this Keras "
+                       "defaults to reset_after=True, whose bias has another shape"),
+                   fix_gru_reset_after),
+    StructuralRule("wrapped-layer-module",
+                   msg("Keras 2 saved the layer inside a wrapper (Bidirectional, "
+                       "TimeDistributed) without a module; this Keras looks wrapped layers up "
+                       "by module, and keras.layers is where its own classes are"),
+                   fix_wrapped_modules),
 )
 
 

@@ -22,6 +22,7 @@ from reportgen.analyse.weight_memo import Prefetch
 from reportgen.errors import ReportInputError, WeightsUnreadable, message_of, without_path
 from reportgen.i18n import N_, _, localised, msg
 from reportgen.load.config_model import architecture_snapshot
+from reportgen.load.keras2_meaning import changed_meanings
 from reportgen.load.model_file import Architecture, ModelFile, read_config
 from reportgen.load.weights_file import open_weights
 from reportgen.parallel import beside
@@ -76,6 +77,7 @@ def full_evidence(model_file: ModelFile, model, request: ReportRequest, given: G
         request, given.labels, init=init, config=model.config(),
         repairs=model.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
     prepare_sections(model, evidence)
+    evidence.notes += changed_meanings(evidence.config, evidence.model.saved_by_keras_version)
     if given.sample is not None and skipped_note(given.sample):
         evidence.notes.append(skipped_note(given.sample))
     if request.trust_model:

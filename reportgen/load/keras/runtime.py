@@ -53,3 +53,11 @@ def read_with() -> tuple[tuple[str, str], ...]:
     import tensorflow
 
     return (("keras", keras.__version__), ("tensorflow", tensorflow.__version__))
+
+
+def is_builtin_layer(class_name: str) -> bool:
+    """Whether `keras.layers` has a layer class of this name (Keras's own code, which a
+    config may name without running anything from the file)."""
+    keras = import_keras()
+    found = getattr(keras.layers, class_name, None)
+    return isinstance(found, type) and issubclass(found, keras.layers.Layer)
