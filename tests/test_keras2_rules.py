@@ -124,3 +124,41 @@ def test_a_wrapped_class_keras_does_not_have_is_never_given_a_module(tmp_path):
                                                  "config": {"name": "pe"}}}}
     assert fix_wrapped_modules(config, "Could not locate class 'PositionalEncoding'") is None
     assert "module" not in config["config"]["layer"]
+
+
+@pytest.mark.parametrize("first", ["conv", "dense"])
+def test_a_keras_2_0_to_json_architecture_gets_the_repairs_a_whole_file_gets(tmp_path, first):
+    # Keras 2.0's model.to_json(): a Sequential as the bare list of its layers, the input
+    # shape on the first layer. Keras 3 builds it for (None, None, 48, 48, 1) (refused by the
+    # convolution) or (None, None, 8) (silently, for a Dense): both must be repaired.
+    import keras
+    from conftest import legacy_weights_h5
+    from keras2_files import keras2_config
+
+    keras.utils.set_random_seed(9)
+    shape = (48, 48, 1) if first == "conv" else (8,)
+    hidden = keras.layers.Conv2D(4, 3, activation="relu", name="conv2d_1") if first == "conv" \
+        else keras.layers.Dense(5, activation="relu", name="dense_0")
+    model = keras.Sequential([keras.Input(shape), hidden, keras.layers.Flatten(name="flatten_1"),
+                              keras.layers.Dense(3, activation="softmax", name="dense_1")])
+    for layer in model.layers:
+        layer.set_weights([w * 2 + 0.05 for w in layer.get_weights()])
+    weights = legacy_weights_h5(model, tmp_path / "model-weights.h5")
+    config = first_layer_shapes(keras2_config({"class_name": "Sequential",
+                                               "config": model.get_config()}))
+    config["config"] = config["config"]["layers"]
+    architecture = tmp_path / "model.json"
+    architecture.write_text(json.dumps({**config, "keras_version": "2.0.8",
+                                        "backend": "tensorflow"}), encoding="utf-8")
+    x = np.random.default_rng(3).random((1, *shape)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    data, _ = report(tmp_path, weights, "--architecture", architecture, "--input",
+                     tmp_path / "x.npy")
+    assert data["mode"] == "full", data["weights_only_reason"]
+    assert data["model"]["input_shape"] == str((None, *shape))
+    rules = [r["rule"] for r in data["repair_details"]]
+    assert rules == ["sequential-layer-list", "sequential-batch-input-shape"]
+    expected = np.asarray(model(x))[0]
+    top = data["predictions"][0]["top"]
+    assert [t["class_index"] for t in top] == list(np.argsort(-expected))
+    assert top[0]["probability"] == pytest.approx(float(expected.max()), rel=1e-5)

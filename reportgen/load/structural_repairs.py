@@ -45,21 +45,41 @@ def fix_axis_lists(config: Any, error: str) -> tuple[str, list[str]] | None:
 MISREAD_SHAPE = "Keras built the Sequential"
 
 
+def sequential_layer_lists(tree: Any):
+    """(node, its layer list) of every Sequential in a config, outermost first, whether its
+    config is {"name", "layers"} or the bare list of layers Keras 2.0-2.2 saved."""
+    if isinstance(tree, dict):
+        settings = tree.get("config")
+        layers = settings if isinstance(settings, list) else \
+            settings.get("layers") if isinstance(settings, dict) else None
+        if tree.get("class_name") == "Sequential" and isinstance(layers, list):
+            yield tree, layers
+        for value in tree.values():
+            yield from sequential_layer_lists(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from sequential_layer_lists(value)
+
+
+def _name(node: dict) -> str | None:
+    settings = node.get("config")
+    return settings.get("name") if isinstance(settings, dict) else node.get("name")
+
+
 def misread_input_shape(config: Any, built: dict[str, tuple]) -> str | None:
     """The sentence that says a loaded Sequential's input shape is not the batch_input_shape
     its first layer was saved with, or None. Keras 3's legacy loader reads a Keras 2.0-2.3
     Sequential without an InputLayer this way without an error: [None, 6] becomes the input
     shape (None, None, 6). `built` gives the input shape of each loaded model by name."""
-    for node, _ in config_objects(config):
-        layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
-        if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+    for node, layers in sequential_layer_lists(config):
+        if not layers or not isinstance(layers[0], dict):
             continue
         first = layers[0].get("config")
         saved = first.get("batch_input_shape") if isinstance(first, dict) else None
-        shape = built.get(node["config"].get("name"))
+        shape = built.get(_name(node))
         if isinstance(saved, list) and shape is not None and \
                 tuple(shape) != tuple(None if d is None else int(d) for d in saved):
-            return (f"{MISREAD_SHAPE} {node['config'].get('name')!r} with the input shape "
+            return (f"{MISREAD_SHAPE} {_name(node)!r} with the input shape "
                     f"{tuple(shape)}, not the batch_input_shape {tuple(saved)} of its first "
                     f"layer {first.get('name')!r}")
     return None
@@ -74,10 +94,8 @@ def fix_batch_input_shapes(config: Any, error: str) -> tuple[str, list[str]] | N
     if not (refused or error.startswith(MISREAD_SHAPE) or _misbuilt(config, error)):
         return None
     touched = []
-    for node, _ in config_objects(config):
-        layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
-        if isinstance(layers, list):
-            touched += _batch_shapes_moved(layers)
+    for _node, layers in sequential_layer_lists(config):
+        touched += _batch_shapes_moved(layers)
     return msg("moved batch_input_shape into an InputLayer"), touched
 
 
@@ -115,9 +133,8 @@ def _misbuilt(config: Any, error: str) -> bool:
 def _first_layers_with_batch_input_shape(config: Any):
     """The first layer of every Sequential in the config that says its batch_input_shape
     (a list) itself, without an InputLayer."""
-    for node, _ in config_objects(config):
-        layers = node["config"].get("layers") if node["class_name"] == "Sequential" else None
-        if isinstance(layers, list) and layers and isinstance(layers[0], dict) \
+    for _node, layers in sequential_layer_lists(config):
+        if layers and isinstance(layers[0], dict) \
                 and layers[0].get("class_name") != "InputLayer" \
                 and isinstance(layers[0].get("config"), dict) \
                 and isinstance(layers[0]["config"].get("batch_input_shape"), list):

@@ -4,6 +4,7 @@ a file whose weights Keras cannot place) and give its layers the weights read fr
 
 from __future__ import annotations
 
+import copy
 import re
 import tempfile
 import zipfile
@@ -166,18 +167,7 @@ def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
     first layer whose weights do not fit.
     """
     keras = import_keras()
-    repairs: list[Repair] = []
-    while True:
-        try:
-            model = _from_config(keras, config, trust)
-            break
-        except Exception as exc:  # Keras raises many types for configs it cannot build.
-            error = failure_reason(exc)
-            repair = repair_for(config, error_chain(exc), error) \
-                if len(repairs) < MAX_REPAIRS else None
-            if repair is None:
-                raise ModelNotRebuilt(error, "safe_mode" in str(exc)) from exc
-            repairs.append(repair)
+    model, repairs = _built(keras, config, trust)
     if not getattr(model, "inputs", None):
         raise ModelNotRebuilt(msg("the architecture has no defined inputs (a subclassed model)"))
     stored_by_name = {layer.name: layer for layer in all_layers(stored.layers) if layer.weights}
@@ -193,9 +183,35 @@ def load_with_architecture(config: dict, stored: ModelSnapshot, source: str,
     return KerasModel(model, merged(repairs))
 
 
+def _built(keras, config: dict, trust: bool):
+    """The model a config builds, repaired as `load` repairs a file (a refusal, or a
+    Sequential built for another input shape than its first layer says): (model, repairs)."""
+    repairs: list[Repair] = []
+    while True:
+        try:
+            model = _from_config(keras, config, trust)
+        except Exception as exc:  # Keras raises many types for configs it cannot build.
+            error = failure_reason(exc)
+            repair = repair_for(config, error_chain(exc), error) \
+                if len(repairs) < MAX_REPAIRS else None
+            if repair is None:
+                raise ModelNotRebuilt(error, "safe_mode" in str(exc)) from exc
+            repairs.append(repair)
+            continue
+        misread = misread_input_shape(config, input_shapes(model)) \
+            if len(repairs) < MAX_REPAIRS else None
+        repair = repair_for(config, misread) if misread else None
+        if repair is None:
+            return model, repairs
+        repairs.append(repair)
+
+
 def _from_config(keras, config: dict, trust: bool):
     """A model from a config: Keras 3's own form, or the legacy (Keras 2) form read the way
-    Keras's own HDF5 loader reads it, under the same safe-mode rule."""
+    Keras's own HDF5 loader reads it, under the same safe-mode rule. Keras is given a copy:
+    its legacy reader rewrites the config it reads (batch_input_shape becomes input_shape),
+    and the repairs must see the config as saved."""
+    config = copy.deepcopy(config)
     if "module" in config:
         return keras.saving.deserialize_keras_object(config, safe_mode=not trust)
     return legacy_model_from_config(config, trust)
