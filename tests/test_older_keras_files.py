@@ -257,3 +257,41 @@ def test_a_keras_2_2_file_named_keras_with_a_layer_list_config_loads(tmp_path):
     expected = np.asarray(model(x))[0]
     assert [t["probability"] for t in data["predictions"][0]["top"]] == pytest.approx(
         sorted(expected, reverse=True), rel=1e-5)
+
+
+@pytest.mark.parametrize("separator", ["/", "\\"])
+def test_groups_numbered_with_gaps_are_paired_with_the_configs_layers_in_order(tmp_path,
+                                                                               separator):
+    # A Keras 2.13 file whose checkpoint names (dense, dense_2, dense_4) are not the
+    # config's (dense_3, dense_4, dense_5): made by renaming the groups of a file written
+    # the way 2.13 wrote it. By name, "dense_4" would be the wrong layer.
+    import keras
+
+    keras.utils.set_random_seed(17)
+    model = moved(keras.Sequential([
+        keras.Input((8,)), keras.layers.Dense(6, activation="relu", name="dense_3"),
+        keras.layers.Dropout(0.2, name="dropout_1"),
+        keras.layers.Dense(5, activation="relu", name="dense_4"),
+        keras.layers.Dense(3, activation="softmax", name="dense_5")], name="sequential_2"))
+    path = save_keras213_zip(model, tmp_path / "model.keras", "2.13.1", sep=separator)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "r+") as handle:
+        container = "_layer_checkpoint_dependencies" + separator
+        for old, new in (("dense_2", "dense_4"), ("dense_1", "dense_2")):
+            handle.move(container + old, container + new)
+    members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    x = np.random.default_rng(4).random((1, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    data, _ = report(tmp_path, path, "--input", tmp_path / "x.npy")
+    assert data["mode"] == "full", data["weights_only_reason"]
+    assert_same_weights(data, model)
+    assert any("in order within each class" in note for note in data["notes"])
+    expected = np.asarray(model(x))[0]
+    top = data["predictions"][0]["top"][0]
+    assert top["class_index"] == int(np.argmax(expected))
+    assert top["probability"] == pytest.approx(float(expected.max()), rel=1e-5)

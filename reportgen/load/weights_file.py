@@ -132,7 +132,7 @@ def object_layers(item: StoredObject, configs: dict[str, dict], prefix: str) -> 
     Without a config, the stored names are all there is.
     """
     objects = {obj.stored: obj for obj in model_objects(item)}
-    placed = stored_names(configs) if configs else {}
+    placed = paired_by_order(stored_names(configs), objects) if configs else {}
     # Objects the config does not account for are still reported, under their stored names.
     placed.update({n: n for n in objects if n not in placed.values()})
     layers = []
@@ -165,6 +165,36 @@ def stored_names(configs: dict[str, dict]) -> dict[str, str]:
             used[stored] = 0
         placed[name] = stored
     return placed
+
+
+def paired_by_order(placed: dict[str, str], objects: dict) -> dict[str, str]:
+    """Each layer's stored group, when the file numbers a class's groups with gaps: Keras
+    2.13-2.15 counted objects the config does not list (groups `dense`, `dense_2`, `dense_4`
+    for the config's dense_3, dense_4, dense_5), so the expected `dense_1` is missing and
+    `dense_2` is another layer. Then the layers of each class are paired with its groups in
+    order, as Keras 2.13 paired them itself; a class whose counts differ keeps the names."""
+    if all(stored in objects for stored in placed.values()):
+        return placed
+    groups: dict[str, list[str]] = {}
+    for stored in sorted(objects, key=_numbered_key):
+        groups.setdefault(_base(stored), []).append(stored)
+    layers: dict[str, list[str]] = {}
+    for name, stored in placed.items():
+        layers.setdefault(_base(stored), []).append(name)
+    paired = dict(placed)
+    for base, names in layers.items():
+        if len(groups.get(base, ())) == len(names):
+            paired.update(zip(names, groups[base]))
+    return paired
+
+
+def _base(stored: str) -> str:
+    return re.sub(r"_\d+$", "", stored)
+
+
+def _numbered_key(stored: str) -> tuple[str, int]:
+    found = re.search(r"_(\d+)$", stored)
+    return _base(stored), int(found.group(1)) if found else 0
 
 
 def snake_case(class_name: str) -> str:

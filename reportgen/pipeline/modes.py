@@ -42,6 +42,10 @@ STARTING_WEIGHTS_NOTE = N_("The initial weights compared with are the ones this 
                            "training from, not a fresh initialisation.")
 UNUSED_INPUTS_NOTE = N_("The --input files were not used: a weights-only report runs no model.")
 ASKED_WEIGHTS_ONLY = N_("--weights-only was given")
+ASSEMBLED_NOTE = N_("Keras built the model from the file's config but could not give it the "
+                    "file's weights ({error}); reportgen read them from the file and gave each "
+                    "layer the tensors stored for it (by name, or in order within each class "
+                    "where the file numbers them with gaps), every shape checked.")
 # Built beside the model run: what needs the weights and the config only (the heavy part of
 # a big model, and the graph the weights' alerts read).
 BESIDE_THE_RUN = ("layers", "architecture", "weights")
@@ -77,7 +81,8 @@ def full_evidence(model_file: ModelFile, model, request: ReportRequest, given: G
         request, given.labels, init=init, config=model.config(),
         repairs=model.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
     prepare_sections(model, evidence)
-    evidence.notes += changed_meanings(evidence.config, evidence.model.saved_by_keras_version)
+    evidence.notes += list(model.notes) + changed_meanings(
+        evidence.config, evidence.model.saved_by_keras_version)
     if given.sample is not None and skipped_note(given.sample):
         evidence.notes.append(skipped_note(given.sample))
     if request.trust_model:
@@ -198,9 +203,11 @@ def load_or_assemble(model_file: ModelFile, trust: bool):
         if config is None or refused.needs_trust:
             raise
         try:
-            return assemble(model_file, config, trust)
+            model = assemble(model_file, config, trust)
         except (ModelNotRebuilt, ReportInputError):
             raise refused from None
+        model.notes += (msg(ASSEMBLED_NOTE, error=message_of(refused)),)
+        return model
 
 
 def assemble(model_file: ModelFile, config: dict, trust: bool):

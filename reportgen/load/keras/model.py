@@ -9,12 +9,14 @@ from typing import Any
 
 
 class KerasModel:
-    """A Keras model, and the config repairs it needed to load (none for a file this Keras
-    reads as it is, or a model in memory)."""
+    """A Keras model, the config repairs it needed to load (none for a file this Keras
+    reads as it is, or a model in memory), and notes on how it was put together (Keras
+    refused the file's weights and reportgen placed them)."""
 
-    def __init__(self, model: Any, repairs: tuple = ()):
+    def __init__(self, model: Any, repairs: tuple = (), notes: tuple = ()):
         self._model = model  # read by this package's modules only (base.unwrap)
         self.repairs = tuple(repairs)
+        self.notes = tuple(notes)
 
     @property
     def name(self) -> str:
