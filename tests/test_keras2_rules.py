@@ -162,3 +162,21 @@ def test_a_keras_2_0_to_json_architecture_gets_the_repairs_a_whole_file_gets(tmp
     top = data["predictions"][0]["top"]
     assert [t["class_index"] for t in top] == list(np.argsort(-expected))
     assert top[0]["probability"] == pytest.approx(float(expected.max()), rel=1e-5)
+
+
+def test_a_two_head_models_shape_keys_hold_every_output_as_keras_prints_them(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(8)
+    image = keras.Input((6, 6, 1), name="image")
+    meta = keras.Input((3,), name="meta")
+    features = keras.layers.Flatten(name="flat")(image)
+    joined = keras.layers.Concatenate(name="joined")([features, meta])
+    model = keras.Model([image, meta], [keras.layers.Dense(2, name="gender")(joined),
+                                        keras.layers.Dense(101, name="age")(joined)])
+    model.save(tmp_path / "two_heads.keras")
+    data, _ = report(tmp_path, tmp_path / "two_heads.keras")
+    assert data["model"]["output_shape"] == str(model.output_shape) == \
+        "[(None, 2), (None, 101)]"
+    assert data["model"]["input_shape"] == str(model.input_shape)
+    assert [o["shape"] for o in data["model"]["outputs"]] == ["(None, 2)", "(None, 101)"]

@@ -172,12 +172,22 @@ def collect_model(snapshot: ModelSnapshot, file_info: dict[str, str | int]) -> M
         n_params=n_trainable + n_frozen,
         n_trainable_params=n_trainable,
         n_non_trainable_params=n_frozen,
-        input_shape=shape_text(snapshot.inputs[0].shape) if snapshot.inputs else None,
-        output_shape=shape_text(snapshot.outputs[0].shape) if snapshot.outputs else None,
+        input_shape=shapes_text(snapshot.inputs),
+        output_shape=shapes_text(snapshot.outputs),
         inputs=tuple((s.name, shape_text(s.shape), s.dtype) for s in snapshot.inputs),
         outputs=tuple((s.name, shape_text(s.shape), s.dtype) for s in snapshot.outputs),
         **file_info,
     )
+
+
+def shapes_text(tensors) -> str | None:
+    """The shape of a model's input (output) as Keras's `model.input_shape` prints it: one
+    shape, or the list of them for a model with several: [(None, 2), (None, 101)]. None
+    when unknown."""
+    shapes = [shape_text(tensor.shape) for tensor in tensors]
+    if not shapes or None in shapes:
+        return shapes[0] if len(shapes) == 1 else None
+    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
 
 
 def shape_text(shape: tuple | None) -> str | None:
