@@ -151,6 +151,7 @@ def planted(folder: Path) -> dict[str, Path]:
     model.get_layer("dense").set_weights([kernel, np.full_like(bias, -1000.0)])
     save("dead_relu", model)
     save("resnet50_untrained", k.applications.ResNet50(weights=None))
+    save("mobilenet_untrained", k.applications.MobileNetV2(alpha=0.35, weights=None))
     return paths
 
 
@@ -195,6 +196,8 @@ def cases(folder: Path) -> list[Case]:
         Case("whole model re-initialised", [str(bad["reinitialised"])], ("model_untrained",)),
         Case("ResNet50 as built (weights=None)", [str(bad["resnet50_untrained"])],
              ("model_untrained",)),
+        Case("MobileNetV2 (alpha 0.35) as built (weights=None)",
+             [str(bad["mobilenet_untrained"])], ("model_untrained",)),
         Case("one layer re-initialised", [str(bad["one_layer_reinitialised"])], ("untrained",),
              "conv2d_1"),
         Case("NaN in one weight", [str(bad["nan_weight"])], ("non_finite",), "conv2d"),

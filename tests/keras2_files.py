@@ -175,24 +175,40 @@ def mobilenet_like(side: int = 32):
 
 
 def teachable_machine_like(n_classes: int = 3, side: int = 32):
-    """A Teachable Machine export's shape: Sequential[Sequential[MobileNet functional, global
-    pooling], Sequential[Dense, Dense softmax]], with the layer names its exports carry."""
+    """A Teachable Machine export's structure, as ../shared/data/teachable-machine-layout.md
+    describes real ones: an outer Sequential (its own InputLayer) of a feature Sequential
+    (InputLayer `model1_input`, the MobileNet functional `model1`, global pooling) and a head
+    Sequential with its own InputLayer (`dense_Dense1_input`), a relu Dense with
+    VarianceScaling(fan_in, truncated_normal) and a softmax Dense without bias."""
     import keras
 
     keras.utils.set_random_seed(11)
     layers = keras.layers
+    base = mobilenet_like(side)
     features = keras.Sequential([
-        keras.Input((side, side, 3)), mobilenet_like(side),
+        keras.Input((side, side, 3), name="model1_input"), base,
         layers.GlobalAveragePooling2D(name="global_average_pooling2d_GlobalAveragePooling2D1"),
     ], name="sequential_1")
     head = keras.Sequential([
-        keras.Input((16,)), layers.Dense(10, activation="relu", name="dense_Dense1"),
-        layers.Dense(n_classes, activation="softmax", name="dense_Dense2"),
+        keras.Input((base.output_shape[-1],), name="dense_Dense1_input"),
+        layers.Dense(10, activation="relu", name="dense_Dense1",
+                     kernel_initializer=keras.initializers.VarianceScaling(
+                         1.0, "fan_in", "truncated_normal")),
+        layers.Dense(n_classes, activation="softmax", use_bias=False, name="dense_Dense2"),
     ], name="sequential_3")
-    model = keras.Sequential([keras.Input((side, side, 3)), features, head], name="sequential_4")
+    model = keras.Sequential([keras.Input((side, side, 3), name="sequential_1_input"),
+                              features, head], name="sequential_4")
     for layer in model.layers:  # moved away from the initialisation, as after training
         layer.set_weights([w * 1.5 + 0.01 for w in layer.get_weights()])
     return model
+
+
+def as_teachable_machine_wrote_it(config: dict) -> dict:
+    """Keras 2.4 as Teachable Machine's exporter ran it: the head's first Dense repeats the
+    batch_input_shape of the head's InputLayer."""
+    head = config["config"]["layers"][2]["config"]["layers"]
+    head[1]["config"]["batch_input_shape"] = head[0]["config"]["batch_input_shape"]
+    return config
 
 
 KERAS_213_MODULES = {"Functional": "keras.src.engine.functional", "Model": "keras.src.engine.training",

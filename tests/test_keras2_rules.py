@@ -180,3 +180,27 @@ def test_a_two_head_models_shape_keys_hold_every_output_as_keras_prints_them(tmp
         "[(None, 2), (None, 101)]"
     assert data["model"]["input_shape"] == str(model.input_shape)
     assert [o["shape"] for o in data["model"]["outputs"]] == ["(None, 2)", "(None, 101)"]
+
+
+def test_repairs_tried_before_keras_refused_for_good_are_reported_as_such(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.Dense(4, name="dense"),
+                              keras.layers.LSTM(3, name="lstm"), keras.layers.Dense(2, name="out")])
+
+    def keras_2_0_with_time_major(config):
+        # Keras 2.0-2.3 saved a dtype in initializer configs (repairable); time_major=True
+        # changes the computation and is never dropped (so Keras refuses for good).
+        for layer in config["config"]["layers"]:
+            initializer = layer["config"].get("kernel_initializer")
+            if initializer:
+                initializer["config"]["dtype"] = "float32"
+            if layer["class_name"] == "LSTM":
+                layer["config"]["time_major"] = True
+
+    path = save_keras2_h5(model, tmp_path / "old.h5", keras_2_0_with_time_major)
+    data, html = report(tmp_path, path)
+    assert data["mode"] == "weights-only" and "time_major" in data["weights_only_reason"]
+    [tried] = data["repair_details"]
+    assert (tried["rule"], tried["outcome"]) == ("object-dtype", "still refused")
+    assert "were tried, and Keras still refused it" in html

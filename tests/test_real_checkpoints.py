@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from conftest import gray_png, legacy_weights_h5
-from keras2_files import (first_layer_shapes, keras2_config, save_keras2_h5,
-                          teachable_machine_like)
+from keras2_files import (as_teachable_machine_wrote_it, first_layer_shapes, keras2_config,
+                          save_keras2_h5, teachable_machine_like)
 from reportgen.cli import main
 
 
@@ -133,25 +134,43 @@ def test_a_file_saved_by_this_keras_gets_no_repair(tmp_path):
     assert "repair" not in html.lower().split("<footer")[0].split("</header>")[1]
 
 
+def text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def test_a_teachable_machine_export_loads_in_full(tmp_path):
     model = teachable_machine_like()
-    # The export's head has no InputLayer: its first Dense says batch_input_shape itself.
-    path = save_keras2_h5(model, tmp_path / "keras_model.h5",
-                          lambda config: first_layer_shapes(config, ("sequential_3",)))
+    path = save_keras2_h5(model, tmp_path / "keras_model.h5", as_teachable_machine_wrote_it)
+    # The file is laid out as ../shared/data/teachable-machine-layout.md describes real ones.
+    with h5py.File(path, "r") as handle:
+        assert handle.attrs["keras_version"] in ("2.4.0", b"2.4.0")
+        assert "training_config" not in handle.attrs
+        assert list(handle.keys()) == ["model_weights"]
+        assert [text(n) for n in handle["model_weights"].attrs["layer_names"]] == \
+            ["sequential_1", "sequential_3"]
+        names = [text(n) for n in handle["model_weights/sequential_1"].attrs["weight_names"]]
+        assert names[:3] == ["Conv1/kernel:0", "bn_Conv1/gamma:0", "bn_Conv1/beta:0"]
+        config = json.loads(handle.attrs["model_config"])
+    outer = config["config"]["layers"]
+    assert [l["class_name"] for l in outer] == ["InputLayer", "Sequential", "Sequential"]
+    features, head = outer[1]["config"]["layers"], outer[2]["config"]["layers"]
+    assert [l["class_name"] for l in features] == ["InputLayer", "Functional",
+                                                   "GlobalAveragePooling2D"]
+    assert [l["class_name"] for l in head] == ["InputLayer", "Dense", "Dense"]
+    assert head[0]["config"]["name"] == "dense_Dense1_input"
+    assert head[1]["config"]["batch_input_shape"] == head[0]["config"]["batch_input_shape"]
+    assert head[1]["config"]["kernel_initializer"]["config"]["distribution"] == "truncated_normal"
+
     x = np.random.default_rng(2).random((1, 32, 32, 3)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     data, html = report(tmp_path, path, "--input", tmp_path / "x.npy")
     assert data["mode"] == "full", data["weights_only_reason"]
     assert data["model"]["saved_by_keras_version"] == "2.4.0"
     assert data["model"]["input_shape"] == "(None, 32, 32, 3)"
-    groups, shapes = data["repair_details"]
-    assert groups["rule"] == "depthwise-groups"
+    [groups] = data["repair_details"]
+    assert (groups["rule"], groups["outcome"]) == ("depthwise-groups", "loaded")
     assert groups["layers"] == ["expanded_conv_depthwise"]
     assert "{'groups': 1}" in groups["error"]
-    # Keras 3 reads the head's [None, 16] as (None, None, 16) without an error: the rule
-    # that moves it into an InputLayer says so.
-    assert shapes["rule"] == "sequential-batch-input-shape"
-    assert shapes["layers"] == ["dense_Dense1"] and "(None, None, 16)" in shapes["error"]
     expected = np.asarray(model(x))[0]
     top = data["predictions"][0]["top"][0]
     assert top["class_index"] == int(np.argmax(expected))
@@ -161,7 +180,7 @@ def test_a_teachable_machine_export_loads_in_full(tmp_path):
     conv1 = layers["sequential_1/model1/Conv1"]["weights"][0]
     assert conv1["shape"] == list(kernel.shape)
     assert conv1["mean"] == pytest.approx(float(kernel.astype(np.float64).mean()), abs=1e-7)
-    assert "sequential_3/dense_Dense2" in layers
+    assert [w["name"] for w in layers["sequential_3/dense_Dense2"]["weights"]] == ["kernel"]
     assert data["predictions"][0]["outputs"][0]["kind"] == "softmax"
 
 

@@ -36,8 +36,11 @@ def collect_layer(index: int, layer: LayerSnapshot,
     """
     memo = memo or weight_memo.SHARED
     fresh = fresh_values(layer, init)
+    draws = getattr(init, "draws", None) if fresh else None  # more fresh draws, when made
     found = [weight_facts_of(layer.class_name, weight, fresh[k] if fresh else None,
-                             spectral_max_dim, memo) for k, weight in enumerate(layer.weights)]
+                             spectral_max_dim, memo,
+                             (lambda k=k: draws(layer.path, k)) if draws else None)
+             for k, weight in enumerate(layer.weights)]
     return LayerFacts(
         index=index,
         name=layer.name,
@@ -63,9 +66,11 @@ def fresh_values(layer: LayerSnapshot, init) -> list | None:
 
 
 def weight_facts_of(class_name: str, weight: WeightArray, fresh_values, spectral_max_dim,
-                    memo: WeightMemo) -> tuple[WeightFacts, WeightFacts | None, list[Series]]:
+                    memo: WeightMemo, fresh_draws=None
+                    ) -> tuple[WeightFacts, WeightFacts | None, list[Series]]:
     """The facts of one weight trained, of its fresh initialisation when given (their
-    histograms on shared bins), and its per-index series."""
+    histograms on shared bins), and its per-index series. `fresh_draws()`, when given, makes
+    a larger fresh sample for the init test (load/keras/fresh.py)."""
     values = in_memory(weight.values)
     initial = in_memory(fresh_values) if fresh_values is not None else None
     known, sample = memo.facts(class_name, weight.name, values, spectral_max_dim)
@@ -81,7 +86,7 @@ def weight_facts_of(class_name: str, weight: WeightArray, fresh_values, spectral
         relative_change=relative_change(values, initial) if fresh else None,
         max_filter_cosine=known.max_filter_cosine,
         similar_filter_pairs=known.similar_filter_pairs, spectral=known.spectral,
-        init_test=init_test(sample, fresh_sample)
+        init_test=init_test(sample, _more_fresh(fresh_draws, fresh_sample))
         if fresh is not None and len(weight.values.shape) >= 2 else None)
     series = weight_series(class_name, weight.name, values)
     if fresh is None:
@@ -89,6 +94,12 @@ def weight_facts_of(class_name: str, weight: WeightArray, fresh_values, spectral
     return trained, dataclasses.replace(
         weight_facts(weight, initial, fresh.stats, histogram(fresh_sample, edges)),
         spectral=fresh.spectral), series
+
+
+def _more_fresh(fresh_draws, fresh_sample):
+    """The fresh values the init test holds a kernel against: several draws when made."""
+    more = fresh_draws() if fresh_draws is not None else None
+    return fresh_sample if more is None else more
 
 
 def weight_series(class_name: str, weight_name: str, values) -> list[Series]:

@@ -3,17 +3,24 @@
 Two pieces of evidence, either of which proves training:
 
 - Support: a fresh draw of m values from the initialiser bounds where its values lie (its
-  largest |w|). A value of the same distribution falls beyond the largest of m draws with
-  probability 1/(m+1), so more than OUTSIDE_SHARE of the trained values there (and more than
-  OUTSIDE_COUNT/(m+1), for small draws) cannot be the initialiser's. For a bounded
-  initialiser (uniform, truncated normal) this is the share outside its support: a trained
-  layer whose spread barely changed still shows it.
+  largest |w|). If the n trained values were drawn from the same distribution, k or more of
+  them would lie beyond the largest fresh one only if the k largest of all n + m values were
+  all trained ones: probability C(n, k) / C(n+m, k), whatever the distribution (about 2^-k
+  for n = m; not the 1/(m+1) of a single value, which once let an untrained MobileNet's
+  384-value kernel, with 5 values beyond, pass for trained). Training is found when the
+  count beyond has that probability under α/2, and is more than OUTSIDE_SHARE of the values
+  (a share too small to matter proves nothing useful). For a bounded initialiser (uniform,
+  truncated normal) this is the share outside its support: a trained layer whose spread
+  barely changed still shows it.
 - Distribution: the two-sample Kolmogorov–Smirnov distance D between the trained values and
   the fresh draw (up to KS_SAMPLE of each, evenly spaced). D above the critical value
   c(α)·sqrt((n+m)/(n·m)), c(α) = sqrt(−ln(α/2)/2) (Smirnov's asymptotic), rejects "the same
-  distribution". α is ALPHA for the whole model, split evenly over the tensors it tests
-  (Bonferroni): an untrained ResNet50 tests 54 kernels, and at α = 0.001 each, one of them
-  crossed the line by chance (D 0.02024 against 0.02014), which hid "the model is untrained".
+  distribution", at α/2.
+
+α is ALPHA for the whole model, split evenly over the tensors it tests (Bonferroni), and for
+each tensor over its two tests: an untrained ResNet50 tests 54 kernels, and at α = 0.001
+each, one of them crossed the KS line by chance (D 0.02024 against 0.02014), which hid "the
+model is untrained".
 
 A tensor of fewer than MIN_VALUES values is not judged (the test has no power there). A
 layer is "indistinguishable from a fresh initialisation" when none of its judged tensors
@@ -30,7 +37,6 @@ import numpy as np
 KS_SAMPLE = 20_000
 ALPHA = 0.001  # the chance that an untrained model shows any tensor as trained
 OUTSIDE_SHARE = 0.01
-OUTSIDE_COUNT = 5
 MIN_VALUES = 100
 
 
@@ -54,7 +60,7 @@ class InitTest:
     def ks_threshold(self) -> float:
         """The distance two draws of one distribution stay under, but with chance α."""
         n, m = self.ks_sizes
-        return ks_c(self.alpha) * math.sqrt((n + m) / (n * m))
+        return ks_c(self.alpha / 2) * math.sqrt((n + m) / (n * m))
 
     @property
     def judged(self) -> bool:
@@ -63,7 +69,8 @@ class InitTest:
     @property
     def outside_threshold(self) -> float:
         """The share beyond the fresh draw's reach that a same-distribution draw stays under."""
-        return max(OUTSIDE_SHARE, OUTSIDE_COUNT / (self.n_fresh + 1))
+        count = beyond_count(self.n, self.n_fresh, self.alpha / 2)
+        return max(OUTSIDE_SHARE, (count - 0.5) / self.n)
 
     @property
     def trained(self) -> bool:
@@ -86,6 +93,18 @@ def init_test(trained: np.ndarray, fresh: np.ndarray) -> InitTest | None:
     return InitTest(n=int(trained.size), n_fresh=int(fresh.size), fresh_reach=reach,
                     share_outside=outside, ks_distance=ks_distance(a, b),
                     ks_sizes=(int(a.size), int(b.size)))
+
+
+def beyond_count(n: int, m: int, alpha: float) -> int:
+    """The fewest of n values beyond the largest of m others of the same distribution whose
+    chance is at most alpha: the smallest k with C(n, k) / C(n+m, k) <= alpha (n + 1 when
+    no count is that unlikely)."""
+    log_p, log_alpha = 0.0, math.log(alpha)
+    for k in range(1, n + 1):
+        log_p += math.log((n - k + 1) / (n + m - k + 1))
+        if log_p <= log_alpha:
+            return k
+    return n + 1
 
 
 def ks_c(alpha: float) -> float:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from reportgen.analyse.alert import ERROR, INIT, NOTE, WARNING, Alert, AlertKind
 from reportgen.analyse.facts import LayerFacts, WeightFacts
-from reportgen.analyse.init_test import ALPHA, OUTSIDE_COUNT, OUTSIDE_SHARE
+from reportgen.analyse.init_test import ALPHA, OUTSIDE_SHARE
 from reportgen.i18n import msg, nmsg
 
 SCALE_FACTOR = 10.0        # the spread grew (shrank) at least tenfold against the fresh draw
@@ -48,11 +48,12 @@ KINDS = (
                   "before training, or one whose weights were re-initialised."),
               severity=ERROR, needs=INIT),
     AlertKind("untrained", msg("Layer did not train"),
-              msg("no more than max({share:g} %, {count}/(m+1)) of the values beyond the largest "
-                  "|w| of a fresh draw of m values, and a two-sample Kolmogorov–Smirnov "
-                  "distance to it below c(α)·√((n+m)/(n·m)) with α = {alpha:g} for the whole "
-                  "model, split over its tested kernels; kernels of 100 values or more",
-                  share=100 * OUTSIDE_SHARE, count=OUTSIDE_COUNT, alpha=ALPHA),
+              msg("no evidence of training against a fresh draw of the initialiser: the values "
+                  "beyond its largest |w| no more than chance allows (C(n, k)/C(n+m, k) above "
+                  "α/2) or no more than {share:g} %, and a two-sample Kolmogorov–Smirnov "
+                  "distance below c(α/2)·√((n+m)/(n·m)); α = {alpha:g} for the whole model, "
+                  "split over its tested kernels; kernels of 100 values or more",
+                  share=100 * OUTSIDE_SHARE, alpha=ALPHA),
               msg("The kernel's values cannot be told apart from a fresh draw of its own "
                   "initialiser: the layer was frozen, unreachable, or re-initialised."),
               needs=INIT),

@@ -157,17 +157,20 @@ def file_evidence(model_file: ModelFile, architecture: Architecture | None,
         prefetch.stop()
     if refused is not None:
         with weights_or_architecture(model_file, request, refused.reason, progress) as evidence:
+            evidence.repairs = refused.repairs
             yield evidence, None
         return
     yield with_architecture_file(evidence, architecture), built
 
 
 class ModelRefused(Exception):
-    """Keras could not rebuild the model; `reason` says why, for the weights-only banner."""
+    """Keras could not rebuild the model; `reason` says why, for the weights-only banner, and
+    `repairs` are those tried before Keras refused for good."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, repairs: tuple = ()):
         super().__init__(reason)
         self.reason = reason
+        self.repairs = repairs
 
 
 def loaded_model(model_file: ModelFile, architecture: Architecture | None,
@@ -187,7 +190,7 @@ def loaded_model(model_file: ModelFile, architecture: Architecture | None,
         if exc.needs_trust:
             reason = msg("{reason} (reportgen never runs code from a model file unless "
                          "--trust-model is given)", reason=reason)
-        raise ModelRefused(reason) from None
+        raise ModelRefused(reason, exc.repairs) from None
 
 
 def load_or_assemble(model_file: ModelFile, trust: bool):

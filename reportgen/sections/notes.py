@@ -13,18 +13,19 @@ from reportgen.sections.base import Evidence, Page, Section
 
 @dataclass(frozen=True)
 class NotesFacts:
-    """The run's notes (Messages), the repairs, and the stored training state (path,
-    tensors, values)."""
+    """The run's notes (Messages), the repairs (`loaded`: they made Keras load the file; else
+    Keras refused it after them), and the stored training state (path, tensors, values)."""
 
     notes: tuple[str, ...]
     repairs: tuple
     stored_state: tuple[tuple[str, int, int], ...]
+    loaded: bool = True
 
 
 def collect(evidence: Evidence) -> NotesFacts:
     """Every note the run and the other sections made, in order."""
     return NotesFacts(tuple(evidence.notes), tuple(evidence.repairs),
-                      tuple(evidence.stored_state))
+                      tuple(evidence.stored_state), loaded=evidence.mode == "full")
 
 
 def view(facts: NotesFacts, _pictures, _page: Page) -> dict | None:
@@ -32,7 +33,7 @@ def view(facts: NotesFacts, _pictures, _page: Page) -> dict | None:
     notes = list(facts.notes) + stored_state_notes(facts.stored_state)
     if not notes and not facts.repairs:
         return None
-    return {"notes": notes,
+    return {"notes": notes, "loaded": facts.loaded,
             "repairs": [{"change": r.change, "layers": ", ".join(r.layers), "why": r.why,
                          "error": r.error, "rule": r.rule} for r in facts.repairs]}
 
@@ -53,9 +54,11 @@ def repair_sentence(repair) -> str:
 
 def sidecar(facts: NotesFacts, _evidence: Evidence) -> dict:
     """The keys `notes`, `repairs` (sentences) and `repair_details`."""
+    outcome = "loaded" if facts.loaded else "still refused"
     return {"repairs": [repair_sentence(r) for r in facts.repairs],
             "repair_details": [{"rule": r.rule, "error": r.error, "change": r.change,
-                                "layers": list(r.layers), "why": r.why} for r in facts.repairs],
+                                "layers": list(r.layers), "why": r.why, "outcome": outcome}
+                               for r in facts.repairs],
             "notes": list(facts.notes)}
 
 

@@ -13,6 +13,11 @@ from reportgen.load.keras.snapshot import VariableArray
 
 INIT_SEED = 1234
 KEEP_FRESH_VALUES = 1 << 22
+# A small kernel is held against more than one fresh draw of itself: the init test
+# (analyse/init_test.py) has little power when the fresh sample is as small as a 3x3x1x16
+# kernel's 144 values, and a trained first convolution followed by BatchNormalization was
+# called untrained. Up to DRAW_VALUES values, in at most MAX_DRAWS rebuilds.
+DRAW_VALUES, MAX_DRAWS = 20_000, 20
 
 
 class FreshWeights:
@@ -40,14 +45,8 @@ class FreshWeights:
         if path not in self.layers:
             return default
         index, layer = self.layers[path]
-        keras = import_keras()
-        try:
-            with self.lock:
-                keras.utils.set_random_seed(INIT_SEED + index)
-                fresh = type(layer).from_config(layer.get_config())
-                if not fresh.built:
-                    fresh.build(layer.input.shape)
-        except Exception:  # A layer that cannot rebuild simply has no comparison.
+        fresh = self._rebuilt(layer, INIT_SEED + index)
+        if fresh is None:  # A layer that cannot rebuild simply has no comparison.
             return default
         if [tuple(w.shape) for w in fresh.weights] != [tuple(w.shape) for w in layer.weights]:
             return default
@@ -57,6 +56,39 @@ class FreshWeights:
         self.kept[path] = arrays if sum(a.size for a in arrays) <= KEEP_FRESH_VALUES else \
             [KeptCorner(a, self.corner) for a in arrays]
         return arrays
+
+
+    def draws(self, path: str, k: int) -> np.ndarray | None:
+        """Weight k of the layer at `path` from several fresh builds (the first is `get`'s),
+        flattened: about DRAW_VALUES values for a small weight; None for a weight large
+        enough on its own, or without a fresh layer."""
+        first = self.get(path)
+        if first is None or k >= len(first) or isinstance(first[k], KeptCorner):
+            return None
+        n_draws = min(MAX_DRAWS, -(-DRAW_VALUES // max(1, first[k].size)))
+        if n_draws <= 1:
+            return None  # big enough: the one fresh draw is the sample
+        index, layer = self.layers[path]
+        found = [np.asarray(first[k][...]).ravel()]
+        for r in range(1, n_draws):
+            fresh = self._rebuilt(layer, INIT_SEED + index + 7919 * r)
+            if fresh is None:
+                break
+            found.append(np.asarray(fresh.weights[k].numpy()).ravel())
+        return np.concatenate(found)
+
+    def _rebuilt(self, layer, seed: int):
+        """The layer built again from its config under a seed; None when it cannot be."""
+        keras = import_keras()
+        try:
+            with self.lock:
+                keras.utils.set_random_seed(seed)
+                fresh = type(layer).from_config(layer.get_config())
+                if not fresh.built:
+                    fresh.build(layer.input.shape)
+                return fresh
+        except Exception:  # Keras raises many types for layers it cannot rebuild.
+            return None
 
 
 class KeptCorner:

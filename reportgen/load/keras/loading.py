@@ -4,6 +4,7 @@ a file whose weights Keras cannot place) and give its layers the weights read fr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import tempfile
@@ -34,9 +35,10 @@ class ModelNotRebuilt(Exception):
     `needs_trust` is set when safe mode refused code stored in the file.
     """
 
-    def __init__(self, reason: str, needs_trust: bool = False):
+    def __init__(self, reason: str, needs_trust: bool = False, repairs: tuple = ()):
         super().__init__(reason)
         self.needs_trust = needs_trust
+        self.repairs = repairs  # tried before the refusal that stayed: the report says so
 
 
 def deepest_error(exc: BaseException) -> BaseException:
@@ -85,7 +87,7 @@ def load(model_file: ModelFile, trust: bool = False) -> KerasModel:
         raise ModelNotRebuilt(missing)
     keras = import_keras()
     repairs: list[Repair] = []
-    with tempfile.TemporaryDirectory(prefix="reportgen-") as folder:
+    with tempfile.TemporaryDirectory(prefix="reportgen-") as folder, _with_tried(repairs):
         path = staged_copy(model_file, Path(folder), None)
         while True:
             model, repair = _attempt(keras, path, config, trust, len(repairs))
@@ -97,6 +99,17 @@ def load(model_file: ModelFile, trust: bool = False) -> KerasModel:
         raise ModelNotRebuilt(msg("the model has no defined inputs and outputs (a subclassed "
                                   "model)"))
     return KerasModel(model, merged(repairs))
+
+
+@contextlib.contextmanager
+def _with_tried(repairs: list[Repair]):
+    """A refusal that ends the loading carries the repairs tried before it."""
+    try:
+        yield
+    except ModelNotRebuilt as refused:
+        if not refused.repairs:
+            refused.repairs = merged(repairs)
+        raise
 
 
 def _attempt(keras, path: Path, config: dict | None, trust: bool, n_repairs: int):
@@ -195,7 +208,7 @@ def _built(keras, config: dict, trust: bool):
             repair = repair_for(config, error_chain(exc), error) \
                 if len(repairs) < MAX_REPAIRS else None
             if repair is None:
-                raise ModelNotRebuilt(error, "safe_mode" in str(exc)) from exc
+                raise ModelNotRebuilt(error, "safe_mode" in str(exc), merged(repairs)) from exc
             repairs.append(repair)
             continue
         misread = misread_input_shape(config, input_shapes(model)) \
