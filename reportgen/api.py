@@ -21,11 +21,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from reportgen.errors import ReportInputError
-from reportgen.i18n import language, msg
+from reportgen.i18n import LANGUAGES, language, msg, nmsg
 from reportgen.options import OptionError, api_values
 from reportgen.progress import Progress
 
 NOTEBOOK_HEIGHT = 720  # px: the report scrolls inside its frame in a notebook cell
+REPR_NAME_LIMIT = 60  # characters of the model's name in repr(report): it stays one short line
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,22 @@ class Report:
         from reportgen.pipeline.output import Output
 
         return Output(Path(path), []).write(self.html, self.sidecar)
+
+    def __repr__(self) -> str:
+        """A line that says what the report is (a notebook or a log keeps it, not the page):
+        the model, its layers and the alerts by severity, in the report's language."""
+        facts = self.facts
+        name = str(facts["model"].get("file") or "?")
+        if len(name) > REPR_NAME_LIMIT:
+            name = name[:REPR_NAME_LIMIT - 1] + "…"
+        severities = [alert["severity"] for alert in facts["alerts"]]
+        counts = nmsg("{layers}, {n} alert ({errors}, {warnings})",
+                      "{layers}, {n} alerts ({errors}, {warnings})", len(severities),
+                      layers=nmsg("{n} layer", "{n} layers", len(facts["layers"])),
+                      errors=nmsg("{n} error", "{n} errors", severities.count("error")),
+                      warnings=nmsg("{n} warning", "{n} warnings", severities.count("warning")))
+        lang = facts.get("lang") if facts.get("lang") in LANGUAGES else None
+        return f"<reportgen.Report of {name!r}: {counts.localised(lang)}>"
 
     def _repr_html_(self) -> str:
         """The report inside a notebook cell: in its own frame, so that its styles stay out

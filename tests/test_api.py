@@ -165,6 +165,28 @@ def test_a_value_inputs_cannot_take_is_refused_in_one_line(inputs, start):
         assert "a numpy array" in text and "a file path" in text and "dict" in text
 
 
+def test_the_repr_is_one_short_line_with_the_sidecars_counts():
+    model = dense_classifier(name="planted")
+    kernel, bias = model.get_layer("hidden").get_weights()
+    kernel[0, 0] = np.nan  # an error
+    model.get_layer("hidden").set_weights([kernel, bias])
+    kernel, bias = model.get_layer("out").get_weights()
+    model.get_layer("out").set_weights([kernel * 100, bias])  # a warning: far from its init
+    result = reportgen.report(model)
+    text = repr(result)
+    assert len(text) < 200 and "\n" not in text and "'planted'" in text
+    assert f"{len(model.layers)} layers" in text
+    counts = re.search(r"(\d+) alerts? \((\d+) errors?, (\d+) warnings?\)", text)
+    severities = [alert["severity"] for alert in result.facts["alerts"]]
+    assert [int(n) for n in counts.groups()] == \
+        [len(severities), severities.count("error"), severities.count("warning")]
+    assert {(a["layer"], a["severity"]) for a in result.facts["alerts"]} >= \
+        {("hidden", "error"), ("out", "warning")}
+    facts = result.facts
+    facts["model"]["file"] = "m" * 500
+    assert len(repr(reportgen.Report(result.html, json.dumps(facts)))) < 200
+
+
 def test_unknown_options_are_refused(tiny_model):
     with pytest.raises(TypeError, match="max_fliters"):
         reportgen.report(tiny_model, max_fliters=3)
