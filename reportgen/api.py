@@ -169,12 +169,12 @@ def given_inputs(inputs: Any, folder: Path) -> tuple:
     if inputs is None:
         return ()
     if isinstance(inputs, Mapping):
-        named = [(_input_name(name), item, where) for name, value in inputs.items()
-                 for item, where in _items(value, f"inputs[{name!r}]")]
+        named = [(_input_name(name), item) for name, value in inputs.items()
+                 for item in _items(value, f"inputs[{name!r}]")]
     else:
-        named = [(None, item, where) for item, where in _items(inputs, "inputs")]
+        named = [(None, item) for item in _items(inputs, "inputs")]
     given = []
-    for k, (name, item, where) in enumerate(named):
+    for k, (name, item) in enumerate(named):
         if isinstance(item, np.ndarray):
             path = folder / f"input-{k}.npy"
             np.save(path, item, allow_pickle=False)
@@ -186,12 +186,12 @@ def given_inputs(inputs: Any, folder: Path) -> tuple:
     return tuple(given)
 
 
-def _items(value: Any, where: str) -> list[tuple[Any, str]]:
-    """One value of `inputs=` (an array, a path, or a list or tuple of them) as its items,
-    each with where it was given (for the error that refuses it)."""
+def _items(value: Any, where: str) -> list:
+    """One value of `inputs=` (an array, a path, or a list or tuple of them) as its items;
+    `where` it was given names it in the error that refuses it."""
     if isinstance(value, (list, tuple)):
-        return [(_item(item, f"{where}[{k}]"), f"{where}[{k}]") for k, item in enumerate(value)]
-    return [(_item(value, where), where)]
+        return [_item(item, f"{where}[{k}]") for k, item in enumerate(value)]
+    return [_item(value, where)]
 
 
 def _item(item: Any, where: str) -> np.ndarray | str | os.PathLike:
@@ -201,8 +201,7 @@ def _item(item: Any, where: str) -> np.ndarray | str | os.PathLike:
 
     if isinstance(item, (str, os.PathLike)):
         return item
-    if isinstance(item, np.ndarray) or (hasattr(item, "__array__")
-                                        and not isinstance(item, (Mapping, bytes))):
+    if hasattr(item, "__array__"):
         array = np.asarray(item)
         require_numbers(array.dtype, where)
         require_values(array.shape, array.dtype, where)
