@@ -15,6 +15,7 @@ import pytest
 import reportgen
 from conftest import numpy_blas_threads, run_cli
 from reportgen.demo import shapes_dataset
+from reportgen.errors import ReportInputError
 
 FILE_FIELDS = {"file", "file_size", "sha256", "format", "saved_by_keras_version"}
 
@@ -73,6 +74,117 @@ def test_numpy_inputs_and_label_names_work_like_files(tmp_path, tiny_model):
     html_path, json_path = result.save(tmp_path / "r.html")
     assert json.loads(json_path.read_text("utf-8")) == result.facts
     assert html_path.read_text("utf-8") == result.html
+
+
+def probabilities(result, n_classes: int) -> np.ndarray:
+    """Each input's softmax as the sidecar's predictions give it (top holds every class of a
+    model with at most five)."""
+    rows = np.full((len(result.facts["predictions"]), n_classes), np.nan)
+    for row, prediction in zip(rows, result.facts["predictions"]):
+        for top in prediction["top"]:
+            row[top["class_index"]] = top["probability"]
+    return rows
+
+
+def dense_classifier(name: str = "dense", n_features: int = 4):
+    """Four features to three classes: a model whose input has rank 1."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((n_features,)),
+                             keras.layers.Dense(6, activation="tanh", name="hidden"),
+                             keras.layers.Dense(3, activation="softmax", name="out")], name=name)
+
+
+def test_a_numpy_batch_gives_one_input_per_sample_and_a_sample_one(tmp_path):
+    model = dense_classifier()
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    batch = reportgen.report(model, inputs=x)
+    assert probabilities(batch, 3) == pytest.approx(expected, abs=1e-5)
+    one = reportgen.report(model, inputs=x[2])
+    assert probabilities(one, 3) == pytest.approx(expected[2:3], abs=1e-5)
+    np.save(tmp_path / "x.npy", x[:2])
+    for path in (tmp_path / "x.npy", str(tmp_path / "x.npy")):  # a single path, not a list
+        assert probabilities(reportgen.report(model, inputs=path), 3) == \
+            pytest.approx(expected[:2], abs=1e-5)
+
+
+def test_an_image_input_takes_a_grey_stack_and_a_sample_that_fits_its_shape(tiny_model):
+    import keras
+
+    stack = np.random.default_rng(2).random((3, 12, 12)).astype(np.float32)
+    result = reportgen.report(tiny_model, inputs=stack)  # N x H x W for an H x W x 1 input
+    # A direct call: predict() opens a name scope, which the hostile layer name breaks.
+    assert probabilities(result, 4) == pytest.approx(
+        np.asarray(tiny_model(stack[..., None], training=False)), abs=1e-5)
+    # Eight channels are no colour image: one sample of the input's shape, not 4 of 4 x 8.
+    keras.utils.set_random_seed(4)
+    features = keras.Sequential([keras.Input((4, 4, 8)), keras.layers.Conv2D(3, 2, name="conv"),
+                                 keras.layers.GlobalAveragePooling2D(name="pool"),
+                                 keras.layers.Softmax(name="probs")], name="features")
+    sample = np.random.default_rng(3).normal(size=(4, 4, 8)).astype(np.float32)
+    assert probabilities(reportgen.report(features, inputs=sample), 3) == pytest.approx(
+        features.predict(sample[None], verbose=0), abs=1e-5)
+
+
+def test_a_dict_gives_each_named_input_its_arrays(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(5)
+    left, right = keras.Input((4,), name="left"), keras.Input((4,), name="right")
+    joined = keras.layers.Concatenate(name="join")([left, right])
+    model = keras.Model([left, right], keras.layers.Dense(3, activation="softmax",
+                                                          name="out")(joined), name="two")
+    rng = np.random.default_rng(6)
+    x_left, x_right = rng.normal(size=(3, 4)), rng.normal(size=4)
+    # Both inputs take 4 values: only the names can send each array to its own input.
+    expected = model.predict([x_left, np.repeat(x_right[None], 3, axis=0)], verbose=0)
+    swapped = model.predict([np.repeat(x_right[None], 3, axis=0), x_left], verbose=0)
+    assert np.abs(expected - swapped).max() > 1e-3
+    # One sample for `right` is paired with each of the three `left` ones, as on the command line.
+    result = reportgen.report(model, inputs={"right": x_right, "left": [x_left[:2], x_left[2]]})
+    assert probabilities(result, 3) == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("inputs, start", [
+    (42, "inputs: int is not an input"),
+    ([np.zeros(4), 7.5], "inputs[1]: float is not an input"),
+    ({"left": {"nested": np.zeros(4)}}, "inputs['left']: dict is not an input"),
+    ((x for x in [np.zeros(4)]), "inputs: generator is not an input"),
+    (np.array(["a", "b", "c", "d"]), "inputs: an array of <U1 is no input (numbers only)"),
+    (np.float32(1.0), "inputs: an array of float32 () is no input"),
+    ({3: np.zeros(4)}, "inputs: the key 3 is not the name of a model input"),
+])
+def test_a_value_inputs_cannot_take_is_refused_in_one_line(inputs, start):
+    with pytest.raises(ReportInputError) as refused:
+        reportgen.report(dense_classifier(), inputs=inputs)
+    text = str(refused.value)
+    assert text.startswith(start) and "\n" not in text and "truth value" not in text
+    if "is not an input" in start:  # it says what would do
+        assert "a numpy array" in text and "a file path" in text and "dict" in text
+
+
+def test_the_repr_is_one_short_line_with_the_sidecars_counts():
+    model = dense_classifier(name="planted")
+    kernel, bias = model.get_layer("hidden").get_weights()
+    kernel[0, 0] = np.nan  # an error
+    model.get_layer("hidden").set_weights([kernel, bias])
+    kernel, bias = model.get_layer("out").get_weights()
+    model.get_layer("out").set_weights([kernel * 100, bias])  # a warning: far from its init
+    result = reportgen.report(model)
+    text = repr(result)
+    assert len(text) < 200 and "\n" not in text and "'planted'" in text
+    assert f"{len(model.layers)} layers" in text
+    counts = re.search(r"(\d+) alerts? \((\d+) errors?, (\d+) warnings?\)", text)
+    severities = [alert["severity"] for alert in result.facts["alerts"]]
+    assert [int(n) for n in counts.groups()] == \
+        [len(severities), severities.count("error"), severities.count("warning")]
+    assert {(a["layer"], a["severity"]) for a in result.facts["alerts"]} >= \
+        {("hidden", "error"), ("out", "warning")}
+    facts = result.facts
+    facts["model"]["file"] = "m" * 500
+    assert len(repr(reportgen.Report(result.html, json.dumps(facts)))) < 200
 
 
 def test_unknown_options_are_refused(tiny_model):

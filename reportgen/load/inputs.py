@@ -72,9 +72,7 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     except (OSError, ValueError, EOFError, SyntaxError) as exc:
         raise ReportInputError(msg("{path}: not a readable .npy array: {error}", path=path,
                                    error=one_line(exc))) from None
-    if dtype.kind not in "biuf" or dtype.hasobject:
-        raise ReportInputError(msg("{path}: an array of {dtype} is no input (numbers only)",
-                                   path=path, dtype=dtype))
+    require_numbers(dtype, path)
     declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     if declared > MAX_NPY_BYTES:
         raise ReportInputError(msg("{path}: declares {declared:,} bytes of data, more than the "
@@ -90,9 +88,7 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
 def read_npy(path: Path) -> np.ndarray:
     """A numeric .npy array (never pickled objects), memory-mapped after its header is checked."""
     shape, dtype = npy_header(path)
-    if not shape or 0 in shape:
-        raise ReportInputError(msg("{path}: an array of {dtype} {shape} is no input", path=path,
-                                   dtype=dtype, shape=shape))
+    require_values(shape, dtype, path)
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
@@ -100,11 +96,28 @@ def read_npy(path: Path) -> np.ndarray:
                                    error=one_line(exc))) from exc
 
 
+def require_numbers(dtype: np.dtype, where: Path | str) -> None:
+    """Refuse an array that does not hold numbers (strings, objects: never unpickled)."""
+    if dtype.kind not in "biuf" or dtype.hasobject:
+        raise ReportInputError(msg("{path}: an array of {dtype} is no input (numbers only)",
+                                   path=where, dtype=dtype))
+
+
+def require_values(shape: tuple, dtype: np.dtype, where: Path | str) -> None:
+    """Refuse a scalar or an empty array: neither is a sample."""
+    if not shape or 0 in shape:
+        raise ReportInputError(msg("{path}: an array of {dtype} {shape} is no input", path=where,
+                                   dtype=dtype, shape=shape))
+
+
 def _split_batch(array: np.ndarray, input_shape: tuple, path: Path) -> list[np.ndarray]:
-    """One sample, or a batch of them: images are HxW, HxWxC or NxHxWxC (N stacked HxW too)."""
+    """One sample, or a batch of them on the first axis: an array of the input's rank is one
+    sample, one of its rank + 1 a batch. Images are also HxW, and a 3-D array that does not
+    fit the input's shape and whose last axis is no channel count (1, 3, 4) is N stacked HxW."""
     rank = len(input_shape)
     if rank == 3:
-        if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        if array.ndim == 4 or (array.ndim == 3 and not _fits(array.shape, input_shape)
+                               and array.shape[-1] not in (1, 3, 4)):
             return list(array)
         if array.ndim in (2, 3):
             return [array]
