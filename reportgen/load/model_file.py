@@ -17,6 +17,8 @@ from reportgen.load.sharded import (ShardSet, index_of_shard, is_shard_name, loo
                                     read_index)
 
 ZIP_SIGNATURE = b"PK\x03\x04"
+LONE_SHARD_NOTE = N_("{name} is named like one shard of a Keras sharded save, but no index "
+                     "beside it names it: the report covers this file alone.")
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,6 @@ def check_model_file(path: Path, role: str | None = None) -> ModelFile:
         saved_by_keras_version=_saved_by_version(path, file_format),
         notes=notes,
     )
-
-
-LONE_SHARD_NOTE = N_("{name} is named like one shard of a Keras sharded save, but no index "
-                     "beside it names it: the report covers this file alone.")
 
 
 def sharded_model_file(found: ShardSet, given: Path | None = None) -> ModelFile:
