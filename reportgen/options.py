@@ -150,7 +150,8 @@ LANG_HELP = {
 DRAWING = frozenset((REPORT, BATCH))
 
 OPTIONS: tuple[Option, ...] = (
-    Option("model", (), N_("a Keras model file: .keras (Keras 3) or .h5 (legacy HDF5)"),
+    Option("model", (), N_("a Keras model file: .keras (Keras 3), .h5 (legacy HDF5), or the "
+                           ".weights.json index (or any shard) of a sharded save_weights"),
            frozenset((REPORT,)), Path, nargs="?"),
     Option("model_a", (), N_("the earlier checkpoint"), frozenset((COMPARE,)), Path,
            metavar="A"),

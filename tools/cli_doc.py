@@ -24,10 +24,13 @@ TARGET = ROOT / "docs" / "cli.md"
 # More than the help line says, by option dest (English, Markdown).
 DETAILS = {
     "model": "A `.keras` (Keras 3 zip) or `.h5` (legacy HDF5, including files saved by Keras "
-             "2.x).",
+             "2.x). A Keras 3 sharded save (`save_weights(\"m.weights.json\", "
+             "max_shard_size=...)`: the index and its `m_00000.weights.h5`, ... shards) is read "
+             "as one file, given its index or any of its shards; with no architecture in it, the "
+             "report is weights-only unless `--architecture` gives one.",
     "output": "An existing report is only replaced by a complete new one, and reportgen refuses "
-              "to write over its own inputs (the model, `--input`, `--labels`, `--data`, "
-              "`--data-labels`, `--architecture`).",
+              "to write over its own inputs (the model, the index of a shard given, `--input`, "
+              "`--labels`, `--data`, `--data-labels`, `--architecture`).",
     "inputs": "PNG/JPEG images are resized and converted to the model's grayscale or RGB input; "
               "`.npy` arrays hold HxW, HxWxC or NxHxWxC values (integers for token ids). For a "
               "model with several inputs, `NAME=FILE` gives a file to the input called NAME; an "
@@ -60,7 +63,8 @@ DETAILS = {
                  "and Grad-CAM++ of its top class (turbo at 45 % opacity, with a colour bar); "
                  "the score is the class's pre-softmax logit, taken without changing the "
                  "model.",
-    "architecture": "The textbook's `model-weights.h5` beside `model-whole.h5`, say. The first "
+    "architecture": "The textbook's `model-weights.h5` beside `model-whole.h5`, say, or a "
+                    "sharded save's `.weights.json` with its model's `to_json()`. The first "
                     "layer that does not fit is a one-line refusal; the report says which file "
                     "gave which part.",
     "weights_only": "Read straight from the HDF5 data with h5py: statistics, histograms and "

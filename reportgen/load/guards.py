@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import stat
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# What reading a damaged zip or HDF5 file can raise, besides OSError (h5py reports some
+# damage met inside its own callbacks as SystemError).
+READ_ERRORS = (OSError, EOFError, KeyError, ValueError, TypeError, RuntimeError,
+               NotImplementedError, SystemError, zipfile.BadZipFile, zlib.error, struct.error)
 # A compressed archive member may expand this much beyond the archive (weights are noisy
 # floats: real files compress by a few per cent; the allowance covers sparse ones).
 MAX_EXPANSION = 64

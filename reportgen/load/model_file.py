@@ -5,22 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.errors import ReportInputError
-from reportgen.i18n import msg
-from reportgen.load.guards import HDF5_SIGNATURE, require_regular_file
+from reportgen.i18n import N_, msg, nmsg
+from reportgen.load.guards import HDF5_SIGNATURE, READ_ERRORS, require_regular_file
 from reportgen.load.hdf5_source import inspect_hdf5
+from reportgen.load.sharded import (ShardSet, index_of_shard, is_shard_name, looks_like_json,
+                                    read_index)
 
-# What reading a damaged zip or HDF5 file can raise, besides OSError (h5py reports some
-# damage met inside its own callbacks as SystemError).
-READ_ERRORS = (OSError, EOFError, KeyError, ValueError, TypeError, RuntimeError,
-               NotImplementedError, SystemError, zipfile.BadZipFile, zlib.error, struct.error)
 ZIP_SIGNATURE = b"PK\x03\x04"
+LONE_SHARD_NOTE = N_("{name} is named like one shard of a Keras sharded save, but no index "
+                     "beside it names it: the report covers this file alone.")
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,9 @@ class ModelFile:
     sha256: str
     saved_by_keras_version: str
     in_memory: bool = False  # stands for a model that lives in memory: no file at all
+    # A sharded save: `path` is its index, these the HDF5 files that hold its weights.
+    shards: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()  # what the report must say about the file given
 
 
 def check_model_file(path: Path, role: str | None = None) -> ModelFile:
@@ -47,7 +48,15 @@ def check_model_file(path: Path, role: str | None = None) -> ModelFile:
                                    strerror=exc.strerror)) from exc
     if not head:
         raise ReportInputError(msg("{path}: the file is empty", path=path))
+    if looks_like_json(head):
+        return sharded_model_file(read_index(path))
     file_format = _detect_format(path, head)
+    notes: tuple[str, ...] = ()
+    if file_format.startswith("HDF5") and is_shard_name(path):
+        index = index_of_shard(path)
+        if index is not None:
+            return sharded_model_file(read_index(index), given=path)
+        notes = (msg(LONE_SHARD_NOTE, name=path.name),)
     if not file_format.startswith("HDF5"):
         check_archive_text(path)
     inspect_hdf5(path, file_format, READ_ERRORS)
@@ -57,6 +66,28 @@ def check_model_file(path: Path, role: str | None = None) -> ModelFile:
         size=path.stat().st_size,
         sha256=file_sha256(path),
         saved_by_keras_version=_saved_by_version(path, file_format),
+        notes=notes,
+    )
+
+
+def sharded_model_file(found: ShardSet, given: Path | None = None) -> ModelFile:
+    """A sharded save as one model file: its index, size, and the SHA-256 of the index and
+    its shards read one after the other (`cat INDEX SHARDS... | sha256sum`)."""
+    files = (found.index, *found.shards)
+    n = len(found.shards)
+    notes = () if given is None else (
+        nmsg("{given} is the one shard of {index}: the report reads it through its index.",
+             "{given} is one of the {n} shards of {index}: the report covers all of them, "
+             "read through the index.", n, given=given.name, index=found.index.name),)
+    return ModelFile(
+        path=found.index,
+        format=nmsg("Keras 3 sharded weights (a .weights.json index and {n} shard)",
+                    "Keras 3 sharded weights (a .weights.json index and {n} shards)", n),
+        size=sum(item.stat().st_size for item in files),
+        sha256=file_sha256(*files),
+        saved_by_keras_version=msg("unknown"),  # neither the index nor a shard records it
+        shards=found.shards,
+        notes=notes,
     )
 
 
@@ -92,12 +123,14 @@ def _detect_format(path: Path, head: bytes) -> str:
         msg("{path}: not a Keras model file (neither HDF5 nor a .keras zip archive)", path=path))
 
 
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks so large checkpoints are not held in memory."""
+def file_sha256(*paths: Path) -> str:
+    """Hex SHA-256 of a file (of several, read one after the other), read in chunks so large
+    checkpoints are not held in memory."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    for path in paths:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -133,6 +166,8 @@ def printable(text: str) -> str:
 
 def read_config(model_file: ModelFile) -> dict | None:
     """The model config stored in the file (HDF5 `model_config` or the zip's config.json)."""
+    if model_file.shards:
+        return None  # a sharded save holds weights only
     try:
         if model_file.format.startswith("HDF5"):
             import h5py

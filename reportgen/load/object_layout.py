@@ -1,5 +1,5 @@
 """Weights files laid out by object path: Keras 3's `model.weights.h5` and the `.keras` zips
-of TensorFlow/Keras 2.13-2.15.
+of TensorFlow/Keras 2.13-2.15, and the shards of a Keras 3 sharded save (sharded.py).
 
 Both store each object's variables in a `vars` group at the object's path. Layers sit in a
 container group — `layers` (Keras 3) or `_layer_checkpoint_dependencies` (Keras 2.13-2.15) —
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from reportgen.i18n import msg
 from reportgen.load.hdf5_source import is_tensor
 
 CONTAINERS = ("layers", "_layer_checkpoint_dependencies")
@@ -52,11 +53,13 @@ def is_object_layout(handle) -> bool:
     return "vars" in handle or any(_split(name)[0] in CONTAINERS for name in handle.keys())
 
 
-def object_tree(handle) -> StoredObject:
-    """The file's objects as a tree, from every `vars` group in it."""
+def object_tree(*handles) -> StoredObject:
+    """The objects of a file as a tree, from every `vars` group in it; given the shards of one
+    sharded save, the objects of all of them, a group split over shards made whole again."""
     import h5py
 
     tree: dict = {}
+    repeated: list[str] = []
 
     def visit(name: str, obj) -> None:
         parts = _split(name)
@@ -65,22 +68,39 @@ def object_tree(handle) -> StoredObject:
         node = tree
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[VARS] = _numbered(obj)
+        node[VARS] = _numbered(obj, node.get(VARS, ()), repeated)
 
-    handle.visititems(visit)
-    return _node("", tree)
+    for handle in handles:
+        handle.visititems(visit)
+    if repeated:
+        raise ValueError(msg("variable {name} is stored in more than one shard",
+                             name=repeated[0]))
+    # One file lists its groups by name; merged shards list them as the shards met them.
+    return _node("", _by_name(tree) if len(handles) > 1 else tree)
 
 
 def _split(name: str) -> list[str]:
     return [part for part in re.split(r"[/\\]", name) if part]
 
 
-def _numbered(group) -> tuple[tuple[str, object], ...]:
-    """A `vars` group's datasets in the order they were saved (0, 1, 2, ...)."""
-    found = [(key, group[key]) for key in group if is_tensor(group[key])]
+def _numbered(group, earlier: tuple = (), repeated: list | None = None
+              ) -> tuple[tuple[str, object], ...]:
+    """A `vars` group's datasets in the order they were saved (0, 1, 2, ...), after the ones
+    `earlier` shards held of the same group; names met twice go to `repeated` (h5py would
+    turn an exception raised in its visit into another)."""
+    found = list(earlier) + [(key, group[key]) for key in group if is_tensor(group[key])]
+    names = [key for key, _ in found]
+    if repeated is not None and len(set(names)) < len(names):
+        repeated.append(f"{group.name}/{next(k for k in names if names.count(k) > 1)}")
     return tuple(sorted(found, key=lambda item: (not item[0].isdigit(),
                                                  int(item[0]) if item[0].isdigit() else 0,
                                                  item[0])))
+
+
+def _by_name(tree: dict) -> dict:
+    """A tree's groups in name order, at every level (the order h5py lists one file's)."""
+    return {key: value if key == VARS else _by_name(value)
+            for key, value in sorted(tree.items())}
 
 
 def _node(stored: str, tree: dict) -> StoredObject:

@@ -58,14 +58,21 @@ def open_weights(model_file: ModelFile, config: dict | None = None) -> Iterator[
     config = config if config is not None else read_config(model_file)
     with contextlib.ExitStack() as stack:
         try:
-            source = hdf5_source(model_file.path, model_file.format, stack)
-            handle = stack.enter_context(h5py.File(source, "r"))
-            snapshot = snapshot_from_hdf5(handle, config)
+            handles = [stack.enter_context(h5py.File(source, "r"))
+                       for source in hdf5_sources(model_file, stack)]
+            snapshot = snapshot_from_hdf5(handles, config)
         except READ_ERRORS as exc:
             raise WeightsUnreadable(msg("{path}: {problem}", path=str(model_file.path),
                                         problem=msg("cannot read the weights: {error}",
                                                     error=one_line(exc)))) from exc
-        yield guarded(snapshot, model_file.path)
+        yield guarded(snapshot, model_file.path, by_shard=bool(model_file.shards))
+
+
+def hdf5_sources(model_file: ModelFile, stack: contextlib.ExitStack) -> list:
+    """What h5py opens: every shard of a sharded save, else the file's one HDF5 source."""
+    if model_file.shards:
+        return [str(shard) for shard in model_file.shards]
+    return [hdf5_source(model_file.path, model_file.format, stack)]
 
 
 class StoredArray:
@@ -92,26 +99,30 @@ class StoredArray:
                                        error=one_line(exc))) from exc
 
 
-def guarded(snapshot: ModelSnapshot, file_path: Path) -> ModelSnapshot:
-    """The snapshot with every dataset behind a StoredArray."""
+def guarded(snapshot: ModelSnapshot, file_path: Path, by_shard: bool = False) -> ModelSnapshot:
+    """The snapshot with every dataset behind a StoredArray; `by_shard`: a failed read names
+    the shard it came from rather than the index."""
     def layer(item: LayerSnapshot) -> LayerSnapshot:
-        weights = tuple(dataclasses.replace(w, values=StoredArray(w.values, file_path))
-                        for w in item.weights)
+        weights = tuple(dataclasses.replace(w, values=StoredArray(
+            w.values, Path(w.values.file.filename) if by_shard else file_path))
+            for w in item.weights)
         return dataclasses.replace(item, weights=weights,
                                    children=tuple(layer(c) for c in item.children))
 
     return dataclasses.replace(snapshot, layers=tuple(layer(item) for item in snapshot.layers))
 
 
-def snapshot_from_hdf5(handle, config: dict | None) -> ModelSnapshot:
-    """Lay out the layers of a legacy (Keras 2 style) or Keras 3 weights file."""
+def snapshot_from_hdf5(handles: list, config: dict | None) -> ModelSnapshot:
+    """Lay out the layers of a legacy (Keras 2 style) or Keras 3 weights file, or of the
+    shards of a Keras 3 sharded save (always laid out by object path)."""
     configs = layer_configs(config)
     state: list[StoredState] = []
-    if is_object_layout(handle):
-        tree = object_tree(handle)
+    if len(handles) > 1 or is_object_layout(handles[0]):
+        tree = object_tree(*handles)
         layers = object_layers(tree, configs, prefix="")
         state = stored_state(tree)
     else:
+        handle = handles[0]
         root = handle["model_weights"] if "model_weights" in handle else handle
         layers = legacy_layers(root, configs)
     if not any(layer.weights or layer.children for layer in layers):

@@ -46,6 +46,8 @@ ASSEMBLED_NOTE = N_("Keras built the model from the file's config but could not 
                     "file's weights ({error}); reportgen read them from the file and gave each "
                     "layer the tensors stored for it (by name, or in order within each class "
                     "where the file numbers them with gaps), every shape checked.")
+SHARDS_ALONE = N_("a sharded weights save holds no architecture; --architecture gives one for "
+                  "a full report")
 # Built beside the model run: what needs the weights and the config only (the heavy part of
 # a big model, and the graph the weights' alerts read).
 BESIDE_THE_RUN = ("layers", "architecture", "weights")
@@ -137,9 +139,9 @@ def file_evidence(model_file: ModelFile, architecture: Architecture | None,
                   progress: Progress) -> Iterator[tuple[Evidence, Built | None]]:
     """The full evidence of a model file, or the weights-only one when Keras cannot rebuild
     the model (or --weights-only asks for it)."""
-    if request.weights_only:
-        with weights_or_architecture(model_file, request, msg(ASKED_WEIGHTS_ONLY),
-                                     progress) as evidence:
+    reason = weights_only_reason(model_file, architecture, request)
+    if reason:
+        with weights_or_architecture(model_file, request, reason, progress) as evidence:
             yield evidence, None
         return
     # The file's own weights are worked through while TensorFlow imports and Keras loads.
@@ -161,6 +163,17 @@ def file_evidence(model_file: ModelFile, architecture: Architecture | None,
             yield evidence, None
         return
     yield with_architecture_file(evidence, architecture), built
+
+
+def weights_only_reason(model_file: ModelFile, architecture: Architecture | None,
+                        request: ReportRequest) -> str:
+    """Why the report is weights-only before Keras is tried, or "" (Keras is to be tried)."""
+    if request.weights_only:
+        return msg(ASKED_WEIGHTS_ONLY)
+    if model_file.shards and architecture is None:
+        # Nothing for Keras to build: TensorFlow is not even imported.
+        return msg(SHARDS_ALONE)
+    return ""
 
 
 class ModelRefused(Exception):

@@ -15,6 +15,7 @@ from reportgen.load.guards import require_regular_file
 from reportgen.load.inputs import read_labels
 from reportgen.load.model_file import ModelFile
 from reportgen.load.sample_index import SampleIndex, index_sample
+from reportgen.load.sharded import indexes_beside
 from reportgen.load.samples import GivenInput
 from reportgen.options import Options, drawing_options, option_default
 from reportgen.options import settings as report_settings
@@ -66,7 +67,10 @@ class ReportRequest:
 
     def protected(self) -> list[Path]:
         """The files a report must never write over: every file it reads."""
-        found = [self.model_path, *(given.path for given in self.inputs)]
+        # A shard given for its set: the set's index is read too (a sidecar of the same name
+        # would replace it).
+        found = [self.model_path, *indexes_beside(self.model_path),
+                 *(given.path for given in self.inputs)]
         return found + [path for path in (self.labels_path, self.architecture_path,
                                           self.data_path, self.data_labels_path) if path]
 

@@ -85,4 +85,5 @@ def gathered(request: ReportRequest, given: Given, progress: Progress, model,
         architecture = (read_architecture(request.architecture_path)
                         if request.architecture_path else None)
         with file_evidence(model_file, architecture, request, given, progress) as found:
+            found[0].notes.extend(model_file.notes)
             yield found

@@ -78,6 +78,8 @@ NUMBERS_DUMP = re.compile(r"\[+\s*-?\d[\d.eE+-]*(?:[\s,]+(?:\.\.\.|\[*-?\d[\d.eE
 def load(model_file: ModelFile, trust: bool = False) -> KerasModel:
     """Load in safe mode (unless trusted): first as the file is, then with a repair for each
     refusal a rule in repairs.py answers, until Keras accepts the config or no rule fits."""
+    if model_file.shards:
+        raise ModelNotRebuilt(msg("a sharded weights save holds no architecture"))
     config = read_config(model_file)
     problem = implausible_config(config) if config is not None else None
     if problem:
