@@ -5,7 +5,9 @@ Keras 2 form (`inbound_nodes` as lists, `batch_input_shape` on InputLayers, bare
 `{"class_name", "config"}` objects, dtypes as strings, `groups` on depthwise convolutions,
 a BatchNormalization axis as a list) and write the HDF5 layout of Keras 2's `model.save`:
 `model_weights/<top-level layer>` groups whose `weight_names` are the TF2 variable names
-("Conv1/kernel:0"), trainable weights first.
+("Conv1/kernel:0"), trainable weights first. Keras 2.0.x often saved each variable under a
+numbered copy of its layer's scope ("conv2d_1_1/kernel:0" in group conv2d_1):
+`doubled_variable_name` writes that layout.
 """
 
 from __future__ import annotations
@@ -101,26 +103,35 @@ def variable_name(weight) -> str:
     return f"{owner}/{variable}:0"
 
 
-def save_keras2_h5(model, path: Path, edit=None) -> Path:
+def doubled_variable_name(weight) -> str:
+    """A variable name as Keras 2.0.x saved it when TensorFlow had already seen its layer's
+    name scope and numbered the second one: conv2d_1's kernel as "conv2d_1_1/kernel:0"."""
+    owner, variable = weight.path.split("/")[-2:]
+    return f"{owner}_1/{variable}:0"
+
+
+def save_keras2_h5(model, path: Path, edit=None, naming=variable_name,
+                   keras_version: bytes = KERAS_VERSION) -> Path:
     """Save a Keras 3 model as Keras 2.4's `model.save("x.h5")` would have; `edit(config)`
-    may change the Keras 2 config first."""
+    may change the Keras 2 config first; `naming(weight)` gives each variable's saved name
+    (Keras 2.0.x's: doubled_variable_name)."""
     config = keras2_config(json.loads(json.dumps({"class_name": type(model).__name__,
                                                   "config": model.get_config()})))
     if edit is not None:
         edit(config)
     with h5py.File(path, "w") as handle:
-        handle.attrs["keras_version"] = KERAS_VERSION
+        handle.attrs["keras_version"] = keras_version
         handle.attrs["backend"] = b"tensorflow"
         handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
         weights = handle.create_group("model_weights")
         tops = [layer for layer in model.layers]
         weights.attrs["layer_names"] = [layer.name.encode() for layer in tops]
         weights.attrs["backend"] = b"tensorflow"
-        weights.attrs["keras_version"] = KERAS_VERSION
+        weights.attrs["keras_version"] = keras_version
         for layer in tops:
             group = weights.create_group(layer.name)
             ordered = list(layer.trainable_weights) + list(layer.non_trainable_weights)
-            names = [variable_name(w) for w in ordered]
+            names = [naming(w) for w in ordered]
             group.attrs["weight_names"] = [n.encode() for n in names]
             for name, weight in zip(names, ordered):
                 group.create_dataset(name, data=weight.numpy())
@@ -145,6 +156,14 @@ def first_layer_shapes(config: dict, names: tuple[str, ...] | None = None) -> di
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+    return config
+
+
+def bare_layer_list(config: dict) -> dict:
+    """A Sequential's Keras 2 config as Keras 2.0-2.2 wrote it: the bare list of its layers,
+    the input shape on the first of them (no InputLayer)."""
+    first_layer_shapes(config)
+    config["config"] = config["config"]["layers"]
     return config
 
 
