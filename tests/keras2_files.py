@@ -167,6 +167,31 @@ def bare_layer_list(config: dict) -> dict:
     return config
 
 
+def keras20_cnn(seed: int = 5):
+    """A small CNN named as Keras 2.0 named layers (numbered from 1), its weights moved away
+    from their initialisation as after training."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((12, 12, 1)),
+                              layers.Conv2D(6, 3, activation="relu", name="conv2d_1"),
+                              layers.MaxPooling2D(2, name="max_pooling2d_1"),
+                              layers.Conv2D(5, 3, activation="relu", name="conv2d_2"),
+                              layers.Flatten(name="flatten_1"),
+                              layers.Dense(4, activation="softmax", name="dense_1")],
+                             name="sequential_1")
+    for layer in model.layers:
+        layer.set_weights([w * 3 + 0.01 for w in layer.get_weights()])
+    return model
+
+
+def save_keras20_h5(model, path: Path) -> Path:
+    """Save a Sequential as Keras 2.0.8's `model.save("x.h5")` wrote it: the config a bare
+    list of layers, every variable under a numbered copy of its layer's scope."""
+    return save_keras2_h5(model, path, bare_layer_list, doubled_variable_name, b"2.0.8")
+
+
 def mobilenet_like(side: int = 32):
     """A small functional model with MobileNet's layer names and block structure."""
     import keras
