@@ -335,20 +335,23 @@ class IndexGatherer:
             if outcome.report else None
         row = dataclasses.replace(model_row(outcome, sidecar, member),
                                   signature=self.signature if outcome.report else None)
-        self.parts.add(model, row, sidecar,
-                       self.start_change(model, member) if member is not None else None)
+        changes, renamed = self.start_change(model, member) if member is not None else \
+            (None, None)
+        self.parts.add(model, row, sidecar, changes, renamed)
 
-    def start_change(self, model: Path, member: SeriesMember) -> dict[str, float | None]:
-        """The member's layer changes from its series' first epoch ({} when either file
-        cannot be read); the first is let go once its series' last member is in."""
+    def start_change(self, model: Path, member: SeriesMember
+                     ) -> tuple[dict[str, float | None], dict[str, str]]:
+        """The member's layer changes from its series' first epoch and its layers renamed
+        from it (main_weight_changes; both empty when either file cannot be read); the
+        first is let go once its series' last member is in."""
         try:
             start = self.first_weights(member.series)
             if start is None:
-                return {}
+                return {}, {}
             with open_weights(check_model_file(model)) as now:
                 return main_weight_changes(start, now)
         except ReportInputError:
-            return {}
+            return {}, {}
         finally:
             self.waiting[member.series] -= 1
             if not self.waiting[member.series] and member.series in self._open:

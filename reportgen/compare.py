@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.version import __version__
-from reportgen.analyse.compare import (CompareFacts, FileFacts, compare_layer, find_alerts,
-                                       match_layers)
+from reportgen.analyse.compare import CompareFacts, FileFacts, compare_pair, find_alerts
+from reportgen.analyse.layer_match import match_layers
 from reportgen.analyse.compare_outputs import OutputComparison, compare_outputs
 from reportgen.commands import DEFAULT_OUTPUT_DIR, run_guarded
 from reportgen.draw.compare_pictures import is_convolution, kernel_figures
@@ -85,10 +85,9 @@ def compare_weights(file_a: ModelFile, file_b: ModelFile,
         pairs, unmatched = match_layers(snapshot_a, snapshot_b)
         progress.step(nmsg("comparing {n} matched layer", "comparing {n} matched layers",
                            len(pairs)))
-        layers = tuple(ordered_map(lambda item: compare_layer(item[0], *item[1]),
-                                   enumerate(pairs)))
-        drawn = [(a, b) for (a, b), layer in zip(pairs, layers)
-                 if layer.changed and is_convolution(a)]
+        layers = tuple(ordered_map(lambda item: compare_pair(*item), enumerate(pairs)))
+        drawn = [(pair.a, pair.b) for pair, layer in zip(pairs, layers)
+                 if layer.changed and is_convolution(pair.a)]
         progress.step(nmsg("drawing the kernels of {n} changed convolution",
                            "drawing the kernels of {n} changed convolutions", len(drawn)))
         options = Options()

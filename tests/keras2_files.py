@@ -5,7 +5,9 @@ Keras 2 form (`inbound_nodes` as lists, `batch_input_shape` on InputLayers, bare
 `{"class_name", "config"}` objects, dtypes as strings, `groups` on depthwise convolutions,
 a BatchNormalization axis as a list) and write the HDF5 layout of Keras 2's `model.save`:
 `model_weights/<top-level layer>` groups whose `weight_names` are the TF2 variable names
-("Conv1/kernel:0"), trainable weights first.
+("Conv1/kernel:0"), trainable weights first. Keras 2.0.x often saved each variable under a
+numbered copy of its layer's scope ("conv2d_1_1/kernel:0" in group conv2d_1):
+`doubled_variable_name` writes that layout.
 """
 
 from __future__ import annotations
@@ -104,26 +106,35 @@ def variable_name(weight) -> str:
     return f"{owner}/{parts[-1]}:0"
 
 
-def save_keras2_h5(model, path: Path, edit=None) -> Path:
+def doubled_variable_name(weight) -> str:
+    """A variable name as Keras 2.0.x saved it when TensorFlow had already seen its layer's
+    name scope and numbered the second one: conv2d_1's kernel as "conv2d_1_1/kernel:0"."""
+    owner, variable = weight.path.split("/")[-2:]
+    return f"{owner}_1/{variable}:0"
+
+
+def save_keras2_h5(model, path: Path, edit=None, naming=variable_name,
+                   keras_version: bytes = KERAS_VERSION) -> Path:
     """Save a Keras 3 model as Keras 2.4's `model.save("x.h5")` would have; `edit(config)`
-    may change the Keras 2 config first."""
+    may change the Keras 2 config first; `naming(weight)` gives each variable's saved name
+    (Keras 2.0.x's: doubled_variable_name)."""
     config = keras2_config(json.loads(json.dumps({"class_name": type(model).__name__,
                                                   "config": model.get_config()})))
     if edit is not None:
         edit(config)
     with h5py.File(path, "w") as handle:
-        handle.attrs["keras_version"] = KERAS_VERSION
+        handle.attrs["keras_version"] = keras_version
         handle.attrs["backend"] = b"tensorflow"
         handle.attrs["model_config"] = json.dumps(config).encode("utf-8")
         weights = handle.create_group("model_weights")
         tops = [layer for layer in model.layers]
         weights.attrs["layer_names"] = [layer.name.encode() for layer in tops]
         weights.attrs["backend"] = b"tensorflow"
-        weights.attrs["keras_version"] = KERAS_VERSION
+        weights.attrs["keras_version"] = keras_version
         for layer in tops:
             group = weights.create_group(layer.name)
             ordered = list(layer.trainable_weights) + list(layer.non_trainable_weights)
-            names = [variable_name(w) for w in ordered]
+            names = [naming(w) for w in ordered]
             group.attrs["weight_names"] = [n.encode() for n in names]
             for name, weight in zip(names, ordered):
                 group.create_dataset(name, data=weight.numpy())
@@ -149,6 +160,39 @@ def first_layer_shapes(config: dict, names: tuple[str, ...] | None = None) -> di
         elif isinstance(node, list):
             stack.extend(node)
     return config
+
+
+def bare_layer_list(config: dict) -> dict:
+    """A Sequential's Keras 2 config as Keras 2.0-2.2 wrote it: the bare list of its layers,
+    the input shape on the first of them (no InputLayer)."""
+    first_layer_shapes(config)
+    config["config"] = config["config"]["layers"]
+    return config
+
+
+def keras20_cnn(seed: int = 5):
+    """A small CNN named as Keras 2.0 named layers (numbered from 1), its weights moved away
+    from their initialisation as after training."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((12, 12, 1)),
+                              layers.Conv2D(6, 3, activation="relu", name="conv2d_1"),
+                              layers.MaxPooling2D(2, name="max_pooling2d_1"),
+                              layers.Conv2D(5, 3, activation="relu", name="conv2d_2"),
+                              layers.Flatten(name="flatten_1"),
+                              layers.Dense(4, activation="softmax", name="dense_1")],
+                             name="sequential_1")
+    for layer in model.layers:
+        layer.set_weights([w * 3 + 0.01 for w in layer.get_weights()])
+    return model
+
+
+def save_keras20_h5(model, path: Path) -> Path:
+    """Save a Sequential as Keras 2.0.8's `model.save("x.h5")` wrote it: the config a bare
+    list of layers, every variable under a numbered copy of its layer's scope."""
+    return save_keras2_h5(model, path, bare_layer_list, doubled_variable_name, b"2.0.8")
 
 
 def mobilenet_like(side: int = 32):

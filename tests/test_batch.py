@@ -16,6 +16,7 @@ import pytest
 
 from browser import chromium
 from conftest import tiny_cnn
+from keras2_files import keras20_cnn, save_keras2_h5, save_keras20_h5
 from reportgen.analyse.series import epoch_of, find_series
 from reportgen.batch import main
 from reportgen.workers import WorkerDied, WorkerPool
@@ -335,3 +336,111 @@ def test_the_index_opens_a_series_first_checkpoint_once_and_survives_an_unreadab
     assert [p.parent.name for p in opened if p.name == "model_01.keras"] == \
         ["good", "good", "bad"]
     assert len(opened) == 1 + 3 + 1
+
+
+def moved_series(folder: Path, save, names_of=lambda epoch: None
+                 ) -> dict[int, dict[str, np.ndarray]]:
+    """Keras 2.0's small CNN saved by `save(model, path)` after each of EPOCHS, as
+    ModelCheckpoint("weights.{epoch:02d}-{val_loss:.2f}.hdf5") names files, every weight
+    moved by seeded noise from one epoch to the next; `names_of(epoch)` renames the layers
+    (None: Keras 2.0's names). Returns each epoch's kernels by the first epoch's names."""
+    import keras
+
+    model = keras20_cnn()
+    rng = np.random.default_rng(21)
+    kernels = {}
+    for epoch in EPOCHS:
+        for layer in model.layers:
+            layer.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype)
+                               for w in layer.get_weights()])
+        names = names_of(epoch)
+        saved = model if names is None else keras.Sequential(
+            [keras.Input((12, 12, 1))] + [type(layer).from_config({**layer.get_config(),
+                                                                  "name": names[layer.name]})
+                                          for layer in model.layers], name="sequential")
+        if saved is not model:
+            for layer, source in zip(saved.layers, model.layers):
+                layer.set_weights(source.get_weights())
+        save(saved, folder / f"weights.{epoch:02d}-{1 / epoch:.2f}.hdf5")
+        kernels[epoch] = {layer.name: np.asarray(layer.get_weights()[0], np.float64)
+                          for layer in model.layers if layer.get_weights()}
+    return kernels
+
+
+def numpy_start_changes(kernels: dict[int, dict[str, np.ndarray]], name: str) -> list[float]:
+    """‖W_k − W_1‖ / ‖W_1‖ of one layer's kernel, epoch by epoch."""
+    first = kernels[EPOCHS[0]][name]
+    return [float(np.linalg.norm(kernels[e][name] - first) / np.linalg.norm(first))
+            for e in EPOCHS]
+
+
+@pytest.mark.slow
+def test_a_series_saved_by_keras_2_0_gets_every_layers_change_from_its_first_epoch(tmp_path):
+    # Keras 2.0.x saved conv2d_1's kernel as conv2d_1/conv2d_1_1/kernel:0; the reports
+    # (Keras) call the layer conv2d_1, and so must the change read with h5py.
+    folder, out = tmp_path / "models", tmp_path / "out"
+    folder.mkdir()
+    kernels = moved_series(folder, save_keras20_h5)
+    assert main([str(folder), "-o", str(out), "--jobs", "1", "-q"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    (series,) = index["series"]
+    assert series["epochs"] == list(EPOCHS)
+    trends = {layer["path"]: layer for layer in series["layers"]}
+    assert list(trends) == ["conv2d_1", "conv2d_2", "dense_1"]
+    for name, trend in trends.items():
+        assert None not in trend["start_change"]
+        assert trend["start_change"] == pytest.approx(numpy_start_changes(kernels, name),
+                                                      rel=1e-6, abs=1e-12)
+        assert trend["start_change"][0] == 0 and trend["start_change"][-1] > 0
+
+
+# Epochs 2 and 3 saved by another Keras version, which numbers the layers from 0.
+KERAS3_NAMES = {"conv2d_1": "conv2d", "max_pooling2d_1": "max_pooling2d",
+                "conv2d_2": "conv2d_1", "flatten_1": "flatten", "dense_1": "dense"}
+
+
+@pytest.mark.parametrize("layout", ["keras 2.0", "renamed"])
+def test_each_members_change_from_the_first_is_read_under_either_matching(tmp_path, layout):
+    import reportgen.batch as batch_module
+    from reportgen.analyse.batch_index import Outcome
+
+    if layout == "keras 2.0":
+        kernels = moved_series(tmp_path, save_keras20_h5)
+    else:
+        kernels = moved_series(tmp_path, save_keras2_h5,
+                               lambda epoch: KERAS3_NAMES if epoch > 1 else None)
+    models = sorted(tmp_path.glob("*.hdf5"))
+    with batch_module.IndexGatherer(models, tmp_path / "none", {}) as index:
+        for model in models:
+            index.add(model, Outcome(str(model), model.stem, "failed", "no report", 0.1, None))
+    for epoch, model in zip(EPOCHS, models):
+        # By the first checkpoint's layer names, whatever this checkpoint calls them.
+        changes = index.changes[model.stem]
+        assert list(changes) == ["conv2d_1", "conv2d_2", "dense_1"]
+        for name, change in changes.items():
+            assert change == pytest.approx(numpy_start_changes(kernels, name)[epoch - 1],
+                                           rel=1e-6, abs=1e-12)
+
+
+def test_a_renamed_layers_trend_stays_in_its_first_epochs_row():
+    from reportgen.analyse.batch_index import IndexParts, ModelRow, Outcome
+
+    def sidecar(stds: dict[str, float]) -> dict:
+        return {"layers": [{"path": path, "weights": [{"name": "kernel", "shape": [3, 3],
+                                                       "std": std}]}
+                           for path, std in stds.items()]}
+
+    parts = IndexParts()
+    # Epoch 2 calls the first epoch's conv2d_1 "conv2d" and its conv2d_2 "conv2d_1", and
+    # has a layer of its own called conv2d_2, matched to nothing.
+    epochs = [({"conv2d_1": 1.0, "conv2d_2": 2.0}, {}, {"conv2d_1": 0.0, "conv2d_2": 0.0}),
+              ({"conv2d": 1.1, "conv2d_1": 2.2, "conv2d_2": 9.0},
+               {"conv2d": "conv2d_1", "conv2d_1": "conv2d_2"},
+               {"conv2d_1": 0.1, "conv2d_2": 0.2})]
+    for epoch, (stds, renamed, changes) in enumerate(epochs, 1):
+        outcome = Outcome(f"m{epoch}.h5", f"m{epoch}", "report", "", 0.1, f"m{epoch}.html")
+        row = ModelRow(outcome, None, "full", None, (), None, "s", epoch)
+        parts.add(epoch, row, sidecar(stds), changes, renamed)
+    (series,) = parts.facts("test", "now", "0").series
+    rows = {trend.path: (trend.std, trend.start_change) for trend in series.layers}
+    assert rows == {"conv2d_1": ((1.0, 1.1), (0.0, 0.1)), "conv2d_2": ((2.0, 2.2), (0.0, 0.2))}

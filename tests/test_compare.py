@@ -13,7 +13,9 @@ import pytest
 
 from conftest import HOSTILE_NAME, REPO, tiny_cnn
 from reportgen.analyse.cka import linear_cka
+from reportgen.analyse.layer_match import match_layers
 from reportgen.compare import main
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
 
 
 def weights_of(model) -> dict[str, list[np.ndarray]]:
@@ -310,3 +312,150 @@ def test_cka_is_undefined_below_four_inputs_or_without_variation():
     rng = np.random.default_rng(5)
     assert linear_cka(rng.normal(size=(3, 5)), rng.normal(size=(3, 5))) is None
     assert linear_cka(np.ones((8, 5)), rng.normal(size=(8, 5))) is None
+
+
+# Matching layers: by name, then by order and weight shapes (issue "Real checkpoints", 7).
+
+def stored_layer(path: str, *shapes: tuple[int, ...]) -> LayerSnapshot:
+    """A hand-made layer with a kernel and a bias of the given shapes (values irrelevant)."""
+    weights = tuple(WeightArray(name, np.zeros(shape, np.float32), True)
+                    for name, shape in zip(("kernel", "bias"), shapes))
+    return LayerSnapshot(path, "Conv1D", None, 0, True, "", weights, path=path)
+
+
+def stored_model(*layers) -> ModelSnapshot:
+    return ModelSnapshot("Sequential", tuple(layers))
+
+
+def matched(a, b):
+    """(path in A, path in B, matched_by) of each pair, and (path, reason) of the rest."""
+    pairs, unmatched = match_layers(stored_model(*a), stored_model(*b))
+    return ([(p.a.path, p.b.path, p.matched_by) for p in pairs],
+            [(u.path, u.reason) for u in unmatched])
+
+
+def conv(path, n_in, n_out):
+    return stored_layer(path, (3, n_in, n_out), (n_out,))
+
+
+def test_names_shifted_by_one_are_matched_by_order_even_where_a_name_and_shapes_agree():
+    # A's conv1d_2 and B's conv1d_2 have the same shapes, but B's is A's conv1d_3.
+    a = [conv("conv1d_1", 1, 8), conv("conv1d_2", 8, 8), conv("conv1d_3", 8, 8)]
+    b = [conv("conv1d", 1, 8), conv("conv1d_1", 8, 8), conv("conv1d_2", 8, 8)]
+    assert matched(a, b) == ([("conv1d_1", "conv1d", "order and shape"),
+                              ("conv1d_2", "conv1d_1", "order and shape"),
+                              ("conv1d_3", "conv1d_2", "order and shape")], [])
+
+
+def test_a_new_head_under_shifted_names_leaves_only_the_head_unmatched():
+    a = [conv("conv1d_1", 1, 8), conv("conv1d_2", 8, 8), conv("conv1d_3", 8, 8),
+         stored_layer("dense_1", (8, 10), (10,))]
+    b = [conv("conv1d", 1, 8), conv("conv1d_1", 8, 8), conv("conv1d_2", 8, 8),
+         stored_layer("dense", (8, 5), (5,))]
+    pairs, unmatched = matched(a, b)
+    assert pairs == [("conv1d_1", "conv1d", "order and shape"),
+                     ("conv1d_2", "conv1d_1", "order and shape"),
+                     ("conv1d_3", "conv1d_2", "order and shape")]
+    assert unmatched == [("dense_1", "only in A"), ("dense", "only in B")]
+
+
+def test_a_new_head_under_the_same_names_is_one_layer_with_different_weights():
+    a = [conv("c1", 1, 8), conv("c2", 8, 8), stored_layer("head", (8, 10), (10,))]
+    b = [conv("c1", 1, 8), conv("c2", 8, 8), stored_layer("head", (8, 5), (5,))]
+    assert matched(a, b) == ([("c1", "c1", "name"), ("c2", "c2", "name")],
+                             [("head", "different weights")])
+
+
+def test_names_that_all_agree_win_over_the_order():
+    # The same layers listed in another order (another Keras orders a functional model's
+    # branches differently): every name pairs, so the names are right.
+    a = [conv("left", 8, 8), conv("right", 8, 8), conv("out", 8, 4)]
+    b = [conv("right", 8, 8), conv("left", 8, 8), conv("out", 8, 4)]
+    assert matched(a, b) == ([("left", "left", "name"), ("right", "right", "name"),
+                              ("out", "out", "name")], [])
+
+
+def test_layers_between_name_pairs_are_matched_by_order_only_there():
+    # B renamed the middle layer and added one of the same shapes at its end: the renamed
+    # layer pairs by order between its named neighbours, the new one stays unmatched.
+    a = [conv("c1", 1, 8), conv("c2", 8, 8), conv("c3", 8, 4)]
+    b = [conv("c1", 1, 8), conv("middle", 8, 8), conv("c3", 8, 4), conv("extra", 4, 4)]
+    assert matched(a, b) == ([("c1", "c1", "name"), ("c2", "middle", "order and shape"),
+                              ("c3", "c3", "name")], [("extra", "only in B")])
+
+
+CONV1D_WIDTHS = ((1, 8), (8, 8), (8, 8), (8, 16), (16, 16), (16, 16))
+
+
+def conv1d_model(names: list[str], seed: int = 3):
+    """Six Conv1D (two runs of equal shapes), a pooling and a Dense head, named `names`."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = [keras.layers.Conv1D(n_out, 3, activation="relu", name=name)
+              for (_, n_out), name in zip(CONV1D_WIDTHS, names)]
+    return keras.Sequential([keras.Input((32, 1)), *layers,
+                             keras.layers.GlobalAveragePooling1D(name=names[6]),
+                             keras.layers.Dense(3, activation="softmax", name=names[7])],
+                            name="net")
+
+
+# How Keras 2 named them (numbered from 1) and how Keras 3 names the same layers.
+KERAS2_NAMES = [f"conv1d_{k}" for k in range(1, 7)] + ["global_average_pooling1d_1", "dense_1"]
+KERAS3_NAMES = ["conv1d"] + [f"conv1d_{k}" for k in range(1, 6)] + \
+    ["global_average_pooling1d", "dense"]
+
+
+def test_a_fine_tune_saved_by_another_keras_version_is_matched_by_order(tmp_path):
+    from keras2_files import save_keras2_h5
+
+    original = conv1d_model(KERAS2_NAMES)
+    save_keras2_h5(original, tmp_path / "original.h5")
+    tuned = conv1d_model(KERAS3_NAMES, seed=4)
+    rng = np.random.default_rng(12)
+    for layer_a, layer_b in zip(original.layers, tuned.layers):
+        layer_b.set_weights([w + rng.normal(0, 0.02, w.shape).astype(w.dtype)
+                             for w in layer_a.get_weights()])
+    tuned.save(tmp_path / "tuned.keras")
+    sidecar = run_compare(tmp_path / "original.h5", tmp_path / "tuned.keras", tmp_path / "c.html")
+    before, after = weights_of(original), weights_of(tuned)
+    weighted = [(a, b) for a, b in zip(KERAS2_NAMES, KERAS3_NAMES) if a in before]
+    assert [(x["path"], x["path_b"], x["matched_by"]) for x in sidecar["layers"]] == \
+        [(a, b, "order and shape") for a, b in weighted]
+    for layer, (a, b) in zip(sidecar["layers"], weighted):
+        diff = np.sqrt(sum(np.sum((y - x) ** 2) for x, y in zip(before[a], after[b])))
+        norm = np.sqrt(sum(np.sum(x ** 2) for x in before[a]))
+        assert layer["relative_change"] == pytest.approx(diff / norm, rel=1e-9)
+        assert diff / norm < 0.5
+        kernel_a, kernel_b = before[a][0], after[b][0]
+        assert layer["weights"][0]["relative_change"] == pytest.approx(
+            np.linalg.norm(kernel_b - kernel_a) / np.linalg.norm(kernel_a), rel=1e-9)
+    assert sidecar["unmatched"] == []
+    assert [x["kind"] for x in sidecar["alerts"]] == []
+    html = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert html.count("matched by order and weight shapes") == len(weighted)
+    assert f"{len(weighted)} layers with weights matched (0 by name, {len(weighted)} by order" \
+        in html
+
+
+def test_keras_2_0_doubled_scopes_compare_under_their_layers_names(tmp_path):
+    from keras2_files import keras20_cnn, save_keras20_h5
+
+    model = keras20_cnn()
+    save_keras20_h5(model, tmp_path / "a.h5")
+    before = weights_of(model)
+    shifted(model, ["conv2d_1", "conv2d_2", "dense_1"])
+    save_keras20_h5(model, tmp_path / "b.h5")
+    after = weights_of(model)
+    sidecar = run_compare(tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.html")
+    layers = by_path(sidecar)
+    # Saved as conv2d_1/conv2d_1_1/kernel:0, ...: the layers, not models holding them.
+    assert list(layers) == ["conv2d_1", "conv2d_2", "dense_1"]
+    assert {layer["matched_by"] for layer in layers.values()} == {"name"}
+    for path, layer in layers.items():
+        assert layer["path_b"] == path
+        assert [w["name"] for w in layer["weights"]] == ["kernel", "bias"]
+        kernel_a, kernel_b = before[path][0], after[path][0]
+        assert layer["weights"][0]["relative_change"] == pytest.approx(
+            np.linalg.norm(kernel_b - kernel_a) / np.linalg.norm(kernel_a), rel=1e-9)
+    assert sidecar["unmatched"] == [] and sidecar["alerts"] == []

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO, legacy_weights_h5
 from reportgen.errors import ReportInputError
 from reportgen.load.model_file import check_model_file
+from reportgen.load.snapshot import all_layers
 from reportgen.load.legacy_layout import legacy_weight_name
 from reportgen.load.weights_file import open_weights
 
@@ -68,3 +69,50 @@ def test_weights_only_path_never_imports_tensorflow(tiny_files, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, timeout=120)
     assert result.stdout.split() == ["0", "False", "False"], result.stderr
+
+
+def keras20_model(inner_names: tuple[str, str]):
+    """A Sequential named as Keras 2.0 named layers, with a nested Sequential of two
+    convolutions called `inner_names`."""
+    import keras
+
+    keras.utils.set_random_seed(6)
+    first, second = inner_names
+    inner = keras.Sequential([keras.Input((10, 10, 1)),
+                              keras.layers.Conv2D(3, 3, name=first),
+                              keras.layers.Conv2D(2, 3, name=second)], name="features")
+    return keras.Sequential([keras.Input((10, 10, 1)), inner,
+                             keras.layers.Conv2D(4, 3, name="conv2d_1"),
+                             keras.layers.Flatten(name="flatten_1"),
+                             keras.layers.Dense(3, name="dense_1")], name="sequential_1")
+
+
+# Doubled: every variable under a numbered copy of its layer's scope, as Keras 2.0.x saved
+# them. Not doubled, with an inner layer really called conv_1 beside conv: that name stays.
+@pytest.mark.parametrize("doubled, inner_names", [(True, ("conv2d_2", "conv2d_3")),
+                                                  (False, ("conv", "conv_1"))])
+def test_keras_2_0_numbered_scopes_are_read_as_their_layers(tmp_path, doubled, inner_names):
+    import h5py
+
+    from keras2_files import doubled_variable_name, save_keras2_h5, variable_name
+
+    model = keras20_model(inner_names)
+    path = save_keras2_h5(model, tmp_path / "old.h5",
+                          naming=doubled_variable_name if doubled else variable_name,
+                          keras_version=b"2.0.8")
+    with h5py.File(path, "r") as handle:  # the layout under test, as Keras 2.0.x wrote it
+        group = handle["model_weights/conv2d_1"]
+        assert [str(n) for n in group.attrs["weight_names"]] == \
+            (["conv2d_1_1/kernel:0", "conv2d_1_1/bias:0"] if doubled
+             else ["conv2d_1/kernel:0", "conv2d_1/bias:0"])
+        assert ("conv2d_1_1/kernel:0" in group) == doubled
+    features = model.get_layer("features")
+    expected = {f"features/{name}": features.get_layer(name) for name in inner_names}
+    expected.update({name: model.get_layer(name) for name in ("conv2d_1", "dense_1")})
+    with open_weights(check_model_file(path)) as snap:
+        found = {layer.path: layer for layer in all_layers(snap.layers) if layer.weights}
+        assert list(found) == list(expected)
+        for layer_path, layer in found.items():
+            assert [w.name for w in layer.weights] == ["kernel", "bias"]
+            for weight, values in zip(layer.weights, expected[layer_path].get_weights()):
+                assert np.array_equal(np.asarray(weight.values), values)

@@ -119,6 +119,16 @@ def series_trends(rows: list[ModelRow], points: dict[str, dict[str, Point]],
     return tuple(found)
 
 
+def renamed_points(points: dict[str, Point], renamed: dict[str, str]) -> dict[str, Point]:
+    """An epoch's points with each renamed layer under its name in the series' first
+    checkpoint, the row its change from that checkpoint is in. A layer left unmatched keeps
+    its own name unless a matched layer now holds it: a row stays one layer."""
+    moved = {renamed[path]: point for path, point in points.items() if path in renamed}
+    kept = {path: point for path, point in points.items()
+            if path not in renamed and path not in moved}
+    return {**kept, **moved}
+
+
 def kind_titles(sidecar: dict) -> dict[str, str]:
     """The alert kinds a report checked, name -> title, in its own order."""
     return {kind.get("name", ""): kind.get("title", "")
@@ -145,9 +155,11 @@ class IndexParts:
         self.titles: dict[str, str] = {}
 
     def add(self, key, row: ModelRow, sidecar: dict | None,
-            start_change: dict[str, float | None] | None = None) -> None:
+            start_change: dict[str, float | None] | None = None,
+            renamed: dict[str, str] | None = None) -> None:
         """A model's row under `key`, what its sidecar (if any) adds, and for a series
-        member (`start_change` given) its trend."""
+        member (`start_change` given) its trend, its layers `renamed` from the series'
+        first checkpoint (path -> first path) charted under their first names."""
         self.rows[key] = row
         if sidecar is not None:
             for kind, title in kind_titles(sidecar).items():
@@ -155,7 +167,8 @@ class IndexParts:
         if start_change is not None:
             self.changes[row.outcome.name] = start_change
             if sidecar is not None:
-                self.points[row.outcome.name] = layer_points(sidecar)
+                self.points[row.outcome.name] = renamed_points(layer_points(sidecar),
+                                                               renamed or {})
 
     def facts(self, executor: str, generated_at: str, reportgen_version: str,
               order: list | None = None, training_run: str | None = None) -> IndexFacts:

@@ -15,11 +15,12 @@ import numpy as np
 
 from reportgen.analyse.alert import TWO_FILES, WARNING, Alert, AlertKind
 from reportgen.analyse.compare_outputs import OutputComparison
+from reportgen.analyse.layer_match import BY_NAME, LayerPair, Unmatched, match_layers
 from reportgen.analyse.series import main_weight_index
 from reportgen.analyse.spectral import spectral_facts
 from reportgen.i18n import msg
 from reportgen.analyse.stats import row_blocks, wide_chunks
-from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, all_layers
+from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot
 
 REINITIALISED_RATIO = 1.0
 FROZEN_MAJORITY = 0.5
@@ -80,12 +81,15 @@ class WeightChange:
 
 @dataclass(frozen=True)
 class LayerChange:
-    """One layer found in both files with the same weights (names and shapes)."""
+    """One layer of A and its counterpart in B (layer_match.py): `path` is A's, `path_b`
+    B's, `matched_by` how they were paired (BY_NAME or BY_ORDER)."""
 
     path: str
     class_name: str
     depth: int
     weights: tuple[WeightChange, ...]
+    path_b: str = ""
+    matched_by: str = BY_NAME
 
     @property
     def changed(self) -> bool:
@@ -125,16 +129,6 @@ class LayerChange:
                       _joined([w.norm_a for w in self.trained]))
 
 
-@dataclass(frozen=True)
-class Unmatched:
-    """A layer with weights that has no counterpart of the same weights in the other file."""
-
-    path: str
-    reason: str
-    weights_a: tuple[str, ...]
-    weights_b: tuple[str, ...]
-
-
 def _joined(norms: list[float | None]) -> float | None:
     """The norm of several tensors taken as one vector."""
     return None if None in norms else math.sqrt(sum(n * n for n in norms))
@@ -149,38 +143,20 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
     return part / whole
 
 
-def weight_signature(layer: LayerSnapshot) -> tuple[str, ...]:
-    """A layer's weights as 'name (shape)' strings, the key layers are matched by."""
-    return tuple(f"{w.name} {tuple(int(d) for d in w.values.shape)}" for w in layer.weights)
-
-
-def match_layers(a: ModelSnapshot, b: ModelSnapshot
-                 ) -> tuple[list[tuple[LayerSnapshot, LayerSnapshot]], tuple[Unmatched, ...]]:
-    """Pairs of layers with weights that have the same path and the same weight names and
-    shapes, in A's order; and every layer with weights that found no such partner."""
-    in_a = {layer.path: layer for layer in all_layers(a.layers) if layer.weights}
-    in_b = {layer.path: layer for layer in all_layers(b.layers) if layer.weights}
-    pairs, unmatched = [], []
-    for path, layer in in_a.items():
-        other = in_b.get(path)
-        if other is None:
-            unmatched.append(Unmatched(path, msg("only in A"), weight_signature(layer), ()))
-        elif weight_signature(layer) != weight_signature(other):
-            unmatched.append(Unmatched(path, msg("different weights"), weight_signature(layer),
-                                       weight_signature(other)))
-        else:
-            pairs.append((layer, other))
-    unmatched += [Unmatched(path, msg("only in B"), (), weight_signature(layer))
-                  for path, layer in in_b.items() if path not in in_a]
-    return pairs, tuple(unmatched)
-
-
-def compare_layer(depth: int, a: LayerSnapshot, b: LayerSnapshot) -> LayerChange:
-    """Every weight of a matched layer, A against B."""
+def compare_layer(depth: int, a: LayerSnapshot, b: LayerSnapshot,
+                  matched_by: str = BY_NAME) -> LayerChange:
+    """Every weight of a matched layer, A against B, weight by weight in their order (the
+    names of a pair matched by order may differ)."""
     return LayerChange(path=a.path, class_name=a.class_name, depth=depth,
                        weights=tuple(dataclasses.replace(
                            compare_weight(a.class_name, wa.name, wa.values, wb.values),
-                           trainable=wa.trainable) for wa, wb in zip(a.weights, b.weights)))
+                           trainable=wa.trainable) for wa, wb in zip(a.weights, b.weights)),
+                       path_b=b.path, matched_by=matched_by)
+
+
+def compare_pair(depth: int, pair: LayerPair) -> LayerChange:
+    """compare_layer of a matched pair."""
+    return compare_layer(depth, pair.a, pair.b, pair.matched_by)
 
 
 def compare_weight(class_name: str, name: str, a, b) -> WeightChange:
@@ -205,12 +181,16 @@ def compare_weight(class_name: str, name: str, a, b) -> WeightChange:
                         spectrum_a=spectrum_a, spectrum_b=spectrum_b)
 
 
-def main_weight_changes(start: ModelSnapshot, now: ModelSnapshot) -> dict[str, float | None]:
-    """By layer path, how far each matched layer's main weight moved from `start` to `now`,
-    ‖W − W_start‖ / ‖W_start‖ (the trend of a checkpoint series from its first epoch)."""
+def main_weight_changes(start: ModelSnapshot, now: ModelSnapshot
+                        ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """By layer path in `start`, how far each matched layer's main weight moved from `start`
+    to `now`, ‖W − W_start‖ / ‖W_start‖ (the trend of a checkpoint series from its first
+    epoch); and the layers of `now` matched to a layer of another path in `start`, by path
+    in `now` -> path in `start` (so their trend follows them)."""
     pairs, _ = match_layers(start, now)
-    return {a.path: main_change([w.values for w in a.weights], [w.values for w in b.weights])
-            for a, b in pairs}
+    changes = {pair.a.path: main_change([w.values for w in pair.a.weights],
+                                        [w.values for w in pair.b.weights]) for pair in pairs}
+    return changes, {pair.b.path: pair.a.path for pair in pairs if pair.b.path != pair.a.path}
 
 
 def main_change(start: list, now: list) -> float | None:

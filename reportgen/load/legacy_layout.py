@@ -25,18 +25,46 @@ def legacy_layers(root, configs: dict[str, dict]) -> list[LayerSnapshot]:
     layers = []
     for name in names:
         group = root[name]
-        paths = [_text(n) for n in group.attrs.get("weight_names", [])]
-        datasets = [group[p] for p in paths]
+        saved = [_text(n) for n in group.attrs.get("weight_names", [])]
+        datasets = [group[p] for p in saved]
         if not all(is_tensor(d) for d in datasets):
             raise ValueError(msg("layer {name!r} lists weights that are not numeric arrays",
                                  name=name))
         config = configs.get(name)
+        known = {name, *_inner_names(config)}
+        paths = [undoubled(p, known) for p in saved]
         if is_model(config) or _owners(paths, name) - {name}:
             layers.append(nestedlayer_snapshot(name, config, list(zip(paths, datasets)), name))
             continue
         short = weight_display_names([legacy_weight_name(p, name) for p in paths])
         layers.append(layer_snapshot(name, config, list(zip(short, datasets)), name))
     return layers
+
+
+def undoubled(path: str, names: set[str]) -> str:
+    """A saved weight's path with every numbered copy of a layer's scope put back to the
+    layer's name: 'conv2d_1_1/kernel:0' of layer conv2d_1 -> 'conv2d_1/kernel:0'.
+
+    Keras 2.0.x created a layer's variables in a TensorFlow name scope of the layer's name
+    that TensorFlow had often seen already, and so numbered: left as saved, every such
+    layer would look like a model holding a layer conv2d_1_1. Only names in `names` (the
+    layer's own, and its inner layers' when it is a model) are put back, so a layer really
+    called conv2d_1_1 keeps its name.
+    """
+    *scopes, variable = path.split("/")
+    return "/".join([_layer_of_scope(scope, names) for scope in scopes] + [variable])
+
+
+def _layer_of_scope(scope: str, names: set[str]) -> str:
+    base = re.sub(r"_\d+$", "", scope)
+    return base if scope not in names and base in names else scope
+
+
+def _inner_names(config: dict | None):
+    """The names of the layers a model config holds, nested models' layers too."""
+    for inner_name, inner in layer_configs(config).items():
+        yield inner_name
+        yield from _inner_names(inner)
 
 
 def _owner(path: str, fallback: str) -> str:

@@ -41,8 +41,10 @@ def file_dict(file: FileFacts) -> dict:
 
 
 def layer_dict(layer: LayerChange) -> dict:
-    """A matched layer: the whole-layer change and every weight's numbers."""
-    return {"path": layer.path, "class_name": layer.class_name or None, "depth": layer.depth,
+    """A matched layer (`path` A's, `path_b` B's, `matched_by` "name" or "order and shape"):
+    the whole-layer change and every weight's numbers."""
+    return {"path": layer.path, "path_b": layer.path_b, "matched_by": layer.matched_by,
+            "class_name": layer.class_name or None, "depth": layer.depth,
             "changed": layer.changed, "norm_a": layer.norm_a, "diff_norm": layer.diff_norm,
             "relative_change": layer.relative_change,
             "weights": [weight_dict(w) for w in layer.weights]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reportgen.analyse.compare import (KINDS, CompareFacts, FileFacts, LayerChange,
                                        WeightChange)
 from reportgen.analyse.compare_outputs import OutputComparison
+from reportgen.analyse.layer_match import BY_NAME, BY_ORDER
 from reportgen.draw.charts import DepthChart, depth_chart
 from reportgen.draw.pictures import Figure, Picture
 from reportgen.i18n import N_, _, html_lang, ngettext
@@ -17,6 +18,8 @@ SPECTRAL_NOTE = N_("λmax is the largest eigenvalue of WᵀW (the square of the 
                    "value, as weightwatcher reports it); alpha is the exponent of the power law "
                    "fitted to the tail of the eigenvalues (see the single report). An unchanged "
                    "weight's spectrum is computed once.")
+MATCHED_BY = {BY_NAME: N_("matched by name"),
+              BY_ORDER: N_("matched by order and weight shapes")}
 
 
 def compare_view(facts: CompareFacts, figures: dict[str, list[Figure]],
@@ -59,12 +62,15 @@ def verdict(facts: CompareFacts) -> list[str]:
     """A few plain sentences a reader takes away first."""
     layers = facts.layers
     changed = [layer for layer in layers if layer.changed]
-    lines = [ngettext("{n} layer with weights matched by path and weight shapes; {changed} "
-                      "changed, {same} identical; {unmatched} unmatched.",
-                      "{n} layers with weights matched by path and weight shapes; {changed} "
-                      "changed, {same} identical; {unmatched} unmatched.", len(layers)).format(
-        n=len(layers), changed=len(changed), same=len(layers) - len(changed),
-        unmatched=len(facts.unmatched))]
+    by_order = sum(1 for layer in layers if layer.matched_by == BY_ORDER)
+    lines = [ngettext("{n} layer with weights matched ({by_name} by name, {by_order} by order "
+                      "and weight shapes); {changed} changed, {same} identical; {unmatched} "
+                      "unmatched.",
+                      "{n} layers with weights matched ({by_name} by name, {by_order} by order "
+                      "and weight shapes); {changed} changed, {same} identical; {unmatched} "
+                      "unmatched.", len(layers)).format(
+        n=len(layers), by_name=len(layers) - by_order, by_order=by_order, changed=len(changed),
+        same=len(layers) - len(changed), unmatched=len(facts.unmatched))]
     ranked = [layer for layer in changed if layer.relative_change is not None]
     if ranked:
         top = max(ranked, key=lambda layer: layer.relative_change)
@@ -125,6 +131,8 @@ def layer_rows(layer: LayerChange, anchor: str, n_alerts: int) -> dict:
     return {
         "anchor": anchor, "depth": str(layer.depth + 1),
         "name": layer.path.replace("/", " / "), "class_name": layer.class_name or _("unknown"),
+        "name_b": layer.path_b.replace("/", " / ") if layer.path_b != layer.path else "",
+        "matched_by": _(MATCHED_BY[layer.matched_by]),
         "status": _("changed") if layer.changed else _("identical"),
         "relative_change": fmt_number(layer.relative_change),
         "n_alerts": str(n_alerts) if n_alerts else "",
