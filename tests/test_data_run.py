@@ -217,6 +217,7 @@ def recording(base):
     return Recording
 
 
+@pytest.mark.slow  # several seconds; CI's full run (tests/run.sh) has it
 def test_10000_images_stream_in_bounded_memory(tmp_path, monkeypatch):
     keras = pytest.importorskip("keras")
     model = tiny_cnn(keras, 28, 10)

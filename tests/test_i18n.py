@@ -196,6 +196,7 @@ def test_an_error_inside_the_data_is_korean_and_its_json_reason_english(tiny_fil
     assert sidecar["weights_only_reason"] == "--weights-only was given"
 
 
+@pytest.mark.slow  # several seconds; CI's full run (tests/run.sh) has it
 def test_the_book_report_in_korean_has_the_chapter_figures(tmp_path):
     model = require_shared(BOOK / "best-cnn-model.keras")
     run = run_cli(model, "--input", FASHION / "ankle_boot.png", "--labels",

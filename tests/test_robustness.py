@@ -28,6 +28,7 @@ def keras2_rnn(tmp_path_factory):
     return model, path
 
 
+@pytest.mark.slow  # several seconds; CI's full run (tests/run.sh) has it
 def test_keras2_recurrent_file_is_repaired_and_fully_reported(tmp_path, keras2_rnn):
     model, path = keras2_rnn
     data, html = report(tmp_path, path)
@@ -59,6 +60,7 @@ def test_token_ids_from_npy(tmp_path, keras2_rnn):
                                                                         abs=1e-5)
 
 
+@pytest.mark.slow  # several seconds; CI's full run (tests/run.sh) has it
 def test_token_ids_out_of_range_leave_the_weights_report_and_say_why(tmp_path, keras2_rnn):
     """The model loaded, so its weights report stands; the input is named as the reason."""
     np.save(tmp_path / "ids.npy", np.full(10, 99, np.int64))

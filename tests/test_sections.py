@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from conftest import REPO
 
 MODULE = '''
@@ -58,6 +60,7 @@ TEMPLATE = '''<section id="tensor_counts"><h2>Tensor counts</h2>
 '''
 
 
+@pytest.mark.slow  # several seconds; CI's full run (tests/run.sh) has it
 def test_a_section_added_by_the_recipe_shows_on_the_page_the_contents_and_the_sidecar(
         tmp_path, tiny_files):
     copy = tmp_path / "checkout"

@@ -69,13 +69,42 @@ class FreshWeights:
         if n_draws <= 1:
             return None  # big enough: the one fresh draw is the sample
         index, layer = self.layers[path]
+        draw = self._initializer_draw(layer, k) or \
+            (lambda seed: self._rebuilt_weight(layer, k, seed))
         found = [np.asarray(first[k][...]).ravel()]
         for r in range(1, n_draws):
-            fresh = self._rebuilt(layer, INIT_SEED + index + 7919 * r)
-            if fresh is None:
+            values = draw(INIT_SEED + index + 7919 * r)
+            if values is None:
                 break
-            found.append(np.asarray(fresh.weights[k].numpy()).ravel())
+            found.append(np.asarray(values).ravel())
         return np.concatenate(found)
+
+    def _initializer_draw(self, layer, k: int):
+        """seed -> a draw of weight k from the layer's own initializer (its config with that
+        seed), called directly: a hundred times cheaper than rebuilding the layer. None when
+        the weight's initializer is not found by its name."""
+        keras = import_keras()
+        weight = layer.weights[k]
+        owner = getattr(layer, "cell", layer)
+        name = weight.name if weight.name != "recurrent_kernel" else "recurrent"
+        initializer = getattr(owner, f"{name.removesuffix('_kernel')}_initializer", None) \
+            if name != "kernel" else getattr(owner, "kernel_initializer", None)
+        if not isinstance(initializer, keras.initializers.Initializer):
+            return None
+        config = keras.initializers.serialize(initializer)
+        shape = tuple(weight.shape)
+
+        def draw(seed: int):
+            if "seed" in config.get("config", {}):
+                config["config"]["seed"] = seed
+            with self.lock:
+                return keras.ops.convert_to_numpy(
+                    keras.initializers.deserialize(config)(shape, dtype=weight.dtype))
+        return draw
+
+    def _rebuilt_weight(self, layer, k: int, seed: int):
+        fresh = self._rebuilt(layer, seed)
+        return None if fresh is None else fresh.weights[k].numpy()
 
     def _rebuilt(self, layer, seed: int):
         """The layer built again from its config under a seed; None when it cannot be."""
