@@ -204,3 +204,57 @@ def test_repairs_tried_before_keras_refused_for_good_are_reported_as_such(tmp_pa
     [tried] = data["repair_details"]
     assert (tried["rule"], tried["outcome"]) == ("object-dtype", "still refused")
     assert "were tried, and Keras still refused it" in html
+
+
+CUSTOM_LAYER = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="demo")
+class PositionalEncoding(keras.layers.Layer):
+    def __init__(self, length=10, **kwargs):
+        super().__init__(**kwargs)
+        self.length = length
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=(self.length, shape[-1]), name="table",
+                                     initializer="random_normal")
+
+    def call(self, x):
+        return x + self.table
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length}
+'''
+
+
+def test_a_model_with_a_class_the_file_does_not_carry_gets_its_architecture_and_weights(
+        tmp_path):
+    # The class exists only in this test's own namespace: the report's process has never
+    # seen it, as a user's would not.
+    import keras
+
+    namespace: dict = {}
+    exec(CUSTOM_LAYER, namespace)  # the test's own code, defining the user's class
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((10, 8)), namespace["PositionalEncoding"](name="pe"),
+                              keras.layers.Dense(16, activation="relu", name="dense"),
+                              keras.layers.GlobalAveragePooling1D(name="gap"),
+                              keras.layers.Dense(3, activation="softmax", name="out")])
+    model.save(tmp_path / "custom.keras")
+    keras.saving.get_custom_objects().pop("demo>PositionalEncoding")
+    data, html = report(tmp_path, tmp_path / "custom.keras")
+    assert data["mode"] == "weights-only"
+    [custom] = data["custom_layers"]
+    assert (custom["path"], custom["class_name"], custom["registered_name"]) == \
+        ("pe", "PositionalEncoding", "demo>PositionalEncoding")
+    assert custom["config"]["length"] == 10
+    layers = {layer["name"]: layer for layer in data["layers"]}
+    table = model.get_layer("pe").get_weights()[0].astype(np.float64)
+    assert layers["pe"]["weights"][0]["std"] == pytest.approx(table.std(), abs=1e-7)
+    # Shapes the config records: each layer's output is the next one's recorded input.
+    assert layers["pe"]["output_shape"] == str(model.get_layer("dense").input.shape)
+    assert layers["gap"]["output_shape"] == str(model.get_layer("out").input.shape)
+    [note] = [n for n in data["notes"] if "PositionalEncoding (pe)" in n]
+    assert "fresh initialisation" in note and "predictions" in note
+    assert "PositionalEncoding" in html

@@ -355,9 +355,15 @@ def test_a_single_sigmoid_output_reads_as_the_positive_class(tmp_path):
     assert not any("class names" in n for n in data["notes"])
 
 
-def test_weights_only_reports_say_unknown_instead_of_inventing(tmp_path, tiny_files):
+def test_weights_only_reports_say_unknown_instead_of_inventing(tmp_path, tiny_files,
+                                                               tiny_model):
     data, html = report(tmp_path, tiny_files["keras"], "--weights-only")
-    assert all(layer["output_shape"] is None for layer in data["layers"])
+    # A shape is given only where the config records it (the next layer's input shape).
+    real = {layer.name: str(layer.output.shape) for layer in tiny_model.layers}
+    given = {layer["name"]: layer["output_shape"] for layer in data["layers"]
+             if layer["output_shape"] is not None}
+    assert given and all(shape == real[name] for name, shape in given.items())
+    assert data["layers"][-1]["output_shape"] is None
     assert data["model"]["output_shape"] is None and data["model"]["outputs"] == []
     assert data["model"]["input_shape"] == "(None, 12, 12, 1)"
     assert "unknown" in html and "(None,)" not in html

@@ -3,6 +3,9 @@ layer's class and settings; shapes it does not give stay unknown."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, TensorSpec, WeightArray
 
 # The variables Keras layers keep as non-trainable state, by name: a file without a built
@@ -80,7 +83,16 @@ def architecture_snapshot(config: dict) -> ModelSnapshot:
     """The model a config describes, without weights: its layers (nested ones as children)
     with their classes and settings, and its inputs."""
     return ModelSnapshot(class_name=str(config.get("class_name", "")),
-                         layers=config_layers(config, ""), inputs=config_inputs(config))
+                         layers=with_output_shapes(config_layers(config, ""), config),
+                         inputs=config_inputs(config))
+
+
+def with_output_shapes(layers: tuple[LayerSnapshot, ...], config: dict | None):
+    """The top-level layers given the output shapes their config shows (config_output_shapes)."""
+    shapes = config_output_shapes(config)
+    return tuple(dataclasses.replace(layer, output_shape=shapes[layer.name])
+                 if layer.output_shape is None and layer.name in shapes else layer
+                 for layer in layers)
 
 
 def config_layers(config: dict | None, prefix: str) -> tuple[LayerSnapshot, ...]:
@@ -89,3 +101,85 @@ def config_layers(config: dict | None, prefix: str) -> tuple[LayerSnapshot, ...]
                                 config_layers(layer, f"{prefix}{name}/") if is_model(layer)
                                 else ())
                  for name, layer in layer_configs(config).items())
+
+
+def config_output_shapes(config: dict | None) -> dict[str, str]:
+    """Each layer's output shape as far as a Keras 3 config shows it, without running
+    anything: the input shape recorded in the build_config of the one layer it feeds (the
+    next layer of a Sequential; in a functional model, each layer whose single input it
+    makes). Layers whose output no recorded input shows are left out."""
+    layers = layer_configs(config)
+    fed: dict[str, list] = {}
+    if (config or {}).get("class_name") == "Sequential":
+        names = list(layers)
+        for producer, consumer in zip(names, names[1:]):
+            fed.setdefault(producer, []).append(layers[consumer])
+    else:
+        for layer in layers.values():
+            sources = _inbound_layers(layer.get("inbound_nodes"))
+            if len(sources) == 1:
+                fed.setdefault(sources[0], []).append(layer)
+    found = {}
+    for producer, consumers in fed.items():
+        shapes = {_shape_text((c.get("build_config") or {}).get("input_shape"))
+                  for c in consumers}
+        if len(shapes) == 1 and None not in shapes:
+            found[producer] = shapes.pop()
+    return found
+
+
+def _inbound_layers(nodes) -> list[str]:
+    """The layers whose outputs a Keras 3 layer config's inbound nodes read."""
+    found: list[str] = []
+
+    def visit(item):
+        if isinstance(item, dict):
+            history = item.get("config", {}).get("keras_history") \
+                if item.get("class_name") == "__keras_tensor__" else None
+            if isinstance(history, list) and history and isinstance(history[0], str):
+                found.append(history[0])
+                return
+            for value in item.values():
+                visit(value)
+        elif isinstance(item, list):
+            for value in item:
+                visit(value)
+
+    visit(nodes or [])
+    return found
+
+
+def _shape_text(shape) -> str | None:
+    """A recorded shape list as Keras prints it: (None, 10, 8); None for anything else."""
+    if not isinstance(shape, list) or not all(d is None or isinstance(d, int) for d in shape):
+        return None
+    return str(tuple(shape))
+
+
+UNKNOWN_CLASS = re.compile(r"(?:Could not locate class|Unknown layer:?) '([\w.>]+)'")
+
+
+def custom_layers(config: dict | None, refusal: str) -> list[dict]:
+    """The layers of a config whose class is not Keras's own: registered by a package
+    (`registered_name` "package>Name"), from a module outside Keras, or the class Keras said
+    it could not find. Each as {name, path, class_name, registered_name, config} (its stored
+    settings, as data: nothing of it is run)."""
+    named = set(UNKNOWN_CLASS.findall(refusal or ""))
+    found = []
+
+    def visit(model_config, prefix):
+        for name, layer in layer_configs(model_config).items():
+            registered = layer.get("registered_name")
+            module = layer.get("module")
+            if (isinstance(registered, str) and ">" in registered) or layer["class_name"] in named \
+                    or registered in named \
+                    or (isinstance(module, str) and not module.startswith("keras")):
+                found.append({"name": name, "path": prefix + name,
+                              "class_name": str(layer["class_name"]),
+                              "registered_name": registered if isinstance(registered, str)
+                              else None, "config": layer["config"]})
+            if is_model(layer):
+                visit(layer, f"{prefix}{name}/")
+
+    visit(config, "")
+    return found

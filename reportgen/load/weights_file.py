@@ -18,7 +18,8 @@ import numpy as np
 
 from reportgen.errors import ReportInputError, WeightsUnreadable, one_line
 from reportgen.i18n import msg
-from reportgen.load.config_model import config_inputs, layer_configs, layer_snapshot
+from reportgen.load.config_model import (config_inputs, layer_configs, layer_snapshot,
+                                         with_output_shapes)
 from reportgen.load.hdf5_source import hdf5_source
 from reportgen.load.legacy_layout import legacy_layers
 from reportgen.load.object_layout import (StoredObject, StoredState, flattened, is_object_layout,
@@ -129,7 +130,7 @@ def snapshot_from_hdf5(handles: list, config: dict | None) -> ModelSnapshot:
         raise ValueError(msg("no weights found in the file"))
     return ModelSnapshot(
         class_name=str((config or {}).get("class_name", "")),
-        layers=tuple(layers),
+        layers=with_output_shapes(tuple(layers), config),
         inputs=config_inputs(config),
         stored_state=tuple((s.path, s.n_tensors, s.n_values) for s in state),
     )

@@ -21,7 +21,7 @@ from reportgen.analyse.collect import collect_model
 from reportgen.analyse.weight_memo import Prefetch
 from reportgen.errors import ReportInputError, WeightsUnreadable, message_of, without_path
 from reportgen.i18n import N_, _, localised, msg
-from reportgen.load.config_model import architecture_snapshot
+from reportgen.load.config_model import architecture_snapshot, custom_layers
 from reportgen.load.keras2_meaning import changed_meanings
 from reportgen.load.model_file import Architecture, ModelFile, read_config
 from reportgen.load.weights_file import open_weights
@@ -48,6 +48,13 @@ ASSEMBLED_NOTE = N_("Keras built the model from the file's config but could not 
                     "where the file numbers them with gaps), every shape checked.")
 SHARDS_ALONE = N_("a sharded weights save holds no architecture; --architecture gives one for "
                   "a full report")
+NEEDS_CLASS_NOTE = N_("The file uses layer classes it does not carry the code of: {classes}. "
+                      "The layer table, the graph, the shapes the config records and every "
+                      "stored weight come from the file; the comparison with a fresh "
+                      "initialisation, the feature maps and the predictions need the classes "
+                      "themselves: report the file from Python (reportgen.report) in a session "
+                      "where they are defined and registered, and the report is full "
+                      "(reportgen never runs code stored in a model file).")
 # Built beside the model run: what needs the weights and the config only (the heavy part of
 # a big model, and the graph the weights' alerts read).
 BESIDE_THE_RUN = ("layers", "architecture", "weights")
@@ -160,6 +167,7 @@ def file_evidence(model_file: ModelFile, architecture: Architecture | None,
     if refused is not None:
         with weights_or_architecture(model_file, request, refused.reason, progress) as evidence:
             evidence.repairs = refused.repairs
+            with_custom_layers(evidence, refused.reason)
             yield evidence, None
         return
     yield with_architecture_file(evidence, architecture), built
@@ -174,6 +182,17 @@ def weights_only_reason(model_file: ModelFile, architecture: Architecture | None
         # Nothing for Keras to build: TensorFlow is not even imported.
         return msg(SHARDS_ALONE)
     return ""
+
+
+def with_custom_layers(evidence: Evidence, refusal: str) -> None:
+    """A model Keras could not rebuild because of layer classes the file names but does not
+    carry: those layers, and what the report can and cannot give without their code."""
+    found = custom_layers(evidence.file_config, refusal)
+    if not found:
+        return
+    evidence.custom_layers = tuple(found)
+    evidence.notes.append(msg(NEEDS_CLASS_NOTE, classes=", ".join(dict.fromkeys(
+        f"{layer['class_name']} ({layer['path']})" for layer in found))))
 
 
 class ModelRefused(Exception):

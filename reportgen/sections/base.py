@@ -80,6 +80,7 @@ class Evidence:
     trusted: bool = False  # loaded with --trust-model
     repairs: tuple = ()
     stored_state: tuple = ()
+    custom_layers: tuple = ()  # layers of classes the file names but does not carry
     outputs: ModelOutputs | None = None
     prepared: dict[str, Any] = field(default_factory=dict)  # each section's `prepare`
     measured: dict[str, Any] = field(default_factory=dict)  # each section's `measure`

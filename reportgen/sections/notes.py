@@ -20,12 +20,14 @@ class NotesFacts:
     repairs: tuple
     stored_state: tuple[tuple[str, int, int], ...]
     loaded: bool = True
+    custom_layers: tuple = ()
 
 
 def collect(evidence: Evidence) -> NotesFacts:
     """Every note the run and the other sections made, in order."""
     return NotesFacts(tuple(evidence.notes), tuple(evidence.repairs),
-                      tuple(evidence.stored_state), loaded=evidence.mode == "full")
+                      tuple(evidence.stored_state), loaded=evidence.mode == "full",
+                      custom_layers=tuple(evidence.custom_layers))
 
 
 def view(facts: NotesFacts, _pictures, _page: Page) -> dict | None:
@@ -59,7 +61,10 @@ def sidecar(facts: NotesFacts, _evidence: Evidence) -> dict:
             "repair_details": [{"rule": r.rule, "error": r.error, "change": r.change,
                                 "layers": list(r.layers), "why": r.why, "outcome": outcome}
                                for r in facts.repairs],
-            "notes": list(facts.notes)}
+            "notes": list(facts.notes),
+            "custom_layers": [{key: layer[key] for key in ("name", "path", "class_name",
+                                                        "registered_name", "config")}
+                              for layer in facts.custom_layers]}
 
 
 SECTION = Section(name="notes", title=N_("Notes"), template="notes.html.j2", after=("*",),
