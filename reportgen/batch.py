@@ -33,6 +33,7 @@ from reportgen.load.guards import require_regular_file
 from reportgen.load.inputs import read_labels
 from reportgen.load.sample_index import index_sample
 from reportgen.load.model_file import check_model_file, file_sha256
+from reportgen.load.sharded import indexes_beside, is_shard_name
 from reportgen.load.weights_file import open_weights
 from reportgen.pipeline.request import generation_time
 from reportgen.progress import Progress
@@ -171,6 +172,15 @@ def previous_signatures(index_json: Path) -> dict[str, dict]:
             if isinstance(row, dict) and row.get("report")}
 
 
+def is_model_name(path: Path) -> bool:
+    """Whether a file found in a folder is a model to report: a model file, or the index of a
+    sharded save (whose shards, named after it, are read through it, not one by one)."""
+    if path.name.lower().endswith(".weights.json"):
+        return True
+    return path.suffix.lower() in MODEL_SUFFIXES and not (is_shard_name(path)
+                                                          and indexes_beside(path))
+
+
 def find_models(paths: list[str]) -> list[Path]:
     """The files the PATH arguments name, in argument order (sorted within a folder or a
     glob), each once: a file as given, a folder's model files (recursively), a glob's files."""
@@ -178,8 +188,7 @@ def find_models(paths: list[str]) -> list[Path]:
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            matched = sorted(p for p in path.rglob("*")
-                             if p.is_file() and p.suffix.lower() in MODEL_SUFFIXES)
+            matched = sorted(p for p in path.rglob("*") if p.is_file() and is_model_name(p))
             if not matched:
                 raise ReportInputError(msg("{path}: no {suffixes} file in this folder",
                                            path=str(path), suffixes=", ".join(MODEL_SUFFIXES)))

@@ -322,3 +322,13 @@ def test_a_huge_index_is_refused_unread(tmp_path, capsys):
 def test_a_model_to_json_given_as_the_model_points_to_architecture(saved, tmp_path, capsys):
     _, folder = saved
     refused(tmp_path, capsys, "--architecture", folder / "arch.json")
+
+
+def test_a_batch_over_a_folder_reports_a_sharded_save_once_through_its_index(saved):
+    from reportgen.batch import find_models
+
+    _model, folder = saved
+    shards = sorted(p.name for p in folder.glob("*_*.weights.h5"))
+    assert len(shards) >= 2
+    found = [p.name for p in find_models([str(folder)])]
+    assert found == sorted([INDEX, "single.weights.h5"])
