@@ -17,7 +17,8 @@ from conftest import numpy_blas_threads, run_cli
 from reportgen.demo import shapes_dataset
 from reportgen.errors import ReportInputError
 
-FILE_FIELDS = {"file", "file_size", "sha256", "format", "saved_by_keras_version"}
+# What says where the model came from; in_memory is the one flag that must differ.
+FILE_FIELDS = {"file", "file_size", "sha256", "format", "saved_by_keras_version", "in_memory"}
 
 
 def test_the_public_names_are_listed_and_importable():
@@ -48,6 +49,7 @@ def test_an_in_memory_model_gives_the_same_json_as_its_saved_file(tmp_path, tiny
     from_file = json.loads((tmp_path / "file.json").read_text("utf-8"))
     in_memory = reportgen.report(tiny_model).facts
     assert in_memory["model"]["format"].startswith("in-memory")
+    assert in_memory["model"]["in_memory"] and not from_file["model"]["in_memory"]
     weights = np.concatenate([np.ascontiguousarray(w.numpy()).ravel().view(np.uint8)
                               for w in tiny_model.weights])
     assert in_memory["model"]["file_size"] == weights.size

@@ -96,6 +96,8 @@ def h5_attribute_cases(source: Path) -> dict[str, callable]:
         "unknown layer class": config_edit(lambda c: layers(c)[2].update(class_name="Nope")),
         "layers not a list": config_edit(lambda c: c["config"].update(layers="oops")),
         "class_name missing": config_edit(lambda c: c.pop("class_name")),
+        # One flipped byte in a layer's key (CI's flip-h5-30 was this).
+        "layer class_name missing": config_edit(lambda c: layers(c)[2].pop("class_name")),
         "lambda layer": config_edit(lambda c: layers(c).insert(2, {
             "class_name": "Lambda", "config": {"name": "lam", "function": {
                 "class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA", "defaults": None,

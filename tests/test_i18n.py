@@ -232,7 +232,7 @@ def test_compare_and_batch_pages_speak_korean_with_language_neutral_json(tmp_pat
         sidecars[lang] = json.loads((tmp_path / f"compare-{lang}.json").read_text("utf-8"))
     assert "비교 중" in run.stderr
     page = (tmp_path / "compare-ko.html").read_text(encoding="utf-8")
-    assert '<html lang="ko">' in page and "깊이별 변화" in page and "짝을 맞춘" in page
+    assert '<html lang="ko">' in page and "깊이별 변화" in page and "짝지음(이름으로" in page
     assert not HANGUL.search(json.dumps(sidecars["ko"], ensure_ascii=False))
     assert (sidecars["en"].pop("lang"), sidecars["ko"].pop("lang")) == ("en", "ko")
     for sidecar in sidecars.values():

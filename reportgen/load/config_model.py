@@ -171,11 +171,12 @@ def custom_layers(config: dict | None, refusal: str) -> list[dict]:
         for name, layer in layer_configs(model_config).items():
             registered = layer.get("registered_name")
             module = layer.get("module")
-            if (isinstance(registered, str) and ">" in registered) or layer["class_name"] in named \
+            class_name = layer.get("class_name")  # a damaged file may lack it
+            if (isinstance(registered, str) and ">" in registered) or class_name in named \
                     or registered in named \
                     or (isinstance(module, str) and not module.startswith("keras")):
                 found.append({"name": name, "path": prefix + name,
-                              "class_name": str(layer["class_name"]),
+                              "class_name": str(class_name),
                               "registered_name": registered if isinstance(registered, str)
                               else None, "config": layer["config"]})
             if is_model(layer):
