@@ -21,7 +21,7 @@ from reportgen.commands import DEFAULT_OUTPUT_DIR, run_guarded
 from reportgen.draw.compare_pictures import is_convolution, kernel_figures
 from reportgen.draw.pictures import colour_bars
 from reportgen.errors import ReportInputError, message_of
-from reportgen.i18n import msg, nmsg
+from reportgen.i18n import _, msg, nmsg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import ModelFile, check_model_file
 from reportgen.load.sample_index import SampleIndex, index_sample
@@ -30,7 +30,7 @@ from reportgen.load.snapshot import ModelSnapshot
 from reportgen.load.weights_file import open_weights
 from reportgen.options import COMPARE, COMPARE_DATA_IMAGES, Options, build_parser
 from reportgen.parallel import ordered_map
-from reportgen.pipeline.model_run import run_forward
+from reportgen.pipeline.compare_run import run_both
 from reportgen.pipeline.output import Output
 from reportgen.pipeline.request import generation_time
 from reportgen.progress import Progress
@@ -132,22 +132,21 @@ def compare_model_outputs(file_a: ModelFile, file_b: ModelFile, given: tuple[Giv
         else (model_samples(list(given), snapshot.inputs, "auto"), None, None))
     progress.step(nmsg("running both models on {n} input", "running both models on {n} inputs",
                        len(samples)))
-    # Every sample's layer outputs are kept: CKA compares all samples with all others.
-    runs = [run_forward(model, samples, len(samples)) for model in models]
-    for model_file, run in zip((file_a, file_b), runs):
-        if run.error:
-            return None, msg("No output comparison: {file} could not run: {error}",
-                             file=model_file.path.name, error=run.error)
-    run_a, run_b = runs
-    return compare_outputs([(s.name, s.source) for s in samples], run_a.drawn, run_b.drawn,
-                           run_a.scores[0], run_b.scores[0], labels, n_available), ""
+    counted = _("ran both models on {done} of {total} inputs")
+    run = run_both(models, samples, [layer.output_shape for layer in snapshot.layers],
+                   lambda n: progress.count(counted, n, len(samples)))
+    if run.error:
+        return None, msg("No output comparison: {file} could not run: {error}",
+                         file=(file_a, file_b)[run.failed].path.name, error=run.error)
+    return compare_outputs([(s.name, s.source) for s in samples], run.similarities,
+                           run.scores_a, run.scores_b, labels, n_available), ""
 
 
 def data_samples(index: SampleIndex, snapshot: ModelSnapshot
                  ) -> tuple[list[Sample], np.ndarray, int]:
     """At most COMPARE_DATA_IMAGES images of a labelled sample, evenly spaced, as samples, their
-    labels, and how many images the sample has: every layer output of every sample is kept
-    for CKA, so the count is capped (and said)."""
+    labels, and how many images the sample has: both models run on each (CKA over
+    minibatches), so the count is capped for time (and said)."""
     from reportgen.load.dataset import bind
 
     if len(snapshot.inputs) != 1:

@@ -185,3 +185,19 @@ def test_usage_errors_exit_2(capsys):
 def test_help_runs():
     result = run_cli("--help")
     assert result.returncode == 0 and "--max-filters" in result.stdout
+
+
+def test_a_long_step_says_how_far_it_is_at_most_every_so_often():
+    import io
+
+    from reportgen.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(stream=stream, every=0.0)
+    progress.count("ran {done} of {total}", 3, 10)
+    progress.count("ran {done} of {total}", 10, 10)  # finished: the next step says so
+    assert stream.getvalue().count("ran 3 of 10") == 1 and "10 of 10" not in stream.getvalue()
+    quiet = io.StringIO()
+    rare = Progress(stream=quiet, every=3600.0)
+    rare.count("ran {done} of {total}", 5, 10)
+    assert quiet.getvalue() == ""

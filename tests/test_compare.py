@@ -459,3 +459,87 @@ def test_keras_2_0_doubled_scopes_compare_under_their_layers_names(tmp_path):
         assert layer["weights"][0]["relative_change"] == pytest.approx(
             np.linalg.norm(kernel_b - kernel_a) / np.linalg.norm(kernel_a), rel=1e-9)
     assert sidecar["unmatched"] == [] and sidecar["alerts"] == []
+
+
+def kornblith_hsic(x: np.ndarray, y: np.ndarray) -> float:
+    """The unnormalised debiased HSIC of Kornblith et al.'s notebook (up to the n(n-3)
+    factor it divides by)."""
+    def centred(features):
+        flat = features.reshape(len(features), -1).astype(np.float64)
+        gram = flat @ flat.T
+        n = len(gram)
+        np.fill_diagonal(gram, 0)
+        means = gram.sum(0) / (n - 2)
+        means -= means.sum() / (2 * (n - 1))
+        gram = gram - means[:, None] - means[None, :]
+        np.fill_diagonal(gram, 0)
+        return gram.ravel()
+    n = len(x)
+    return float(centred(x) @ centred(y)) / (n * (n - 3))
+
+
+def test_minibatch_cka_sums_each_batchs_unbiased_hsic():
+    from reportgen.analyse.cka import MinibatchCka
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 6, 6, 3))
+    y = np.tanh(x.reshape(40, -1) @ rng.normal(size=(108, 20))) + 0.2 * rng.normal(size=(40, 20))
+    cka = MinibatchCka()
+    for start in range(0, 40, 10):
+        cka.add(x[start:start + 10], y[start:start + 10])
+    parts = [(x[s:s + 10], y[s:s + 10]) for s in range(0, 40, 10)]
+    cross = sum(kornblith_hsic(a, b) for a, b in parts)
+    own_x = sum(kornblith_hsic(a, a) for a, _ in parts)
+    own_y = sum(kornblith_hsic(b, b) for _, b in parts)
+    assert cka.result() == pytest.approx(cross / np.sqrt(own_x * own_y), rel=1e-9)
+    assert (cka.n, cka.n_batches) == (40, 4)
+    # One batch is the plain debiased CKA; a batch too small for the estimator is left out.
+    single = MinibatchCka()
+    single.add(x[:12], y[:12])
+    single.add(x[12:15], y[12:15])
+    assert single.result() == pytest.approx(kornblith_cka(x[:12], y[:12]), rel=1e-9)
+    assert single.n == 12
+
+
+def test_the_gram_of_a_wide_layer_is_summed_in_blocks_to_the_same_matrix(monkeypatch):
+    from reportgen.analyse import cka
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(7, 50, 3)).astype(np.float32)
+    flat = x.reshape(7, -1).astype(np.float64)
+    flat -= flat.mean(axis=0)
+    monkeypatch.setattr(cka, "GRAM_BLOCK_VALUES", 7 * 11)  # blocks of 11 of 150 features
+    assert np.allclose(cka.gram(x), flat @ flat.T, rtol=1e-12, atol=1e-9)
+
+
+class CountingModel:
+    """Stands for a KerasModel: one layer, its output the input times a factor; records the
+    largest batch it was given."""
+
+    def __init__(self, factor: float):
+        self.factor, self.largest = factor, 0
+
+    def forward_chunks(self, batches, chunk=None):
+        self.largest = max(self.largest, len(batches[0]))
+        x = batches[0]
+        means = x.reshape(len(x), -1).mean(1)
+        yield {"conv": x * self.factor}, [np.stack([means, -means], 1)]
+
+
+def test_compare_runs_both_models_in_lockstep_batches_sized_to_the_layers():
+    from reportgen.load.samples import Sample
+    from reportgen.pipeline.compare_run import run_both
+
+    rng = np.random.default_rng(5)
+    samples = [Sample(f"s{k}", "", (rng.normal(size=(32, 32, 8)).astype(np.float32),))
+               for k in range(40)]
+    a, b = CountingModel(1.0), CountingModel(3.0)
+    # A layer of 512 MiB per sample: the batch falls to its floor of 8 samples.
+    run = run_both([a, b], samples, ["(None, 8192, 8192, 2)"])
+    assert a.largest == b.largest == 8
+    [similarity] = run.similarities
+    assert similarity.cka == pytest.approx(1.0) and similarity.n == 40
+    assert run.scores_a.shape == (40, 2) and not run.error
+    small = CountingModel(1.0), CountingModel(1.0)
+    run_both(list(small), samples, ["(None, 4)"])
+    assert small[0].largest == 40  # small layers: one batch holds them all (up to 64)

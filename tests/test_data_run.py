@@ -280,3 +280,15 @@ def test_book_model_on_the_900_images_through_run_sample():
     (summary,) = [s for s in facts.activations if s.layer == "dense"]
     assert summary.dead_channels == tuple(np.flatnonzero(dense.max(axis=0) == 0).tolist())
     assert len(summary.dead_channels) > 0
+
+
+def test_the_batch_size_keeps_one_batchs_layer_outputs_under_the_budget():
+    from reportgen.analyse.data_run import batch_size_for
+
+    # 224*224*64 + 112*112*64 = 4,014,080 values = 16,056,320 bytes a sample.
+    shapes = ["(None, 224, 224, 64)", "(None, 112, 112, 64)", None, "(None, 10)"]
+    assert batch_size_for(shapes, budget=100 * 2**20) == (100 * 2**20) // (4 * (4_014_080 + 10))
+    assert batch_size_for(["(None, 10)"], budget=2**30) == 64  # never more than 64
+    assert batch_size_for(["(None, 100000000)"], budget=2**20) == 1  # never fewer than 1
+    assert batch_size_for(["[(None, 2), (None, 101)]"], budget=103 * 4 * 5) == 5
+    assert batch_size_for([None, "not a shape"]) == 64

@@ -367,7 +367,7 @@ def test_a_sigmoid_prediction_change_scores_the_class_it_names():
 
     scores_a = np.array([[0.4852], [0.9]], np.float32)
     scores_b = np.array([[0.7], [0.9]], np.float32)
-    comparison = compare_outputs([("a", "a"), ("b", "b")], {}, {}, scores_a, scores_b)
+    comparison = compare_outputs([("a", "a"), ("b", "b")], (), scores_a, scores_b)
     [change] = comparison.changed
     assert (change.class_a, change.class_b) == (0, 1)
     assert change.score_a == pytest.approx(1 - 0.4852) and change.score_b == pytest.approx(0.7)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.cka import MIN_INPUTS, linear_cka, top_classes
+from reportgen.analyse.cka import MIN_INPUTS, MinibatchCka, top_classes
 from reportgen.i18n import msg
 
 
@@ -48,15 +48,12 @@ class OutputComparison:
     n_available: int | None = None
 
 
-def compare_outputs(inputs: list[tuple[str, str]], outputs_a: dict[str, np.ndarray],
-                    outputs_b: dict[str, np.ndarray], scores_a: np.ndarray,
-                    scores_b: np.ndarray, labels: np.ndarray | None = None,
+def compare_outputs(inputs: list[tuple[str, str]], similarities: tuple,
+                    scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray | None = None,
                     n_available: int | None = None) -> OutputComparison:
-    """Compare the layer outputs of the same-named layers (A's order) and the first model
-    output, for `inputs` given as (name, source) in the order of the batch; `labels`, when
-    known, are the inputs' true classes."""
-    similarities = tuple(layer_similarity(name, outputs_a[name], outputs_b[name])
-                         for name in outputs_a if name in outputs_b)
+    """Compare the first model output of A and B, for `inputs` given as (name, source) in
+    the order of the run, beside the layers' `similarities` (layer_similarity); `labels`,
+    when known, are the inputs' true classes."""
     classes_a, classes_b = top_classes(scores_a), top_classes(scores_b)
     if classes_a is None or classes_b is None or scores_a.shape != scores_b.shape:
         return OutputComparison(tuple(inputs), None, (), similarities, n_available=n_available)
@@ -78,13 +75,12 @@ def _score(row: np.ndarray, predicted: int) -> float:
     return float(row[predicted])
 
 
-def layer_similarity(name: str, a: np.ndarray, b: np.ndarray) -> LayerSimilarity:
-    """CKA of one layer's outputs in A and B, or why there is none."""
-    n = len(a)
-    if n < MIN_INPUTS:
-        return LayerSimilarity(name, None, n, msg("needs at least {n} inputs", n=MIN_INPUTS))
-    value = linear_cka(a, b)
+def layer_similarity(name: str, cka: MinibatchCka) -> LayerSimilarity:
+    """CKA of one layer in A and B over the minibatches run, or why there is none."""
+    if not cka.n_batches and cka.finite:
+        return LayerSimilarity(name, None, cka.n, msg("needs at least {n} inputs", n=MIN_INPUTS))
+    value = cka.result()
     if value is None:
-        return LayerSimilarity(name, None, n, msg("undefined: an output without variation "
-                                                  "across the inputs, or NaN/Inf"))
-    return LayerSimilarity(name, value, n)
+        return LayerSimilarity(name, None, cka.n, msg("undefined: an output without variation "
+                                                      "across the inputs, or NaN/Inf"))
+    return LayerSimilarity(name, value, cka.n)

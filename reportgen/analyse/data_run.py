@@ -11,6 +11,7 @@ probabilities, a few numbers per channel, k per filter, classes x units), not N 
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,30 @@ from reportgen.errors import one_line
 from reportgen.i18n import msg
 
 Forward = Callable[[np.ndarray], tuple[Mapping[str, np.ndarray], Sequence[np.ndarray]]]
+# One batch's layer outputs (float32) stay under this: with 224-px images a 64-filter layer
+# alone holds 12.8 MB per image, and fixed batches of 64 held 5.3 GB at the peak.
+ACTIVATION_BUDGET = 192 * 2**20
+MAX_BATCH = 64
+
+
+def batch_size_for(output_shapes: Iterable[str | None], budget: int = ACTIVATION_BUDGET,
+                   largest: int = MAX_BATCH) -> int:
+    """Samples per batch such that every top-level layer's outputs for one batch fit the
+    budget (shapes as Keras prints them, "(None, 224, 224, 64)", or a list of them; an
+    unknown one counts as nothing)."""
+    per_sample = sum(_values(shape) for shape in output_shapes) * 4
+    return max(1, min(largest, budget // per_sample)) if per_sample else largest
+
+
+def _values(text: str | None) -> int:
+    """Values per sample of a printed shape (or list of shapes); 0 when unknown."""
+    try:
+        shape = ast.literal_eval(text) if text else None
+    except (ValueError, SyntaxError):
+        return 0
+    shapes = shape if isinstance(shape, list) else [shape]
+    return sum(int(np.prod([d for d in s[1:] if isinstance(d, int)], dtype=np.int64))
+               for s in shapes if isinstance(s, tuple))
 
 
 @dataclass(frozen=True)
@@ -51,24 +76,21 @@ class DataFacts:
 def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
                layers_for_examples: Sequence[str], penultimate: str | None,
                config: dict | None = None, k: int = DEFAULT_K, max_filters: int = MAX_FILTERS,
-               examples_note: str = "", unit_layers: Sequence[str] = ()) -> DataFacts:
+               examples_note: str = "", unit_layers: Sequence[str] = (),
+               done: Callable[[int], None] | None = None) -> DataFacts:
     """Stream the sample through `forward` once and gather every fact the sample gives.
 
     `n_outputs` is the width of the model's first output (1 for a sigmoid); `config` the
     model config, for the filters' receptive fields; `examples_note` says how
     layers_for_examples were chosen (see filter_examples.example_layers); `unit_layers`
-    are the layers whose units count as channels (see ActivationAccumulator).
+    are the layers whose units count as channels (see ActivationAccumulator); `done(n)` is
+    told how many images have been run after each batch.
     """
     n_classes = 2 if n_outputs == 1 else n_outputs
     probabilities = ProbabilityAccumulator(sample.n_images, n_outputs)
     activations = ActivationAccumulator(unit_layers)
-    # A filter's examples are crops of the input image: a vector input (an MNIST model
-    # reading 784 values, say) has no image to crop, even when it is reshaped inside.
-    image_input = len(sample.input_shape) == 3
-    if not image_input and layers_for_examples:
-        examples_note = msg("No filter examples: the model's input is not an image.")
-    examples = FilterExampleAccumulator(layers_for_examples if image_input else (), k,
-                                        max_filters)
+    examples, examples_note = _examples_for(sample, layers_for_examples, k, max_filters,
+                                            examples_note)
     by_class = ClassActivationAccumulator(penultimate, n_classes) if penultimate else None
     input_size = (0, 0)
     for start, batch in sample.batches():
@@ -79,6 +101,8 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
         if by_class is not None and penultimate in layer_outputs:
             by_class.add(sample.labels[start:start + len(batch)], layer_outputs[penultimate])
         input_size = tuple(batch.shape[1:3])
+        if done is not None:
+            done(start + len(batch))
     evaluation, error = _evaluated(sample, probabilities.result())
     return DataFacts(
         description=sample.description, n_images=sample.n_images,
@@ -87,6 +111,17 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
         filter_examples=examples.result(input_size, config, examples_note),
         class_activations=by_class.result() if by_class is not None and by_class.sums is not None
         else None)
+
+
+def _examples_for(sample: LabelledSample, layers: Sequence[str], k: int, max_filters: int,
+                  note: str) -> tuple[FilterExampleAccumulator, str]:
+    """The filter examples' accumulator and its note. A filter's examples are crops of the
+    input image: a vector input (an MNIST model reading 784 values, say) has no image to
+    crop, even when it is reshaped inside."""
+    image_input = len(sample.input_shape) == 3
+    if not image_input and layers:
+        note = msg("No filter examples: the model's input is not an image.")
+    return FilterExampleAccumulator(layers if image_input else (), k, max_filters), note
 
 
 def joined(chunks: Iterable[tuple[Mapping[str, np.ndarray], Sequence[np.ndarray]]]

@@ -12,7 +12,7 @@ import numpy as np
 from reportgen.analyse.activations import ActivationAccumulator
 from reportgen.analyse.output_alerts import ACTIVATION_CLASSES
 from reportgen.analyse.class_activations import penultimate_layer
-from reportgen.analyse.data_run import joined, run_sample
+from reportgen.analyse.data_run import batch_size_for, joined, run_sample
 from reportgen.analyse.filter_examples import example_layers
 from reportgen.errors import InputMismatch, ReportInputError, message_of
 from reportgen.i18n import N_, Joined, _, msg, ngettext
@@ -60,7 +60,8 @@ def labelled_sample_of(snapshot: ModelSnapshot, request: ReportRequest, index):
         raise ReportInputError(msg("{path}: a labelled sample needs a model with one input "
                                    "(this one has {n})", path=str(request.data_path),
                                    n=len(snapshot.inputs)))
-    return bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes, request.input_scale)
+    return bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes, request.input_scale,
+                batch_size_for(layer.output_shape for layer in snapshot.layers))
 
 
 def prepare_sections(model, evidence: Evidence) -> None:
@@ -137,11 +138,13 @@ def labelled_sample(model, snapshot: ModelSnapshot, sample, progress: Progress):
     progress.step(_("evaluating the model on {n} labelled images").format(n=sample.n_images))
     named = [(layer.name, layer.class_name) for layer in snapshot.layers]
     examples, note = example_layers(named)
-    return run_sample(sample, lambda batch: joined(model.forward_chunks([batch])),
+    counted = _("evaluated {done} of {total} images")
+    return run_sample(sample, lambda batch: joined(model.forward_chunks([batch], len(batch))),
                       snapshot.output_width, examples, penultimate_layer(named),
                       model.config(), examples_note=note,
                       unit_layers=[layer.name for layer in snapshot.layers
-                                   if layer.weights or layer.class_name in ACTIVATION_CLASSES])
+                                   if layer.weights or layer.class_name in ACTIVATION_CLASSES],
+                      done=lambda n: progress.count(counted, n, sample.n_images))
 
 
 def n_classes(scores: np.ndarray) -> int:

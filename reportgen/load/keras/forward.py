@@ -22,9 +22,9 @@ def forward(model, batches: list[np.ndarray]) -> tuple[dict[str, np.ndarray], li
     return layers, outputs
 
 
-def forward_chunks(model, batches: list[np.ndarray]):
-    """The same, FORWARD_BATCH samples at a time: (layer outputs, model outputs) per chunk,
-    so that a large sample never has all its activations in memory at once."""
+def forward_chunks(model, batches: list[np.ndarray], chunk: int = FORWARD_BATCH):
+    """The same, `chunk` samples at a time: (layer outputs, model outputs) per chunk, so that
+    a large sample never has all its activations in memory at once."""
     model = unwrap(model)
     n_outputs = len(model.outputs)
     if isinstance(model, import_keras().Sequential):
@@ -40,8 +40,8 @@ def forward_chunks(model, batches: list[np.ndarray]):
 
         def run(chunk):
             return probe(chunk, training=False)
-    for start in range(0, len(batches[0]), FORWARD_BATCH):
-        results = [np.asarray(r) for r in run([b[start:start + FORWARD_BATCH] for b in batches])]
+    for start in range(0, len(batches[0]), chunk):
+        results = [np.asarray(r) for r in run([b[start:start + chunk] for b in batches])]
         yield dict(zip(names, results[:len(names)])), results[len(names):len(names) + n_outputs]
 
 

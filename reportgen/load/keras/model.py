@@ -40,11 +40,11 @@ class KerasModel:
 
         return FreshWeights(self._model, corner)
 
-    def forward_chunks(self, batches):
+    def forward_chunks(self, batches, chunk: int | None = None):
         """Every layer's output and the model's outputs, a chunk of samples at a time."""
-        from reportgen.load.keras.forward import forward_chunks
+        from reportgen.load.keras.forward import FORWARD_BATCH, forward_chunks
 
-        return forward_chunks(self._model, batches)
+        return forward_chunks(self._model, batches, chunk or FORWARD_BATCH)
 
     def memory_file(self):
         """What stands for the file of a model in memory (its name, its weights' hash)."""
