@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import glob
-import hashlib
 import json
 import os
 import time
@@ -32,8 +30,8 @@ from reportgen.options import BATCH, build_parser, settings
 from reportgen.load.guards import require_regular_file
 from reportgen.load.inputs import read_labels
 from reportgen.load.sample_index import index_sample
+from reportgen.load.batch_files import find_models, report_names
 from reportgen.load.model_file import check_model_file, file_sha256
-from reportgen.load.sharded import indexes_beside, is_shard_name
 from reportgen.load.weights_file import open_weights
 from reportgen.pipeline.request import generation_time
 from reportgen.progress import Progress
@@ -42,7 +40,6 @@ from reportgen.page.write import check_writable
 from reportgen.pipeline.output import Output
 from reportgen.workers import dask_executor, default_jobs, local_executor
 
-MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 EXIT_SOME_MISSING = 3
 STATUS_WORDS = {"refused": msg("refused"), "failed": msg("failed")}
 MAX_SIDECAR_BYTES = 1 << 30  # a report's own JSON; far above any real model's
@@ -170,51 +167,6 @@ def previous_signatures(index_json: Path) -> dict[str, dict]:
     index = read_sidecar(index_json) or {}
     return {row.get("file"): row.get("signature") for row in index.get("models") or []
             if isinstance(row, dict) and row.get("report")}
-
-
-def is_model_name(path: Path) -> bool:
-    """Whether a file found in a folder is a model to report: a model file, or the index of a
-    sharded save (whose shards, named after it, are read through it, not one by one)."""
-    if path.name.lower().endswith(".weights.json"):
-        return True
-    return path.suffix.lower() in MODEL_SUFFIXES and not (is_shard_name(path)
-                                                          and indexes_beside(path))
-
-
-def find_models(paths: list[str]) -> list[Path]:
-    """The files the PATH arguments name, in argument order (sorted within a folder or a
-    glob), each once: a file as given, a folder's model files (recursively), a glob's files."""
-    found: dict[Path, Path] = {}
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            matched = sorted(p for p in path.rglob("*") if p.is_file() and is_model_name(p))
-            if not matched:
-                raise ReportInputError(msg("{path}: no {suffixes} file in this folder",
-                                           path=str(path), suffixes=", ".join(MODEL_SUFFIXES)))
-        elif path.exists():
-            matched = [path]
-        elif any(char in text for char in "*?["):
-            matched = sorted(Path(p) for p in glob.glob(text, recursive=True)
-                             if Path(p).is_file())
-            if not matched:
-                raise ReportInputError(msg("{pattern}: no file matches this pattern",
-                                           pattern=text))
-        else:
-            raise ReportInputError(msg("{path}: no such file or folder", path=str(path)))
-        for model in matched:
-            found.setdefault(model.resolve(), model)
-    return list(found.values())
-
-
-def report_names(models: list[Path]) -> list[str]:
-    """Each model's report file stem: its own stem, made unique with a short hash of its
-    full path when two models share a stem (or it is "index", the index's own name when
-    --shared-output is OUTDIR)."""
-    stems = [model.stem for model in models]
-    return [stem if stems.count(stem) == 1 and stem != "index" else
-            f"{stem}-{hashlib.sha256(str(model.resolve()).encode()).hexdigest()[:8]}"
-            for stem, model in zip(stems, models)]
 
 
 def up_to_date(model: Path, html: Path, wanted: dict) -> bool:

@@ -25,6 +25,9 @@ from reportgen.i18n import msg
 from reportgen.process import own_process
 
 MAX_TASKS = 50
+# Client's own timeout covers the TCP connect only: a server that accepts and never answers
+# the handshake would hold the batch forever, so the whole connection gets this deadline.
+HANDSHAKE_SECONDS = 30
 MAX_GROWTH = 2 << 30  # bytes of resident memory
 _STOP = None
 
@@ -209,13 +212,33 @@ def dask_executor(address: str) -> Iterator[Executor]:
     except ImportError:
         raise ReportInputError(msg('--scheduler needs Dask\'s distributed package: '
                                    'pip install "reportgen[dask]"')) from None
-    try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ReportInputError(msg("cannot reach the Dask scheduler at {address}: {error}",
-                                   address=address, error=one_line(exc))) from None
+    client = _connected(Client, address)
     try:
         # pure=False: two tasks with equal arguments are still two runs.
         yield client.get_executor(pure=False)
     finally:
         client.close()
+
+
+def _connected(client_class, address: str, deadline: float = HANDSHAKE_SECONDS):
+    """A Client connected to `address` within `deadline` seconds, or a one-line refusal.
+    Whatever the far end answers (an HTTP server's reply read as a frame length, a huge
+    length prefix) is a fault of the address given, never an internal error."""
+    outcome: dict = {}
+
+    def connect():
+        try:
+            outcome["client"] = client_class(address, timeout=f"{max(deadline - 5, 1):g}s")
+        except Exception as exc:  # noqa: BLE001 - any answer from a wrong address is refused
+            outcome["error"] = exc
+
+    # A daemon thread: a handshake that never ends must not keep the process alive.
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if "client" in outcome:
+        return outcome["client"]
+    reason = (one_line(outcome["error"]) if "error" in outcome
+              else msg("no answer to the handshake within {n} s", n=deadline))
+    raise ReportInputError(msg("cannot reach the Dask scheduler at {address}: {error}",
+                               address=address, error=reason))

@@ -4,6 +4,7 @@ the worker pool, and the same batch on a Dask LocalCluster."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from conftest import tiny_cnn
 from keras2_files import keras20_cnn, save_keras2_h5, save_keras20_h5
 from reportgen.analyse.series import epoch_of, find_series
 from reportgen.batch import main
+from reportgen.load.batch_files import find_models, report_names
 from reportgen.workers import WorkerDied, WorkerPool
 
 # Found as tests/test_browser.py finds it; CI sets REPORTGEN_REQUIRE_BROWSER=1, and there a
@@ -444,3 +446,107 @@ def test_a_renamed_layers_trend_stays_in_its_first_epochs_row():
     (series,) = parts.facts("test", "now", "0").series
     rows = {trend.path: (trend.std, trend.start_change) for trend in series.layers}
     assert rows == {"conv2d_1": ((1.0, 1.1), (0.0, 0.1)), "conv2d_2": ((2.0, 2.2), (0.0, 0.2))}
+
+
+def answering_server(reply: bytes | None):
+    """A TCP server on a free local port that accepts every connection and sends `reply`
+    (None: says nothing), then holds the connection open. Returns (address, close)."""
+    import socket
+    import threading
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if reply is not None:
+                conn.recv(65536)
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close():
+        server.close()
+        for conn in held:
+            conn.close()
+    return f"tcp://127.0.0.1:{server.getsockname()[1]}", close
+
+
+@pytest.mark.parametrize("reply", [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                                   b"\xff" * 64], ids=["http", "huge-length-prefix"])
+def test_a_scheduler_address_that_is_not_dask_is_a_one_line_refusal(tmp_path, capsys, reply):
+    pytest.importorskip("distributed", reason="Dask's distributed package is not installed")
+    tiny_cnn().save(tmp_path / "good.keras")
+    address, close = answering_server(reply)
+    try:
+        code = main([str(tmp_path / "good.keras"), "-o", str(tmp_path / "out"), "--scheduler", address,
+                     "-q"])
+    finally:
+        close()
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in error
+    assert error.startswith(f"reportgen: cannot reach the Dask scheduler at {address}: ")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_scheduler_that_never_answers_the_handshake_is_refused_after_the_deadline():
+    distributed = pytest.importorskip("distributed",
+                                      reason="Dask's distributed package is not installed")
+    from reportgen.errors import ReportInputError
+    from reportgen.workers import _connected
+    address, close = answering_server(None)
+    try:
+        with pytest.raises(ReportInputError, match="no answer to the handshake within 2 s"):
+            _connected(distributed.Client, address, deadline=2)
+    finally:
+        close()
+
+
+def test_models_with_alike_names_get_reports_of_their_own_names():
+    # The red team's case: z's own name is what x's report was once given (stem + hash).
+    names = report_names([Path("x/model.h5"), Path("y/model.h5"), Path("z/model-cfa5dbde.h5")])
+    assert names == ["x-model", "y-model", "model-cfa5dbde"]
+    # Paths that join to one name, a case-blind disk, and the index's own name.
+    names = report_names([Path("a-b/c.h5"), Path("a/b-c.h5"), Path("w/c.h5"), Path("v/b-c.h5"),
+                          Path("q/M.h5"), Path("r/m.h5"), Path("index.keras")])
+    assert names == ["a-b-c", "a-b-c-2", "w-c", "v-b-c", "q-M", "r-m", "index-2"]
+    # A number never takes a name another model is given as it is ("x-a-2" here).
+    assert report_names([Path("x/a.h5"), Path("y/a.h5"), Path("x-a-2.h5"), Path("z/x-a.h5")]) \
+        == ["x-a", "y-a", "x-a-2", "x-a-3"]
+
+
+def test_a_glob_does_not_follow_links_to_folders(tmp_path):
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    for name in ("d/m.h5", "d/e/n.h5"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "d" / "e" / "up").symlink_to("..")  # a loop: d/e/up/e/up/...
+    (tmp_path / "d" / "e" / "again").symlink_to(tmp_path / "d")
+    found = find_models([str(tmp_path / "d" / "**" / "*.h5")])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in found) == ["d/e/n.h5", "d/m.h5"]
+    assert sorted(p.name for p in find_models([str(tmp_path / "d")])) == ["m.h5", "n.h5"]
+
+
+@pytest.mark.slow
+def test_every_row_links_to_its_own_models_report(tmp_path):
+    models = tmp_path / "models"
+    # z's name is what reportgen once named x's report (its stem and a hash of its path).
+    once = hashlib.sha256(str((models / "x" / "model.h5").resolve()).encode()).hexdigest()[:8]
+    for k, name in enumerate(("x/model.h5", "y/model.h5", f"z/model-{once}.h5")):
+        (models / name).parent.mkdir(parents=True)
+        keras_model = tiny_cnn()
+        keras_model.get_layer("conv_b").set_weights(
+            [w + k for w in keras_model.get_layer("conv_b").get_weights()])
+        keras_model.save(models / name)
+    out = tmp_path / "out"
+    assert main([str(models), "-o", str(out), "-q", "--jobs", "1"]) == 0
+    rows = json.loads((out / "index.json").read_text(encoding="utf-8"))["models"]
+    assert len({row["report"] for row in rows}) == 3
+    assert len(list((out / "reports").glob("*.html"))) == 3
+    for row in rows:
+        sidecar = json.loads((out / row["report"]).with_suffix(".json").read_text("utf-8"))
+        own = hashlib.sha256(Path(row["file"]).read_bytes()).hexdigest()
+        assert sidecar["model"]["sha256"] == row["sha256"] == own

@@ -325,7 +325,7 @@ def test_a_model_to_json_given_as_the_model_points_to_architecture(saved, tmp_pa
 
 
 def test_a_batch_over_a_folder_reports_a_sharded_save_once_through_its_index(saved):
-    from reportgen.batch import find_models
+    from reportgen.load.batch_files import find_models
 
     _model, folder = saved
     shards = sorted(p.name for p in folder.glob("*_*.weights.h5"))
