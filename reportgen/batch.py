@@ -75,11 +75,11 @@ def made_and_indexed(args: argparse.Namespace, progress: Progress, models: list[
         index.add(model, outcome)
         progress.step(msg("[{k}/{n}] {model}: report up to date, reused", k=k, n=len(models),
                           model=str(model)))
-    n_workers = min(args.jobs or default_jobs(), len(pending))
     if args.scheduler:
         executor = dask_executor(args.scheduler)
         made_by = msg("the Dask cluster at {address}", address=args.scheduler)
     else:
+        n_workers = worker_count(args.jobs, len(pending), progress)
         executor = local_executor(n_workers, "reportgen.batch_worker:warm_up")
         made_by = nmsg("{n} local worker process", "{n} local worker processes", n_workers)
     if pending:
@@ -93,6 +93,19 @@ def made_and_indexed(args: argparse.Namespace, progress: Progress, models: list[
                        "wrote {index}: {reports} of {n} models have a report", len(models),
                        index=str(index_html), reports=len(models) - missing))
     return EXIT_SOME_MISSING if missing else 0
+
+
+def worker_count(jobs: int | None, n_pending: int, progress: Progress) -> int:
+    """Local workers: --jobs (default: the cores), at most one per core and per model; a
+    --jobs past the cores is said, not silently cut."""
+    cores = default_jobs()
+    if jobs and jobs > cores:
+        # Each worker holds its own TensorFlow: more workers than cores only adds memory.
+        progress.step(nmsg("--jobs {jobs}: more workers than the {n} core this process may "
+                           "use; {n} worker at most", "--jobs {jobs}: more workers than the "
+                           "{n} cores this process may use; {n} workers at most",
+                           cores, jobs=jobs))
+    return min(jobs or cores, cores, n_pending)
 
 
 def given_files(args: argparse.Namespace) -> dict:

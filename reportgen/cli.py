@@ -5,17 +5,35 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from reportgen.commands import DEFAULT_OUTPUT_DIR, EXIT_OK, run_guarded
+from reportgen.commands import DEFAULT_OUTPUT_DIR, EXIT_INTERRUPTED, EXIT_OK, run_guarded
 from reportgen.i18n import LANGUAGES, _, language
 from reportgen.options import REPORT, api_keywords, build_parser, drawing_options
 from reportgen.process import own_process
 from reportgen.progress import Progress
 
+# What --demo makes itself, so cannot be given with it (the model is the positional MODEL).
+DEMO_MAKES = ("model", "inputs", "labels", "data", "data_labels", "data_root", "architecture",
+              "trust_model", "weights_only")
 # `reportgen compare A B`, `reportgen batch PATH...`: each its own module.
 SUBCOMMANDS = {"compare": "reportgen.compare", "batch": "reportgen.batch"}
+
+
+def entry() -> NoReturn:
+    """The `reportgen` command and `python -m reportgen`: main's code as the exit status."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        # Ctrl-C can land inside TensorFlow's import, whose half-built state crashes the
+        # interpreter's shutdown (signal 11 instead of 130): leave without it. Everything
+        # reportgen writes is already finished or removed by then.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +66,12 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.model is None and not args.demo:
         parser.error(_("give a model file, or --demo"))
+    given = [f"--{name.replace('_', '-')}" for name in DEMO_MAKES if getattr(args, name, None)]
+    if args.demo and given:
+        # Ignored, they would mislead (the report is not of that data) and -o could write
+        # the sidecar over a file the user thought was read.
+        parser.error(_("--demo makes its own model, inputs and labelled sample: it does not "
+                       "take {options}").format(options=", ".join(given)))
     progress = Progress(quiet=args.quiet)
 
     def work() -> int:

@@ -550,3 +550,20 @@ def test_every_row_links_to_its_own_models_report(tmp_path):
         sidecar = json.loads((out / row["report"]).with_suffix(".json").read_text("utf-8"))
         own = hashlib.sha256(Path(row["file"]).read_bytes()).hexdigest()
         assert sidecar["model"]["sha256"] == row["sha256"] == own
+
+
+def test_jobs_past_the_cores_are_capped_and_said(monkeypatch):
+    import io
+
+    from reportgen import batch as batch_module
+    from reportgen.progress import Progress
+    monkeypatch.setattr(batch_module, "default_jobs", lambda: 2)
+    said = io.StringIO()
+    # 200 files with --jobs 1000 once started 200 TensorFlow workers.
+    assert batch_module.worker_count(1000, 200, Progress(stream=said)) == 2
+    assert said.getvalue().strip().endswith("] --jobs 1000: more workers than the 2 cores "
+                                            "this process may use; 2 workers at most")
+    quiet = io.StringIO()
+    assert batch_module.worker_count(2, 200, Progress(stream=quiet)) == 2
+    assert batch_module.worker_count(None, 1, Progress(stream=quiet)) == 1
+    assert quiet.getvalue() == ""

@@ -201,3 +201,46 @@ def test_a_long_step_says_how_far_it_is_at_most_every_so_often():
     rare = Progress(stream=quiet, every=3600.0)
     rare.count("ran {done} of {total}", 5, 10)
     assert quiet.getvalue() == ""
+
+
+def test_the_sample_files_are_never_overwritten_by_the_sidecar(tmp_path, tiny_files, capsys):
+    # -o ylab.html wrote its sidecar over the --data-labels ylab.json it was reading.
+    images, labels = tmp_path / "x.npy", tmp_path / "ylab.json"
+    np.save(images, np.zeros((4, 12, 12), np.uint8))
+    with labels.open("wb") as handle:  # an .npy array under another name
+        np.save(handle, np.array([0, 1, 2, 0]))
+    before = labels.read_bytes()
+    assert main([str(tiny_files["keras"]), "--data", str(images), "--data-labels", str(labels),
+                 "-o", str(tmp_path / "ylab.html")]) == 2
+    assert "ylab.json: refusing to overwrite an input file" in capsys.readouterr().err
+    assert labels.read_bytes() == before and np.load(images).shape == (4, 12, 12)
+
+
+def test_the_demo_refuses_what_it_makes_itself(tmp_path, capsys):
+    # --demo once ignored --data and wrote its sidecar over the --data-labels file.
+    labels = tmp_path / "ylab.json"
+    labels.write_text("[0]")
+    with pytest.raises(SystemExit) as stop:
+        main(["--demo", "--data", "x.npy", "--data-labels", str(labels), "-o",
+              str(tmp_path / "ylab.html")])
+    assert stop.value.code == 2 and labels.read_text() == "[0]"
+    assert "--demo makes its own model, inputs and labelled sample: it does not take " \
+           "--data, --data-labels" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_with_nothing_half_written(tmp_path, tiny_files):
+    # Ctrl-C once ended as "internal error" (exit 1).
+    import signal
+    import subprocess
+    import sys
+    out = tmp_path / "out" / "r.html"
+    run = subprocess.Popen([sys.executable, "-m", "reportgen", str(tiny_files["keras"]), "-o",
+                            str(out)], stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    first = run.stderr.readline()  # the first progress line: the run is under way
+    run.send_signal(signal.SIGINT)
+    rest = run.stderr.read()
+    assert run.wait(timeout=120) == 130, (first, rest)
+    assert rest.strip().splitlines()[-1] == "reportgen: interrupted"
+    assert "Traceback" not in rest
+    assert not out.parent.exists() or not any(out.parent.iterdir())

@@ -15,6 +15,7 @@ from PIL import Image
 from conftest import FASHION, require_shared
 from reportgen.errors import ReportInputError
 from reportgen.load.dataset import MAX_IMAGE_PIXELS, read_sample
+from reportgen.load.sample_index import index_sample, skipped_note
 
 CLASSES = ("cat", "dog", "fox")
 PER_CLASS = 4
@@ -283,6 +284,19 @@ def test_image_with_too_many_pixels_is_refused_before_decoding(tmp_path, width, 
                                     or f"{width}x{height}" in message)
 
 
+def test_one_large_image_listed_many_times_is_refused_for_the_whole_samples_cost(tmp_path):
+    # The red team's case: a CSV naming one 40-Mpx PNG 64 times took 67 s and 1.2 GiB.
+    # Each image is within the per-image cap; the sample's sum is not.
+    png_claiming(tmp_path / "big.png", 8_000, 5_000)
+    assert 8_000 * 5_000 <= MAX_IMAGE_PIXELS
+    csv = tmp_path / "list.csv"
+    csv.write_text("".join(f"big.png,{k % 3}\n" for k in range(64)), encoding="utf-8")
+    message = refusal(lambda: read_sample(csv, None, (8, 8, 1), 3), csv)
+    assert "2,560,000,000 pixels" in message and "give fewer or smaller images" in message
+    csv.write_text("".join(f"big.png,{k % 3}\n" for k in range(3)), encoding="utf-8")
+    assert read_sample(csv, None, (8, 8, 1), 3).n_images == 3
+
+
 def test_corrupt_image_is_refused(tmp_path):
     folder = write_class_folders(tmp_path / "classes")
     broken = folder / "cat" / "000.png"
@@ -328,6 +342,10 @@ def test_csv_labels_must_be_known(tmp_path):
     numbers.write_text(numbers.read_text() + "classes/cat/000.png,7\n")
     assert "label 7 of image 12" in refusal(lambda: read_sample(numbers, None, (8, 8, 1), 3),
                                             numbers)
+    # A label past what an int64 holds was once "Python int too large to convert to C long".
+    numbers.write_text(numbers.read_text().replace(",7\n", ",99999999999999999999999999\n"))
+    assert "label 99999999999999999999999999 is not a class index" in refusal(
+        lambda: read_sample(numbers, None, (8, 8, 1), 3), numbers)
 
 
 def test_csv_row_that_is_no_image_is_refused(tmp_path):
@@ -366,3 +384,46 @@ def test_missing_and_unsupported_data_are_refused(tmp_path):
     text = tmp_path / "sample.txt"
     text.write_text("x")
     refusal(lambda: read_sample(text, None, (8, 8, 1), 3), text)
+
+
+def test_links_that_lead_out_of_a_sample_folder_are_skipped_and_named(tmp_path):
+    # Once a class folder linked to /usr/share pulled 4,958 system images into the report.
+    folder = write_class_folders(tmp_path / "classes")
+    elsewhere = tmp_path / "private"
+    elsewhere.mkdir()
+    Image.fromarray(np.full((8, 8), 200, np.uint8)).save(elsewhere / "secret.png")
+    (folder / "cat" / "link.png").symlink_to(elsewhere / "secret.png")
+    (folder / "wolf").symlink_to(elsewhere, target_is_directory=True)
+    # A link that stays inside the sample is read as any image.
+    (folder / "dog" / "again.png").symlink_to(folder / "cat" / "000.png")
+    sample = read_sample(folder, None, (8, 8, 1), 3)
+    assert sample.n_images == 13 and not any("secret" in s for s in sample.sources)
+    assert sorted(s.path for s in sample.skipped) == ["cat/link.png", "wolf"]
+    assert all(str(elsewhere) in s.reason for s in sample.skipped)
+    # The report says so among its notes.
+    note = skipped_note(index_sample(folder, None))
+    assert note.startswith("2 files of the labelled sample were left out: wolf: it "
+                           "leads outside the sample's folder")
+
+
+def test_csv_rows_leading_out_of_its_folder_need_data_root(tmp_path):
+    folder = write_class_folders(tmp_path / "data" / "classes")
+    outside = tmp_path / "outside.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(outside)
+    csv = write_csv(tmp_path / "data", folder, header=False, named=False)
+    csv.write_text(csv.read_text() + f"../outside.png,1\n{outside},2\n", encoding="utf-8")
+    sample = read_sample(csv, None, (8, 8, 1), 3)
+    assert sample.n_images == 12 and [s.path for s in sample.skipped] == ["sample.csv:13",
+                                                                          "sample.csv:14"]
+    assert "give --data-root to allow it" in sample.skipped[0].reason
+    opened = read_sample(csv, None, (8, 8, 1), 3, root=tmp_path)
+    assert opened.n_images == 14 and not opened.skipped
+
+
+@pytest.mark.parametrize("shape", [(20, 0, 28), (0, 28, 28), (20, 28, 0)])
+def test_an_npy_sample_with_empty_images_is_refused(tmp_path, shape):
+    # (20, 0, 28) was once "evaluated": accuracy 0.1 and no warning.
+    images, labels = tmp_path / "images.npy", tmp_path / "labels.npy"
+    np.save(images, np.zeros(shape, np.uint8))
+    np.save(labels, np.zeros(shape[0], np.uint8))
+    assert "empty" in refusal(lambda: read_sample(images, labels, (28, 28, 1), 10), images)

@@ -1,3 +1,5 @@
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,10 @@ def test_one_forward_pass_gives_every_layer_and_the_prediction(tiny_model):
 
 def test_unloadable_file_is_reported_as_not_rebuilt(tmp_path):
     path = tmp_path / "broken.keras"
-    path.write_bytes(b"PK\x03\x04 truncated zip")
+    # A sound archive Keras cannot build a model from (a damaged one is refused before).
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", '{"keras_version": "3.5.0"}')
+        archive.writestr("config.json", '{"class_name": "NoSuchModel", "config": {}}')
     with pytest.raises(ModelNotRebuilt):
         load(check_model_file(path))
 

@@ -9,9 +9,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportgen.errors import ReportInputError
+from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import N_, msg, nmsg
-from reportgen.load.guards import HDF5_SIGNATURE, READ_ERRORS, require_regular_file
+from reportgen.load.guards import (HDF5_SIGNATURE, READ_ERRORS, expansion_limit,
+                                   require_regular_file)
 from reportgen.load.hdf5_source import inspect_hdf5
 from reportgen.load.sharded import (ShardSet, index_of_shard, is_shard_name, looks_like_json,
                                     read_index)
@@ -58,7 +59,7 @@ def check_model_file(path: Path, role: str | None = None) -> ModelFile:
             return sharded_model_file(read_index(index), given=path)
         notes = (msg(LONE_SHARD_NOTE, name=path.name),)
     if not file_format.startswith("HDF5"):
-        check_archive_text(path)
+        check_archive(path)
     inspect_hdf5(path, file_format, READ_ERRORS)
     return ModelFile(
         path=path,
@@ -95,22 +96,42 @@ def sharded_model_file(found: ShardSet, given: Path | None = None) -> ModelFile:
 TEXT_MEMBERS = ("config.json", "metadata.json")
 
 
-def check_archive_text(path: Path) -> None:
-    """Refuse a .keras archive whose config or metadata would inflate beyond any real
-    model's (a deflated gigabyte of JSON in a small file); zipfile never reads a member past
-    the size it declares, so the declared size bounds the read."""
+def check_archive(path: Path) -> None:
+    """Refuse a .keras archive that is damaged (cut short, or a member failing its CRC), or
+    whose config or metadata would inflate beyond any real model's (a deflated gigabyte of
+    JSON in a small file); zipfile never reads a member past the size it declares, so the
+    declared size bounds the read."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [archive.getinfo(name) for name in TEXT_MEMBERS
-                       if name in archive.namelist()]
-    except READ_ERRORS:
-        return  # a damaged archive: the loaders say so in their own words
-    for info in members:
-        if info.file_size > MAX_JSON_BYTES:
-            raise ReportInputError(msg("{path}: {member} declares {size:,} bytes, above the "
-                                       "{limit:,} of any real model's: refusing a possible "
-                                       "decompression bomb", path=path, member=info.filename,
-                                       size=info.file_size, limit=MAX_JSON_BYTES))
+            for info in archive.infolist():
+                _check_text_size(path, info)
+            _check_sums(path, archive)
+    except READ_ERRORS as exc:
+        # A cut-off download or copy loses the archive's table of contents (at its end).
+        raise ReportInputError(msg("{path}: a damaged .keras archive (cut short?): {error}",
+                                   path=path, error=one_line(exc))) from None
+
+
+def _check_text_size(path: Path, info: zipfile.ZipInfo) -> None:
+    if info.filename in TEXT_MEMBERS and info.file_size > MAX_JSON_BYTES:
+        raise ReportInputError(msg("{path}: {member} declares {size:,} bytes, above the "
+                                   "{limit:,} of any real model's: refusing a possible "
+                                   "decompression bomb", path=path, member=info.filename,
+                                   size=info.file_size, limit=MAX_JSON_BYTES))
+
+
+def _check_sums(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse an archive whose members fail their CRC: Keras reads the weights member in
+    parts and never reaches the end, where zipfile checks it, so a damaged byte would become
+    a silently wrong weight. A member declaring more than the archive could expand to is
+    left to inspect_hdf5, which refuses it as a bomb without inflating it."""
+    if any(info.file_size > expansion_limit(path.stat().st_size)
+           for info in archive.infolist()):
+        return
+    damaged = archive.testzip()
+    if damaged is not None:
+        raise ReportInputError(msg("{path}: a damaged .keras archive: {member} fails its "
+                                   "checksum", path=path, member=damaged))
 
 
 def _detect_format(path: Path, head: bytes) -> str:
@@ -183,7 +204,7 @@ def read_config(model_file: ModelFile) -> dict | None:
         return None
     try:
         config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else printable(str(raw)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return config if isinstance(config, dict) else None
 
@@ -213,6 +234,10 @@ def read_architecture(path: Path) -> Architecture:
     else:
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise ReportInputError(msg("{path}: {problem}, which no real model has", path=path,
+                                       problem=msg("the config is nested more than {n} levels "
+                                                   "deep", n=MAX_CONFIG_DEPTH))) from None
         except (OSError, ValueError) as exc:
             raise ReportInputError(msg("{path}: not a model file or a model.to_json() file: {error}",
                                        path=path, error=str(exc))) from None
@@ -274,15 +299,22 @@ SHAPE_KEYS = ("batch_shape", "batch_input_shape", "input_shape", "kernel_size", 
               "target_shape", "dims", "size")
 MAX_SIZE = 10_000_000
 MAX_INPUT_VALUES = 50_000_000
+# JSON levels: the book's config is 7 deep, a Teachable Machine-like export (MobileNetV2
+# inside two Sequentials) 17; Keras reads configs recursively and runs out
+# of stack near 1,000, so a file nested deeper than this is refused before it gets there.
+MAX_CONFIG_DEPTH = 256
 
 
 def implausible_config(config: dict) -> str | None:
-    """A declared size no real model has (it would make Keras allocate without bound), if any."""
-    stack = [config]
+    """A declared size no real model has (it would make Keras allocate without bound), or a
+    nesting deeper than any real model's (Keras reads a config recursively), if any."""
+    stack = [(config, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            return msg("the config is nested more than {n} levels deep", n=MAX_CONFIG_DEPTH)
         if isinstance(node, list):
-            stack.extend(node)
+            stack.extend((item, depth + 1) for item in node)
             continue
         if not isinstance(node, dict):
             continue
@@ -292,7 +324,7 @@ def implausible_config(config: dict) -> str | None:
             if key in SHAPE_KEYS and isinstance(value, list) and _implausible_shape(value):
                 return msg("the config declares {key}={value}", key=key, value=value)
             if isinstance(value, (dict, list)):
-                stack.append(value)
+                stack.append((value, depth + 1))
     return None
 
 
