@@ -98,25 +98,20 @@ def grid_outputs():
     return [rng.normal(size=(6, 6, 5)).astype(np.float32) * (k + 1) for k in range(3)]
 
 
-def test_feature_grid_has_a_row_per_input_and_a_column_per_channel():
-    outputs = grid_outputs()
-    rgba = images.feature_grid_image(outputs, n_channels=4, shared=False).rgba()
-    # 6x6 maps drawn 10x: 60 px tiles, 2 px apart; 3 rows (inputs) x 4 columns (channels).
-    assert rgba.shape[:2] == (3 * 62 - 2, 4 * 62 - 2)
-    # Input 2, channel 3, on its own scale, as imshow(outputs[2][..., 3]) colours it.
-    tile = rgba[2 * 62: 2 * 62 + 60: 10, 3 * 62: 3 * 62 + 60: 10, :3]
-    values = outputs[2][..., 3]
+def test_feature_maps_are_every_channel_eight_a_row_as_the_chapter_draws_them():
+    # The chapter's 4x8 figure of 32 maps and 8x8 of 64; 12 channels wrap to 8 + 4.
+    act = np.random.default_rng(7).normal(size=(6, 6, 12)).astype(np.float32)
+    rgba = images.feature_image(act, max_channels=64).rgba()
+    # 6x6 maps drawn 10x: 60 px tiles, 2 px apart; 2 rows x 8 columns.
+    assert rgba.shape[:2] == (2 * 62 - 2, 8 * 62 - 2)
+    # Channel 11 is row 1, column 3, on its own scale as imshow(act[..., 11]) colours it.
+    tile = rgba[62: 62 + 60: 10, 3 * 62: 3 * 62 + 60: 10, :3]
+    values = act[..., 11]
     assert np.array_equal(tile, matplotlib_rgb("viridis", values, values.min(), values.max()))
-
-
-def test_feature_grid_can_share_one_scale_per_channel_across_inputs():
-    outputs = grid_outputs()
-    rgba = images.feature_grid_image(outputs, n_channels=4, shared=True).rgba()
-    channel = np.stack([out[..., 1] for out in outputs])
-    for row in range(3):
-        tile = rgba[row * 62: row * 62 + 60: 10, 62: 62 + 60: 10, :3]
-        expected = matplotlib_rgb("viridis", channel[row], channel.min(), channel.max())
-        assert np.array_equal(tile, expected)
+    assert rgba[62:, 4 * 62:, 3].max() == 0  # the row's last four places stay empty
+    for n, grid in ((32, (4, 8)), (64, (8, 8))):
+        shape = images.feature_image(np.ones((28, 28, n), np.float32), 64).rgba().shape
+        assert shape[:2] == (grid[0] * 58 - 2, grid[1] * 58 - 2)
 
 
 def test_one_channel_inputs_are_drawn_gray_r_on_their_own_range_like_the_chapter():

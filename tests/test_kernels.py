@@ -46,37 +46,38 @@ def test_1d_and_3d_kernels_become_2d_tiles(shape, tile):
 def test_filters_are_2_px_apart_and_input_channels_8_px_apart():
     kernel = np.random.default_rng(5).normal(0, 0.2, size=(3, 3, 2, 4)).astype(np.float32)
     rgba = kernels.kernel_image(kernels.kernel_grid(kernel, "Conv2D", 64, 64), 0.5).rgba()
-    # Two groups (input channels) of one line of 4 filters; 3x3 kernels at 8 px a weight.
-    assert rgba.shape[:2] == (24 + 8 + 24, 4 * 24 + 3 * 2)
+    # Two groups (input channels) of one line of 4 filters; 3x3 kernels at 16 px a weight.
+    assert rgba.shape[:2] == (48 + 8 + 48, 4 * 48 + 3 * 2)
     alpha = rgba[..., 3]
-    for x in (24, 25, 50, 51, 76, 77):
+    for x in (48, 49, 98, 99, 148, 149):
         assert (alpha[:, x] == 0).all()                   # between filters
-    assert (alpha[24:32] == 0).all()                      # between the two input channels
+    assert (alpha[48:56] == 0).all()                      # between the two input channels
     tiles = np.ones(alpha.shape, bool)
-    tiles[:, [24, 25, 50, 51, 76, 77]] = False
-    tiles[24:32] = False
+    tiles[:, [48, 49, 98, 99, 148, 149]] = False
+    tiles[48:56] = False
     assert (alpha[tiles] == 255).all()                    # nothing else is transparent
-    # Input channel 1, filter 2 starts at y = 32, x = 52; weight (2, 1) 16 px down, 8 across.
-    same = rgba[32 + 16: 32 + 24, 52 + 8: 52 + 16]
+    # Input channel 1, filter 2 starts at y = 56, x = 100; weight (2, 1) 32 px down, 16 across.
+    same = rgba[56 + 32: 56 + 48, 100 + 16: 100 + 32]
     assert (same == same[0, 0]).all()
 
 
-def test_a_3x3_kernel_is_never_drawn_under_6_px_a_weight_nor_wider_than_640():
+def test_a_3x3_kernel_is_never_drawn_under_6_px_a_weight_nor_wider_than_960():
     for shape in ((3, 3, 1, 32), (3, 3, 32, 64), (3, 3, 64, 64), (7, 7, 3, 64), (5, 5, 8, 128)):
         grid = kernels.kernel_grid(np.zeros(shape, np.float32), "Conv2D", 128, 64)
         zoom, per_line = kernels.kernel_layout(*grid.tiles.shape)
-        assert zoom >= 6 and per_line * (shape[1] * zoom + 2) - 2 <= 640
-        assert kernels.kernel_image(grid, 0.5).shape[1] <= 640
+        assert zoom >= 6 and per_line * (shape[1] * zoom + 2) - 2 <= 960
+        assert kernels.kernel_image(grid, 0.5).shape[1] <= 960
 
 
 def test_small_mosaics_are_drawn_larger_within_480_px_of_height():
-    # The textbook's first layer: 32 filters, 2 lines of 16 at 8 px a weight (24 px tiles).
-    assert kernels.kernel_layout(1, 32, 3, 3) == (8, 16)
-    # conv2's first 8 input channels x 64 filters: 6 px a weight, 2 lines of 32 a channel.
-    assert kernels.kernel_layout(8, 64, 3, 3) == (6, 32)
-    height = 8 * (2 * 20 - 2) + 7 * 8
+    # The textbook's first layer: 32 filters, 2 lines of 16 at 16 px a weight (48 px tiles),
+    # the chapter's 2x16 figure.
+    assert kernels.kernel_layout(1, 32, 3, 3) == (16, 16)
+    # conv2's first 8 input channels x 64 filters: 8 px a weight, 2 lines of 32 a channel.
+    assert kernels.kernel_layout(8, 64, 3, 3) == (8, 32)
+    height = 8 * (2 * 26 - 2) + 7 * 8
     assert kernels.kernel_image(kernels.kernel_grid(np.zeros((3, 3, 32, 64)), "Conv2D", 64, 64),
-                                0.5).shape == (height, 32 * 20 - 2)
+                                0.5).shape == (height, 32 * 26 - 2)
 
 
 def test_filter_norms_are_the_norm_of_each_slice():
@@ -94,4 +95,4 @@ def test_colour_filters_map_zero_to_grey():
     rgba = kernels.colour_filters_image(kernel, max_filters=64)
     assert tuple(rgba[-1, 0, :3]) == (128, 128, 128)
     assert rgba.dtype == np.uint8 and rgba.shape[2] == 4
-    assert (rgba[:, 2 * 12: 2 * 12 + 2, 3] == 0).all()    # 2x2 filters at 12 px a weight
+    assert (rgba[:, 2 * 24: 2 * 24 + 2, 3] == 0).all()    # 2x2 filters at 24 px a weight

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from reportgen.options import Options
-from reportgen.draw.pictures import (feature_grid, feature_picture, input_picture, layer_figures,
+from reportgen.draw.pictures import (feature_grids, feature_picture, input_picture, layer_figures,
                                      map_layers, picture, weight_figure)
 from reportgen.load.snapshot import LayerSnapshot, ModelSnapshot, WeightArray
 
@@ -45,8 +45,8 @@ def test_a_cap_spreads_the_maps_evenly_and_says_so():
 
 def first_layer_tiles(rgba: np.ndarray) -> np.ndarray:
     """The (3, 3, 32) weights' colours of a 3x3x1x32 mosaic: 2 lines of 16 filters,
-    8 px a weight, 24 px tiles 2 px apart (the textbook's 2 x 16 subplots)."""
-    return np.stack([np.stack([rgba[(f // 16) * 26 + i * 8, (f % 16) * 26 + j * 8, :3]
+    16 px a weight, 48 px tiles 2 px apart (the textbook's 2 x 16 subplots)."""
+    return np.stack([np.stack([rgba[(f // 16) * 50 + i * 16, (f % 16) * 50 + j * 16, :3]
                                for j in range(3)]) for i in range(3) for f in range(32)]) \
         .reshape(3, 32, 3, 3).transpose(0, 2, 1, 3)
 
@@ -94,7 +94,7 @@ def test_many_input_channels_draw_eight_and_every_filters_norm():
     trained, initial, trained_norms, fresh_norms = figure.pictures
     assert "the filters of the first 8 of 32 input channels are drawn" in figure.note
     assert "32 input channels (rows) x 64 filters (columns)" in figure.note
-    assert trained.width <= 640 and trained.height == 8 * 38 + 7 * 8
+    assert trained.width <= 960 and trained.height == 8 * 50 + 7 * 8
     assert (trained_norms.axes.rows, trained_norms.axes.columns) == ("input channels", "filters")
     norms = np.array([[np.linalg.norm(kernel[:, :, i, o]) for o in range(64)] for i in range(32)])
     top = max(norms.max(), max(np.linalg.norm(fresh[:, :, i, o]) for i in range(32)
@@ -168,16 +168,17 @@ def test_feature_maps_state_their_zoom():
     assert "averaged down 4x (56 px)" in big.caption
 
 
-def test_feature_grid_has_one_row_per_input():
+def test_feature_maps_are_one_grid_per_input_with_every_channel():
     outputs = [np.random.default_rng(k).random((7, 7, 20)).astype(np.float32) for k in range(3)]
-    grid = feature_grid(outputs, "conv", Options(), ("a.png", "b.png", "c.png"))
-    # 7x7 maps drawn 8x (56 px); 16 channels fit 960 px.
-    assert (grid.height, grid.width) == (3 * 58 - 2, 16 * 58 - 2)
-    assert grid.axes.row_labels == ("a.png", "b.png", "c.png")
-    assert grid.axes.column_labels == tuple(str(c) for c in range(16))
-    assert "each map on its own scale" in grid.caption
-    shared = feature_grid(outputs, "conv", Options(), shared_scale=True)
-    assert "one scale over all inputs" in shared.caption
+    grids = feature_grids(outputs, "conv", Options(), ("a.png", "b.png", "c.png"))
+    assert len(grids) == 3 and "for b.png" in grids[1].alt
+    # 7x7 maps drawn 8x (56 px): 20 channels make 3 rows of 8.
+    assert (grids[0].height, grids[0].width) == (3 * 58 - 2, 8 * 58 - 2)
+    assert grids[0].axes.row_labels == ("0-7", "8-15", "16-19")
+    assert grids[0].caption == "20 maps of 7x7, drawn 8x (56 px)"
+    capped = feature_grids(outputs[:1], "conv", Options(max_channels=16))[0]
+    assert capped.height == 2 * 58 - 2 and capped.caption.startswith("showing 16 of 20")
+    assert feature_grids([np.zeros((5, 3), np.float32)], "lstm", Options()) == ()
 
 
 def test_one_channel_inputs_state_their_range_and_gray_r():

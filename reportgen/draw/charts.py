@@ -128,7 +128,7 @@ def histogram_chart(edges: Sequence[float], counts_trained: Sequence[float],
     shared = min(peaks) == 0 or max(peaks) <= PANEL_RATIO * min(peaks)
     x, ys, frames, bottom = _histogram_frames(edges, peaks, shared)
     xs = [x.at(e) for e in edges]
-    canvas = Canvas(HISTOGRAM_WIDTH, height_below(bottom, False), title,
+    canvas = Canvas(HISTOGRAM_WIDTH, height_below(bottom, True), title,
                     _histogram_legend(init is not None and peaks[1] > 0, shared))
     return HistogramChart(
         canvas=canvas, frames=frames,
@@ -156,8 +156,10 @@ def _histogram_frames(edges: np.ndarray, peaks: list[float], shared: bool):
     x_ticks = nice_ticks(x.low, x.high, x.end - x.start, cover=False)
     ys = [AxisScale(ticks[0], ticks[-1], bottom, top_px) for (ticks, _), (top_px, bottom)
           in zip(y_ticks, heights)]
-    frames = tuple(frame(x, y, x_ticks, yt, HISTOGRAM_WIDTH, y_label=label)
-                   for y, yt, label in zip(ys, y_ticks, _panel_labels(shared)))
+    # The value axis is titled under the lowest panel only, as the chapter's xlabel('weight').
+    frames = tuple(frame(x, y, x_ticks, yt, HISTOGRAM_WIDTH, y_label=label,
+                         x_label=_("weight value") if k == len(ys) - 1 else "")
+                   for k, (y, yt, label) in enumerate(zip(ys, y_ticks, _panel_labels(shared))))
     if not shared:
         frames = (_without_x_labels(frames[0]),) + frames[1:]
     return x, ys, frames, heights[-1][1]

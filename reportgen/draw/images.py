@@ -20,12 +20,12 @@ FEATURE_CMAP = "viridis"
 INPUT_CMAP = "gray_r"       # the chapter's imshow(..., cmap='gray_r'): dark ink on white
 N_COLOURS = 256             # entries of a matplotlib colormap's table
 MOSAIC_WIDTH = 640          # a mosaic fits the page's column at 1:1, trained beside fresh
-GRID_WIDTH = 960            # a feature grid (inputs x channels) gets the whole width
+GRID_WIDTH = 960            # the widest picture the page shows at 1:1 (its column is 1,122 px)
 GAP = 2                     # transparent pixels between tiles
 FEATURE_TILE_PX = 56        # the least a feature map's longer side is drawn
 INPUT_PX = 224              # what an input image's longer side aims for
 MAX_ZOOM = 16
-MAP_COLUMNS = 8
+MAP_COLUMNS = 8             # feature maps a row, as the chapter's 4x8 and 8x8 figures
 
 
 @lru_cache(maxsize=None)
@@ -166,38 +166,14 @@ def unit_range(maps: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def feature_image(activation: np.ndarray, max_channels: int) -> Indexed:
-    """The channels of an (H, W, C) feature map as a mosaic, each map on its own scale,
-    every tile 56-111 pixels (see map_zoom)."""
+    """The channels of an (H, W, C) feature map as the chapter draws them: every channel up
+    to max_channels, MAP_COLUMNS a row (32 make 4x8, 64 make 8x8), each map on its own
+    scale, every tile 56-111 pixels (see map_zoom)."""
     up, down = map_zoom(*activation.shape[:2])
     maps = activation[..., :max_channels].transpose(2, 0, 1).astype(np.float32)
     unit = unit_range(averaged_down(maps, down), axes=(1, 2))
-    tile_px = up * max(unit.shape[1:])
-    n_cols = min(len(unit), MAP_COLUMNS, fitting(MOSAIC_WIDTH, tile_px))
-    return colourise(mosaic(unit, n_cols, up, GAP), 0.0, 1.0, FEATURE_CMAP)
-
-
-def grid_channels(height: int, width: int, max_channels: int, n_channels: int) -> int:
-    """How many channels a feature grid shows: as many as fit the grid's width."""
-    up, down = map_zoom(height, width)
-    tile_px = up * max(max(height // down, 1), max(width // down, 1))
-    return min(n_channels, max_channels, fitting(GRID_WIDTH, tile_px))
-
-
-def feature_grid_image(outputs: list[np.ndarray], n_channels: int, shared: bool) -> Indexed:
-    """One layer's (H, W, C) outputs for several inputs in one aligned grid: a row per
-    input, the same first n_channels channels in the same columns.
-
-    Each map on its own scale, or with `shared` one scale per channel over all inputs (so
-    that brighter means larger across the rows).
-    """
-    up, down = map_zoom(*outputs[0].shape[:2])
-    stack = np.stack([out[..., :n_channels] for out in outputs]).astype(np.float32)
-    n_inputs, height, width, n_shown = stack.shape
-    maps = averaged_down(stack.transpose(0, 3, 1, 2).reshape(-1, height, width), down)
-    maps = maps.reshape(n_inputs, n_shown, *maps.shape[1:])
-    unit = unit_range(maps, axes=(0, 2, 3) if shared else (2, 3))
-    tiles = unit.reshape(n_inputs * n_shown, *unit.shape[2:])
-    return colourise(mosaic(tiles, n_shown, up, GAP), 0.0, 1.0, FEATURE_CMAP)
+    return colourise(mosaic(unit, min(len(unit), MAP_COLUMNS), up, GAP), 0.0, 1.0,
+                     FEATURE_CMAP)
 
 
 def input_zoom(height: int, width: int) -> int:

@@ -31,14 +31,15 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
     vmax = scale.half_range
     pictures = [picture(kernels.kernel_image(grid, vmax),
                         _("{layer} {name} after training, {layout}").format(
-                            layer=layer.name, name=name, layout=_layout(grid)), _("trained"))]
+                            layer=layer.name, name=name, layout=_layout(grid)), _("trained"),
+                        max_display=kernels.KERNEL_WIDTH)]
     if fresh is not None:
         fresh_grid = kernels.kernel_grid(fresh, layer.class_name, options.max_filters,
                                          options.max_channels, full_shape[-2:])
         pictures.append(picture(kernels.kernel_image(fresh_grid, vmax),
                                 _("{layer} {name} freshly initialised, {layout}").format(
                                     layer=layer.name, name=name, layout=_layout(grid)),
-                                _("freshly initialised")))
+                                _("freshly initialised"), max_display=kernels.KERNEL_WIDTH))
     # i18n: the separator of the clauses of a kernel picture's note
     separator = _("; ")
     note = separator.join([_layout(grid)] + _grid_cuts(grid))

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.draw.images import (FEATURE_TILE_PX, GAP, KERNEL_CMAP, MOSAIC_WIDTH, Indexed,
+from reportgen.draw.images import (FEATURE_TILE_PX, GAP, GRID_WIDTH, KERNEL_CMAP, Indexed,
                                    balanced_line, colourise, mosaic)
 from reportgen.i18n import N_
 
 WEIGHT_PX = 6           # the least a weight is drawn, so that a 3x3 kernel reads as 3x3
-KERNEL_TILE_PX = 24     # the most a small kernel's tile is drawn: a 3x3 kernel at 8 px a weight
+KERNEL_TILE_PX = 48     # the most a small kernel's tile is drawn: a 3x3 kernel at 16 px a weight
+# A kernel mosaic may take the page's width: 32 filters of 48 px make the chapter's 2x16.
+KERNEL_WIDTH = GRID_WIDTH
 MOSAIC_HEIGHT = 480     # tiles shrink towards 6 px a weight while a mosaic is taller than this
 GROUP_GAP = 8           # between the groups of lines of two input channels
 KERNEL_GROUPS = 8       # input channels whose filters are drawn when there are more
@@ -89,10 +91,10 @@ def axis_caps(class_name: str, max_filters: int, max_channels: int) -> tuple[int
 
 
 def kernel_zoom(height: int, width: int) -> int:
-    """The most pixels per weight: a small kernel's tile about 24 px, never under 6 px a
+    """The most pixels per weight: a small kernel's tile about 48 px, never under 6 px a
     weight, never wider than a mosaic."""
     zoom = max(WEIGHT_PX, KERNEL_TILE_PX // max(height, width, 1))
-    return max(1, min(zoom, MOSAIC_WIDTH // max(width, 1)))
+    return max(1, min(zoom, KERNEL_WIDTH // max(width, 1)))
 
 
 def kernel_layout(n_groups: int, n_tiles: int, height: int, width: int) -> tuple[int, int]:
@@ -100,7 +102,7 @@ def kernel_layout(n_groups: int, n_tiles: int, height: int, width: int) -> tuple
     a weight, at which the mosaic stays within 480 px of height (at 6 px it may not)."""
     top = kernel_zoom(height, width)
     for zoom in range(top, min(top, WEIGHT_PX) - 1, -1):
-        per_line = balanced_line(n_tiles, width * zoom)
+        per_line = balanced_line(n_tiles, width * zoom, KERNEL_WIDTH)
         lines = math.ceil(n_tiles / per_line)
         mosaic_height = n_groups * (lines * (height * zoom + GAP) - GAP) \
             + (n_groups - 1) * GROUP_GAP

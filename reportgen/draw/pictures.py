@@ -245,49 +245,42 @@ def zoom_text(height: int, width: int) -> str:
     return _("drawn 1:1")
 
 
-def feature_picture(layer_name: str, output: np.ndarray, options: Options) -> Picture:
-    """The feature-map mosaic of one layer's (H, W, C) output."""
+def feature_picture(layer_name: str, output: np.ndarray, options: Options,
+                    input_name: str = "") -> Picture:
+    """The feature maps of one layer's (H, W, C) output for one input: every channel up to
+    --max-channels, eight a row (the chapter's 4x8 and 8x8 figures), each map on its own
+    scale like the chapter's imshow; rows named by their channels."""
     height, width, n_channels = output.shape
     shown = min(n_channels, options.max_channels)
     caption = _("{n} maps of {height}x{width}").format(n=n_channels, height=height, width=width)
     if shown < n_channels:
-        caption = _("showing {shown} of {total} channels (the first {shown}), maps of "
-                    "{height}x{width}").format(shown=shown, total=n_channels, height=height,
-                                               width=width)
+        caption = _("showing {shown} of {total} channels (the first {shown}; --max-channels "
+                    "sets how many), maps of {height}x{width}").format(
+                        shown=shown, total=n_channels, height=height, width=width)
     caption += ", " + zoom_text(height, width)
-    return picture(images.feature_image(output, options.max_channels),
-                   _("feature maps of {layer}: {caption}, each map on its own scale").format(
-                       layer=layer_name, caption=caption),
-                   caption)
-
-
-def feature_grid(outputs: list[np.ndarray], layer_name: str, options: Options,
-                 input_names: tuple[str, ...] = (), shared_scale: bool = False
-                 ) -> Picture | None:
-    """One layer's (H, W, C) outputs for several inputs side by side: a row per input, the
-    same channels in the same columns (as many as fit 960 px, at most --max-channels).
-
-    Each map on its own scale like the chapter's imshow; `shared_scale` puts each channel
-    on one scale over all inputs instead. None when the outputs are not feature maps.
-    """
-    if not outputs or outputs[0].ndim != 3 or outputs[0].dtype.kind != "f":
-        return None
-    height, width, n_channels = outputs[0].shape
-    shown = images.grid_channels(height, width, options.max_channels, n_channels)
-    scale = (_("each channel on one scale over all inputs") if shared_scale
-             else _("each map on its own scale"))
-    columns = (_("channels 0-{last} of {total} (the first {shown})") if shown < n_channels
-               else _("channels 0-{last}")).format(last=shown - 1, total=n_channels, shown=shown)
-    caption = _("rows: {n} inputs, columns: {columns}; maps of {height}x{width}, {zoom}; "
-                "{scale}").format(n=len(outputs), columns=columns, height=height, width=width,
-                                  zoom=zoom_text(height, width), scale=scale)
-    names = tuple(input_names) if len(input_names) == len(outputs) else ()
-    axes = Axes(_("inputs"), _("channels"), row_labels=names,
-                column_labels=tuple(str(c) for c in range(shown)))
-    return picture(images.feature_grid_image(outputs, shown, shared_scale),
-                   _("feature maps of {layer} for {n} inputs side by side: {caption}").format(
-                       layer=layer_name, n=len(outputs), caption=caption),
+    columns = images.MAP_COLUMNS
+    rows = tuple(f"{k}-{min(k + columns, shown) - 1}" for k in range(0, shown, columns))
+    axes = Axes(_("channels"), _("channel in the row"), row_labels=rows,
+                column_labels=tuple(f"+{c}" for c in range(min(columns, shown))))
+    what = _("feature maps of {layer}").format(layer=layer_name)
+    if input_name:
+        what = _("feature maps of {layer} for {input}").format(layer=layer_name,
+                                                               input=input_name)
+    return picture(images.feature_image(output, shown),
+                   _("{what}: {caption}, each map on its own scale").format(what=what,
+                                                                            caption=caption),
                    caption, axes, max_display=images.GRID_WIDTH)
+
+
+def feature_grids(outputs: list[np.ndarray], layer_name: str, options: Options,
+                  input_names: tuple[str, ...] = ()) -> tuple[Picture, ...]:
+    """One layer's (H, W, C) outputs, one grid per input (see feature_picture); () when the
+    outputs are not feature maps."""
+    if not outputs or outputs[0].ndim != 3 or outputs[0].dtype.kind != "f":
+        return ()
+    names = tuple(input_names) if len(input_names) == len(outputs) else ("",) * len(outputs)
+    return tuple(feature_picture(layer_name, output, options, name)
+                 for output, name in zip(outputs, names))
 
 
 def input_picture(name: str, array: np.ndarray) -> Picture | None:

@@ -12,7 +12,7 @@ from reportgen.analyse.activations import SampleActivation
 from reportgen.analyse.output_alerts import KINDS as ACTIVATION_KINDS, activation_alerts
 from reportgen.analyse.collect import collect_input
 from reportgen.analyse.facts import InputFacts, all_layer_facts
-from reportgen.draw.pictures import feature_grid, input_picture, map_layers, output_picture
+from reportgen.draw.pictures import feature_grids, input_picture, map_layers, output_picture
 from reportgen.i18n import N_
 from reportgen.page.sidecar import plain
 from reportgen.parallel import ordered_map
@@ -90,16 +90,18 @@ def input_pictures(sample, specs) -> list:
 
 
 def map_grids(names, outputs: dict, input_names: tuple[str, ...], options) -> dict:
-    """Each drawn layer's outputs for the drawn inputs as one aligned grid, two layers at a
-    time; a sequence output (time x units) as a heatmap for a single input."""
+    """Each drawn layer's pictures, two layers at a time: its feature maps, one grid per
+    drawn input; a sequence output (time x units) as a heatmap for a single input."""
     def draw(name):
         values = outputs[name]
-        grid = feature_grid(list(values), name, options, input_names)
-        return grid if grid is not None or len(values) != 1 else \
-            output_picture(name, values[0], options)
+        grids = feature_grids(list(values), name, options, input_names)
+        if grids or len(values) != 1:
+            return grids
+        single = output_picture(name, values[0], options)
+        return (single,) if single is not None else ()
 
     drawn = ordered_map(draw, list(names))
-    return {name: picture for name, picture in zip(names, drawn) if picture is not None}
+    return {name: pictures for name, pictures in zip(names, drawn) if pictures}
 
 
 def view(facts: ActivationsFacts | None, drawn: dict, page: Page) -> dict | None:

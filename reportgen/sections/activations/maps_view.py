@@ -1,6 +1,5 @@
 """The feature-map section's view: the drawn inputs side by side with what the model said for
-each, then one aligned grid per drawn layer (rows = inputs, the same channels in the same
-columns), with the layer's statistics per input and per channel over every input."""
+each, then per drawn layer its feature maps (one grid per input, eight maps a row), with the layer's statistics per input and per channel over every input."""
 
 from __future__ import annotations
 
@@ -71,7 +70,8 @@ def output_views(item: InputFacts) -> list[dict]:
     return views
 
 
-def map_rows(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Picture],
+def map_rows(inputs: tuple[InputFacts, ...], n_drawn: int,
+             grids: dict[str, tuple[Picture, ...]],
              summaries: tuple[SampleActivation, ...], anchors: dict[str, str],
              alerts_by_layer: dict[str, list[dict]]) -> list[dict]:
     """One entry per layer whose output was recorded: its grid, statistics per drawn input,
@@ -84,14 +84,15 @@ def map_rows(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Pict
     for k, first in enumerate(drawn[0].activations):
         name = first.layer
         anchor = f"act-{anchors.get(name, name)}"
-        picture = grids.get(name)
-        if picture is None:
+        pictures = grids.get(name)
+        if not pictures:
             continue  # no picture: the layer is a row of other_outputs
         rows.append({
             "layer": name, "anchor": anchor, "shape": fmt_shape(first.shape),
-            "picture": {"picture": picture, "id": f"{anchor}-grid", "back": anchor}
-            if picture else None,
-            "axes": axes_text(picture),
+            "pictures": [{"picture": picture, "id": f"{anchor}-grid-{j}", "back": anchor,
+                          "input": item.name if len(pictures) > 1 else ""}
+                         for j, (picture, item) in enumerate(zip(pictures, drawn))],
+            "axes": axes_text(pictures[0]),
             "per_input": [{"name": item.name, "mean": fmt_number(a.stats.mean),
                            "std": fmt_number(a.stats.std), "min": fmt_number(a.stats.min),
                            "max": fmt_number(a.stats.max),
@@ -103,7 +104,8 @@ def map_rows(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Pict
     return rows
 
 
-def other_outputs(inputs: tuple[InputFacts, ...], n_drawn: int, grids: dict[str, Picture],
+def other_outputs(inputs: tuple[InputFacts, ...], n_drawn: int,
+                  grids: dict[str, tuple[Picture, ...]],
                   anchors: dict[str, str]) -> list[dict]:
     """The outputs of the layers without a picture, one compact row per layer and input."""
     drawn = [item for item in inputs[:n_drawn] if item.activations]
