@@ -222,3 +222,60 @@ def test_every_picture_can_be_enlarged_and_no_chart_overflows_a_phone(browser, r
         .filter(s => s.getBoundingClientRect().right > 375).length""")
     assert wide == 0
     page.close()
+
+
+@pytest.fixture(scope="module")
+def other_pages(tmp_path_factory, tiny_files) -> dict[str, Path]:
+    """A compare page and a batch index, built from the tiny CNN's two files."""
+    from reportgen.batch import main as batch_main
+    from reportgen.compare import main as compare_main
+
+    root = tmp_path_factory.mktemp("pages")
+    assert compare_main([str(tiny_files["keras"]), str(tiny_files["h5"]), "-q", "-o",
+                         str(root / "compare.html")]) == 0
+    folder = root / "models"
+    folder.mkdir()
+    for kind in ("keras", "h5"):
+        (folder / tiny_files[kind].name).write_bytes(tiny_files[kind].read_bytes())
+    assert batch_main([str(folder), "-q", "--jobs", "1", "-o", str(root / "batch")]) == 0
+    return {"compare": root / "compare.html", "batch": root / "batch" / "index.html"}
+
+
+# Every table, and every box that scrolls, wider than the column that holds it.
+OVERFLOWING = """() => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  return Array.from(document.querySelectorAll('table, .scroll')).filter(e =>
+      e.getBoundingClientRect().width > e.parentElement.clientWidth + 1
+      || (e.classList.contains('scroll') && e.scrollWidth > e.clientWidth + 1))
+    .map(e => (e.closest('[id]') || {}).id + ': ' + Math.round(e.scrollWidth) + ' px in '
+              + e.parentElement.clientWidth);
+}"""
+
+
+@pytest.mark.parametrize("name", NAMES + ["compare", "batch"])
+def test_no_table_is_wider_than_its_column_and_no_page_than_a_phone(browser, reports,
+                                                                     other_pages, name):
+    path = other_pages[name] if name in other_pages else report_for(reports, name)
+    page, _ = open_page(browser, path, width=1400)
+    assert page.evaluate(OVERFLOWING) == []
+    page.close()
+    page, _ = open_page(browser, path, width=375)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / f"{name}-375-open.png"), full_page=True)
+    page.close()
+
+
+def test_the_books_feature_maps_and_kernels_are_the_chapters_figures(browser, reports):
+    path = report_for(reports, "book")
+    page, _ = open_page(browser, path, width=1400)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    sizes = page.evaluate("""(ids) => ids.map(id => { const i = document.querySelector(
+        '#' + id + ' img'); return [i.naturalWidth, i.naturalHeight, i.clientWidth]; })""",
+                          ["act-layer-conv2d-grid-0", "act-layer-conv2d_1-grid-0", "fig-1"])
+    # conv2d: 32 maps of 28x28 drawn 2x (56 px), 4 rows of 8; conv2d_1: 64 of 14x14 drawn 4x.
+    assert sizes[0] == [8 * 58 - 2, 4 * 58 - 2, 8 * 58 - 2]
+    assert sizes[1] == [8 * 58 - 2, 8 * 58 - 2, 8 * 58 - 2]
+    # The first layer's 32 filters: the chapter's 2x16, 48 px each, shown at full size.
+    assert sizes[2] == [16 * 50 - 2, 2 * 50 - 2, 16 * 50 - 2]
+    page.close()

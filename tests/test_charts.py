@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from reportgen.draw.chart_axes import nice_ticks, tick_labels
-from reportgen.draw.charts import (depth_chart, dot_strip_chart, histogram_chart, series_chart)
+from reportgen.draw.charts import dot_strip_chart, histogram_chart, series_chart
+from reportgen.draw.depth_chart import depth_chart
 from reportgen.draw.diagnostic_charts import (PowerLawTail, reliability_chart, spectral_chart,
                                               spectral_densities, spectral_limits, trend_chart)
 
@@ -209,6 +210,21 @@ def test_depth_is_linear_from_zero_when_a_layer_did_not_change():
     chart = depth_chart([0.0, 1e-4, 0.9], ["frozen", "b", "c"])
     assert not chart.log_scale and chart.frame.y_ticks[0].label == "0"
     assert len(subpaths(chart.bars)) == 3
+
+
+def test_depth_bars_are_named_under_them_when_there_is_room():
+    # compare labelled its bars 1-4; a reader wants the layers' names.
+    names = ["conv2d", "conv2d_1", "dense", "a_very_long_layer_name_from_a_keras_application"]
+    chart = depth_chart([0.4, 0.9, 1.2, 1.3], names)
+    assert [n.title for n in chart.names] == names and not chart.frame.x_ticks
+    assert chart.names[3].text.endswith("…") and len(chart.names[3].text) < len(names[3])
+    centres = [s.x + s.width / 2 for s in chart.slots]
+    assert all(abs(n.x - 4 - c) < 0.2 for n, c in zip(chart.names, centres))
+    assert all(n.y > chart.frame.bottom for n in chart.names)
+    assert chart.canvas.height > max(n.y for n in chart.names)
+    # 100 layers in 343 px: bars 3 px wide, numbered instead.
+    many = depth_chart(list(np.linspace(0.1, 1, 100)), [f"l{k}" for k in range(100)])
+    assert many.names == () and many.frame.x_ticks and many.frame.x_label
 
 
 # Spectral density ---------------------------------------------------------------------------

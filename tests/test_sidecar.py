@@ -49,3 +49,24 @@ def test_every_non_finite_number_becomes_null_and_strings_stay():
                       "e": 'say "-Infinity" \\', "f": None, "g": True,
                       "series": [0.5, None, None, 2.0, 7]}
     assert type(parsed["series"][4]) is int
+
+
+def test_figures_say_what_each_picture_shows_and_cuts(tiny_model):
+    import reportgen
+    from conftest import HOSTILE_NAME
+
+    facts = reportgen.report(tiny_model, max_channels=4).facts
+    figures = facts["figures"]
+    assert all(f["width"] > 0 and f["height"] > 0 and f["section"] for f in figures)
+    maps = {f["layer"]: f for f in figures if f.get("kind") == "feature maps"}
+    # The first layer's 6 channels, cut to 4 by max_channels: one row of 4.
+    first = maps[HOSTILE_NAME]
+    assert (first["shown"], first["total"], first["grid"]) == (4, 6, [1, 4])
+    assert first["colour_map"] == "viridis"
+    kernels = [f for f in figures if f.get("kind") == "kernel" and f["layer"] == "conv_b"]
+    # conv_b's kernel is 3x3x6x5: 4 of its 6 input channels (max_channels), 5 filters each.
+    assert [(k["shown"], k["total"], k["of"]) for k in kernels] == [(20, 30, "kernel")]
+    assert kernels[0]["grid"] == [4, 5] and kernels[0]["colour_map"] == "RdBu_r"
+    # Every picture of the page is listed, described or not.
+    page = reportgen.report(tiny_model, max_channels=4).html
+    assert page.count("<img ") - page.count('class="bar"') >= len(figures) > len(maps)

@@ -15,7 +15,7 @@ import numpy as np
 
 from reportgen.i18n import _
 from reportgen.draw.chart_axes import (Canvas, Frame, LegendEntry, AxisScale, as_floats,
-                                       compact, decade_ticks, decades, empty_canvas, fit_text,
+                                       compact, empty_canvas, fit_text,
                                        fmt_coord, frame, height_below, hide_labels, left_margin,
                                        legend_row,
                                        nice_ticks, r1, step_path, usable)
@@ -26,7 +26,6 @@ NARROW_WIDTH = 343  # a 375 px screen less the page's 16 px margins: never scrol
 # flattened into the axis (a zero-initialised bias is one spike of every value).
 PANEL_RATIO = 10
 # Bars by depth use a log scale when the positive values span this factor or more.
-LOG_RANGE = 100
 DOT_LANE_PX = 3.5
 DOT_LANES = (0, -1, 1, -2, 2)
 
@@ -93,19 +92,6 @@ class Slot:
     x: float
     width: float
     title: str
-
-
-@dataclass(frozen=True)
-class DepthChart:
-    """One bar per layer in model order; `log_scale` says which y scale was chosen."""
-
-    canvas: Canvas
-    frame: Frame | None
-    bars: str
-    slots: tuple[Slot, ...]
-    slot_top: float
-    slot_height: float
-    log_scale: bool
 
 
 def histogram_chart(edges: Sequence[float], counts_trained: Sequence[float],
@@ -202,7 +188,7 @@ def _histogram_legend(has_init: bool, shared: bool) -> tuple[LegendEntry, ...]:
     return legend_row(items, HISTOGRAM_WIDTH - 2, 13)
 
 
-def _room_left_of(legend: Sequence[LegendEntry], width: float) -> float:
+def room_left_of(legend: Sequence[LegendEntry], width: float) -> float:
     """The width left for a y axis title on the legend's row."""
     return (legend[0].x if legend else width) - 8
 
@@ -285,7 +271,7 @@ def series_chart(values: Sequence[float], reference: float | None = None, name: 
         if reference is not None else ()
     canvas = Canvas(r1(width), height_below(120, True), title, legend)
     plot = frame(x, y, x_ticks, y_ticks, width, x_label=x_label,
-                 y_label=fit_text(name, _room_left_of(legend, width)))
+                 y_label=fit_text(name, room_left_of(legend, width)))
     many = len(array) > x.end - x.start
     reference_line = (f"M{plot.left} {fmt_coord(y.at(base_value))}H{plot.right}"
                       if reference is not None else "")
@@ -331,63 +317,3 @@ def _pair(dx: float, dy: float) -> str:
     """Two path numbers; a minus sign separates them on its own (the SVG path grammar)."""
     second = fmt_coord(dy)
     return f"{fmt_coord(dx)}{'' if second.startswith('-') else ' '}{second}"
-
-
-def depth_chart(values: Sequence[float], names: Sequence[str], y_label: str | None = None,
-                width: float = NARROW_WIDTH) -> DepthChart:
-    """One bar per layer in model order, each with its layer name and value as a tooltip.
-
-    Rule: a log y scale (decade ticks) when every finite value is positive and the largest
-    is at least LOG_RANGE (100) times the smallest; otherwise a linear scale from 0, so that
-    a zero (a frozen layer's change) still reads as zero."""
-    y_label = _("relative change") if y_label is None else y_label
-    array = as_floats(values)
-    if len(names) != len(array):
-        raise ValueError("one name per value")
-    finite = array[np.isfinite(array)]
-    title = _("{label} of {n} layers in model order").format(label=y_label, n=len(array))
-    if not finite.size:
-        return DepthChart(empty_canvas(width, height_below(120, True), title), None, "", (), 0, 0,
-                          False)
-    log = bool(finite.min() > 0 and finite.max() >= LOG_RANGE * finite.min())
-    y, y_ticks = _depth_axis(finite, log)
-    x = AxisScale(0.5, len(array) + 0.5, left_margin(y_ticks[1]), width - 10)
-    x_ticks = nice_ticks(1, len(array), x.end - x.start, cover=False, counts=True)
-    legend = legend_row([("note", "", _("log scale") if log else _("linear scale"))],
-                        width - 2, 13)
-    plot = frame(x, y, x_ticks, y_ticks, width, x_label=_("layer, in model order"),
-                 y_label=fit_text(y_label, _room_left_of(legend, width)))
-    slot = (x.end - x.start) / len(array)
-    base = y.start if log else y.at(0.0)
-    bars = "".join(_bar(x.start + k * slot, slot, base, y.at(v)) for k, v in enumerate(array)
-                   if math.isfinite(v) and (v > 0 or not log))
-    slots = tuple(Slot(r1(x.start + k * slot), r1(slot), f"{name}: {_value_text(v)}")
-                  for k, (v, name) in enumerate(zip(array, names)))
-    canvas = Canvas(r1(width), height_below(120, True), title, legend)
-    return DepthChart(canvas, plot, bars, slots, plot.top, r1(plot.bottom - plot.top), log)
-
-
-def _depth_axis(finite: np.ndarray, log: bool):
-    """The bars' value axis and its ticks: decades on a log scale, else linear from 0."""
-    if log:
-        low_exp, high_exp = decades(float(finite.min()), float(finite.max()))
-        exps, labels = decade_ticks(low_exp, high_exp, 100, vertical=True)
-        return AxisScale(low_exp, high_exp, 120, 20, log=True), ([10.0 ** e for e in exps],
-                                                                 labels)
-    y_ticks = nice_ticks(min(finite.min(), 0), max(finite.max(), 0), 100, cover=True,
-                         vertical=True)
-    return AxisScale(y_ticks[0][0], y_ticks[0][-1], 120, 20), y_ticks
-
-
-def _bar(x: float, slot: float, base: float, top: float) -> str:
-    """A bar filling 80 % of its slot (all of it when that is under a pixel)."""
-    width = slot * 0.8 if slot >= 2 else slot
-    offset = (slot - width) / 2
-    return (f"M{fmt_coord(x + offset)} {fmt_coord(base)}V{fmt_coord(top)}"
-            f"h{fmt_coord(width)}V{fmt_coord(base)}z")
-
-
-def _value_text(value: float) -> str:
-    """A value for a tooltip; 'not finite' for NaN and Inf, which have no bar."""
-    return compact(float(value), 4) if math.isfinite(value) else _("not finite")
-

@@ -25,6 +25,22 @@ class Axes:
 
 
 @dataclass(frozen=True)
+class Drawn:
+    """What a picture shows, for the sidecar's `figures`: its kind ("feature maps",
+    "kernel"), the layer (and input or weight), how many items of how many it shows, its
+    grid (rows, columns), colour map and scale."""
+
+    kind: str
+    layer: str
+    shown: int
+    total: int
+    grid: tuple[int, int]
+    colour_map: str
+    scale: str
+    of: str = ""  # the input (feature maps) or the weight (kernels) it is of
+
+
+@dataclass(frozen=True)
 class Picture:
     """An encoded image ready for an <img>: data URI, pixel size, alt text, caption.
 
@@ -41,6 +57,7 @@ class Picture:
     display_width: int = 0
     display_height: int = 0
     axes: Axes | None = None
+    drawn: Drawn | None = None
 
 
 @dataclass(frozen=True)
@@ -58,9 +75,10 @@ class Figure:
 
 
 def picture(image: Indexed | np.ndarray, alt: str, caption: str = "",
-            axes: Axes | None = None, max_display: int = DISPLAY_WIDTH) -> Picture:
+            axes: Axes | None = None, max_display: int = DISPLAY_WIDTH,
+            drawn: Drawn | None = None) -> Picture:
     """Encode one image (palette or RGBA) into a Picture shown at most max_display wide."""
     height, width = (int(n) for n in image.shape[:2])
     shown = min(width, max_display)
     return Picture(data_uri(png_bytes(image)), width, height, alt, caption,
-                   shown, max(1, round(height * shown / width)), axes)
+                   shown, max(1, round(height * shown / width)), axes, drawn)

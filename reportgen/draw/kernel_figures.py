@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.draw import heatmaps, images, kernels
-from reportgen.draw.figures import Axes, Figure, Picture, picture
+from reportgen.draw.figures import Axes, Drawn, Figure, Picture, picture
 from reportgen.draw.scales import Scale, tensor_scale
 from reportgen.i18n import N_, _
 from reportgen.load.snapshot import LayerSnapshot
@@ -29,17 +29,13 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
     grid = kernels.kernel_grid(values, layer.class_name, options.max_filters,
                                options.max_channels, full_shape[-2:])
     vmax = scale.half_range
+    drawn = kernel_drawn(layer.name, name, grid, vmax)
     pictures = [picture(kernels.kernel_image(grid, vmax),
                         _("{layer} {name} after training, {layout}").format(
                             layer=layer.name, name=name, layout=_layout(grid)), _("trained"),
-                        max_display=kernels.KERNEL_WIDTH)]
+                        max_display=kernels.KERNEL_WIDTH, drawn=drawn)]
     if fresh is not None:
-        fresh_grid = kernels.kernel_grid(fresh, layer.class_name, options.max_filters,
-                                         options.max_channels, full_shape[-2:])
-        pictures.append(picture(kernels.kernel_image(fresh_grid, vmax),
-                                _("{layer} {name} freshly initialised, {layout}").format(
-                                    layer=layer.name, name=name, layout=_layout(grid)),
-                                _("freshly initialised"), max_display=kernels.KERNEL_WIDTH))
+        pictures.append(fresh_kernel_picture(layer, name, fresh, full_shape, options, vmax))
     # i18n: the separator of the clauses of a kernel picture's note
     separator = _("; ")
     note = separator.join([_layout(grid)] + _grid_cuts(grid))
@@ -152,3 +148,26 @@ def pointwise_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
                     if shown < total)
     return Figure(_("{name} as a heatmap").format(name=name), pictures, note, "kernel", -vmax,
                   vmax, scale.note)
+
+
+def fresh_kernel_picture(layer, name: str, fresh: np.ndarray, full_shape: tuple,
+                         options: Options, vmax: float) -> Picture:
+    """The freshly initialised twin's mosaic, on the trained kernel's scale."""
+    grid = kernels.kernel_grid(fresh, layer.class_name, options.max_filters,
+                               options.max_channels, full_shape[-2:])
+    return picture(kernels.kernel_image(grid, vmax),
+                   _("{layer} {name} freshly initialised, {layout}").format(
+                       layer=layer.name, name=name, layout=_layout(grid)),
+                   _("freshly initialised"), max_display=kernels.KERNEL_WIDTH,
+                   drawn=kernel_drawn(layer.name, name, grid, vmax, "fresh kernel"))
+
+
+def kernel_drawn(layer: str, weight: str, grid: kernels.KernelGrid, vmax: float,
+                 kind: str = "kernel") -> Drawn:
+    """What a kernel mosaic shows: its tiles of all of them, in rows of its layout."""
+    zoom, per_line = kernels.kernel_layout(*grid.tiles.shape)
+    lines = grid.n_groups_shown * -(-grid.n_tiles_shown // per_line)
+    return Drawn(kind, layer, grid.n_groups_shown * grid.n_tiles_shown,
+                 grid.n_groups_total * grid.n_tiles_total,
+                 (lines, min(per_line, grid.n_tiles_shown)), images.KERNEL_CMAP,
+                 f"symmetric, -{vmax:.4g} to {vmax:.4g}", weight)

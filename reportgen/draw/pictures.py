@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from reportgen.draw import heatmaps, images, kernels
-from reportgen.draw.figures import Axes, Figure, Picture, picture
+from reportgen.draw.figures import Axes, Drawn, Figure, Picture, picture
 from reportgen.draw.kernel_figures import kernel_figure
 from reportgen.draw.scales import tensor_scale, weight_scale
 from reportgen.i18n import N_, _, msg
@@ -266,10 +266,13 @@ def feature_picture(layer_name: str, output: np.ndarray, options: Options,
     if input_name:
         what = _("feature maps of {layer} for {input}").format(layer=layer_name,
                                                                input=input_name)
+    drawn = Drawn("feature maps", layer_name, shown, n_channels,
+                  (len(rows), min(columns, shown)), images.FEATURE_CMAP,
+                  "each map from its lowest to its highest value", input_name)
     return picture(images.feature_image(output, shown),
                    _("{what}: {caption}, each map on its own scale").format(what=what,
                                                                             caption=caption),
-                   caption, axes, max_display=images.GRID_WIDTH)
+                   caption, axes, max_display=images.GRID_WIDTH, drawn=drawn)
 
 
 def feature_grids(outputs: list[np.ndarray], layer_name: str, options: Options,

@@ -6,7 +6,7 @@ from reportgen.analyse.compare import (KINDS, CompareFacts, FileFacts, LayerChan
                                        WeightChange)
 from reportgen.analyse.compare_outputs import OutputComparison
 from reportgen.analyse.layer_match import BY_NAME, BY_ORDER
-from reportgen.draw.charts import DepthChart, depth_chart
+from reportgen.draw.depth_chart import DepthChart, depth_chart
 from reportgen.draw.pictures import Figure, Picture
 from reportgen.i18n import N_, _, html_lang, ngettext
 from reportgen.page.formatting import MISSING, fmt_bytes, fmt_int, fmt_number, fmt_percent

@@ -5,9 +5,10 @@ check table, and each section's keys of the JSON."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from reportgen.analyse.facts import ReportFacts, all_layer_facts
+from reportgen.draw.figures import Picture
 from reportgen.draw.pictures import colour_bars
 from reportgen.i18n import N_, _, current_language, html_lang
 from reportgen.page.anchors import layer_anchors
@@ -95,7 +96,8 @@ def render(view: dict) -> str:
     return environment().get_template("report.html.j2").render(**view)
 
 
-def sidecar_dict(facts: ReportFacts, evidence: Evidence, settings: dict) -> dict:
+def sidecar_dict(facts: ReportFacts, evidence: Evidence, settings: dict,
+                 pictures: dict[str, Any] | None = None) -> dict:
     """The sidecar's content: the report's own keys, then each section's."""
     m = facts.model
     found = {
@@ -111,9 +113,41 @@ def sidecar_dict(facts: ReportFacts, evidence: Evidence, settings: dict) -> dict
     }
     for section in SECTIONS:
         found.update(section.sidecar(facts.section(section.name), evidence))
+    found["figures"] = figure_records(pictures or {})
     return found
 
 
-def sidecar_text(facts: ReportFacts, evidence: Evidence, settings: dict) -> str:
+def figure_records(pictures: dict[str, Any]) -> list[dict]:
+    """The key `figures`: every picture of the page, section by section in page order, with
+    its pixel size and, where its drawing says, what it shows and what it left out (in
+    words that do not depend on the page's language, as the whole sidecar)."""
+    found = []
+    for section, drawn in pictures.items():
+        for item in _pictures_in(drawn):
+            record = {"section": section, "width": item.width, "height": item.height}
+            if item.drawn is not None:
+                record |= dataclasses.asdict(item.drawn)
+                record["grid"] = list(item.drawn.grid)
+            found.append(record)
+    return found
+
+
+def _pictures_in(value: Any) -> Iterator[Picture]:
+    """The Pictures in a section's drawn pictures, however it nests them."""
+    if isinstance(value, Picture):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _pictures_in(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _pictures_in(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _pictures_in(getattr(value, field.name))
+
+
+def sidecar_text(facts: ReportFacts, evidence: Evidence, settings: dict,
+                 pictures: dict[str, Any] | None = None) -> str:
     """The sidecar as strict, compact JSON."""
-    return strict_json(sidecar_dict(facts, evidence, settings))
+    return strict_json(sidecar_dict(facts, evidence, settings, pictures))

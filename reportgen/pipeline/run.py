@@ -66,7 +66,7 @@ def rendered(evidence: Evidence, built: Built | None, settings: dict,
     progress.step(_("rendering the page"))
     page = page_context(facts, pictures, evidence.has)
     html = render(report_view(facts, page, evidence.has))
-    return Rendered(html, sidecar_text(facts, evidence, settings), facts)
+    return Rendered(html, sidecar_text(facts, evidence, settings, pictures), facts)
 
 
 @contextlib.contextmanager
