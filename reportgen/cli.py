@@ -13,7 +13,7 @@ from typing import NoReturn
 from reportgen.commands import DEFAULT_OUTPUT_DIR, EXIT_INTERRUPTED, EXIT_OK, run_guarded
 from reportgen.i18n import LANGUAGES, _, language
 from reportgen.options import REPORT, api_keywords, build_parser, drawing_options
-from reportgen.process import own_process
+from reportgen.process import interrupt_on_ctrl_c, own_process
 from reportgen.progress import Progress
 
 # What --demo makes itself, so cannot be given with it (the model is the positional MODEL).
@@ -25,6 +25,7 @@ SUBCOMMANDS = {"compare": "reportgen.compare", "batch": "reportgen.batch"}
 
 def entry() -> NoReturn:
     """The `reportgen` command and `python -m reportgen`: main's code as the exit status."""
+    interrupt_on_ctrl_c()
     code = main()
     if code == EXIT_INTERRUPTED:
         # Ctrl-C can land inside TensorFlow's import, whose half-built state crashes the

@@ -38,6 +38,7 @@ class Options:
     max_map_layers: int = 12
     max_inputs: int = 8
     spectral_max_dim: int = 2048
+    style: str = "default"  # or "book": the chapter's look (STYLES)
 
 
 class OptionError(ValueError):
@@ -70,6 +71,18 @@ def input_scale(text: str) -> str:
     """--input-scale: 'auto' or a positive number (kept as its repr: a setting's text)."""
     text = str(text)
     return text if text == "auto" else repr(_number(text))
+
+
+STYLES = ("default", "book")
+BOOK_KERNEL_SCALE = "0.5"  # the chapter's imshow(vmin=-0.5, vmax=0.5)
+
+
+def style_name(text: str) -> str:
+    """--style: a look reportgen draws in."""
+    if text not in STYLES:
+        raise argparse.ArgumentTypeError(_("unknown style {style!r}: choose {known}").format(
+            style=text, known=", ".join(STYLES)))
+    return text
 
 
 def kernel_scale(text: str) -> str:
@@ -203,6 +216,12 @@ OPTIONS: tuple[Option, ...] = (
               "imshow(vmin=-0.5, vmax=0.5)); 'layer' each layer's own largest weight"),
            DRAWING, kernel_scale, Options.kernel_scale, "auto|NUMBER|layer",
            api="kernel_scale", setting=True),
+    Option("style", ("--style",),
+           N_("the pictures' look: 'default' (kernels in diverging colours at a robust "
+              "scale) or 'book', the chapter's own figures (kernels in viridis at exactly "
+              "-0.5..0.5, as its imshow(vmin=-0.5, vmax=0.5), and a section that follows the "
+              "chapter step by step)"),
+           DRAWING, style_name, Options.style, "default|book", api="style", setting=True),
     Option("cam_layer", ("--cam-layer",),
            N_("the convolution layer Grad-CAM explains (default: the last one whose output is "
               "larger than 1x1, nested models included)"),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
 
+_interrupted = False
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 ARENAS = 2
 
@@ -29,3 +31,28 @@ def _fewer_arenas() -> None:
         ctypes.CDLL(None).mallopt(M_ARENA_MAX, ARENAS)
     except (OSError, AttributeError, TypeError):
         pass
+
+
+def interrupt_on_ctrl_c() -> None:
+    """Ctrl-C stops the run even when Python loses the KeyboardInterrupt: raised inside a
+    weakref callback (TensorFlow runs many), it is printed as "Exception ignored" and the run
+    went on to write its report and exit 0. The interrupt is remembered, and raised again at
+    the next progress line (raise_if_interrupted)."""
+    def interrupted(_signum, _frame):
+        global _interrupted
+        _interrupted = True
+        raise KeyboardInterrupt
+
+    def quiet_about_it(unraisable):
+        # The lost interrupt is not a traceback for the user: it is taken up again.
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            sys.__unraisablehook__(unraisable)
+
+    signal.signal(signal.SIGINT, interrupted)
+    sys.unraisablehook = quiet_about_it
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C was pressed (and perhaps lost) since the start."""
+    if _interrupted:
+        raise KeyboardInterrupt

@@ -89,3 +89,22 @@ def test_the_900_reference_images_score_0_9289_with_their_confusion_matrix(tmp_p
     assert "Evaluated: accuracy 92.9% [" in page and "on 900 labelled inputs" in page
     # The overview's dead channels rest on the 900 images, as the alert does.
     assert "dead channels</th>" in page
+
+
+@pytest.mark.slow
+def test_the_book_style_follows_the_chapter_step_by_step(tmp_path, keras_report):
+    assert keras_report["chapter"] is None  # the default style has no such section
+    sample = require_shared(FASHION / "ankle_boot.png")
+    data = book_report(tmp_path, "best-cnn-model.keras", "--input", sample, "--style", "book")
+    assert data["settings"]["style"] == "book"
+    steps = {step["code"].split("(")[0].split(".")[0]: step for step in data["chapter"]}
+    # The notebook's own numbers (../shared/data/README.md), the same on both sides.
+    assert steps["conv"]["this_model"] == steps["conv"]["chapter"] == "(3, 3, 1, 32), (32,)"
+    mean, std = (float(v) for v in steps["conv_weights"]["this_model"].split(", "))
+    assert mean == pytest.approx(-0.014383553, abs=1e-5) and std == pytest.approx(0.2335, 1e-3)
+    assert steps["keras"]["this_model"] == "(1, 28, 28, 32), (1, 14, 14, 64)"
+    page = (tmp_path / "book.html").read_text(encoding="utf-8")
+    assert '<section id="chapter">' in page and 'href="#act-layer-conv2d"' in page
+    figures = [f for f in data["figures"] if f.get("kind") == "kernel"]
+    assert figures[0]["colour_map"] == "viridis" and figures[0]["grid"] == [2, 16]
+    assert figures[0]["scale"] == "symmetric, -0.5 to 0.5"

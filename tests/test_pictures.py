@@ -66,6 +66,22 @@ def test_a_fixed_kernel_scale_reproduces_the_textbooks_imshow_exactly():
     assert (np.abs(kernel) > 0.5).any()  # values beyond the scale took its end colours
 
 
+def test_the_book_style_draws_the_chapters_viridis_filters_at_half_a_unit(tmp_path):
+    # The chapter: plt.imshow(conv_weights[:, :, 0, i*16 + j], vmin=-0.5, vmax=0.5) in
+    # matplotlib's default colour map, viridis, whatever --kernel-scale says.
+    rng = np.random.default_rng(18)
+    kernel = rng.normal(0, 0.25, size=(3, 3, 1, 32)).astype(np.float32)
+    fresh = rng.normal(0, 0.08, size=(3, 3, 1, 32)).astype(np.float32)
+    figure = weight_figure(conv(), "kernel", kernel, fresh, None,
+                           Options(style="book", kernel_scale="layer"))
+    assert (figure.low, figure.high, figure.bar) == (-0.5, 0.5, "kernel-book")
+    assert "--style book" in figure.scale_note
+    for pic, weights in zip(figure.pictures, (kernel, fresh)):
+        drawn = first_layer_tiles(pixels(pic))
+        assert np.array_equal(drawn, matplotlib_rgb("viridis", weights[:, :, 0, :], -0.5, 0.5))
+        assert pic.drawn.colour_map == "viridis" and pic.drawn.grid == (2, 16)
+
+
 def test_auto_scale_is_the_robust_maximum_and_fresh_shares_it():
     rng = np.random.default_rng(9)
     kernel = rng.normal(0, 0.03, size=(3, 3, 1, 32)).astype(np.float32)  # a CIFAR-like layer

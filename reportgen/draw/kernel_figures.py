@@ -5,6 +5,8 @@ filters as colour pictures."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from reportgen.draw import heatmaps, images, kernels
@@ -12,7 +14,7 @@ from reportgen.draw.figures import Axes, Drawn, Figure, Picture, picture
 from reportgen.draw.scales import Scale, tensor_scale
 from reportgen.i18n import N_, _
 from reportgen.load.snapshot import LayerSnapshot
-from reportgen.options import Options
+from reportgen.options import BOOK_KERNEL_SCALE, Options
 
 
 def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
@@ -23,14 +25,17 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
 
     `values` is the kernel cut to the caps; `full_shape` the whole kernel's, for the note.
     """
-    scale = tensor_scale(values, full_shape, options.kernel_scale)
+    look = kernel_look(options)
+    scale = tensor_scale(values, full_shape, look.scale) if options.style != "book" else \
+        Scale(float(BOOK_KERNEL_SCALE), _("fixed by --style book, as the textbook's "
+                                          "imshow(vmin=-0.5, vmax=0.5)"))
     if int(np.prod(full_shape[:-2])) == 1:
         return pointwise_figure(layer, name, values, fresh, full_shape, options, scale)
     grid = kernels.kernel_grid(values, layer.class_name, options.max_filters,
                                options.max_channels, full_shape[-2:])
     vmax = scale.half_range
-    drawn = kernel_drawn(layer.name, name, grid, vmax)
-    pictures = [picture(kernels.kernel_image(grid, vmax),
+    drawn = kernel_drawn(layer.name, name, grid, vmax, look.cmap)
+    pictures = [picture(kernels.kernel_image(grid, vmax, look.cmap),
                         _("{layer} {name} after training, {layout}").format(
                             layer=layer.name, name=name, layout=_layout(grid)), _("trained"),
                         max_display=kernels.KERNEL_WIDTH, drawn=drawn)]
@@ -47,7 +52,7 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
         pictures.append(picture(kernels.colour_filters_image(values, options.max_filters),
                                 _("{layer} filters as RGB pictures").format(layer=layer.name),
                                 _("as colour filters")))
-    return Figure(_("{name} as images").format(name=name), tuple(pictures), note, "kernel",
+    return Figure(_("{name} as images").format(name=name), tuple(pictures), note, look.bar,
                   -vmax, vmax, scale.note)
 
 
@@ -155,19 +160,38 @@ def fresh_kernel_picture(layer, name: str, fresh: np.ndarray, full_shape: tuple,
     """The freshly initialised twin's mosaic, on the trained kernel's scale."""
     grid = kernels.kernel_grid(fresh, layer.class_name, options.max_filters,
                                options.max_channels, full_shape[-2:])
-    return picture(kernels.kernel_image(grid, vmax),
+    cmap = kernel_look(options).cmap
+    return picture(kernels.kernel_image(grid, vmax, cmap),
                    _("{layer} {name} freshly initialised, {layout}").format(
                        layer=layer.name, name=name, layout=_layout(grid)),
                    _("freshly initialised"), max_display=kernels.KERNEL_WIDTH,
-                   drawn=kernel_drawn(layer.name, name, grid, vmax, "fresh kernel"))
+                   drawn=kernel_drawn(layer.name, name, grid, vmax, cmap, "fresh kernel"))
 
 
-def kernel_drawn(layer: str, weight: str, grid: kernels.KernelGrid, vmax: float,
+def kernel_drawn(layer: str, weight: str, grid: kernels.KernelGrid, vmax: float, cmap: str,
                  kind: str = "kernel") -> Drawn:
     """What a kernel mosaic shows: its tiles of all of them, in rows of its layout."""
     zoom, per_line = kernels.kernel_layout(*grid.tiles.shape)
     lines = grid.n_groups_shown * -(-grid.n_tiles_shown // per_line)
     return Drawn(kind, layer, grid.n_groups_shown * grid.n_tiles_shown,
                  grid.n_groups_total * grid.n_tiles_total,
-                 (lines, min(per_line, grid.n_tiles_shown)), images.KERNEL_CMAP,
+                 (lines, min(per_line, grid.n_tiles_shown)), cmap,
                  f"symmetric, -{vmax:.4g} to {vmax:.4g}", weight)
+
+
+@dataclass(frozen=True)
+class KernelLook:
+    """How kernel mosaics are coloured: the --kernel-scale rule, the colour map, and the
+    name of the colour bar that explains them."""
+
+    scale: str
+    cmap: str
+    bar: str
+
+
+def kernel_look(options: Options) -> KernelLook:
+    """The default look (diverging colours, zero white, at --kernel-scale), or with --style
+    book the chapter's: viridis at exactly -0.5..0.5, its imshow(vmin=-0.5, vmax=0.5)."""
+    if options.style == "book":
+        return KernelLook(BOOK_KERNEL_SCALE, images.FEATURE_CMAP, "kernel-book")
+    return KernelLook(options.kernel_scale, images.KERNEL_CMAP, "kernel")

@@ -128,10 +128,10 @@ def grouped_mosaic(tiles: np.ndarray, per_line: int, zoom: int) -> np.ndarray:
     return stacked[: stacked.shape[0] - GROUP_GAP]
 
 
-def kernel_image(grid: KernelGrid, vmax: float) -> Indexed:
+def kernel_image(grid: KernelGrid, vmax: float, cmap: str = KERNEL_CMAP) -> Indexed:
     """The mosaic of a kernel grid on a colour scale symmetric around zero."""
     zoom, per_line = kernel_layout(*grid.tiles.shape)
-    return colourise(grouped_mosaic(grid.tiles, per_line, zoom), -vmax, vmax, KERNEL_CMAP)
+    return colourise(grouped_mosaic(grid.tiles, per_line, zoom), -vmax, vmax, cmap)
 
 
 def filter_norms(kernel: np.ndarray, max_rows: int, max_cols: int) -> np.ndarray:

@@ -309,6 +309,8 @@ def colour_bars() -> dict[str, Picture]:
     """The colour bars the report's legends use."""
     return {
         "kernel": picture(images.colour_bar(images.KERNEL_CMAP), _("kernel colour scale")),
+        "kernel-book": picture(images.colour_bar(images.FEATURE_CMAP),
+                               _("kernel colour scale")),
         "feature": picture(images.colour_bar(images.FEATURE_CMAP),
                            _("feature map colour scale")),
         "input": picture(images.colour_bar(images.INPUT_CMAP), _("input colour scale")),

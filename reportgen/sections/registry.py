@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from reportgen.analyse.alert import AlertKind
 from reportgen.analyse.compare import KINDS as COMPARE_KINDS
-from reportgen.sections import (activations, architecture, cam, evaluation, layers, model, notes,
-                                overview, responses, summary, weights)
+from reportgen.sections import (activations, architecture, cam, chapter, evaluation, layers,
+                                model, notes, overview, responses, summary, weights)
 from reportgen.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
     summary.SECTION,
     model.SECTION,
     notes.SECTION,
+    chapter.SECTION,
     overview.SECTION,
     architecture.SECTION,
     layers.SECTION,

@@ -12,6 +12,7 @@ from reportgen.analyse.weight_alerts import (KINDS, model_untrained, normalised_
 from reportgen.analyse.facts import LayerFacts, all_layer_facts
 from reportgen.draw.pictures import MAX_FRESH_MOSAICS, kernel_layers, layer_figures
 from reportgen.i18n import N_, _, msg
+from reportgen.options import BOOK_KERNEL_SCALE
 from reportgen.sections.base import WEIGHTS, Evidence, Page, Section, toc_entry
 from reportgen.page.figure_view import number_figures
 from reportgen.sections.weights.layer_view import (STAT_COLUMNS, kernel_scale_text, layer_section,
@@ -31,6 +32,7 @@ class WeightsFacts:
     layers: tuple[LayerFacts, ...]
     kernel_scale: str
     fresh: frozenset[str]
+    style: str = "default"
 
 
 def collect(evidence: Evidence) -> WeightsFacts:
@@ -40,8 +42,10 @@ def collect(evidence: Evidence) -> WeightsFacts:
                             for layer in all_layer_facts(layers) if layer.weights)
     if evidence.mode == "full" and len(kernels) > MAX_FRESH_MOSAICS:
         evidence.notes.append(msg(FRESH_CUT_NOTE, shown=MAX_FRESH_MOSAICS))
-    return WeightsFacts(layers, evidence.options.kernel_scale,
-                        frozenset(kernels[:MAX_FRESH_MOSAICS]))
+    scale = BOOK_KERNEL_SCALE if evidence.options.style == "book" \
+        else evidence.options.kernel_scale
+    return WeightsFacts(layers, scale, frozenset(kernels[:MAX_FRESH_MOSAICS]),
+                        evidence.options.style)
 
 
 def alerts(facts: WeightsFacts, evidence: Evidence):
@@ -74,7 +78,7 @@ def view(facts: WeightsFacts, figures: dict, page: Page) -> dict:
     has_init = any(layer.init is not None for layer in all_layer_facts(facts.layers))
     return {"layers": number_figures(sections),
             "legend": weights_legend(has_init),
-            "kernel_scale": kernel_scale_text(facts.kernel_scale),
+            "kernel_scale": kernel_scale_text(facts.kernel_scale, facts.style),
             "stat_headers": [_(label) for _key, label in STAT_COLUMNS]}
 
 

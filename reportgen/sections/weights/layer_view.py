@@ -75,8 +75,11 @@ def stat_row(label: str, weight: WeightFacts) -> dict:
     }
 
 
-def kernel_scale_text(kernel_scale: str) -> str:
-    """How kernel colours are scaled, in words."""
+def kernel_scale_text(kernel_scale: str, style: str = "default") -> str:
+    """How kernel colours are scaled, in words, and in which style."""
+    if style == "book":
+        return _("the textbook's style (--style book): viridis from -0.5 to 0.5 for every "
+                 "layer, as its imshow(vmin=-0.5, vmax=0.5)")
     if kernel_scale == "auto":
         return _("each layer on its own scale, symmetric around zero, from a robust maximum of "
                  "its weights (given beside each picture); --kernel-scale 0.5 gives the "
