@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reportgen.i18n import LANGUAGES, N_, _
+from reportgen.parser_words import Parser, in_run_language
 from reportgen.version import __version__
 
 REPORT, COMPARE, BATCH = "report", "compare", "batch"
@@ -291,7 +292,8 @@ def options_of(command: str) -> tuple[Option, ...]:
 def build_parser(command: str) -> argparse.ArgumentParser:
     """The argparse parser of a command, its texts in the run's language."""
     prog, description = COMMANDS[command]
-    parser = argparse.ArgumentParser(prog=prog, description=_(description))
+    with in_run_language():  # the group titles and -h's help are argparse's, made here
+        parser = Parser(prog=prog, description=_(description))
     for option in options_of(command):
         parser.add_argument(*(option.flags or (option.dest,)), **_arguments(option, command))
     return parser

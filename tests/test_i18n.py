@@ -248,3 +248,23 @@ def test_compare_and_batch_pages_speak_korean_with_language_neutral_json(tmp_pat
     assert index["lang"] == "ko" and not HANGUL.search(json.dumps(index, ensure_ascii=False))
     report = (out / index["models"][0]["report"]).read_text(encoding="utf-8")
     assert '<html lang="ko">' in report and "요약" in report
+
+
+def test_help_and_usage_errors_are_korean_under_a_korean_locale(capsys, monkeypatch):
+    # argparse's own words ("usage:", "options", its errors) were English under ko_KR.UTF-8.
+    import argparse
+
+    from reportgen.cli import main
+    monkeypatch.setenv("LANG", "ko_KR.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("사용법: reportgen") and "\n옵션:\n" in shown and "위치 인자" in shown
+    assert "show this help" not in shown and "usage:" not in shown
+    with pytest.raises(SystemExit) as stop:
+        main(["m.keras", "--nope"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("reportgen: 오류: 알 수 없는 인자: --nope")
+    # argparse speaks English again outside reportgen's parsing.
+    assert argparse._("usage: ") == "usage: "
