@@ -304,3 +304,26 @@ def test_book_model_on_the_900_images_scores_the_reference_accuracy():
     # ../shared/data/README.md: accuracy 0.9289 (836 of 900).
     assert facts.accuracy.hits == 836 and round(facts.accuracy.value, 4) == 0.9289
     assert [sum(row) for row in facts.confusion] == [90] * 10
+
+
+def test_an_input_unlike_the_sample_gets_a_note_and_one_like_it_none():
+    from reportgen.analyse.input_likeness import TraitAccumulator, unlike_alerts
+
+    rng = np.random.default_rng(3)
+
+    def garment(light_on_dark: bool) -> np.ndarray:
+        image = np.zeros((28, 28, 1))
+        top, left = rng.integers(3, 9, size=2)
+        image[top:top + 16, left:left + 14] = rng.uniform(0.5, 1.0)
+        return image if light_on_dark else 1 - image
+
+    sample = TraitAccumulator()
+    sample.add(np.stack([garment(True) for _ in range(200)]))
+    traits = sample.result()
+    notes = unlike_alerts([("like.png", garment(True)), ("photo.png", garment(False)),
+                           ("vector", np.zeros(10))], traits)
+    assert [(a.kind, a.severity, a.subject) for a in notes] == [
+        ("input_unlike_sample", "note", "photo.png")]
+    values = dict(notes[0].values)
+    assert values["background"] == 1.0 and values["sample_median"] == 0.0
+    assert unlike_alerts([("photo.png", garment(False))], None) == ()

@@ -268,3 +268,17 @@ def test_help_and_usage_errors_are_korean_under_a_korean_locale(capsys, monkeypa
     assert capsys.readouterr().err.strip().endswith("reportgen: 오류: 알 수 없는 인자: --nope")
     # argparse speaks English again outside reportgen's parsing.
     assert argparse._("usage: ") == "usage: "
+
+
+def test_the_glossary_explains_the_reports_words_in_the_pages_language(tiny_model):
+    import reportgen
+
+    english = reportgen.report(tiny_model).html
+    korean = reportgen.report(tiny_model, lang="ko").html
+    assert '<section id="glossary">' in english and "<dt>stable rank</dt>" in english
+    start = korean.index('<section id="glossary">')
+    glossary = korean[start:korean.index("</section>", start)]
+    assert "<dt>안정 랭크</dt>" in glossary and "용어 풀이" in glossary
+    # Nothing English but the names of methods (Grad-CAM, ECE) and WᵀW.
+    words = set(re.findall(r"[A-Za-z]{3,}", re.sub(r"<[^>]+>", " ", glossary)))
+    assert words <= {"Grad", "CAM", "ECE"}, words

@@ -23,7 +23,7 @@ MAX_MODULE_LINES = 400
 STAGES = (
     ("base", ("reportgen.version", "reportgen.errors", "reportgen.i18n", "reportgen.text",
               "reportgen.options", "reportgen.progress", "reportgen.parallel",
-              "reportgen.process")),
+              "reportgen.process", "reportgen.parser_words")),
     ("load", ("reportgen.load",)),
     ("analyse", ("reportgen.analyse",)),
     ("draw", ("reportgen.draw",)),

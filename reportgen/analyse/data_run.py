@@ -19,6 +19,7 @@ import numpy as np
 
 from reportgen.analyse.activations import ActivationAccumulator, SampleActivation
 from reportgen.analyse.class_activations import ClassActivationAccumulator, ClassActivationFacts
+from reportgen.analyse.input_likeness import SampleTraits, TraitAccumulator
 from reportgen.analyse.evaluation import EvaluationFacts, ProbabilityAccumulator, evaluate
 from reportgen.analyse.filter_examples import (DEFAULT_K, MAX_FILTERS, FilterExampleAccumulator,
                                                FilterExamplesFacts)
@@ -71,6 +72,7 @@ class DataFacts:
     activations: tuple[SampleActivation, ...]
     filter_examples: FilterExamplesFacts
     class_activations: ClassActivationFacts | None
+    traits: SampleTraits | None = None  # its images' backgrounds and brightness
 
 
 def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
@@ -91,12 +93,14 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
     activations = ActivationAccumulator(unit_layers)
     examples, examples_note = _examples_for(sample, layers_for_examples, k, max_filters,
                                             examples_note)
+    traits = TraitAccumulator()
     by_class = ClassActivationAccumulator(penultimate, n_classes) if penultimate else None
     input_size = (0, 0)
     for start, batch in sample.batches():
         layer_outputs, model_outputs = forward(batch)
         probabilities.add(model_outputs[0])
         activations.add(layer_outputs)
+        traits.add(batch)
         examples.add(start, layer_outputs)
         if by_class is not None and penultimate in layer_outputs:
             by_class.add(sample.labels[start:start + len(batch)], layer_outputs[penultimate])
@@ -110,7 +114,7 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
         activations=activations.result(),
         filter_examples=examples.result(input_size, config, examples_note),
         class_activations=by_class.result() if by_class is not None and by_class.sums is not None
-        else None)
+        else None, traits=traits.result())
 
 
 def _examples_for(sample: LabelledSample, layers: Sequence[str], k: int, max_filters: int,

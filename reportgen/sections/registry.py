@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from reportgen.analyse.alert import AlertKind
 from reportgen.analyse.compare import KINDS as COMPARE_KINDS
-from reportgen.sections import (activations, architecture, cam, chapter, evaluation, layers,
-                                model, notes, overview, responses, summary, weights)
+from reportgen.sections import (activations, architecture, cam, chapter, evaluation, glossary,
+                                layers, model, notes, overview, responses, summary, weights)
 from reportgen.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -23,6 +23,7 @@ SECTIONS: tuple[Section, ...] = (
     responses.SECTION,
     cam.SECTION,
     activations.SECTION,
+    glossary.SECTION,
 )
 
 

@@ -8,12 +8,14 @@ import dataclasses
 
 from reportgen.analyse.data_run import DataFacts
 from reportgen.analyse.evaluation_alerts import EVALUATION_KINDS, evaluation_alerts
+from reportgen.analyse.input_likeness import KIND as UNLIKE_KIND, unlike_alerts
 from reportgen.draw.data_pictures import evaluation_images
 from reportgen.i18n import N_
 from reportgen.sections.base import SAMPLE, Evidence, Page, Section
 from reportgen.sections.evaluation.evaluation_view import evaluation_view
 
-KIND_NAMES = frozenset(kind.name for kind in EVALUATION_KINDS)
+KINDS = EVALUATION_KINDS + (UNLIKE_KIND,)
+KIND_NAMES = frozenset(kind.name for kind in KINDS)
 
 
 def collect(evidence: Evidence) -> DataFacts | None:
@@ -21,9 +23,15 @@ def collect(evidence: Evidence) -> DataFacts | None:
     return evidence.outputs.data if evidence.outputs is not None else None
 
 
-def alerts(data: DataFacts | None, _evidence: Evidence):
-    """The findings the evaluation supports (none when the outputs were not probabilities)."""
-    return evaluation_alerts(data.evaluation) if data and data.evaluation is not None else ()
+def alerts(data: DataFacts | None, evidence: Evidence):
+    """The findings the evaluation supports (none when the outputs were not probabilities),
+    and the inputs given that are unlike the sample."""
+    if data is None:
+        return ()
+    found = evaluation_alerts(data.evaluation) if data.evaluation is not None else ()
+    given = [(s.name, s.arrays[0]) for s in (evidence.outputs.samples or ())
+             if s.arrays and not any(s.synthetic)]
+    return found + unlike_alerts(given, data.traits)
 
 
 def pictures(data: DataFacts | None, evidence: Evidence):
@@ -60,6 +68,6 @@ def sidecar(data: DataFacts | None, evidence: Evidence) -> dict:
 
 
 SECTION = Section(name="evaluation", title=N_("Evaluation"), template="evaluation.html.j2",
-                  needs=frozenset({SAMPLE}), kinds=EVALUATION_KINDS, collect=collect,
+                  needs=frozenset({SAMPLE}), kinds=KINDS, collect=collect,
                   alerts=alerts, pictures=pictures, view=view, sidecar=sidecar,
                   checked=lambda data: data is not None and data.evaluation is not None)
