@@ -279,3 +279,14 @@ def test_the_books_feature_maps_and_kernels_are_the_chapters_figures(browser, re
     # The first layer's 32 filters: the chapter's 2x16, 48 px each, shown at full size.
     assert sizes[2] == [16 * 50 - 2, 2 * 50 - 2, 16 * 50 - 2]
     page.close()
+
+
+@pytest.mark.big_model
+def test_a_resnet50_report_fits_1400_px_and_a_phone(browser, resnet_report):
+    page, _ = open_page(browser, resnet_report, width=1400)
+    assert page.evaluate(OVERFLOWING) == []
+    page.close()
+    page, _ = open_page(browser, resnet_report, width=375)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.close()

@@ -537,3 +537,20 @@ def test_rendered_blocks_each_have_details_and_their_own_graph(resnet50):
     assert {f"#{i}" for i in ids} >= block_ids
     assert sum(tag == "details" for tag, _ in parsed.tags) == len(layout.blocks)
     assert sum(tag == "svg" for tag, _ in parsed.tags) == 1 + len(layout.blocks)
+
+
+def test_a_layer_with_an_error_or_a_warning_is_framed_in_its_colour():
+    from reportgen.sections.architecture import worst_severity
+
+    by_layer = {"a": [{"severity": "note"}, {"severity": "warning"}],
+                "b": [{"severity": "warning"}, {"severity": "error"}],
+                "c": [{"severity": "note"}]}
+    assert worst_severity(by_layer) == {"a": "warning", "b": "error"}
+    graph = model_graph({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [None, 4]}},
+        {"class_name": "Dense", "config": {"name": "a", "units": 2}},
+        {"class_name": "Dense", "config": {"name": "b", "units": 2}}]}})
+    view = graph_view(graph_layout(graph, {}), {}, {}, {"b": "error"})
+    assert {n["title"]: n["severity"] for n in view["nodes"]}["b"] == "error"
+    assert 'class="graph-node graph-error"' in environment().get_template(
+        "graph.html.j2").module.graph_picture(view)

@@ -24,3 +24,17 @@ def test_normalisation_series_are_drawn_around_their_starting_value():
 def test_the_scale_text_names_the_textbook_scale_and_the_default():
     assert "textbook" in kernel_scale_text("0.5") and "-0.5 to 0.5" in kernel_scale_text("0.5")
     assert "robust" in kernel_scale_text("auto")
+
+
+def test_a_colour_bar_sits_under_the_pictures_it_explains_only():
+    # conv2d_1's viridis norm images once sat right above the RdBu bar of its kernels.
+    from reportgen.draw.figures import Figure, Picture
+    from reportgen.page.figure_view import figure_view, number_figures
+
+    pictures = tuple(Picture(f"data:{k}", 4, 4, "", "") for k in range(4))
+    kernel = figure_view(Figure("kernel", pictures, "", "kernel", -1.0, 1.0, n_on_bar=2), {})
+    whole = figure_view(Figure("bias", pictures[:2], "", "kernel", -1.0, 1.0), {})
+    number_figures([{"anchor": "layer-c", "figures": [kernel, whole]}])
+    assert [e["picture"].uri for e in kernel["on_bar"]] == ["data:0", "data:1"]
+    assert [e["picture"].uri for e in kernel["after_bar"]] == ["data:2", "data:3"]
+    assert len(whole["on_bar"]) == 2 and whole["after_bar"] == []

@@ -72,6 +72,9 @@ class Figure:
     low: float
     high: float
     scale_note: str = ""
+    # How many of the first pictures the colour bar explains (0: all of them); the bar is
+    # placed right after them, not under pictures in other colours (a kernel's filter norms).
+    n_on_bar: int = 0
 
 
 def picture(image: Indexed | np.ndarray, alt: str, caption: str = "",

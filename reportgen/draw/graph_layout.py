@@ -24,7 +24,7 @@ MAX_RANKS = 80  # deeper graphs are collapsed into blocks
 MAX_NODES = 500  # and so are graphs with more layers than this
 MAX_DRAWN = 4000  # nodes drawn inside blocks (with their stubs), all blocks together
 
-TITLE_COLUMNS, SUBTITLE_COLUMNS, LABEL_COLUMNS = 24, 36, 48
+TITLE_COLUMNS, SUBTITLE_COLUMNS, LABEL_COLUMNS = 24, 44, 48
 # Text is set in a monospace font (see the template), so widths follow from character counts.
 TITLE_CHAR_W, SUBTITLE_CHAR_W, LABEL_CHAR_W = 7.2, 6.6, 6.6
 NODE_H, MIN_NODE_W, TEXT_PAD = 36.0, 72.0, 10.0
@@ -179,9 +179,13 @@ def cluster_lineages(graph: Graph) -> dict[str, tuple[str, ...]]:
 def layer_box(path: str, name: str, class_name: str, lineage: tuple[str, ...],
               shapes: Mapping[str, str]) -> _Box:
     """A layer's box: its name, then its class and output shape."""
-    subtitle = f"{class_name} {shapes[path]}" if shapes.get(path) else class_name
+    shape = shapes.get(path) or ""
+    # The shape is what a reader looks for: it stays whole, the class name gives way.
+    room = SUBTITLE_COLUMNS - columns(shape) - 1
+    subtitle = f"{short_text(class_name, room)} {shape}" if shape and room >= 8 else \
+        short_text(f"{class_name} {shape}".strip(), SUBTITLE_COLUMNS)
     return _Box(path, full_text(name), full_text(class_name), short_text(name, TITLE_COLUMNS),
-                short_text(subtitle, SUBTITLE_COLUMNS), lineage)
+                subtitle, lineage)
 
 
 def box_width(box: _Box) -> float:

@@ -53,7 +53,7 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
                                 _("{layer} filters as RGB pictures").format(layer=layer.name),
                                 _("as colour filters")))
     return Figure(_("{name} as images").format(name=name), tuple(pictures), note, look.bar,
-                  -vmax, vmax, scale.note)
+                  -vmax, vmax, scale.note, n_on_bar=1 + (fresh is not None))
 
 
 # One of each kernel axis (kernels.axis_names gives the axes, plural).

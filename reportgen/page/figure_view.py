@@ -15,12 +15,15 @@ def number_figures(sections: list[dict]) -> list[dict]:
     for section in sections:
         for figure in section["figures"]:
             figure["entries"] = []
+            bar_after = (figure["n_on_bar"] or len(figure["pictures"])) - 1
             for picture in figure["pictures"]:
                 n += 1
                 figure["entries"].append({"picture": picture, "id": f"fig-{n}",
                                           "back": section["anchor"],
                                           "grid": named_columns(picture),
                                           "axes": axes_text(picture)})
+            figure["on_bar"] = figure["entries"][:bar_after + 1]
+            figure["after_bar"] = figure["entries"][bar_after + 1:]
     return sections
 
 
@@ -34,4 +37,5 @@ def figure_view(figure: Figure, bars: dict[str, Picture]) -> dict:
         "bar": bars.get(figure.bar),
         "low": fmt_number(figure.low),
         "high": fmt_number(figure.high),
+        "n_on_bar": figure.n_on_bar,
     }

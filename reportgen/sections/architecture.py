@@ -3,6 +3,7 @@ them, laid out and drawn as inline SVG (graph.html.j2); each layer links to its 
 
 from __future__ import annotations
 
+from reportgen.analyse.alert import ERROR, WARNING
 from reportgen.analyse.facts import all_layer_facts
 from reportgen.analyse.graph import Graph, model_graph
 from reportgen.draw.graph_layout import Layout, PlacedNode, graph_layout
@@ -33,7 +34,22 @@ def view(_graph, layout: Layout | None, page: Page) -> dict | None:
     layers = list(all_layer_facts(page.facts.section("layers") or ()))
     places = {layer.path: page.anchors[layer.path] if layer.weights
               else f"row-{page.anchors[layer.path]}" for layer in layers}
-    return graph_view(layout, places, {layer.path: layer.output_shape or "" for layer in layers})
+    return graph_view(layout, places, {layer.path: layer.output_shape or "" for layer in layers},
+                      worst_severity(page.by_layer))
+
+
+SEVERITY_ORDER = (ERROR, WARNING)  # notes do not colour a box: they are heuristics
+
+
+def worst_severity(by_layer: dict[str, list[dict]]) -> dict[str, str]:
+    """Each layer's most serious alert (error, then warning) and how many it has."""
+    found = {}
+    for path, rows in by_layer.items():
+        for severity in SEVERITY_ORDER:
+            if any(row["severity"] == severity for row in rows):
+                found[path] = severity
+                break
+    return found
 
 
 def sidecar(graph: Graph | None, _evidence: Evidence) -> dict:
@@ -49,19 +65,22 @@ def sidecar(graph: Graph | None, _evidence: Evidence) -> dict:
 
 
 def graph_view(layout: Layout, anchors: dict[str, str], shapes: dict[str, str],
-               graph_id: str = "graph") -> dict:
+               severities: dict[str, str] | None = None, graph_id: str = "graph") -> dict:
     """A laid-out graph (and its collapsed blocks, each with its own id) for the template."""
     return {
         "id": graph_id, "width": layout.width, "height": layout.height,
         "label": ngettext("Architecture graph: {n} node", "Architecture graph: {n} nodes",
                           len(layout.nodes)).format(n=len(layout.nodes)),
-        "nodes": [_node_view(n, anchors, shapes, graph_id) for n in layout.nodes],
+        "nodes": [_node_view(n, anchors, shapes, graph_id) | {
+            "severity": (severities or {}).get(n.path, "") if n.block is None else ""}
+            for n in layout.nodes],
         "edges": [e.d for e in layout.edges],
         "clusters": [{"x": c.x, "y": c.y, "w": c.w, "h": c.h, "label_x": c.label_x,
                       "label_y": c.label_y, "label_box": c.label_box, "label": c.label,
                       "title": c.title, "depth": c.depth} for c in layout.clusters],
         "blocks": [{"id": f"{graph_id}-block-{k}", "label": b.label, "n_layers": b.n_layers,
-                    "graph": graph_view(b.layout, anchors, shapes, f"{graph_id}-block-{k}")
+                    "graph": graph_view(b.layout, anchors, shapes, severities,
+                                        f"{graph_id}-block-{k}")
                     if b.layout else None} for k, b in enumerate(layout.blocks)],
     }
 
