@@ -31,10 +31,16 @@ def test_a_colour_bar_sits_under_the_pictures_it_explains_only():
     from reportgen.draw.figures import Figure, Picture
     from reportgen.page.figure_view import figure_view, number_figures
 
-    pictures = tuple(Picture(f"data:{k}", 4, 4, "", "") for k in range(4))
+    from reportgen.draw.figures import Axes
+    norms = Axes("input channels", "filters")
+    pictures = tuple(Picture(f"data:{k}", 4, 4, "", "", axes=norms if k > 1 else None)
+                     for k in range(4))
     kernel = figure_view(Figure("kernel", pictures, "", "kernel", -1.0, 1.0, n_on_bar=2), {})
     whole = figure_view(Figure("bias", pictures[:2], "", "kernel", -1.0, 1.0), {})
     number_figures([{"anchor": "layer-c", "figures": [kernel, whole]}])
     assert [e["picture"].uri for e in kernel["on_bar"]] == ["data:0", "data:1"]
     assert [e["picture"].uri for e in kernel["after_bar"]] == ["data:2", "data:3"]
     assert len(whole["on_bar"]) == 2 and whole["after_bar"] == []
+    # The norm images' rows and columns are said once, under them, not beside each.
+    assert kernel["after_bar_axes"] == "rows: input channels; columns: filters"
+    assert kernel["on_bar_axes"] == ""

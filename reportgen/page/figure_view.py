@@ -24,6 +24,11 @@ def number_figures(sections: list[dict]) -> list[dict]:
                                           "axes": axes_text(picture)})
             figure["on_bar"] = figure["entries"][:bar_after + 1]
             figure["after_bar"] = figure["entries"][bar_after + 1:]
+            # What rows and columns are, said once under the pictures it is true of (it
+            # once floated beside each norm image, the same words twice).
+            for part in ("on_bar", "after_bar"):
+                figure[f"{part}_axes"] = " ".join(dict.fromkeys(
+                    e["axes"] for e in figure[part] if e["axes"] and not e["grid"]))
     return sections
 
 
