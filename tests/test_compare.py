@@ -260,19 +260,23 @@ def test_save_weights_files_compare_without_their_architecture(tmp_path):
         np.linalg.norm(kernel_b - kernel_a) / np.linalg.norm(kernel_a), rel=1e-6)
 
 
+def unbiased_centred_gram(features: np.ndarray) -> np.ndarray:
+    """Kornblith et al.'s unbiased centring of the Gram matrix of `features`, flattened."""
+    flat = features.reshape(len(features), -1).astype(np.float64)
+    gram = flat @ flat.T
+    n = len(gram)
+    np.fill_diagonal(gram, 0)
+    means = gram.sum(0) / (n - 2)
+    means -= means.sum() / (2 * (n - 1))
+    gram = gram - means[:, None] - means[None, :]
+    np.fill_diagonal(gram, 0)
+    return gram.ravel()
+
+
 def kornblith_cka(x: np.ndarray, y: np.ndarray) -> float:
     """Debiased linear CKA written as Kornblith et al.'s notebook does it: unbiased centring
     of each Gram matrix, then a normalised inner product."""
-    def centred(features):
-        flat = features.reshape(len(features), -1).astype(np.float64)
-        gram = flat @ flat.T
-        n = len(gram)
-        np.fill_diagonal(gram, 0)
-        means = gram.sum(0) / (n - 2)
-        means -= means.sum() / (2 * (n - 1))
-        gram = gram - means[:, None] - means[None, :]
-        np.fill_diagonal(gram, 0)
-        return gram.ravel()
+    centred = unbiased_centred_gram
 
     gx, gy = centred(x), centred(y)
     return float(gx @ gy / (np.linalg.norm(gx) * np.linalg.norm(gy)))
@@ -464,16 +468,7 @@ def test_keras_2_0_doubled_scopes_compare_under_their_layers_names(tmp_path):
 def kornblith_hsic(x: np.ndarray, y: np.ndarray) -> float:
     """The unnormalised debiased HSIC of Kornblith et al.'s notebook (up to the n(n-3)
     factor it divides by)."""
-    def centred(features):
-        flat = features.reshape(len(features), -1).astype(np.float64)
-        gram = flat @ flat.T
-        n = len(gram)
-        np.fill_diagonal(gram, 0)
-        means = gram.sum(0) / (n - 2)
-        means -= means.sum() / (2 * (n - 1))
-        gram = gram - means[:, None] - means[None, :]
-        np.fill_diagonal(gram, 0)
-        return gram.ravel()
+    centred = unbiased_centred_gram
     n = len(x)
     return float(centred(x) @ centred(y)) / (n * (n - 3))
 
