@@ -72,11 +72,10 @@ def test_a_section_added_by_the_recipe_shows_on_the_page_the_contents_and_the_si
     (copy / "templates" / "sections" / "tensor_counts.html.j2").write_text(TEMPLATE)
     registry = copy / "reportgen" / "sections" / "registry.py"
     text = registry.read_text()
-    assert "    activations.SECTION,\n)" in text
-    registry.write_text(text.replace(
-        "    activations.SECTION,\n)",
-        "    activations.SECTION,\n    __import__('reportgen.sections.tensor_counts',"
-        " fromlist=['SECTION']).SECTION,\n)"))
+    # One line at the end of SECTIONS (the tuple ends with ".SECTION,\n)").
+    end = text.index(".SECTION,\n)") + len(".SECTION,\n")
+    registry.write_text(text[:end] + "    __import__('reportgen.sections.tensor_counts',"
+                        " fromlist=['SECTION']).SECTION,\n" + text[end:])
 
     out = tmp_path / "r.html"
     env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3"}
