@@ -285,6 +285,13 @@ def test_the_books_feature_maps_and_kernels_are_the_chapters_figures(browser, re
     # The first layer's 32 filters: the chapter's 2x16, 48 px each, shown at full size.
     assert sizes[2] == [16 * 50 - 2, 2 * 50 - 2, 16 * 50 - 2]
     page.close()
+    # On a phone the maps keep their 56 px and scroll sideways in their own box.
+    page, _ = open_page(browser, path, width=375)
+    shown = page.evaluate("""(() => { const i = document.querySelector(
+        '#act-layer-conv2d_1-grid-0 img'); return [i.naturalWidth, i.clientWidth]; })()""")
+    assert shown == [8 * 58 - 2, 8 * 58 - 2]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.close()
 
 
 @pytest.mark.big_model
