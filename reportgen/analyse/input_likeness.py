@@ -51,14 +51,14 @@ class SampleTraits:
 def image_traits(batch: np.ndarray) -> np.ndarray:
     """(N, 2): each image's background (the mean of a frame about a fourteenth of its side
     wide, 2 pixels at 28) and brightness (its mean). `batch` is (N, H, W[, C])."""
-    values = np.asarray(batch, np.float64)
+    values = np.asarray(batch)  # summed in float64, without a float64 copy of the batch
     height, width = values.shape[1:3]
     edge = max(1, min(height, width) // 14)
     inner = np.zeros((height, width), bool)
     inner[edge:height - edge, edge:width - edge] = True
     frame = values[:, ~inner]
-    return np.stack([frame.reshape(len(values), -1).mean(axis=1),
-                     values.reshape(len(values), -1).mean(axis=1)], axis=1)
+    return np.stack([frame.reshape(len(values), -1).mean(axis=1, dtype=np.float64),
+                     values.reshape(len(values), -1).mean(axis=1, dtype=np.float64)], axis=1)
 
 
 class TraitAccumulator:

@@ -26,9 +26,7 @@ def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,
     `values` is the kernel cut to the caps; `full_shape` the whole kernel's, for the note.
     """
     look = kernel_look(options)
-    scale = tensor_scale(values, full_shape, look.scale) if options.style != "book" else \
-        Scale(float(BOOK_KERNEL_SCALE), _("fixed by --style book, as the textbook's "
-                                          "imshow(vmin=-0.5, vmax=0.5)"))
+    scale = look.fixed or tensor_scale(values, full_shape, look.scale)
     if int(np.prod(full_shape[:-2])) == 1:
         return pointwise_figure(layer, name, values, fresh, full_shape, options, scale)
     grid = kernels.kernel_grid(values, layer.class_name, options.max_filters,
@@ -187,11 +185,15 @@ class KernelLook:
     scale: str
     cmap: str
     bar: str
+    fixed: Scale | None = None  # a scale the style sets, whatever the weights
 
 
 def kernel_look(options: Options) -> KernelLook:
     """The default look (diverging colours, zero white, at --kernel-scale), or with --style
     book the chapter's: viridis at exactly -0.5..0.5, its imshow(vmin=-0.5, vmax=0.5)."""
     if options.style == "book":
-        return KernelLook(BOOK_KERNEL_SCALE, images.FEATURE_CMAP, "kernel-book")
+        return KernelLook(BOOK_KERNEL_SCALE, images.FEATURE_CMAP, "kernel-book",
+                          Scale(float(BOOK_KERNEL_SCALE), _("fixed by --style book, as the "
+                                                            "textbook's imshow(vmin=-0.5, "
+                                                            "vmax=0.5)")))
     return KernelLook(options.kernel_scale, images.KERNEL_CMAP, "kernel")
