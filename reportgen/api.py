@@ -22,7 +22,8 @@ import numpy as np
 
 from reportgen.errors import ReportInputError
 from reportgen.i18n import LANGUAGES, language, msg, nmsg
-from reportgen.options import OptionError, api_values
+from reportgen.option_types import OptionError
+from reportgen.options import api_values
 from reportgen.progress import Progress
 
 NOTEBOOK_HEIGHT = 720  # px: the report scrolls inside its frame in a notebook cell
@@ -135,7 +136,8 @@ def _report(model_or_path: Any, *, inputs: Any, labels, data: Any,
         progress = progress or Progress(quiet=quiet)
         rendered = build_report(request, progress, model=model, initial=initial)
         if target is not None:
-            target.write(rendered.html, rendered.sidecar, progress)
+            target.write(rendered.html, rendered.sidecar, progress,
+                         rendered.card if values.get("card") else None)
     return Report(rendered.html, rendered.sidecar)
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from reportgen.i18n import LANGUAGES, N_, _
+from reportgen.i18n import N_, _
+from reportgen.option_types import (OptionError, input_scale, kernel_scale, language_name,
+                                    positive, projection_name, style_name)
 from reportgen.parser_words import Parser, in_run_language
 from reportgen.version import __version__
 
@@ -40,65 +42,6 @@ class Options:
     max_inputs: int = 8
     spectral_max_dim: int = 2048
     style: str = "default"  # or "book": the chapter's look (STYLES)
-
-
-class OptionError(ValueError):
-    """A value an option does not take (argparse says it as a usage error; the API raises
-    it as a ReportInputError)."""
-
-
-def positive(text: str) -> int:
-    """A whole number of at least 1."""
-    text = str(text)
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(_("{text!r} is not a whole number of at least 1").format(
-            text=text))
-    return int(text)
-
-
-def _number(text: str) -> float:
-    """A finite positive number, for scales."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(_("{text!r} is not a positive number").format(
-            text=text))
-    return value
-
-
-def input_scale(text: str) -> str:
-    """--input-scale: 'auto' or a positive number (kept as its repr: a setting's text)."""
-    text = str(text)
-    return text if text == "auto" else repr(_number(text))
-
-
-STYLES = ("default", "book")
-BOOK_KERNEL_SCALE = "0.5"  # the chapter's imshow(vmin=-0.5, vmax=0.5)
-
-
-def style_name(text: str) -> str:
-    """--style: a look reportgen draws in."""
-    if text not in STYLES:
-        raise argparse.ArgumentTypeError(_("unknown style {style!r}: choose {known}").format(
-            style=text, known=", ".join(STYLES)))
-    return text
-
-
-def kernel_scale(text: str) -> str:
-    """--kernel-scale: 'auto', 'layer' or a positive number."""
-    text = str(text)
-    return text if text in ("auto", "layer") else repr(_number(text))
-
-
-def language_name(text: str) -> str:
-    """--lang: a language reportgen speaks."""
-    if text not in LANGUAGES:
-        raise argparse.ArgumentTypeError(_("unknown language {lang!r}: reportgen speaks "
-                                           "{known}").format(lang=text,
-                                                             known=", ".join(LANGUAGES)))
-    return text
 
 
 @dataclass(frozen=True)
@@ -227,6 +170,25 @@ OPTIONS: tuple[Option, ...] = (
            N_("the convolution layer Grad-CAM explains (default: the last one whose output is "
               "larger than 1x1, nested models included)"),
            frozenset((REPORT,)), metavar="NAME", api="cam_layer"),
+    Option("max_visualised", ("--max-visualised",),
+           N_("filters of each visualised layer whose preferred input is drawn (default 8)"),
+           DRAWING, positive, 8, "N", api="max_visualised", setting=True),
+    Option("visualise_layers", ("--visualise-layer",),
+           N_("a convolution layer whose filters' preferred inputs are drawn (repeatable; "
+              "default: the first and the last convolution with a spatial output)"),
+           frozenset((REPORT,)), action="append", default=(), metavar="NAME",
+           api="visualise_layers"),
+    Option("projection", ("--projection",),
+           N_("how the map of the representation places a labelled sample's inputs in 2-D: "
+              "'pca' (default) or 'tsne' (t-SNE over at most 2,000 inputs, slower)"),
+           DRAWING, projection_name, "pca", "pca|tsne", api="projection", setting=True),
+    Option("vocabulary", ("--vocabulary",),
+           N_("a text file of tokens, one a line (line k is token id k), to show a token "
+              "model's inputs as words"), DRAWING, Path, metavar="FILE", api="vocabulary"),
+    Option("card", ("--card",),
+           N_("also write a model card, OUT.card.md (Markdown with the YAML front matter the "
+              "Hugging Face Hub reads), filled from the audit"),
+           DRAWING, action="store_true", default=False, api="card"),
     Option("architecture", ("--architecture",),
            N_("take the architecture from FILE (a .keras, an .h5 with a model config, or a "
               "model.to_json() file) and the weights from MODEL (a save_weights file, say); "

@@ -23,7 +23,8 @@ MAX_MODULE_LINES = 400
 STAGES = (
     ("base", ("reportgen.version", "reportgen.errors", "reportgen.i18n", "reportgen.text",
               "reportgen.options", "reportgen.progress", "reportgen.parallel",
-              "reportgen.process", "reportgen.parser_words")),
+              "reportgen.process", "reportgen.parser_words",
+              "reportgen.option_types")),
     ("load", ("reportgen.load",)),
     ("analyse", ("reportgen.analyse",)),
     ("draw", ("reportgen.draw",)),

@@ -73,6 +73,10 @@ class DataFacts:
     filter_examples: FilterExamplesFacts
     class_activations: ClassActivationFacts | None
     traits: SampleTraits | None = None  # its images' backgrounds and brightness
+    # The penultimate layer's vector of every kept input (see class_activations.ROWS_BUDGET)
+    # with the inputs' indices, and every input's predicted class (None: not class scores).
+    representation: tuple[np.ndarray, np.ndarray] | None = None
+    predicted: np.ndarray | None = None
 
 
 def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
@@ -94,7 +98,8 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
     examples, examples_note = _examples_for(sample, layers_for_examples, k, max_filters,
                                             examples_note)
     traits = TraitAccumulator()
-    by_class = ClassActivationAccumulator(penultimate, n_classes) if penultimate else None
+    by_class = ClassActivationAccumulator(penultimate, n_classes, n_images=sample.n_images) \
+        if penultimate else None
     input_size = (0, 0)
     for start, batch in sample.batches():
         layer_outputs, model_outputs = forward(batch)
@@ -107,14 +112,29 @@ def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,
         input_size = tuple(batch.shape[1:3])
         if done is not None:
             done(start + len(batch))
-    evaluation, error = _evaluated(sample, probabilities.result())
+    return _facts(sample, probabilities.result(), activations, traits, by_class,
+                  examples.result(input_size, config, examples_note))
+
+
+def _facts(sample: LabelledSample, outputs: np.ndarray, activations: ActivationAccumulator,
+           traits: TraitAccumulator, by_class: ClassActivationAccumulator | None,
+           filter_examples: FilterExamplesFacts) -> DataFacts:
+    """The sample's facts from its accumulators, once every batch was added."""
+    evaluation, error = _evaluated(sample, outputs)
+    kept = by_class is not None and by_class.sums is not None
     return DataFacts(
         description=sample.description, n_images=sample.n_images,
         class_names=sample.class_names, evaluation=evaluation, evaluation_error=error,
-        activations=activations.result(),
-        filter_examples=examples.result(input_size, config, examples_note),
-        class_activations=by_class.result() if by_class is not None and by_class.sums is not None
-        else None, traits=traits.result())
+        activations=activations.result(), filter_examples=filter_examples,
+        class_activations=by_class.result() if kept else None, traits=traits.result(),
+        representation=by_class.kept() if kept else None,
+        predicted=_predicted(outputs) if evaluation is not None else None)
+
+
+def _predicted(outputs: np.ndarray) -> np.ndarray:
+    """Each input's predicted class (one sigmoid unit: above 0.5)."""
+    return (outputs[:, 0] > 0.5).astype(np.int64) if outputs.shape[1] == 1 \
+        else np.argmax(outputs, axis=1)
 
 
 def _examples_for(sample: LabelledSample, layers: Sequence[str], k: int, max_filters: int,

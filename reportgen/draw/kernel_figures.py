@@ -14,7 +14,8 @@ from reportgen.draw.figures import Axes, Drawn, Figure, Picture, picture
 from reportgen.draw.scales import Scale, tensor_scale
 from reportgen.i18n import N_, _
 from reportgen.load.snapshot import LayerSnapshot
-from reportgen.options import BOOK_KERNEL_SCALE, Options
+from reportgen.option_types import BOOK_KERNEL_SCALE
+from reportgen.options import Options
 
 
 def kernel_figure(layer: LayerSnapshot, name: str, values: np.ndarray,

@@ -18,6 +18,8 @@ SYNTHETIC_NAME = msg("synthetic test pattern")
 # Caps on what one input file may make reportgen read: far above any real sample.
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_NPY_BYTES = 2 << 30
+# A vocabulary of 500,000 tokens of 30 bytes.
+MAX_VOCABULARY_BYTES = 16 * 2**20
 MAX_LABELS_BYTES = 4 << 20
 
 
@@ -287,14 +289,30 @@ def read_labels(path: Path | None) -> list[str]:
     """Class names from a text file, one a line; empty list when no file is given."""
     if path is None:
         return []
-    require_regular_file(path, msg("labels file"))
-    if path.stat().st_size > MAX_LABELS_BYTES:
-        raise ReportInputError(msg("{path}: a labels file larger than {limit:,} bytes "
-                                   "is not a list of class names", path=path,
-                                   limit=MAX_LABELS_BYTES))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportInputError(msg("{path}: cannot read labels: {error}", path=path,
-                                   error=one_line(exc))) from exc
+    text = _small_text(path, msg("labels file"), MAX_LABELS_BYTES,
+                       msg("{path}: a labels file larger than {limit:,} bytes is not a list of "
+                           "class names", path=path, limit=MAX_LABELS_BYTES),
+                       "{path}: cannot read labels: {error}")
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def read_vocabulary(path: Path | None) -> list[str]:
+    """Tokens from a text file, line k is token id k (an empty line stays: it holds an id)."""
+    if path is None:
+        return []
+    text = _small_text(path, msg("vocabulary file"), MAX_VOCABULARY_BYTES,
+                       msg("{path}: a vocabulary file larger than {limit:,} bytes is not a "
+                           "list of tokens", path=path, limit=MAX_VOCABULARY_BYTES),
+                       "{path}: cannot read the vocabulary: {error}")
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def _small_text(path: Path, what: str, limit: int, too_large: str, unreadable: str) -> str:
+    """A text file of at most `limit` bytes, read as UTF-8 (one-line errors otherwise)."""
+    require_regular_file(path, what)
+    if path.stat().st_size > limit:
+        raise ReportInputError(too_large)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportInputError(msg(unreadable, path=path, error=one_line(exc))) from exc

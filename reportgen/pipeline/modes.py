@@ -57,7 +57,7 @@ NEEDS_CLASS_NOTE = N_("The file uses layer classes it does not carry the code of
                       "(reportgen never runs code stored in a model file).")
 # Built beside the model run: what needs the weights and the config only (the heavy part of
 # a big model, and the graph the weights' alerts read).
-BESIDE_THE_RUN = ("layers", "architecture", "weights")
+BESIDE_THE_RUN = ("layers", "architecture", "weights", "quantisation")
 
 
 def evidence_of(mode: str, snapshot, model_facts, request: ReportRequest, labels, **more

@@ -9,7 +9,7 @@ from pathlib import Path
 from reportgen.i18n import _
 from reportgen.page.write import check_writable, recover, write_all
 from reportgen.progress import Progress
-from reportgen.pipeline.request import output_paths
+from reportgen.pipeline.request import card_path, output_paths
 
 
 class Output:
@@ -17,13 +17,17 @@ class Output:
 
     def __init__(self, html: Path, protected: list[Path]):
         self.html, self.json = output_paths(html, protected)
-        check_writable([self.html, self.json])
-        recover([self.html, self.json])
+        check_writable([self.html, self.json, card_path(self.html)])
+        recover([self.html, self.json, card_path(self.html)])
 
-    def write(self, html: str, sidecar: str, progress: Progress | None = None
-              ) -> tuple[Path, Path]:
-        """Both files, complete (the old pair stays until both are written)."""
+    def write(self, html: str, sidecar: str, progress: Progress | None = None,
+              card: str | None = None) -> tuple[Path, Path]:
+        """Both files (and the model card OUT.card.md when given), complete: the old ones
+        stay until every new one is written."""
         if progress is not None:
             progress.step(_("writing {path}").format(path=self.html))
-        write_all({self.html: html, self.json: sidecar})
+        files = {self.html: html, self.json: sidecar}
+        if card is not None:
+            files[card_path(self.html)] = card
+        write_all(files)
         return self.html, self.json

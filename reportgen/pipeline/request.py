@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
 from reportgen.load.guards import require_regular_file
-from reportgen.load.inputs import read_labels
+from reportgen.load.inputs import read_labels, read_vocabulary
 from reportgen.load.model_file import ModelFile
 from reportgen.load.sample_index import SampleIndex, index_sample
 from reportgen.load.sharded import indexes_beside
@@ -72,7 +72,8 @@ class ReportRequest:
         found = [self.model_path, *indexes_beside(self.model_path),
                  *(given.path for given in self.inputs)]
         return found + [path for path in (self.labels_path, self.architecture_path,
-                                          self.data_path, self.data_labels_path) if path]
+                                          self.data_path, self.data_labels_path,
+                                          self.value("vocabulary")) if path]
 
     def read_given(self) -> "Given":
         """The given files read and checked before any model is loaded: the inputs are
@@ -82,9 +83,10 @@ class ReportRequest:
         if self.data_labels_path is not None and self.data_path is None:
             raise ReportInputError(msg("--data-labels needs --data (the images they label)"))
         labels = tuple(read_labels(self.labels_path))
+        vocabulary = tuple(read_vocabulary(self.value("vocabulary")))
         sample = index_sample(self.data_path, self.data_labels_path, labels,
                               self.value("data_root")) if self.data_path is not None else None
-        return Given(labels, sample)
+        return Given(labels, sample, vocabulary)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,12 @@ class Given:
 
     labels: tuple[str, ...] = ()
     sample: SampleIndex | None = None
+    vocabulary: tuple[str, ...] = ()  # --vocabulary: token k's text is line k
+
+
+def card_path(output: Path) -> Path:
+    """Where --card writes the model card: OUT.card.md beside OUT.html."""
+    return output.with_suffix(".card.md")
 
 
 def output_paths(output: Path, protected: list[Path]) -> tuple[Path, Path]:
@@ -102,7 +110,7 @@ def output_paths(output: Path, protected: list[Path]) -> tuple[Path, Path]:
     if output.suffix.lower() not in (".html", ".htm"):
         raise ReportInputError(msg("{path}: the report must be an .html file", path=str(output)))
     json_path = output.with_suffix(".json")
-    for target in (output, json_path):
+    for target in (output, json_path, card_path(output)):
         if target.is_dir():
             raise ReportInputError(msg("{path}: is a directory", path=str(target)))
         if any(target.resolve() == path.resolve() for path in protected):

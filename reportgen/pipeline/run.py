@@ -18,7 +18,9 @@ from reportgen.pipeline.modes import file_evidence, full_evidence, memory_weight
 from reportgen.pipeline.output import Output
 from reportgen.pipeline.page import page_context, render, report_view, sidecar_text
 from reportgen.pipeline.request import Given, ReportRequest
+from reportgen.page.card_markdown import card_markdown
 from reportgen.sections.base import MODEL, Evidence
+from reportgen.sections.card import TO_FILL
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,15 @@ class Rendered:
     html: str
     sidecar: str
     facts: ReportFacts
+    card: str = ""  # the model card's Markdown in the run's language ("" without one)
 
 
 def generate_report(request: ReportRequest, progress: Progress) -> tuple[Path, Path]:
     """Write the HTML report and its JSON sidecar; return their paths."""
     output = Output(request.output, request.protected())
     rendered = build_report(request, progress)
-    return output.write(rendered.html, rendered.sidecar, progress)
+    return output.write(rendered.html, rendered.sidecar, progress,
+                        rendered.card if request.value("card") else None)
 
 
 def build_report(request: ReportRequest, progress: Progress, model=None,
@@ -66,7 +70,9 @@ def rendered(evidence: Evidence, built: Built | None, settings: dict,
     progress.step(_("rendering the page"))
     page = page_context(facts, pictures, evidence.has)
     html = render(report_view(facts, page, evidence.has))
-    return Rendered(html, sidecar_text(facts, evidence, settings, pictures), facts)
+    card = facts.section("card")
+    return Rendered(html, sidecar_text(facts, evidence, settings, pictures), facts,
+                    card_markdown(card, TO_FILL) if card is not None else "")
 
 
 @contextlib.contextmanager

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from reportgen.analyse.alert import AlertKind
 from reportgen.analyse.compare import KINDS as COMPARE_KINDS
-from reportgen.sections import (activations, architecture, cam, chapter, evaluation, glossary,
-                                layers, model, notes, overview, responses, summary, weights)
+from reportgen.sections import (activations, architecture, cam, card, chapter, evaluation,
+                                glossary, layers, model, notes, overview, quantisation, responses,
+                                shipping, summary, weights)
 from reportgen.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -19,10 +20,13 @@ SECTIONS: tuple[Section, ...] = (
     architecture.SECTION,
     layers.SECTION,
     weights.SECTION,
+    quantisation.SECTION,
     evaluation.SECTION,
     responses.SECTION,
     cam.SECTION,
     activations.SECTION,
+    shipping.SECTION,
+    card.SECTION,
     glossary.SECTION,
 )
 

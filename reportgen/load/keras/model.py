@@ -46,6 +46,25 @@ class KerasModel:
 
         return forward_chunks(self._model, batches, chunk or FORWARD_BATCH)
 
+    def variant_outputs(self, variants, batches):
+        """The first output over `batches()` with the weights each variant makes (a clone
+        runs them; this model is not changed), and the weights the variants start from."""
+        from reportgen.load.keras.variants import variant_outputs
+
+        return variant_outputs(self._model, variants, batches)
+
+    def weight_arrays(self):
+        """Every weight as numpy, with its layer's class and its name."""
+        from reportgen.load.keras.variants import weight_arrays
+
+        return weight_arrays(self._model)
+
+    def keras_int8_outputs(self, batches):
+        """The outputs of a clone quantised by Keras's own model.quantize("int8")."""
+        from reportgen.load.keras.variants import keras_int8_outputs
+
+        return keras_int8_outputs(self._model, batches)
+
     def memory_file(self):
         """What stands for the file of a model in memory (its name, its weights' hash)."""
         from reportgen.load.keras.snapshot import memory_model_file

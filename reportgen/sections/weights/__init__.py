@@ -12,7 +12,7 @@ from reportgen.analyse.weight_alerts import (KINDS, model_untrained, normalised_
 from reportgen.analyse.facts import LayerFacts, all_layer_facts
 from reportgen.draw.pictures import MAX_FRESH_MOSAICS, kernel_layers, layer_figures
 from reportgen.i18n import N_, _, msg
-from reportgen.options import BOOK_KERNEL_SCALE
+from reportgen.option_types import BOOK_KERNEL_SCALE
 from reportgen.sections.base import WEIGHTS, Evidence, Page, Section, toc_entry
 from reportgen.page.figure_view import number_figures
 from reportgen.sections.weights.layer_view import (STAT_COLUMNS, kernel_scale_text, layer_section,

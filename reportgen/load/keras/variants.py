@@ -1,0 +1,111 @@
+"""The model's outputs with its weights changed: quantised to int8 or float16, pruned by
+magnitude. What the accuracy after quantisation and after pruning rests on.
+
+The loaded model is never changed: one clone (`keras.models.clone_model`, its layers made
+anew from their configs) is given each variant's weights in turn and run on the sample.
+A variant is a function of one weight tensor, told the class of the layer that holds it and
+the weight's name (int8 per channel needs to know which axis holds the output channels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+
+from reportgen.load.keras.base import unwrap
+from reportgen.load.keras.runtime import import_keras
+
+# A variant: (values, layer class, weight name) -> the values the variant runs with.
+Variant = Callable[[np.ndarray, str, str], np.ndarray]
+
+
+def owned_weights(model) -> list[tuple[object, str, str]]:
+    """Each weight variable with the class of the layer that holds it and its own name, in
+    `model.weights` order (a nested model's layers entered)."""
+    keras = import_keras()
+    found: dict[int, tuple[object, str, str]] = {}
+
+    def walk(layer) -> None:
+        if isinstance(layer, keras.Model):
+            for inner in layer.layers:
+                walk(inner)
+            return
+        for variable in layer.weights:
+            found.setdefault(id(variable), (variable, type(layer).__name__,
+                                            variable.path.rsplit("/", 1)[-1]))
+
+    walk(unwrap(model))
+    return [found.get(id(v), (v, "", v.path.rsplit("/", 1)[-1])) for v in unwrap(model).weights]
+
+
+def variant_outputs(model, variants: Mapping[str, Variant],
+                    batches: Callable[[], Iterable[np.ndarray]]) -> dict[str, np.ndarray]:
+    """The first output over every batch for each variant, from one clone of the model.
+
+    `batches` is called once per variant (the sample is streamed again each time)."""
+    keras = import_keras()
+    original = unwrap(model)
+    clone = keras.models.clone_model(original)
+    held = [(np.asarray(v.numpy()), class_name, name)
+            for v, class_name, name in owned_weights(original)]
+    found = {}
+    for key, variant in variants.items():
+        clone.set_weights([variant(values, class_name, name)
+                           for values, class_name, name in held])
+        found[key] = _run(clone, batches)
+    return found
+
+
+def _run(model, batches: Callable[[], Iterable[np.ndarray]]) -> np.ndarray:
+    """The first output over every batch, through Keras's compiled predict step (an eager
+    call per batch cost six times as much on the book model)."""
+    return np.concatenate([_first(model.predict_on_batch(np.asarray(batch, np.float32)))
+                           for batch in batches()])
+
+
+def _first(outputs) -> np.ndarray:
+    """A model call's first output as float32 numpy."""
+    first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    return np.asarray(first, dtype=np.float32)
+
+
+def weight_arrays(model) -> list[tuple[np.ndarray, str, str]]:
+    """Every weight as numpy with its layer's class and its name (global magnitude pruning
+    picks its threshold over all of them)."""
+    return [(np.asarray(v.numpy()), class_name, name)
+            for v, class_name, name in owned_weights(model)]
+
+
+def keras_int8_outputs(model, batches: Callable[[], Iterable[np.ndarray]]
+                       ) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """The first output of a clone quantised by Keras's own `model.quantize("int8")` (int8
+    weights per channel and int8 inputs of each covered layer), and the layers it covered;
+    (None, ()) when it covers none of them (Keras quantises Dense, EinsumDense and
+    Embedding layers; convolutions stay float)."""
+    import warnings
+
+    keras = import_keras()
+    original = unwrap(model)
+    clone = keras.models.clone_model(original)
+    clone.set_weights(original.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns once per layer it cannot quantise
+        try:
+            clone.quantize("int8")
+        except (ValueError, NotImplementedError, TypeError):
+            return None, ()
+    covered = tuple(layer.name for layer in _leaves(keras, clone)
+                    if getattr(layer, "quantization_mode", None) == "int8")
+    if not covered:
+        return None, ()
+    return _run(clone, batches), covered
+
+
+def _leaves(keras, model):
+    """Every layer that is not itself a model, nested models entered."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaves(keras, layer)
+        else:
+            yield layer
