@@ -7,8 +7,8 @@ from __future__ import annotations
 from reportgen.analyse.alert import AlertKind
 from reportgen.analyse.compare import KINDS as COMPARE_KINDS
 from reportgen.sections import (activations, architecture, cam, card, chapter, evaluation,
-                                glossary, layers, model, notes, overview, quantisation, responses,
-                                shipping, summary, weights)
+                                glossary, layers, model, notes, overview, quantisation,
+                                representation, responses, shipping, summary, weights)
 from reportgen.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -23,6 +23,7 @@ SECTIONS: tuple[Section, ...] = (
     quantisation.SECTION,
     evaluation.SECTION,
     responses.SECTION,
+    representation.SECTION,
     cam.SECTION,
     activations.SECTION,
     shipping.SECTION,
