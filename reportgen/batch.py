@@ -170,7 +170,8 @@ def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.
             pending.append((model, BatchTask(str(model.resolve()), name, shared, given["lang"],
                                              given["inputs"], given["labels"], given["data"],
                                              given["data_labels"], given["data_root"],
-                                             tuple(settings(vars(args)).items()))))
+                                             tuple(settings(vars(args)).items())
+                                             + (("card", bool(args.card)),))))
     return reused, pending
 
 
@@ -224,7 +225,8 @@ def make_reports(pending: list[tuple[Path, BatchTask]], executor, report_dir: Pa
             model, task = futures[future]
             result = task_result(future, task)
             if result.html is not None:
-                Output(report_dir / f"{result.name}.html", []).write(result.html, result.json)
+                Output(report_dir / f"{result.name}.html", []).write(result.html, result.json,
+                                                                    card=result.card)
             left = time_left(k, len(pending), result.seconds, first_done, n_workers(pool))
             first_done = first_done or time.perf_counter()
             progress.step(msg("[{k}/{n}] {model}: {outcome} ({seconds:.1f} s); about "

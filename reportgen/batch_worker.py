@@ -56,6 +56,7 @@ class TaskResult:
     html: str | None = None
     json: str | None = None
     worker: str = ""
+    card: str | None = None  # the model card's text, with --card
 
 
 def warm_up() -> None:
@@ -78,24 +79,24 @@ def run_task(task: BatchTask) -> TaskResult:
         warnings.simplefilter("ignore")
         started = time.perf_counter()
         try:
-            html, json = _report(task)
+            html, json, card = _report(task)
             status, reason = "report", ""
         except ReportInputError as exc:
-            html = json = None
+            html = json = card = None
             status, reason = "refused", one_line(exc)
         except Exception as exc:  # A bug in one model's report must not end the batch.
-            html = json = None
+            html = json = card = None
             status, reason = "failed", msg("internal error: {error}", error=one_line(exc))
         seconds = time.perf_counter() - started
     return TaskResult(task.model, task.name, status, reason, seconds, html, json,
-                      f"{socket.gethostname()}:{os.getpid()}")
+                      f"{socket.gethostname()}:{os.getpid()}", card)
 
 
-def _report(task: BatchTask) -> tuple[str | None, str | None]:
+def _report(task: BatchTask) -> tuple[str | None, str | None, str | None]:
     """Write the report where the task says, or into a temporary folder whose files' text is
     returned."""
     from reportgen.load.samples import parse_input
-    from reportgen.pipeline.request import ReportRequest
+    from reportgen.pipeline.request import ReportRequest, card_path
     from reportgen.pipeline.run import generate_report
 
     def request(folder: Path) -> ReportRequest:
@@ -111,7 +112,9 @@ def _report(task: BatchTask) -> tuple[str | None, str | None]:
 
     if task.shared_folder is not None:
         generate_report(request(Path(task.shared_folder)), Progress(quiet=True))
-        return None, None
+        return None, None, None
     with tempfile.TemporaryDirectory(prefix="reportgen-batch-") as folder:
         html_path, json_path = generate_report(request(Path(folder)), Progress(quiet=True))
-        return (html_path.read_text(encoding="utf-8"), json_path.read_text(encoding="utf-8"))
+        card = card_path(html_path)
+        return (html_path.read_text(encoding="utf-8"), json_path.read_text(encoding="utf-8"),
+                card.read_text(encoding="utf-8") if card.is_file() else None)

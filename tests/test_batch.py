@@ -219,9 +219,13 @@ def test_a_labelled_sample_gives_every_report_an_evaluation_and_the_index_its_ac
     np.save(tmp_path / "x.npy", (rng.random((24, 12, 12)) * 255).astype(np.uint8))
     np.save(tmp_path / "y.npy", np.arange(24) % 4)
     assert main([str(folder), "-o", str(out), "--jobs", "1", "-q", "--data",
-                 str(tmp_path / "x.npy"), "--data-labels", str(tmp_path / "y.npy")]) == 0
+                 str(tmp_path / "x.npy"), "--data-labels", str(tmp_path / "y.npy"),
+                 "--card"]) == 0
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
     (row,) = index["models"]
+    # --card: each model's card beside its report, with the accuracy the index shows.
+    card = (out / row["sidecar"]).with_suffix("").with_suffix(".card.md").read_text("utf-8")
+    assert f"value: {row['accuracy']:.6g}" in card
     sidecar = json.loads((out / row["sidecar"]).read_text(encoding="utf-8"))
     assert row["accuracy"] == sidecar["evaluation"]["accuracy"]["value"] is not None
     assert sidecar["evaluation"]["n_samples"] == 24

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -75,8 +75,8 @@ class DataFacts:
     traits: SampleTraits | None = None  # its images' backgrounds and brightness
     # The penultimate layer's vector of every kept input (see class_activations.ROWS_BUDGET)
     # with the inputs' indices, and every input's predicted class (None: not class scores).
-    representation: tuple[np.ndarray, np.ndarray] | None = None
-    predicted: np.ndarray | None = None
+    representation: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False)
+    predicted: np.ndarray | None = field(default=None, compare=False)
 
 
 def run_sample(sample: LabelledSample, forward: Forward, n_outputs: int,

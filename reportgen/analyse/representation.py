@@ -3,12 +3,10 @@ sample, projected to two dimensions (PCA or t-SNE), with two numbers saying how 
 classes are separated there: a cross-validated linear probe and the silhouette by class.
 
 PCA fits every input and keeps distances within the plane of the two largest directions of
-variance. t-SNE keeps neighbourhoods, not distances, and costs more per point: it sees at
-most MAX_TSNE_POINTS. Each number is computed on its own capped, stratified, seeded
-subsample: the same call picks the same rows every time.
-
-scikit-learn is imported where it is used (importing it costs about a second, which runs
-without a map should not pay). Reasons are codes, not sentences: the section words them.
+variance; t-SNE keeps neighbourhoods, not distances, and sees at most MAX_TSNE_POINTS. Each
+number is computed on its own capped, stratified, seeded subsample: the same call picks the
+same rows every time. scikit-learn is imported where it is used (importing it costs about a
+second); reasons are codes, not sentences, that the section words in the report's language.
 """
 
 from __future__ import annotations
@@ -22,14 +20,12 @@ import numpy as np
 from reportgen.parallel import one_blas_thread
 
 METHODS = ("pca", "tsne")
-# Up to this many features the covariance matrix (D x D, float64) is small and its exact
-# eigendecomposition takes milliseconds; above it scikit-learn's randomized solver is faster.
+# Up to this many features PCA is an exact eigendecomposition of the D x D covariance (ms).
 EXACT_PCA_MAX_DIMS = 512
-# t-SNE costs about 8-10 s for 2,000 points on one core (Barnes-Hut, 1,000 iterations).
+# t-SNE (Barnes-Hut, 1,000 iterations) took 17 s for 2,000 points on a busy core.
 MAX_TSNE_POINTS = 2000
 TSNE_PERPLEXITY = 30.0  # scikit-learn's default, lowered to (n - 1) / 3 for fewer points
-# The probe: 5,000 inputs keep the fold accuracies' spread small (binomial sd <= 1.6 % per
-# 1,000-input fold) and five fits at 256 features well under a second.
+# The probe: 1,000-input folds (binomial sd <= 1.6 %); five fits well under a second.
 PROBE_FOLDS = 5
 MAX_PROBE_INPUTS = 5000
 MAX_PROBE_DIMS = 256
@@ -158,10 +154,9 @@ def stratified_subsample(labels: np.ndarray, cap: int, seed: int = 0,
 
 
 def _quotas(counts: np.ndarray, cap: int, minimum: int) -> np.ndarray:
-    """Members per class, at most `cap` (< counts.sum()) in all: shares in proportion to the
-    classes' sizes (Hamilton's largest remainders, exact integers, ties to the lower class),
-    a class whose share falls below its guaranteed minimum fixed at that minimum and the
-    rest shared again among the others."""
+    """Members per class, `cap` (< counts.sum()) in all, in proportion to the classes' sizes
+    (largest remainders, exact integers); a class whose share falls below its guaranteed
+    minimum is fixed at it and the rest shared again among the others."""
     floor = np.minimum(counts, min(minimum, cap // len(counts)))
     fixed = np.zeros(len(counts), dtype=bool)
     while True:
@@ -186,24 +181,22 @@ def project(activations, method: str = "pca", seed: int = 0,
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     x = flat(activations)
-    with _one_thread():
-        if method == "tsne":
-            return _tsne(x, seed, labels)
+    if method == "tsne":
+        return _tsne(x, seed, labels)
+    with one_blas_thread():
         coords, ratio, solver = principal_components(x, 2, seed)
     return Projection(method="pca", coords=_frozen(coords, np.float32),
                       indices=_frozen(np.arange(len(x)), np.int64), n_inputs=len(x),
-                      solver=solver, explained_variance_ratio=(float(ratio[0]),
-                                                               float(ratio[1])), perplexity=None)
+                      solver=solver, explained_variance_ratio=(float(ratio[0]), float(ratio[1])),
+                      perplexity=None)
 
 
 @contextmanager
 def _one_thread():
-    """One BLAS thread (parallel.one_blas_thread says why) and one OpenMP thread for
-    scikit-learn's compiled code (t-SNE, the logistic loss): OpenMP threads waiting for a
-    core that reportgen's other thread holds made t-SNE seven times slower. OpenMP limits
-    are per thread, so this one binds its caller only; scikit-learn is imported first, as
-    only libraries already loaded are limited."""
-    import sklearn  # noqa: F401
+    """One BLAS thread (parallel.one_blas_thread says why) and one OpenMP thread, the caller's
+    only, for scikit-learn's compiled code (t-SNE, the logistic loss): OpenMP threads waiting
+    for a busy core made t-SNE seven times slower. Only loaded libraries are limited."""
+    __import__("sklearn")  # loads its OpenMP runtime first
     from threadpoolctl import threadpool_limits
 
     with one_blas_thread(), threadpool_limits(limits=1, user_api="openmp"):
@@ -220,8 +213,9 @@ def _tsne(x: np.ndarray, seed: int, labels: np.ndarray | None) -> Projection:
     if sub.shape[1] < 2:  # t-SNE's PCA initialisation needs two; a zero one moves nothing
         sub = np.column_stack([sub, np.zeros(len(sub), dtype=sub.dtype)])
     perplexity = min(TSNE_PERPLEXITY, (len(sub) - 1) / 3)
-    coords = TSNE(n_components=2, init="pca", random_state=seed,
-                  perplexity=perplexity).fit_transform(sub)
+    with _one_thread():
+        coords = TSNE(n_components=2, init="pca", random_state=seed,
+                      perplexity=perplexity).fit_transform(sub)
     return Projection(method="tsne", coords=_frozen(coords, np.float32),
                       indices=_frozen(indices, np.int64), n_inputs=len(x), solver="tsne",
                       explained_variance_ratio=None, perplexity=float(perplexity))
@@ -259,11 +253,10 @@ def _signs(components: np.ndarray) -> np.ndarray:
 
 def linear_probe(activations, labels: np.ndarray, folds: int = PROBE_FOLDS,
                  seed: int = 0) -> ProbeFacts:
-    """Accuracy of a logistic regression (standardised features, L2, lbfgs) under stratified,
-    shuffled, seeded K-fold cross-validation. At most MAX_PROBE_INPUTS inputs (stratified,
-    each class keeping up to `folds`); wider than MAX_PROBE_DIMS, the features are first
-    PCA-reduced to that many (unsupervised, so no labels leak between folds). Folds drop to
-    the smallest class's size; classes with one member are left out."""
+    """Accuracy of a logistic regression (standardised features, L2) under stratified, shuffled,
+    seeded K-fold cross-validation, on at most MAX_PROBE_INPUTS inputs (stratified), PCA-reduced
+    first to MAX_PROBE_DIMS when wider (unsupervised: no label leaks between folds). Folds drop
+    to the smallest class's size; classes with one member are left out."""
     x, labels = flat(activations), np.asarray(labels).ravel()
     chosen = stratified_subsample(labels, MAX_PROBE_INPUTS, seed, minimum=folds)
     chosen, _, kept, dropped = _without_lone_classes(labels, chosen)
@@ -316,10 +309,9 @@ def _without_lone_classes(labels: np.ndarray, chosen: np.ndarray):
 
 def silhouette(activations, labels: np.ndarray, seed: int = 0,
                class_names: tuple[str, ...] | None = None) -> SilhouetteFacts | None:
-    """The silhouette by class of the standardised activations (each feature to mean 0,
-    std 1, so that no unit's scale dominates the distances), euclidean, on a stratified
-    subsample of at most MAX_SILHOUETTE_POINTS; its mean is sklearn's silhouette_score.
-    Classes with fewer than two members there are skipped; None below two classes."""
+    """The euclidean silhouette by class of the standardised activations (no unit's scale may
+    dominate the distances) on at most MAX_SILHOUETTE_POINTS inputs (stratified); its mean is
+    sklearn's silhouette_score. Classes of one member skipped; None below two classes."""
     x, labels = flat(activations), np.asarray(labels).ravel()
     chosen = stratified_subsample(labels, MAX_SILHOUETTE_POINTS, seed, minimum=2)
     chosen, classes, _, skipped = _without_lone_classes(labels, chosen)
@@ -373,10 +365,9 @@ def representation_facts(activations, labels, predicted, class_names, method: st
 
 
 def scaled(points: np.ndarray, width: float, height: float, margin: float) -> np.ndarray:
-    """(n, 2) float64 positions in a width x height box (SVG's axes: y grows downwards, so
-    the data's y is flipped and up stays up), `margin` free on every side, one scale for
-    both axes (equal aspect: a circle stays round), the points centred in the box. Points
-    that all coincide on an axis sit at that axis's centre."""
+    """(n, 2) float64 positions in a width x height box, `margin` free on every side, one scale
+    for both axes (a circle stays round), centred; y is flipped (SVG's y grows downwards) so
+    that up stays up. Points that coincide on an axis sit at the box's centre on it."""
     xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     inner = np.array([width - 2 * margin, height - 2 * margin], dtype=np.float64)
     if np.any(inner <= 0):

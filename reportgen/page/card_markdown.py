@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from reportgen.i18n import _
+from reportgen.i18n import N_, _, localised
 
 MARKUP = re.compile(r"([\\`*_\[\]|~])")
 TO_FILL_MARK = "<!-- TO FILL -->"
@@ -28,21 +28,28 @@ def card_markdown(card, to_fill, lang: str | None = None) -> str:
     """The whole card (`lang` "en": English whatever the run's language, for the JSON)."""
     tr = (lambda text: text) if lang == "en" else _
     lines = front_matter(card) + [f"# {md_text(card.name)}", "",
-                                  tr("*Written by reportgen from an audit of the file; the "
-                                     "sections marked TO FILL are for its owners.*"), ""]
-    lines += _section(tr("Model details"), [f"- **{key}**: {md_text(value)}"
+                                  tr(N_("*Written by reportgen from an audit of the file; the "
+                                     "sections marked TO FILL are for its owners.*")), ""]
+    lines += _section(tr(N_("Model details")), [f"- **{key}**: {md_text(value)}"
                                             for key, value in card.identity])
-    lines += _section(tr("Architecture"), [md_text(card.architecture)])
-    lines += _section(tr("Evaluation"), _evaluation(card.evaluation, tr))
-    lines += _section(tr("Quantisation readiness"),
+    lines += _section(tr(N_("Architecture")), [md_text(card.architecture)])
+    lines += _section(tr(N_("Evaluation")), _evaluation(card.evaluation, tr))
+    lines += _section(tr(N_("Quantisation readiness")),
                       [f"- {md_text(line)}" for line in card.readiness]
-                      or [tr("Not audited (no weights were read).")])
-    lines += _section(tr("Limitations found by the audit"),
-                      [f"- {md_text(line)}" for line in card.limitations]
-                      or [tr("No errors or warnings in the report.")])
+                      or [tr(N_("Not audited (no weights were read)."))])
+    lines += _section(tr(N_("Limitations found by the audit")),
+                      [f"- {_limitation(layer, message, lang)}"
+                       for layer, message in card.limitations]
+                      or [tr(N_("No errors or warnings in the report."))])
     for heading, hint in to_fill:
-        lines += _section(tr(heading), [TO_FILL_MARK, f"*{tr('TO FILL')}: {tr(hint)}*"])
+        lines += _section(tr(heading), [TO_FILL_MARK, f"*{tr(N_('TO FILL'))}: {tr(hint)}*"])
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _limitation(layer: str, message: str, lang: str | None) -> str:
+    """An error or warning of the report as a line of the card, in the card's language."""
+    text = message if lang == "en" else localised(message)
+    return md_text(f"{layer}: {text}" if layer else text)
 
 
 def _section(heading: str, body: list[str]) -> list[str]:
@@ -71,18 +78,20 @@ def front_matter(card) -> list[str]:
 def _evaluation(evaluation: dict | None, tr) -> list[str]:
     """The evaluation's lines and per-class table."""
     if evaluation is None:
-        return [tr("Not evaluated: the report was made without a labelled sample (--data).")]
+        return [tr(N_("Not evaluated: the report was made without a labelled sample "
+                      "(--data)."))]
     accuracy = evaluation["accuracy"]
-    lines = [f"- **{tr('Sample')}**: {md_text(evaluation['sample'])} "
-             f"({evaluation['n']:,} {tr('inputs')})",
-             f"- **{tr('Accuracy')}**: {accuracy['value']:.4f} "
-             f"(95 % {tr('interval')} {accuracy['low']:.4f}–{accuracy['high']:.4f})"]
+    lines = [f"- **{tr(N_('Sample'))}**: {md_text(evaluation['sample'])} "
+             f"({evaluation['n']:,} {tr(N_('inputs'))})",
+             f"- **{tr(N_('Accuracy'))}**: {accuracy['value']:.4f} "
+             f"(95 % {tr(N_('interval'))} {accuracy['low']:.4f}–{accuracy['high']:.4f})"]
     if evaluation["top5"]:
         top5 = evaluation["top5"]
-        lines.append(f"- **{tr('Top-5 accuracy')}**: {top5['value']:.4f} "
+        lines.append(f"- **{tr(N_('Top-5 accuracy'))}**: {top5['value']:.4f} "
                      f"({top5['low']:.4f}–{top5['high']:.4f})")
-    lines += [f"- **{tr('Expected calibration error')}**: {evaluation['ece']:.4f}", "",
-              f"| {tr('Class')} | {tr('Precision')} | {tr('Recall')} | F1 | {tr('Support')} |",
+    lines += [f"- **{tr(N_('Expected calibration error'))}**: {evaluation['ece']:.4f}", "",
+              f"| {tr(N_('Class'))} | {tr(N_('Precision'))} | {tr(N_('Recall'))} | F1 | "
+              f"{tr(N_('Support'))} |",
               "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {md_text(c['name'])} | {_score(c['precision'])} | {_score(c['recall'])} | "
               f"{_score(c['f1'])} | {c['support']:,} |" for c in evaluation["classes"]]

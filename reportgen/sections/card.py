@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from reportgen.analyse.alert import NOTE
-from reportgen.i18n import N_, localised
+from reportgen.i18n import N_
 from reportgen.load.snapshot import all_layers
 from reportgen.page.card_markdown import card_markdown
 from reportgen.sections.base import Evidence, Page, Section
@@ -38,7 +38,7 @@ class CardFacts:
     architecture: str
     evaluation: dict | None
     readiness: tuple[str, ...]
-    limitations: tuple[str, ...]
+    limitations: tuple[tuple[str, str], ...]  # (layer, Message): English in the JSON
     image_input: bool
 
 
@@ -55,9 +55,7 @@ def collect(evidence: Evidence) -> CardFacts:
     shape = model.inputs[0][1] if model.inputs else None
     return CardFacts(model.file_name, identity, _architecture(evidence),
                      _evaluation(evidence), _readiness(evidence),
-                     tuple(str(localised(a.message)) if not a.layer else
-                           f"{a.layer}: {localised(a.message)}"
-                           for a in evidence.alerts if a.severity != NOTE),
+                     tuple((a.layer, a.message) for a in evidence.alerts if a.severity != NOTE),
                      bool(shape) and str(shape).count(",") == 3)
 
 

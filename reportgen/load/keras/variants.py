@@ -59,9 +59,14 @@ def variant_outputs(model, variants: Mapping[str, Variant],
 
 def _run(model, batches: Callable[[], Iterable[np.ndarray]]) -> np.ndarray:
     """The first output over every batch, through Keras's compiled predict step (an eager
-    call per batch cost six times as much on the book model)."""
-    return np.concatenate([_first(model.predict_on_batch(np.asarray(batch, np.float32)))
-                           for batch in batches()])
+    call per batch cost six times as much on the book model); eagerly when the compiled
+    step refuses the model (layer names TensorFlow takes for invalid scope names)."""
+    try:
+        return np.concatenate([_first(model.predict_on_batch(np.asarray(batch, np.float32)))
+                               for batch in batches()])
+    except ValueError:
+        return np.concatenate([_first(model(np.asarray(batch, np.float32), training=False))
+                               for batch in batches()])
 
 
 def _first(outputs) -> np.ndarray:
