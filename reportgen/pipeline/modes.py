@@ -88,7 +88,7 @@ def full_evidence(model_file: ModelFile, model, request: ReportRequest, given: G
     evidence = evidence_of(
         "full", snapshot, collect_model(snapshot, file_info(model_file, read_with())),
         request, given.labels, init=init, config=model.config(),
-        repairs=model.repairs, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
+        repairs=model.repairs, vocabulary=given.vocabulary, has={MODEL, INPUTS, GRADIENTS} | ({SAMPLE} if sample else set()))
     prepare_sections(model, evidence)
     evidence.notes += list(model.notes) + changed_meanings(
         evidence.config, evidence.model.saved_by_keras_version)

@@ -75,6 +75,7 @@ class Evidence:
     # rebuilt model (the JSON's model_config and the page's "config stored in the file")
     values: Mapping[str, Any] = field(default_factory=dict)  # every option, by dest
     labels: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # --vocabulary: token k's text
     notes: list = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # why the report is not full
     trusted: bool = False  # loaded with --trust-model

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from reportgen.analyse.alert import AlertKind
 from reportgen.analyse.compare import KINDS as COMPARE_KINDS
-from reportgen.sections import (activations, architecture, cam, card, chapter, evaluation,
-                                glossary, layers, model, notes, overview, quantisation,
-                                representation, responses, shipping, summary, weights)
+from reportgen.sections import (activations, architecture, attribution, cam, card, chapter,
+                                evaluation, features, glossary, layers, model, notes, overview,
+                                quantisation, representation, responses, sequence, shipping,
+                                summary, weights)
 from reportgen.sections.base import Section
 
 SECTIONS: tuple[Section, ...] = (
@@ -20,11 +21,14 @@ SECTIONS: tuple[Section, ...] = (
     architecture.SECTION,
     layers.SECTION,
     weights.SECTION,
+    features.SECTION,
     quantisation.SECTION,
     evaluation.SECTION,
     responses.SECTION,
     representation.SECTION,
     cam.SECTION,
+    attribution.SECTION,
+    sequence.SECTION,
     activations.SECTION,
     shipping.SECTION,
     card.SECTION,

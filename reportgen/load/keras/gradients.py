@@ -327,3 +327,33 @@ def _score(keras, head: _Placed, inputs, output):
                            activation=squashing)
     return output, msg("the output of {layer} as it is (not a Dense or softmax layer)",
                        layer=head.path)
+
+
+def visualised_layers(model, names: list[str] | None = None) -> list[str]:
+    """The layers whose filters are visualised: `names` (--visualise-layer, paths or names,
+    each checked as --cam-layer is), else the first and the last convolution with a
+    channels-last output larger than 1 x 1 (nested models included); [] for a model that
+    is not an image model."""
+    keras_model = unwrap(model)
+    if len(keras_model.inputs) != 1 or len(keras_model.inputs[0].shape) != 4:
+        if names:
+            raise ReportInputError(msg("--visualise-layer: the model's input is not an image "
+                                       "(batch, height, width, channels)"))
+        return []
+    placed = _placed_layers(keras_model)
+    if names:
+        return [_named(placed, name) for name in names]
+    eligible = [p.path for p in placed
+                if _is_convolution(p.layer) and _channels_last(p.layer) and _wider_than_1(p.layer)]
+    return list(dict.fromkeys(eligible[:1] + eligible[-1:]))
+
+
+def _named(placed, name: str) -> str:
+    """The path of the convolution --visualise-layer names, or a one-line refusal."""
+    found = [p for p in placed if p.path == name] or [p for p in placed if p.layer.name == name]
+    if len(found) != 1 or not _is_convolution(found[0].layer):
+        convolutions = ", ".join(p.path for p in placed if _is_convolution(p.layer)) or msg("none")
+        raise ReportInputError(msg("--visualise-layer {layer}: not one convolution layer of the "
+                                   "model; its convolutions are: {listed}", layer=name,
+                                   listed=convolutions))
+    return found[0].path

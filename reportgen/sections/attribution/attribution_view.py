@@ -1,0 +1,68 @@
+"""The attribution section's page strings and JSON keys."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+from reportgen.analyse.attribution_maps import SURVIVES_SPEARMAN
+from reportgen.i18n import _
+
+
+def _rho(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else "—"
+
+
+def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
+    """The lede, each input's maps, and the sanity table."""
+    surviving = {check.method for check in facts.checks if check.survives}
+    return {
+        "lede": _("Integrated Gradients (IG) adds up the gradient of {score} along a straight "
+                  "path from a baseline ({baselines}) to the input, in up to {steps} steps "
+                  "until the attributions sum to the score's change within 5 %; SmoothGrad "
+                  "averages |gradient| over {n} noisy copies (noise 15 % of the input's "
+                  "range). The model is never changed.").format(
+            score=facts.score, baselines=", ".join(_(b) for b in facts.baselines),
+            steps=facts.max_steps, n=facts.smoothgrad_n),
+        "alerts": alerts,
+        "inputs": [{"title": f"{item.name} → {item.label or item.top}",
+                    "plain": pics.plain,
+                    "maps": [{"method": method, "picture": pic,
+                              "warn": method.split(" ")[0] in surviving}
+                             for method, pic in zip(facts.methods, pics.overlays)],
+                    "ig": "; ".join(_("IG ({baseline}): {steps} steps, completeness error "
+                                      "{error}").format(
+                        baseline=_(b), steps=s, error="—" if e is None else f"{e:.1%}")
+                        for b, s, e in zip(facts.baselines, item.steps, item.errors))}
+                   for item, pics in zip(facts.inputs, drawn)],
+        "sanity_lede": _("Each method's maps of {n} inputs against those of the model with its "
+                         "top weighted layer, then all {layers}, re-initialised (fixed seed): "
+                         "the median Spearman rank correlation. Above {limit:g} with every "
+                         "layer random, a method's maps show the input more than the "
+                         "model.").format(n=facts.n_checked, layers=facts.n_weighted,
+                                          limit=SURVIVES_SPEARMAN),
+        "checks": [{"method": check.method,
+                    "stages": [_rho(median) for _label, median in check.stages],
+                    "survives": bool(check.survives)} for check in facts.checks],
+        "stage_labels": [label for label, _median in facts.checks[0].stages]
+        if facts.checks else [],
+    }
+
+
+def attribution_sidecar(facts, reason: str) -> dict | None:
+    """The facts as JSON (None with `reason` when nothing was attributed)."""
+    if facts is None:
+        return {"reason": reason or None, "inputs": [], "checks": []}
+    return {"reason": None, "score": facts.score, "baselines": list(facts.baselines),
+            "methods": list(facts.methods), "max_steps": facts.max_steps,
+            "smoothgrad_n": facts.smoothgrad_n, "n_weighted": facts.n_weighted,
+            "n_checked": facts.n_checked, "survives_spearman": SURVIVES_SPEARMAN,
+            "inputs": [asdict(item) for item in facts.inputs],
+            "checks": [{"method": c.method, "full_median": _finite(c.full_median),
+                        "survives": c.survives,
+                        "stages": [{"label": label, "median": _finite(median)}
+                                   for label, median in c.stages]} for c in facts.checks]}
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 4) if math.isfinite(value) else None
