@@ -51,31 +51,46 @@ def measure(model, evidence: Evidence):
     """IG of the first drawn sequence inputs; None for an image model (or with none)."""
     from reportgen.load.keras.attribution import integrated_gradients
 
-    outputs = evidence.outputs
-    if outputs is None or outputs.error or len(evidence.model.inputs) != 1 or not outputs.scores:
-        return None
-    samples = [s for s in outputs.samples[:ATTRIBUTED] if s.arrays[0].ndim in (1, 2)]
-    if not samples or len({s.arrays[0].shape for s in samples}) != 1:
+    samples, tops = _sequences(evidence)
+    if not samples:
         return None
     batch = np.stack([s.arrays[0] for s in samples])
-    tops = [int(np.argmax(row)) if np.size(row) > 1 else int(np.ravel(row)[0] > 0.5)
-            for row in outputs.scores[0][:len(samples)]]
     try:
         ig = integrated_gradients(model, batch, tops)
     except ValueError as exc:
         return msg("the model cannot be attributed: {error}", error=one_line(exc))
     tokens = "int" in str(batch.dtype)
-    found = []
-    for k, sample in enumerate(samples):
-        attribution = np.asarray(ig.attributions[k], np.float64)
-        if attribution.ndim == 2:
-            attribution = attribution.sum(axis=-1)
-        values = batch[k] if batch[k].ndim == 1 else batch[k][:, 0]
-        found.append(SequenceInput(sample.name, tops[k], tokens,
-                                   tuple(float(v) for v in values),
-                                   tuple(float(a) for a in attribution), int(ig.steps[k]),
-                                   ig.errors[k]))
-    return SequenceFacts(tuple(found), ig.score, evidence.vocabulary if tokens else ())
+    found = tuple(_attributed(sample.name, tops[k], tokens, batch[k], ig.attributions[k],
+                              int(ig.steps[k]), ig.errors[k])
+                  for k, sample in enumerate(samples))
+    return SequenceFacts(found, ig.score, evidence.vocabulary if tokens else ())
+
+
+def _sequences(evidence: Evidence) -> tuple[list, list[int]]:
+    """The first drawn inputs that are sequences (all of one shape) and their top classes."""
+    outputs = evidence.outputs
+    if outputs is None or outputs.error or len(evidence.model.inputs) != 1 or not outputs.scores:
+        return [], []
+    samples = [s for s in outputs.samples[:ATTRIBUTED] if s.arrays[0].ndim in (1, 2)]
+    if not samples or len({s.arrays[0].shape for s in samples}) != 1:
+        return [], []
+    return samples, [_top(row) for row in outputs.scores[0][:len(samples)]]
+
+
+def _top(row) -> int:
+    return int(np.argmax(row)) if np.size(row) > 1 else int(np.ravel(row)[0] > 0.5)
+
+
+def _attributed(name: str, top: int, tokens: bool, values: np.ndarray, attribution,
+                steps: int, error: float | None) -> SequenceInput:
+    """One input's facts: per position its value (a signal's first channel) and its
+    attribution (summed over channels)."""
+    attribution = np.asarray(attribution, np.float64)
+    if attribution.ndim == 2:
+        attribution = attribution.sum(axis=-1)
+    shown = values if values.ndim == 1 else values[:, 0]
+    return SequenceInput(name, top, tokens, tuple(float(v) for v in shown),
+                         tuple(float(a) for a in attribution), steps, error)
 
 
 def collect(evidence: Evidence) -> SequenceFacts | None:

@@ -97,27 +97,32 @@ def _attributed(model, evidence: Evidence, items) -> AttributionRun:
     big = batch[0].size > BIG_INPUT
     max_steps = IG_BIG_STEPS if big else attribution.IG_MAX_STEPS
     n_noisy = SMOOTHGRAD_BIG_N if big else attribution.SMOOTHGRAD_N
-    baselines = {N_("black"): "black"}
-    sample = evidence.outputs.sample
-    if sample is not None:
-        baselines[N_("sample mean")] = sample.conformed(
-            range(min(CALIBRATION, sample.n_images))).mean(axis=0)
+    baselines = _baselines(evidence.outputs.sample)
     ig = {name: attribution.integrated_gradients(model, batch, tops, base, max_steps)
           for name, base in baselines.items()}
     maps = {f"IG ({name})": np.stack([unit_map(a) for a in result.attributions])
             for name, result in ig.items()}
     maps["SmoothGrad"] = np.stack([unit_map(a) for a in attribution.smoothgrad(
         model, batch, tops, n=n_noisy, absolute=True)])
-    checks, n_weighted = _checks(model, evidence, batch[:1 if big else SANITY_INPUTS],
-                                 tops[:1 if big else SANITY_INPUTS], max_steps, n_noisy)
+    n_checked = min(len(items), 1 if big else SANITY_INPUTS)
+    checks, n_weighted = _checks(model, evidence, batch[:n_checked], tops[:n_checked],
+                                 max_steps, n_noisy)
     inputs = tuple(AttributedInput(item.name, item.top, _label(evidence, item.top),
                                    tuple(int(r.steps[k]) for r in ig.values()),
                                    tuple(r.errors[k] for r in ig.values()))
                    for k, item in enumerate(items))
     facts = AttributionFacts(inputs, tuple(baselines), tuple(maps), checks, n_weighted,
-                             min(len(items), 1 if big else SANITY_INPUTS), n_noisy, max_steps,
-                             ig["black"].score)
+                             n_checked, n_noisy, max_steps, ig["black"].score)
     return AttributionRun(facts, tuple(item.image for item in items), maps)
+
+
+def _baselines(sample) -> dict:
+    """IG's baselines by name: black, and the mean of the sample's first images."""
+    found = {N_("black"): "black"}
+    if sample is not None:
+        found[N_("sample mean")] = sample.conformed(
+            range(min(CALIBRATION, sample.n_images))).mean(axis=0)
+    return found
 
 
 def _checks(model, evidence: Evidence, batch: np.ndarray, tops: list[int], max_steps: int,
