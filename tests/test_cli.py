@@ -56,9 +56,12 @@ def test_command_writes_a_self_contained_report(tmp_path, tiny_files, tiny_model
     assert len(data["predictions"][0]["top"]) == 4
     # Trained and initial mosaics of 2 conv kernels, each with its colour bar; the Dense
     # layer's unit templates (it reads a flattened 4x4x5 map) with a colour bar; feature maps
-    # of the 3 image-shaped outputs, with one colour bar; the input; and Grad-CAM's plain
-    # input, its two overlays (Grad-CAM, Grad-CAM++) and its colour bar.
-    assert len(page.images) == 2 * (2 + 1) + (1 + 1) + (3 + 1) + 1 + (1 + 2 + 1)
+    # of the 3 image-shaped outputs, with one colour bar; the input; Grad-CAM's plain
+    # input, its two overlays (Grad-CAM, Grad-CAM++) and its colour bar; the preferred input
+    # of every filter of the first (6) and last (5) convolution, and of its fresh twin; the
+    # attributed input with its IG and SmoothGrad maps.
+    assert len(page.images) == (2 * (2 + 1) + (1 + 1) + (3 + 1) + 1 + (1 + 2 + 1)
+                                + 2 * (6 + 5) + (1 + 2))
 
 
 @pytest.mark.slow

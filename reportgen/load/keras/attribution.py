@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.load.keras.base import unwrap
+from reportgen.load.keras.base import traceable, unwrap
 from reportgen.load.keras.gradients import (CAM_BATCH, _class_picks, _placed_layers, _Placed,
                                             _Rebuild)
 from reportgen.load.keras.runtime import import_keras
@@ -121,13 +121,10 @@ class _Scorer:
         batch[:n] = points
         picks = np.zeros((GRADIENT_BATCH, int(self.probe.outputs[0].shape[-1])), np.float32)
         picks[:n] = _class_picks(np.asarray(classes, np.int64), picks.shape[1])
-        if self._step is None:
-            self._step = tf.function(self._traced_step)
-        try:
-            scores, grads = self._step(tf.constant(batch), tf.constant(picks))
-        except ValueError:  # layer names TensorFlow refuses as scope names: run eagerly
-            self._step = self._traced_step
-            scores, grads = self._step(tf.constant(batch), tf.constant(picks))
+        if self._step is None:  # eager for layer names TensorFlow refuses as graph scopes
+            self._step = tf.function(self._traced_step) if traceable(self.model) \
+                else self._traced_step
+        scores, grads = self._step(tf.constant(batch), tf.constant(picks))
         return scores.numpy()[:n].astype(np.float64), grads.numpy()[:n]
 
     def _traced_step(self, batch, picks):

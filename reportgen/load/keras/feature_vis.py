@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.load.keras.base import unwrap
+from reportgen.load.keras.base import traceable, unwrap
 from reportgen.load.keras.gradients import _Rebuild, _placed_layers, _spatial_size
 from reportgen.load.keras.runtime import import_keras
 
@@ -318,19 +318,20 @@ def _moved(images, transforms):
 
 def _ascend(probe, image: _FourierImage, picks, moves: np.ndarray) -> None:
     """Adam's ascent of the summed own-channel means, one compiled step per move (the
-    graph is traced once; the moves and the step number are its arguments)."""
+    graph is traced once; the moves and the step number are its arguments); eager steps
+    for a model whose layer names TensorFlow refuses as graph scopes (base.traceable)."""
     import tensorflow as tf
 
     moments = [tf.Variable(tf.zeros_like(image.spectrum), trainable=False) for _ in range(2)]
 
-    @tf.function
-    def step(transforms, number):
+    def body(transforms, number):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(image.spectrum)
             maps, pre = probe(_moved(image.pixels(), transforms), training=False)
             total = tf.reduce_sum(_objective(maps, pre) * picks)
         _adam(image.spectrum, moments, tape.gradient(total, image.spectrum), number)
 
+    step = tf.function(body) if traceable(probe) else body
     for number, transforms in enumerate(moves, start=1):
         step(tf.constant(transforms), tf.constant(float(number)))
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
-from reportgen.load.keras.base import unwrap
+from reportgen.load.keras.base import traceable, unwrap
 from reportgen.load.keras.runtime import import_keras
 
 # A variant: (values, layer class, weight name) -> the values the variant runs with.
@@ -59,14 +59,13 @@ def variant_outputs(model, variants: Mapping[str, Variant],
 
 def _run(model, batches: Callable[[], Iterable[np.ndarray]]) -> np.ndarray:
     """The first output over every batch, through Keras's compiled predict step (an eager
-    call per batch cost six times as much on the book model); eagerly when the compiled
-    step refuses the model (layer names TensorFlow takes for invalid scope names)."""
-    try:
+    call per batch cost six times as much on the book model); eagerly for a model whose
+    layer names TensorFlow refuses as graph scopes (base.traceable)."""
+    if traceable(model):
         return np.concatenate([_first(model.predict_on_batch(np.asarray(batch, np.float32)))
                                for batch in batches()])
-    except ValueError:
-        return np.concatenate([_first(model(np.asarray(batch, np.float32), training=False))
-                               for batch in batches()])
+    return np.concatenate([_first(model(np.asarray(batch, np.float32), training=False))
+                           for batch in batches()])
 
 
 def _first(outputs) -> np.ndarray:

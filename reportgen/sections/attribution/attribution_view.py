@@ -44,9 +44,16 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
         "checks": [{"method": check.method,
                     "stages": [_rho(median) for _label, median in check.stages],
                     "survives": bool(check.survives)} for check in facts.checks],
-        "stage_labels": [label for label, _median in facts.checks[0].stages]
-        if facts.checks else [],
+        "stage_labels": _stage_headers(facts),
     }
+
+
+def _stage_headers(facts) -> list[dict]:
+    """Short column heads for the stages (the top layer, then all), the full label as title."""
+    stages = facts.checks[0].stages if facts.checks else ()
+    heads = [_("all {n} random").format(n=facts.n_weighted)] if len(stages) == 1 else \
+        [_("top layer random"), _("all {n} random").format(n=facts.n_weighted)]
+    return [{"text": head, "title": label} for head, (label, _median) in zip(heads, stages)]
 
 
 def attribution_sidecar(facts, reason: str) -> dict | None:

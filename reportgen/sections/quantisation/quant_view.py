@@ -57,7 +57,7 @@ def _row(t, anchor: str, warned: bool) -> dict:
             "n_values": fmt_int(q.n_values), "tensor": db(q.sqnr_tensor_db),
             "channel": db(q.sqnr_channel_db), "worst": db(q.sqnr_worst_channel_db),
             "low": warned,
-            "range": _("channel {k}: {ratio}× the median").format(
+            "range": _("{k} ({ratio}× the median)").format(
                 k=q.range_channel, ratio=f"{q.range_ratio:.1f}" if q.range_ratio else "—"),
             "saturated": fmt_percent(q.saturated_share),
             "zeros": fmt_percent(s.zero_share) if s else "—",
