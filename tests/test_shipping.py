@@ -115,3 +115,28 @@ def test_the_books_int8_accuracy_on_the_test_set_is_within_a_point_of_float(tmp_
     base = shipping["float_accuracy"]["value"]
     for row in shipping["quantised"]:
         assert abs(row["accuracy"]["value"] - base) < 0.01, row["key"]
+
+
+def test_a_batch_normalisation_after_a_kernel_is_folded_in_before_quantising(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((16, 16, 8)), keras.layers.DepthwiseConv2D(3, padding="same", name="dw"),
+        keras.layers.BatchNormalization(name="bn"), keras.layers.ReLU(),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    gamma, beta, mean, variance = model.get_layer("bn").get_weights()
+    variance = np.ones_like(variance)
+    variance[5] = 1e-4  # folding multiplies channel 5 by about 100
+    model.get_layer("bn").set_weights([gamma, beta, mean, variance])
+    model.save(tmp_path / "m.keras")
+    out = tmp_path / "r.html"
+    assert main([str(tmp_path / "m.keras"), "-q", "-o", str(out), "--weights-only"]) == 0
+    tensors = json.loads(out.with_suffix(".json").read_text("utf-8"))["quantisation"]["tensors"]
+    dw = next(t for t in tensors if t["layer"] == "dw")
+    assert dw["folded"] == "bn" and dw["int8"]["range_channel"] == 5
+    kernel = model.get_layer("dw").get_weights()[0]
+    scale = 1 / np.sqrt(variance + 1e-3)
+    deployed = kernel * scale.reshape(1, 1, 8, 1)
+    assert dw["int8"]["max_abs"] == pytest.approx(float(np.abs(deployed).max()), rel=1e-5)
+    assert next(t for t in tensors if t["layer"] != "dw")["folded"] is None

@@ -46,6 +46,7 @@ class TensorAudit:
     class_name: str
     quant: QuantFacts | None
     sparsity: SparsityFacts | None
+    folded: str = ""  # the normalisation folded into the kernel before quantising
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,16 @@ QUANT_KINDS = (
 )
 
 
-def tensor_audit(layer: str, weight: str, class_name: str, values) -> TensorAudit | None:
-    """One tensor's facts; None when it is neither quantised nor worth a sparsity count."""
-    quant = quant_facts(values, class_name, weight)
+def tensor_audit(layer: str, weight: str, class_name: str, values,
+                 deployed=None, folded: str = "") -> TensorAudit | None:
+    """One tensor's facts; None when it is neither quantised nor worth a sparsity count.
+    `deployed`: the values int8 would quantise when they differ from the stored ones (a
+    normalisation `folded` in); zeros are counted in the stored values."""
+    quant = quant_facts(values if deployed is None else deployed, class_name, weight)
     if quant is None:
         return None
     return TensorAudit(layer, weight, class_name, quant,
-                       sparsity_facts(values, class_name, weight))
+                       sparsity_facts(values, class_name, weight), folded)
 
 
 def pruning_claims(config: dict | None, zero_shares: dict[str, float]) -> tuple[PruningClaim, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reportgen.analyse.bn_fold import Fold, epsilons, folded, folds
 from reportgen.analyse.quant_audit import (QUANT_KINDS, SQNR_WARN_DB, PruningClaim,
                                            TensorAudit, pruning_claims, quant_alerts,
                                            tensor_audit)
@@ -29,19 +30,31 @@ class QuantisationFacts:
 
 
 def collect(evidence: Evidence) -> QuantisationFacts | None:
-    """Each kernel's and embedding's facts (None for a model without one)."""
+    """Each kernel's and embedding's facts, a normalisation that follows a kernel folded in
+    as converters fold it (None for a model without one)."""
     if evidence.snapshot is None:
         return None
-    tensors = tuple(audit for layer in all_layers(evidence.snapshot.layers)
-                    for weight in layer.weights
-                    if (audit := tensor_audit(layer.path or layer.name, weight.name,
-                                              layer.class_name, weight.values)) is not None)
+    layers = list(all_layers(evidence.snapshot.layers))
+    config = evidence.config or evidence.file_config
+    found = folds(evidence.facts.get("architecture"), layers, epsilons(config))
+    tensors = tuple(audit for layer in layers for weight in layer.weights
+                    if (audit := _audit(layer, weight, found.get(layer.path or layer.name)))
+                    is not None)
     if not tensors:
         return None
     zeros = {t.layer: t.sparsity.zero_share for t in tensors
              if t.sparsity is not None and t.weight.endswith("kernel")}
     return QuantisationFacts(tensors, pruning_claims(evidence.config or evidence.file_config,
                                                      zeros))
+
+
+def _audit(layer, weight, fold: Fold | None) -> TensorAudit | None:
+    """One weight's audit, the fold applied to a kernel that has one."""
+    path = layer.path or layer.name
+    if fold is None or not weight.name.endswith("kernel"):
+        return tensor_audit(path, weight.name, layer.class_name, weight.values)
+    return tensor_audit(path, weight.name, layer.class_name, weight.values,
+                        folded(weight.values, layer.class_name, weight.name, fold), fold.norm)
 
 
 def alerts(facts: QuantisationFacts | None, _evidence: Evidence):
@@ -71,5 +84,6 @@ def sidecar(facts: QuantisationFacts | None, _evidence: Evidence) -> dict:
 
 SECTION = Section(name="quantisation", title=N_("Ready for int8?"),
                   template="quantisation.html.j2", needs=frozenset({WEIGHTS}),
+                  after=("architecture",),
                   kinds=QUANT_KINDS, collect=collect, alerts=alerts, pictures=pictures,
                   view=view, sidecar=sidecar)

@@ -30,7 +30,9 @@ def quant_view(facts, chart, page, alerts: list[dict]) -> dict:
                   "127) per tensor and per output channel, and turned back: the "
                   "signal-to-quantisation-noise ratio (SQNR, dB) says what the rounding "
                   "costs. A warning below {db:g} dB. Biases and normalisation vectors stay "
-                  "out: converters keep them in int32 or fold them.").format(db=SQNR_WARN_DB),
+                  "out: converters keep them in int32 or fold them — a batch normalisation "
+                  "right after a kernel is folded into it first, as deployed.").format(
+            db=SQNR_WARN_DB),
         "summary": _("{n} tensors; median SQNR {tensor} dB per tensor, {channel} dB per "
                      "channel; {zeros} of the weights are exactly zero.").format(
             n=fmt_int(len(facts.tensors)), tensor=db(_median(tensor)),
@@ -53,7 +55,9 @@ def _median(values: list[float]) -> float | None:
 def _row(t, anchor: str, warned: bool) -> dict:
     """One tensor's row."""
     q, s = t.quant, t.sparsity
-    return {"layer": t.layer, "anchor": anchor, "weight": t.weight, "class_name": t.class_name,
+    return {"layer": t.layer, "anchor": anchor, "class_name": t.class_name,
+            "weight": t.weight if not t.folded else _("{weight} with {norm} folded in").format(
+                weight=t.weight, norm=t.folded),
             "n_values": fmt_int(q.n_values), "tensor": db(q.sqnr_tensor_db),
             "channel": db(q.sqnr_channel_db), "worst": db(q.sqnr_worst_channel_db),
             "low": warned,
@@ -71,6 +75,7 @@ def quant_sidecar(facts) -> dict | None:
         return None
     return {"sqnr_warn_db": SQNR_WARN_DB, "clip_percentile": CLIP_PERCENTILE,
             "tensors": [{"layer": t.layer, "weight": t.weight, "class_name": t.class_name,
+                         "folded": t.folded or None,
                          "int8": dataclasses.asdict(t.quant),
                          "sparsity": dataclasses.asdict(t.sparsity) if t.sparsity else None}
                         for t in facts.tensors],
