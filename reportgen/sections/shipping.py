@@ -24,6 +24,7 @@ from reportgen.page.formatting import fmt_percent
 from reportgen.sections.base import INPUTS, MODEL, Evidence, Page, Section
 
 CALIBRATION = 256
+LITE_CALIBRATION = 100  # the representative sample TensorFlow Lite calibrates on
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,14 @@ def _accuracies(model, sample, data, ranges, n_calibration: int) -> ShippingFact
         return (batch for _start, batch in sample.batches())
     found = model.variant_outputs(variants, batches)
     keras_outputs, covered = model.keras_int8_outputs(batches)
+    lite = model.tflite_int8_outputs(sample.conformed(range(min(LITE_CALIBRATION,
+                                                                sample.n_images))), batches)
     labels, reference = sample.labels, data.predicted
     scored = {key: _scored(key, out, labels, reference) for key, out in found.items()}
     quantised = [scored["int8_tensor"], scored["int8_channel"], scored["float16"]]
     note = ""
+    if lite is not None:
+        quantised.append(_scored("tflite_int8", lite, labels, reference))
     if keras_outputs is not None:
         quantised.append(_scored("keras_int8", keras_outputs, labels, reference))
         note = msg("Keras's model.quantize(\"int8\") quantised {n} layers: {names}; the "
@@ -103,6 +108,9 @@ LABELS = {"int8_tensor": (N_("int8 weights, per tensor"), N_("reportgen's fake q
           "int8_channel": (N_("int8 weights, per channel"), N_("reportgen's fake quantisation")),
           "float16": (N_("float16 weights"), N_("reportgen's fake quantisation")),
           "keras_int8": (N_("int8, Keras's model.quantize"), N_("Keras's own int8 layers")),
+          "tflite_int8": (N_("int8 weights and activations, TensorFlow Lite"),
+                          N_("TensorFlow Lite's converter (100 calibration inputs) and "
+                             "interpreter")),
           "pruned_50": (N_("50 % of weights pruned"), N_("global magnitude pruning")),
           "pruned_80": (N_("80 % of weights pruned"), N_("global magnitude pruning")),
           "pruned_90": (N_("90 % of weights pruned"), N_("global magnitude pruning"))}

@@ -65,6 +65,13 @@ class KerasModel:
 
         return keras_int8_outputs(self._model, batches)
 
+    def tflite_int8_outputs(self, representative, batches):
+        """The outputs of the model converted to int8 by TensorFlow Lite (None: no converter,
+        or it refused the model)."""
+        from reportgen.load.keras.variants import tflite_int8_outputs
+
+        return tflite_int8_outputs(self._model, representative, batches)
+
     def memory_file(self):
         """What stands for the file of a model in memory (its name, its weights' hash)."""
         from reportgen.load.keras.snapshot import memory_model_file

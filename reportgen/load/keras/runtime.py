@@ -12,16 +12,26 @@ import warnings
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced():
-    """Hide the C++ log lines TensorFlow prints at import, which no environment variable stops."""
-    saved = os.dup(2)
+def _native_stderr_silenced(descriptors: tuple[int, ...] = (2,)):
+    """Hide the C++ log lines TensorFlow prints at import (and its converter on stdout too),
+    which no environment variable stops."""
+    saved = [os.dup(fd) for fd in descriptors]
     try:
         with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
+            for fd in descriptors:
+                os.dup2(devnull.fileno(), fd)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in zip(descriptors, saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def native_output_silenced():
+    """Both native streams hidden (TensorFlow Lite's converter prints on each)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return _native_stderr_silenced((1, 2))
 
 
 _IMPORT_LOCK = threading.Lock()
@@ -41,8 +51,11 @@ def import_keras():
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         with _native_stderr_silenced():
             import keras
-        # Keras's advice to model authors (legacy format, input_shape arguments) is noise here.
+        # Keras's advice to model authors (legacy format, input_shape arguments) is noise here,
+        # and so is TensorFlow's about retracing: each randomised copy of the sanity check
+        # traces its own gradient step, by design.
         logging.getLogger("absl").setLevel(logging.ERROR)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", module=r"keras(\.|$)")
         return keras
 

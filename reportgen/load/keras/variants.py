@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from reportgen.load.keras.base import traceable, unwrap
-from reportgen.load.keras.runtime import import_keras
+from reportgen.load.keras.runtime import import_keras, native_output_silenced
 
 # A variant: (values, layer class, weight name) -> the values the variant runs with.
 Variant = Callable[[np.ndarray, str, str], np.ndarray]
@@ -113,3 +113,46 @@ def _leaves(keras, model):
             yield from _leaves(keras, layer)
         else:
             yield layer
+
+
+def tflite_int8_outputs(model, representative: np.ndarray,
+                        batches: Callable[[], Iterable[np.ndarray]]) -> np.ndarray | None:
+    """The first output of the model converted by TensorFlow Lite's converter to int8
+    (weights and activations, calibrated on `representative`, float input and output kept),
+    run by its interpreter; None where this TensorFlow has no converter or it refuses the
+    model (custom or unsupported operations)."""
+    import warnings
+
+    import tensorflow as tf
+
+    lite = getattr(tf, "lite", None)
+    if lite is None or not hasattr(lite, "TFLiteConverter"):
+        return None
+    with warnings.catch_warnings(), native_output_silenced():
+        warnings.simplefilter("ignore")
+        try:
+            interpreter = lite.Interpreter(model_content=_converted(lite, unwrap(model),
+                                                                    representative))
+        except Exception:  # the converter's failures are many and undocumented
+            return None
+        # The interpreter says which delegate it made, on stderr, at its first run.
+        return np.concatenate([_interpret(interpreter, np.asarray(b, np.float32))
+                               for b in batches()])
+
+
+def _converted(lite, model, representative: np.ndarray) -> bytes:
+    converter = lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([row[None]] for row in representative)
+    converter.target_spec.supported_ops = [lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter.convert()
+
+
+def _interpret(interpreter, batch: np.ndarray) -> np.ndarray:
+    """One batch through the interpreter, its input resized to the batch."""
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(source["index"], batch.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], batch)
+    interpreter.invoke()
+    return np.asarray(interpreter.get_tensor(target["index"]), np.float32)
