@@ -95,6 +95,10 @@ def test_a_report_with_data_measures_variants_and_its_card_parses_on_the_hub(tmp
     keys = [v["key"] for v in sidecar["shipping"]["quantised"] + sidecar["shipping"]["pruned"]]
     assert {"int8_tensor", "int8_channel", "float16", "pruned_50", "pruned_90"} <= set(keys)
     assert all(0 <= v["agreement"] <= 1 for v in sidecar["shipping"]["quantised"])
+    import tensorflow as tf
+
+    if hasattr(getattr(tf, "lite", None), "TFLiteConverter"):  # the real int8 model too
+        assert "tflite_int8" in keys
     card = hub.ModelCard((tmp_path / "r.card.md").read_text("utf-8"))
     assert card.data.library_name == "keras"
     accuracy = sidecar["evaluation"]["accuracy"]["value"]
