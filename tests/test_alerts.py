@@ -133,6 +133,7 @@ def test_layer_that_never_trained(tmp_path):
     assert [a["layer"] for a in alerts if a["kind"] == "untrained"] == ["conv"]
 
 
+@pytest.mark.slow
 def test_exploding_and_vanishing_weights(tmp_path):
     exploded = with_kernel(trained_like(cnn()), "conv", lambda k: k * 40)
     assert [a["layer"] for a in alerts_for(exploded, tmp_path)

@@ -290,6 +290,7 @@ def test_weights_only_reports_are_made_beside_training_from_each_epochs_weights(
     assert [row["status"] for row in index["models"]] == ["report"] * 4
 
 
+@pytest.mark.slow
 def test_with_data_the_callback_reports_accuracy_and_still_trends_from_the_start(tmp_path):
     images, labels, model, kernels = conv_training(data_seed=3, seed=0)
     callback = reportgen.keras.ReportCallback(tmp_path / "audit", data=images, data_labels=labels)
@@ -301,6 +302,10 @@ def test_with_data_the_callback_reports_accuracy_and_still_trends_from_the_start
         report["evaluation"]["accuracy"]["value"]
     conv = next(layer for layer in index["series"][0]["layers"] if layer["path"] == "conv")
     assert conv["start_change"] == pytest.approx(kernels.changes(), rel=1e-6)
+    # The map of the representation's two numbers, per epoch, as each report has them.
+    assert index["series"][0]["probe_accuracy"][-1] == \
+        report["representation"]["probe"]["accuracy"] is not None
+    assert index["series"][0]["silhouette"][-1] == report["representation"]["silhouette"]["value"]
 
 
 def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
@@ -330,6 +335,7 @@ def test_a_failing_report_never_stops_training(tmp_path, monkeypatch):
     assert len(history.history["loss"]) == 2
 
 
+@pytest.mark.slow
 def test_reports_hold_blas_to_one_thread_from_start_to_end(tmp_path, tiny_model, monkeypatch):
     # An OpenBLAS thread spins on a core after each call: a report beside training (the
     # callback's) or in a notebook must not start one, in its parallel parts or elsewhere.

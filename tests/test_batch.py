@@ -209,6 +209,7 @@ def test_resume_keeps_the_reports_of_unchanged_models_and_redoes_a_changed_one(t
     assert "[2/2]" in lines[1] and "second.keras" in lines[1] and "left" in lines[1]
 
 
+@pytest.mark.slow
 def test_a_labelled_sample_gives_every_report_an_evaluation_and_the_index_its_accuracy(
         tmp_path):
     folder, out = tmp_path / "models", tmp_path / "out"

@@ -46,6 +46,7 @@ def test_feature_maps_and_prediction_for_the_ankle_boot(keras_report):
     assert keras_report["predictions"][0]["top"][0]["label"] == "Ankle boot"
 
 
+@pytest.mark.slow
 def test_legacy_h5_checkpoint_gives_its_own_figures(tmp_path):
     data = book_report(tmp_path, "best-cnn-model.h5")
     kernel = conv1(data)["weights"][0]

@@ -21,6 +21,7 @@ def hostile_labels(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["keras", "h5"])
 def test_command_writes_a_self_contained_report(tmp_path, tiny_files, tiny_model, kind,
                                                 hostile_labels):
@@ -80,6 +81,7 @@ def test_progress_lines_go_to_stderr(tmp_path, tiny_files, capsys):
     assert "loading tiny.h5" in err and "wrote" in err
 
 
+@pytest.mark.slow
 def test_same_input_gives_byte_identical_reports(tmp_path, tiny_files, monkeypatch):
     from reportgen.analyse import weight_memo
 

@@ -7,6 +7,8 @@ import difflib
 import importlib.util
 import json
 
+import pytest
+
 from conftest import BOOK, FASHION, REPO, require_shared
 from gold_pages import BOOK_SIDECAR, PAGE, VOLATILE_KEYS, book_sidecar, handmade_page
 
@@ -32,6 +34,7 @@ def test_the_handmade_page_is_the_approved_one(tmp_path):
                              + "\n".join(list(diff)[:80]))
 
 
+@pytest.mark.slow
 def test_the_book_sidecar_is_the_approved_one_key_by_key(tmp_path):
     book = require_shared(BOOK / "best-cnn-model.keras")
     image = require_shared(FASHION / "ankle_boot.png")

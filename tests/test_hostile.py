@@ -320,6 +320,7 @@ def test_quiet_runs_print_no_library_warnings(tmp_path):
 PLANTED_PID = 2 ** 22 + 13  # above pid_max: a process that is gone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["report", "compare", "batch"])
 def test_a_journal_shipped_beside_the_output_moves_no_user_file(tmp_path, tiny_files, command,
                                                                  capsys, monkeypatch):

@@ -139,6 +139,7 @@ def both_languages(tiny_files, tmp_path_factory) -> dict[str, dict]:
     return made
 
 
+@pytest.mark.slow
 def test_the_json_sidecar_is_the_same_in_both_languages_but_for_lang(both_languages):
     english, korean = both_languages["en"]["facts"], both_languages["ko"]["facts"]
     assert (english.pop("lang"), korean.pop("lang")) == ("en", "ko")
@@ -270,6 +271,7 @@ def test_help_and_usage_errors_are_korean_under_a_korean_locale(capsys, monkeypa
     assert argparse._("usage: ") == "usage: "
 
 
+@pytest.mark.slow
 def test_the_glossary_explains_the_reports_words_in_the_pages_language(tiny_model):
     import reportgen
 

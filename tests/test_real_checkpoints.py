@@ -138,6 +138,7 @@ def text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+@pytest.mark.slow
 def test_a_teachable_machine_export_loads_in_full(tmp_path):
     model = teachable_machine_like()
     path = save_keras2_h5(model, tmp_path / "keras_model.h5", as_teachable_machine_wrote_it)

@@ -188,6 +188,7 @@ def dead_relu(model, n_dead: int):
     return model
 
 
+@pytest.mark.slow
 def test_a_few_dead_channels_or_few_inputs_are_notes_and_half_a_layer_over_many_is_a_warning(
         tmp_path):
     few = by_kind(sidecar_of(dead_relu(trained_like(cnn()), 3), tmp_path / "few", 40))

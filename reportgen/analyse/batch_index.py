@@ -42,6 +42,10 @@ class ModelRow:
     accuracy: float | None = None
     logs: tuple[tuple[str, float], ...] = ()
     signature: dict | None = None  # what a batch made the report with (batch.signature)
+    # The map of the representation (with --data): the linear probe's accuracy and the
+    # silhouette by class of the layer before the output.
+    probe: float | None = None
+    silhouette: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class SeriesTrends:
     epochs: tuple[int, ...]
     reports: tuple[str | None, ...]
     layers: tuple[LayerTrend, ...]
+    probe: tuple[float | None, ...] = ()
+    silhouette: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,14 @@ def model_row(outcome: Outcome, sidecar: dict | None, member: SeriesMember | Non
                     series=member.series if member else None,
                     epoch=member.epoch if member else None,
                     accuracy=((sidecar.get("evaluation") or {}).get("accuracy") or {}).get("value"),
-                    logs=logs)
+                    logs=logs, **representation_numbers(sidecar))
+
+
+def representation_numbers(sidecar: dict) -> dict:
+    """The probe's accuracy and the silhouette of a report's map of the representation."""
+    found = sidecar.get("representation") or {}
+    return {"probe": (found.get("probe") or {}).get("accuracy"),
+            "silhouette": (found.get("silhouette") or {}).get("value")}
 
 
 def mean_alpha(sidecar: dict) -> float | None:
@@ -115,7 +128,9 @@ def series_trends(rows: list[ModelRow], points: dict[str, dict[str, Point]],
                                   layer_trends([points.get(row.outcome.name, {})
                                                 for row in members],
                                                [start_changes.get(row.outcome.name, {})
-                                                for row in members])))
+                                                for row in members]),
+                                  tuple(row.probe for row in members),
+                                  tuple(row.silhouette for row in members)))
     return tuple(found)
 
 

@@ -56,6 +56,7 @@ def index_view(facts: IndexFacts) -> dict:
         # The titles come from the reports' sidecars, in English: their msgids.
         "kinds": [_(title) for _name, title in facts.alert_kinds],
         "has_accuracy": any(row.accuracy is not None for row in facts.rows),
+        "has_probe": any(row.probe is not None for row in facts.rows),
         "log_names": log_names,
         "rows": [row_view(k, row, facts.alert_kinds, log_names)
                  for k, row in enumerate(facts.rows, 1)],
@@ -87,6 +88,8 @@ def row_view(number: int, row: ModelRow, kinds: tuple[tuple[str, str], ...],
         "alerts": [fmt_int(counts.get(name, 0)) if outcome.report else MISSING
                    for name, _ in kinds],
         "accuracy": fmt_percent(row.accuracy) if row.accuracy is not None else MISSING,
+        "probe": fmt_percent(row.probe) if row.probe is not None else MISSING,
+        "silhouette": fmt_number(row.silhouette, 3),
         "logs": [fmt_number(logs[name]) if name in logs else MISSING for name in log_names],
         "mean_alpha": fmt_number(row.mean_alpha, 3),
         "seconds": f"{outcome.seconds:.2f} s" if outcome.seconds is not None else MISSING,
@@ -126,11 +129,22 @@ def series_view(number: int, series: SeriesTrends, training: bool = False) -> di
         if any(v is not None for t in series.layers for v in getattr(t, field)):
             label = START_OF_TRAINING if training and field == "start_change" else label
             charts.append(trend_chart(epochs, lines, _(label), width=TREND_WIDTH))
+    charts += separation_chart(series, epochs)
     return {"name": series.name, "anchor": f"series-{number}",
             "legend": _(TRAINING_LEGEND if training else SERIES_LEGEND),
             "epochs": [{"epoch": str(e), "href": href(r) if r else ""}
                        for e, r in zip(series.epochs, series.reports)],
             "charts": charts}
+
+
+def separation_chart(series: SeriesTrends, epochs: list[int]) -> list:
+    """The linear probe's accuracy and the silhouette by epoch, when the reports have them."""
+    lines = [(name, [float("nan") if v is None else v for v in values])
+             for name, values in ((_("linear probe accuracy"), series.probe),
+                                  (_("silhouette by class"), series.silhouette))
+             if any(v is not None for v in values)]
+    return [trend_chart(epochs, lines, _("the representation's separation"),
+                        width=TREND_WIDTH)] if lines else []
 
 
 def index_dict(facts: IndexFacts) -> dict:
@@ -150,7 +164,8 @@ def index_dict(facts: IndexFacts) -> dict:
                     "layers": [{"path": t.path, "weight": t.weight, "std": list(t.std),
                                 "relative_change": list(t.relative_change),
                                 "alpha": list(t.alpha), "start_change": list(t.start_change)}
-                               for t in s.layers]}
+                               for t in s.layers],
+                    "probe_accuracy": list(s.probe), "silhouette": list(s.silhouette)}
                    for s in facts.series],
     }
 
@@ -165,6 +180,7 @@ def model_dict(row: ModelRow) -> dict:
             "sha256": row.sha256, "mode": row.mode, "params": row.params,
             "alerts": dict(row.alerts), "mean_alpha": row.mean_alpha,
             "accuracy": row.accuracy, "logs": dict(row.logs), "signature": row.signature,
+            "probe_accuracy": row.probe, "silhouette": row.silhouette,
             "series": row.series, "epoch": row.epoch}
 
 
