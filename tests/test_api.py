@@ -59,6 +59,7 @@ def test_an_in_memory_model_gives_the_same_json_as_its_saved_file(tmp_path, tiny
     assert without_file_fields(in_memory) == without_file_fields(from_file)
 
 
+@pytest.mark.slow
 def test_the_report_shows_in_a_notebook_in_its_own_frame(tiny_model):
     result = reportgen.report(tiny_model)
     shown = result._repr_html_()
@@ -69,6 +70,7 @@ def test_the_report_shows_in_a_notebook_in_its_own_frame(tiny_model):
     assert "<script" not in shown and "height: 720px" in frame.group(2)
 
 
+@pytest.mark.slow
 def test_numpy_inputs_and_label_names_work_like_files(tmp_path, tiny_model):
     batch = np.random.default_rng(0).random((2, 12, 12, 1)).astype(np.float32)
     result = reportgen.report(tiny_model, inputs=[batch], labels=["a", "b", "c", "d"])
@@ -115,6 +117,7 @@ def test_a_numpy_batch_gives_one_input_per_sample_and_a_sample_one(tmp_path):
             pytest.approx(expected[:2], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_an_image_input_takes_a_grey_stack_and_a_sample_that_fits_its_shape(tiny_model):
     import keras
 

@@ -75,6 +75,7 @@ def test_default_output_goes_to_output_folder(tmp_path, tiny_files):
     assert "synthetic test pattern" in (tmp_path / "output" / "tiny.html").read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_progress_lines_go_to_stderr(tmp_path, tiny_files, capsys):
     assert main([str(tiny_files["h5"]), "-o", str(tmp_path / "r.html")]) == 0
     err = capsys.readouterr().err

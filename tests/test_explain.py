@@ -8,6 +8,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from reportgen.cli import main
 
@@ -39,6 +40,7 @@ def features_html(page: str) -> str:
     return re.search(r'<section id="features">.*?</section>', page, re.S).group(0)
 
 
+@pytest.mark.slow
 def test_feature_visualisation_gives_the_same_pictures_twice_and_compares_with_the_twin(
         tmp_path):
     model = tiny_cnn()

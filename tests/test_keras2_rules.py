@@ -88,6 +88,7 @@ def test_hard_sigmoid_from_keras_2_is_said_to_compute_differently(tmp_path):
     assert not [n for n in data["notes"] if "hard_sigmoid" in n]
 
 
+@pytest.mark.slow
 def test_layers_wrapped_without_a_module_load_and_compute_as_saved(tmp_path):
     import keras
 

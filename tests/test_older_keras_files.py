@@ -114,6 +114,7 @@ def test_a_keras_2_14_sequential_with_optimizer_and_metrics_loads_in_full(tmp_pa
     assert_same_weights(data, model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("separator", ["/", "\\"])
 def test_a_keras_2_13_bidirectional_lstm_keeps_forward_and_backward_apart(tmp_path, separator):
     # The file lists backward_layer before forward_layer (groups sort by name); a layer holds

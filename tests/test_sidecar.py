@@ -51,6 +51,7 @@ def test_every_non_finite_number_becomes_null_and_strings_stay():
     assert type(parsed["series"][4]) is int
 
 
+@pytest.mark.slow
 def test_figures_say_what_each_picture_shows_and_cuts(tiny_model):
     import reportgen
     from conftest import HOSTILE_NAME
