@@ -18,6 +18,7 @@ from conftest import BOOK, FASHION, require_shared
 from reportgen.analyse import attribution_maps as maps
 from reportgen.analyse.cam import GRAD_CAM, GRAD_CAM_PP
 from reportgen.load.keras import attribution as attr
+from reportgen.load.keras import cascade
 from reportgen.load.keras.runtime import import_keras
 
 SIDE = 16
@@ -203,7 +204,7 @@ def test_the_cascade_randomises_from_the_top_and_leaves_the_model_alone(disc_cnn
     before = all_weights(model)
     names = ["conv_a", "conv_b", "probs"]
     seen = []
-    for k, (label, clone) in zip((1, 3), attr.randomised_cascade(model, (1, 3), seed=5)):
+    for k, (label, clone) in zip((1, 3), cascade.randomised_cascade(model, (1, 3), seed=5)):
         assert label.startswith(f"top {k} of 3") and [l.name for l in clone.layers] == \
             [l.name for l in model.layers]
         for i, name in enumerate(names):
@@ -230,7 +231,7 @@ def test_the_cascade_enters_nested_models():
     image = keras.Input((SIDE, SIDE, 1))
     x = keras.layers.GlobalAveragePooling2D()(base(image))
     model = keras.Model(image, keras.layers.Dense(2, activation="softmax", name="probs")(x))
-    stages = list(attr.randomised_cascade(model))
+    stages = list(cascade.randomised_cascade(model))
     assert [label.split(" (")[0] for label, _ in stages] == [
         "top 1 of 2 weighted layers randomised", "top 2 of 2 weighted layers randomised"]
     clone = stages[0][1]
@@ -272,9 +273,9 @@ def test_rank_similarity_compares_absolute_values_where_asked():
 def test_the_pure_helpers():
     np.testing.assert_allclose(attr.new_alphas(1, 4), [0.25, 0.5, 0.75])
     np.testing.assert_allclose(attr.new_alphas(4, 8), [0.125, 0.375, 0.625, 0.875])
-    assert attr.default_stages(1) == (1,) and attr.default_stages(9) == (1, 3, 6, 9)
+    assert cascade.default_stages(1) == (1,) and cascade.default_stages(9) == (1, 3, 6, 9)
     with pytest.raises(ValueError):
-        attr.checked_stages((2, 2), 4)
+        cascade.checked_stages((2, 2), 4)
     inputs = np.array([[[0.0, 1.0]], [[0.5, 0.0]]])
     np.testing.assert_array_equal(maps.differs_from_baseline(inputs),
                                   [[[False, True]], [[True, False]]])

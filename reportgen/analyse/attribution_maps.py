@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.analyse.cam import GRAD_CAM, cam_maps
-from reportgen.load.keras import attribution
+from reportgen.load.keras import attribution, cascade
 from reportgen.load.keras.gradients import cam_gradients
 
 # The median Spearman correlation between a method's maps for the trained model and for
@@ -122,18 +122,30 @@ def sanity_check(model, inputs: np.ndarray, class_indices: Sequence[int], map_fn
     """map_fn's maps for the model against those for each stage of randomised_cascade
     (`stages` and `seed` are its), by rank_similarity per input, over `mask` ((N, ...)
     like the maps) when given: for IG, differs_from_baseline(inputs)."""
-    original = np.asarray(map_fn(model, inputs, class_indices))
-    paths = attribution.weighted_layer_paths(model)
-    counts = attribution.checked_stages(stages, len(paths))
-    results = []
+    return sanity_checks(model, inputs, class_indices, {"map": (map_fn, mask)}, stages,
+                         seed)["map"]
+
+
+def sanity_checks(model, inputs: np.ndarray, class_indices: Sequence[int],
+                  methods: dict[str, tuple[MapFn, np.ndarray | None]],
+                  stages: Sequence[int] | None = None, seed: int = 0) -> dict[str, SanityCheck]:
+    """sanity_check of several methods (name -> (map_fn, mask)) over one cascade: each
+    randomised copy is made once for all of them (a copy of ResNet50 costs seconds)."""
+    originals = {name: np.asarray(fn(model, inputs, class_indices))
+                 for name, (fn, _mask) in methods.items()}
+    paths = cascade.weighted_layer_paths(model)
+    counts = cascade.checked_stages(stages, len(paths))
+    results: dict[str, list[SanityStage]] = {name: [] for name in methods}
     for k, (label, randomised) in zip(counts,
-                                      attribution.randomised_cascade(model, counts, seed)):
-        changed = np.asarray(map_fn(randomised, inputs, class_indices))
-        rho = np.array([rank_similarity(original[i], changed[i],
-                                        None if mask is None else mask[i])
-                        for i in range(len(original))])
-        results.append(SanityStage(label, paths[len(paths) - k:], rho, median_similarity(rho)))
-    return SanityCheck(len(paths), tuple(results))
+                                      cascade.randomised_cascade(model, counts, seed)):
+        for name, (fn, mask) in methods.items():
+            changed = np.asarray(fn(randomised, inputs, class_indices))
+            rho = np.array([rank_similarity(originals[name][i], changed[i],
+                                            None if mask is None else mask[i])
+                            for i in range(len(changed))])
+            results[name].append(SanityStage(label, paths[len(paths) - k:], rho,
+                                             median_similarity(rho)))
+    return {name: SanityCheck(len(paths), tuple(found)) for name, found in results.items()}
 
 
 def ig_map(model, inputs: np.ndarray, class_indices: Sequence[int]) -> np.ndarray:

@@ -18,6 +18,9 @@ from reportgen.i18n import N_, _
 from reportgen.sections.base import GRADIENTS, Evidence, Page, Section
 
 SEED = 0
+# The share of feature_vis's step budget each of the model and its twin gets (a small model
+# keeps its 128 steps; ResNet50 gets 16-64).
+BUDGET_SHARE = 0.4
 EXAMPLE_IMAGES = 256  # sample images searched for each filter's top examples
 
 
@@ -61,7 +64,7 @@ def prepare(model, evidence: Evidence) -> list[str]:
 
 def measure(model, evidence: Evidence) -> FeaturesRun | None:
     """Each layer's filters optimised on the model and on its re-initialised twin."""
-    from reportgen.load.keras import attribution, feature_vis
+    from reportgen.load.keras import cascade, feature_vis
 
     layers = evidence.prepared.get("features") or []
     outputs = evidence.outputs
@@ -69,15 +72,15 @@ def measure(model, evidence: Evidence) -> FeaturesRun | None:
         return None
     real = _real_images(outputs)
     low, high = (float(real.min()), float(real.max())) if real is not None else (0.0, 1.0)
-    twin = next(iter(attribution.randomised_cascade(
-        model, [len(attribution.weighted_layer_paths(model))], SEED)))[1]
+    twin = next(iter(cascade.randomised_cascade(
+        model, [len(cascade.weighted_layer_paths(model))], SEED)))[1]
     n = int(evidence.values.get("max_visualised") or 8)
     looks, drawn = [], []
     for layer in layers:
         channels = feature_vis.channel_count(model, layer)
         filters = list(range(min(n, channels)))
         steps = feature_vis.steps_within(model, layer, len(filters),
-                                         budget=feature_vis.STEP_BUDGET_MACS / 2)
+                                         budget=feature_vis.STEP_BUDGET_MACS * BUDGET_SHARE)
         mine = feature_vis.visualise_filters(model, layer, filters, steps, SEED,
                                              input_range=(low, high))
         theirs = feature_vis.visualise_filters(twin, layer, filters, steps, SEED,

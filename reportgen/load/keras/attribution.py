@@ -20,14 +20,15 @@ stage may not import that one. The model given is only read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from reportgen.load.keras.base import traceable, unwrap
-from reportgen.load.keras.gradients import (CAM_BATCH, _class_picks, _placed_layers, _Placed,
-                                            _Rebuild)
+from reportgen.load.keras.gradients import CAM_BATCH, _class_picks, _Placed, _Rebuild
 from reportgen.load.keras.runtime import import_keras
 
 GRADIENT_BATCH = CAM_BATCH   # inputs per tape, as for Grad-CAM
@@ -164,10 +165,37 @@ def _batched_gradients(scorer: _Scorer, points: np.ndarray, classes: np.ndarray)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+_SHARED: dict | None = None  # the scorers of shared_scorers(), by model
+
+
+@contextlib.contextmanager
+def shared_scorers():
+    """Within it, every gradient of one model (IG, SmoothGrad, plain) goes through one
+    compiled step: tracing ResNet50's costs about 3 s, and the sanity check asks each model
+    for several methods. The models stay referenced until it ends."""
+    global _SHARED
+    outer = _SHARED
+    _SHARED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _scorer(model) -> "_Scorer":
+    """The model's scorer: shared within shared_scorers(), else a new one."""
+    if _SHARED is None:
+        return _Scorer(model)
+    key = id(unwrap(model))
+    if key not in _SHARED:
+        _SHARED[key] = _Scorer(model)
+    return _SHARED[key]
+
+
 def input_gradients(model, inputs: np.ndarray, class_indices: Sequence[int]) -> np.ndarray:
     """dS/dx per input, float32 of the inputs' shape; for an Embedding model the sum over
     the embedding dimension of dS/d(embedding), one value per token."""
-    scorer = _Scorer(model)
+    scorer = _scorer(model)
     _, grads = _batched_gradients(scorer, scorer.space(inputs), np.asarray(class_indices))
     return scorer.per_input(grads).astype(np.float32)
 
@@ -189,7 +217,7 @@ def integrated_gradients(model, inputs: np.ndarray, class_indices: Sequence[int]
     convention padding), embedded by the model's own Embedding: a baseline the model can
     actually be given, unlike an all-zero embedding; tokens equal to the baseline's get 0.
     """
-    scorer = _Scorer(model)
+    scorer = _scorer(model)
     raw = np.asarray(inputs)
     ends = scorer.space(raw)
     starts = scorer.space(baseline_array(baseline, raw.shape[1:], raw.dtype)[None])
@@ -294,7 +322,7 @@ def smoothgrad(model, inputs: np.ndarray, class_indices: Sequence[int], n: int =
     |dS/dx| instead (the map Smilkov et al. show). The noise comes from numpy's generator
     seeded with `seed` (TensorFlow's global seed is not used): same seed, same result. For
     an Embedding model the noise is added to the embedded tokens."""
-    scorer = _Scorer(model)
+    scorer = _scorer(model)
     x = scorer.space(inputs).astype(np.float64)
     classes = np.asarray(class_indices, np.int64)
     axes = tuple(range(1, x.ndim))
@@ -311,66 +339,3 @@ def smoothgrad(model, inputs: np.ndarray, class_indices: Sequence[int], n: int =
         np.add.at(total, rows, np.abs(grads) if absolute else grads)
     return (total / n).astype(np.float32)
 
-
-def _weighted_leaves(model) -> list:
-    """Every layer that holds weights and is not itself a model, in the model's order
-    (nested models entered): the units the cascade re-initialises."""
-    keras = import_keras()
-    return [p for p in _placed_layers(model)
-            if p.layer.weights and not isinstance(p.layer, keras.Model)]
-
-
-def weighted_layer_paths(model) -> tuple[str, ...]:
-    """The paths of the layers the cascade re-initialises, bottom to top."""
-    return tuple(p.path for p in _weighted_leaves(unwrap(model)))
-
-
-def default_stages(n_weighted: int) -> tuple[int, ...]:
-    """How many weighted layers each cumulative stage randomises, from the top: the top
-    one, the top third, two thirds, all (fewer stages when these coincide)."""
-    if n_weighted < 1:
-        raise ValueError("the model has no layer with weights to randomise")
-    counts = (1, -(-n_weighted // 3), -(-2 * n_weighted // 3), n_weighted)
-    return tuple(sorted(set(counts)))
-
-
-def checked_stages(stages: Sequence[int] | None, n_weighted: int) -> tuple[int, ...]:
-    """The stages asked for (counts of top weighted layers, increasing), or the default."""
-    if stages is None:
-        return default_stages(n_weighted)
-    counts = tuple(int(k) for k in stages)
-    if not counts or any(not 1 <= k <= n_weighted for k in counts) or \
-            any(b <= a for a, b in zip(counts, counts[1:])):
-        raise ValueError(f"stages must increase within 1..{n_weighted}; got {counts}")
-    return counts
-
-
-def randomised_cascade(model, stages: Sequence[int] | None = None,
-                       seed: int = 0) -> Iterator[tuple[str, object]]:
-    """(label, model) per cumulative stage: a clone whose top `k` weighted layers (counted
-    from the output; BatchNormalization's statistics count as weights) are re-initialised
-    by their own initialisers and the others hold the original weights.
-
-    `stages` are the counts k, increasing; by default the top layer, the top third, two
-    thirds and all (default_stages). Each clone is made after
-    keras.utils.set_random_seed(seed), so a layer gets the same random weights at every
-    stage and in every run; that call also reseeds Python's, numpy's global and
-    TensorFlow's generators. The model given is only read (get_weights)."""
-    keras = import_keras()
-    model = unwrap(model)
-    leaves = _weighted_leaves(model)
-    for k in checked_stages(stages, len(leaves)):
-        keras.utils.set_random_seed(seed)
-        clone = keras.models.clone_model(model)
-        copies = _weighted_leaves(clone)
-        if [p.path for p in copies] != [p.path for p in leaves]:
-            raise ValueError("the clone's weighted layers do not match the model's")
-        for original, copy in zip(leaves[:len(leaves) - k], copies):
-            copy.layer.set_weights(original.layer.get_weights())
-        yield _stage_label(leaves, k), clone
-
-
-def _stage_label(leaves: list, k: int) -> str:
-    """The stage in words: how many weighted layers are randomised, down to which."""
-    down_to = leaves[len(leaves) - k].path
-    return f"top {k} of {len(leaves)} weighted layers randomised (down to {down_to})"
