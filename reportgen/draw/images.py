@@ -222,3 +222,11 @@ def colour_bar(cmap_name: str, width: int = 256, height: int = 12) -> Indexed:
     """A horizontal strip of a colormap, low values on the left."""
     ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
     return colourise(ramp, 0.0, 1.0, cmap_name)
+
+
+def block_mean(image: np.ndarray, step: int) -> np.ndarray:
+    """An (H, W[, C]) image averaged over step x step blocks (a ragged edge dropped): the
+    cheap way to draw a large input small."""
+    h, w = image.shape[0] // step * step, image.shape[1] // step * step
+    shape = (h // step, step, w // step, step) + tuple(image.shape[2:])
+    return image[:h, :w].reshape(shape).mean(axis=(1, 3))

@@ -18,6 +18,8 @@ from reportgen.i18n import N_, _
 from reportgen.sections.base import GRADIENTS, Evidence, Page, Section
 
 SEED = 0
+PREVIEW_SIDE = 28  # a large optimised image is drawn averaged down to this side
+SHOWN_SIDE = 74  # the pixels each picture is shown at (examples: half)
 # The share of feature_vis's step budget each of the model and its twin gets (a small model
 # keeps its 128 steps; ResNet50 gets 16-64).
 BUDGET_SHARE = 0.4
@@ -119,14 +121,29 @@ def pictures(facts, evidence: Evidence):
     drawn = []
     for layer, (mine, theirs) in zip(facts, run.pictures):
         drawn.append(tuple(
-            (picture(images.input_image(mine[k]), _("filter {f} of {layer}: its preferred "
-                                                    "input").format(f=look.filter,
-                                                                    layer=layer.layer)),
-             picture(images.input_image(theirs[k]), _("the same filter freshly initialised")),
-             tuple(picture(images.input_image(run.examples[i]), _("sample image {i}").format(i=i))
-                   for i in look.examples))
+            (picture(preview(mine[k], run.input_range), _(
+                "filter {f} of {layer}: its preferred input").format(f=look.filter,
+                                                                     layer=layer.layer)),
+             picture(preview(theirs[k], run.input_range),
+                     _("the same filter freshly initialised")),
+             tuple(picture(preview(run.examples[i], run.input_range),
+                           _("sample image {i}").format(i=i)) for i in look.examples))
             for k, look in enumerate(layer.filters)))
     return tuple(drawn)
+
+
+def preview(image: np.ndarray, input_range: tuple[float, float]):
+    """An image as the section draws it: a small input as the report draws inputs; a large
+    one (ResNet's 224 x 224) averaged down to at most PREVIEW_SIDE pixels a side, RGB at its
+    input range (an optimised image is texture: 32 of them at full size weighed 4 MB)."""
+    side = max(image.shape[:2])
+    if side <= PREVIEW_SIDE * 2:
+        return images.input_image(image)
+    small = images.block_mean(image, -(-side // PREVIEW_SIDE))
+    low, high = input_range
+    unit = np.clip((small - low) / ((high - low) or 1.0), 0.0, 1.0)
+    rgb = np.repeat(unit, 3, axis=2) if unit.shape[2] == 1 else unit[..., :3]
+    return (rgb * 255).round().astype(np.uint8)
 
 
 def view(facts, drawn, _page: Page) -> dict | None:
@@ -143,6 +160,7 @@ def _filter_view(look: FilterLook, pics) -> dict:
     ratio = (f"{look.reached / look.best_real:.2f}×"
              if look.best_real not in (None, 0.0) else "—")
     return {"filter": look.filter, "mine": mine, "theirs": theirs, "examples": list(examples),
+            "side": SHOWN_SIDE, "example_side": SHOWN_SIDE // 2,
             "reached": f"{look.reached:.3g}", "twin": f"{look.twin_reached:.3g}",
             "best_real": "—" if look.best_real is None else f"{look.best_real:.3g}",
             "ratio": ratio}

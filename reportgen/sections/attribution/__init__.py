@@ -23,6 +23,7 @@ from reportgen.sections.attribution.attribution_run import (AttributionFacts, At
 from reportgen.sections.attribution.attribution_view import attribution_sidecar, attribution_view
 from reportgen.sections.base import GRADIENTS, Evidence, Page, Section
 
+MAX_SIDE = 75  # inputs larger than this are drawn averaged down (ResNet's 224: a third)
 ATTRIBUTION_KINDS = (
     AlertKind("map_survives_randomisation", msg("A map method survives randomisation"),
               msg("median Spearman correlation above {limit:g} between the maps of the model "
@@ -65,12 +66,16 @@ def pictures(facts: AttributionFacts | None, evidence: Evidence):
     if facts is None:
         return ()
     run: AttributionRun = evidence.measured["attribution"]
-    return tuple(_Drawn(picture(images.input_image(image), _("input {name}").format(name=item.name)),
-                        tuple(picture(overlay_rgb(image, run.maps[method][k]),
+    step = -(-max(run.images[0].shape[:2]) // MAX_SIDE)  # a large input drawn smaller
+    shown = [images.block_mean(image, step) for image in run.images]
+    return tuple(_Drawn(picture(images.input_image(image),
+                                _("input {name}").format(name=item.name)),
+                        tuple(picture(overlay_rgb(image, images.block_mean(run.maps[method][k],
+                                                                           step)),
                                       _("{method} over input {name}").format(method=method,
                                                                              name=item.name))
                               for method in facts.methods))
-                 for k, (item, image) in enumerate(zip(facts.inputs, run.images)))
+                 for k, (item, image) in enumerate(zip(facts.inputs, shown)))
 
 
 def view(facts: AttributionFacts | None, drawn, page: Page) -> dict | None:
