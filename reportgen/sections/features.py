@@ -150,17 +150,17 @@ def view(facts, drawn, _page: Page) -> dict | None:
     if facts is None:
         return None
     return {"layers": [{"layer": layer.layer, "steps": layer.steps,
-                        "filters": [_filter_view(look, pics) for look, pics in
-                                    zip(layer.filters, layer_pics)]}
-                       for layer, layer_pics in zip(facts, drawn)]}
+                        "filters": [_filter_view(look, pics, f"features-{n}-{look.filter}")
+                                    for look, pics in zip(layer.filters, layer_pics)]}
+                       for n, (layer, layer_pics) in enumerate(zip(facts, drawn))]}
 
 
-def _filter_view(look: FilterLook, pics) -> dict:
+def _filter_view(look: FilterLook, pics, anchor: str) -> dict:
     mine, theirs, examples = pics
     ratio = (f"{look.reached / look.best_real:.2f}×"
              if look.best_real not in (None, 0.0) else "—")
     return {"filter": look.filter, "mine": mine, "theirs": theirs, "examples": list(examples),
-            "side": SHOWN_SIDE, "example_side": SHOWN_SIDE // 2,
+            "side": SHOWN_SIDE, "example_side": SHOWN_SIDE // 2, "id": anchor,
             "reached": f"{look.reached:.3g}", "twin": f"{look.twin_reached:.3g}",
             "best_real": "—" if look.best_real is None else f"{look.best_real:.3g}",
             "ratio": ratio}

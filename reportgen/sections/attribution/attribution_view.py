@@ -26,6 +26,7 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
             steps=facts.max_steps, n=facts.smoothgrad_n),
         "alerts": alerts,
         "inputs": [{"title": f"{item.name} → {item.label or item.top}",
+                    "id": f"attribution-{k}",
                     "plain": pics.plain,
                     "maps": [{"method": method, "picture": pic,
                               "warn": method.split(" ")[0] in surviving}
@@ -34,7 +35,7 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
                                       "{error}").format(
                         baseline=_(b), steps=s, error="—" if e is None else f"{e:.1%}")
                         for b, s, e in zip(facts.baselines, item.steps, item.errors))}
-                   for item, pics in zip(facts.inputs, drawn)],
+                   for k, (item, pics) in enumerate(zip(facts.inputs, drawn))],
         "sanity_lede": _("Each method's maps of {n} inputs against those of the model with its "
                          "top weighted layer, then all {layers}, re-initialised (fixed seed): "
                          "the median Spearman rank correlation. Above {limit:g} with every "
