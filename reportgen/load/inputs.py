@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import InputMismatch, ReportInputError, one_line
-from reportgen.i18n import msg
+from reportgen.i18n import N_, msg
 from reportgen.load.guards import require_regular_file
 from reportgen.load.model_file import MAX_INPUT_VALUES
 
@@ -292,7 +292,7 @@ def read_labels(path: Path | None) -> list[str]:
     text = _small_text(path, msg("labels file"), MAX_LABELS_BYTES,
                        msg("{path}: a labels file larger than {limit:,} bytes is not a list of "
                            "class names", path=path, limit=MAX_LABELS_BYTES),
-                       "{path}: cannot read labels: {error}")
+                       N_("{path}: cannot read labels: {error}"))
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -303,7 +303,7 @@ def read_vocabulary(path: Path | None) -> list[str]:
     text = _small_text(path, msg("vocabulary file"), MAX_VOCABULARY_BYTES,
                        msg("{path}: a vocabulary file larger than {limit:,} bytes is not a "
                            "list of tokens", path=path, limit=MAX_VOCABULARY_BYTES),
-                       "{path}: cannot read the vocabulary: {error}")
+                       N_("{path}: cannot read the vocabulary: {error}"))
     return [line.rstrip("\r") for line in text.split("\n")]
 
 
