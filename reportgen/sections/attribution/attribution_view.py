@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict
 
 from reportgen.analyse.attribution_maps import SURVIVES_SPEARMAN
-from reportgen.i18n import _
+from reportgen.i18n import _, ngettext
 
 
 def _rho(value: float) -> str:
@@ -36,12 +36,16 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
                         baseline=_(b), steps=s, error="—" if e is None else f"{e:.1%}")
                         for b, s, e in zip(facts.baselines, item.steps, item.errors))}
                    for k, (item, pics) in enumerate(zip(facts.inputs, drawn))],
-        "sanity_lede": _("Each method's maps of {n} inputs against those of the model with its "
-                         "top weighted layer, then all {layers}, re-initialised (fixed seed): "
-                         "the median Spearman rank correlation. Above {limit:g} with every "
-                         "layer random, a method's maps show the input more than the "
-                         "model.").format(n=facts.n_checked, layers=facts.n_weighted,
-                                          limit=SURVIVES_SPEARMAN),
+        "sanity_lede": ngettext(
+            "Each method's maps of {n} input against those of the model with its top weighted "
+            "layer, then all {layers}, re-initialised (fixed seed): the median Spearman rank "
+            "correlation. Above {limit:g} with every layer random, a method's maps show the "
+            "input more than the model.",
+            "Each method's maps of {n} inputs against those of the model with its top weighted "
+            "layer, then all {layers}, re-initialised (fixed seed): the median Spearman rank "
+            "correlation. Above {limit:g} with every layer random, a method's maps show the "
+            "input more than the model.", facts.n_checked).format(
+            n=facts.n_checked, layers=facts.n_weighted, limit=SURVIVES_SPEARMAN),
         "checks": [{"method": check.method,
                     "stages": [_rho(median) for _label, median in check.stages],
                     "survives": bool(check.survives)} for check in facts.checks],
