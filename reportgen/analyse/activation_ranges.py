@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analyse.quantise import CLIP_PERCENTILE, SQNR_CAP_DB
+from reportgen.analyse.quantise import CLIP_PERCENTILE, sqnr_db
 from reportgen.analyse.stats import sample_step
 
 LEVELS = 255  # int8: 256 codes, 255 steps between the range's ends
@@ -63,8 +63,4 @@ def _sqnr(flat: np.ndarray, low: float, high: float) -> float | None:
     step = (high - low) / LEVELS
     values = flat.astype(np.float64)
     rounded = np.round((np.clip(values, low, high) - low) / step) * step + low
-    signal, noise = float(np.dot(values, values)), float(np.sum((values - rounded) ** 2))
-    if signal == 0:
-        return None
-    return SQNR_CAP_DB if noise <= signal * 1e-20 else min(SQNR_CAP_DB,
-                                                           10 * np.log10(signal / noise))
+    return sqnr_db(float(np.dot(values, values)), float(np.sum((values - rounded) ** 2)))

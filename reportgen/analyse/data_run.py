@@ -128,10 +128,10 @@ def _facts(sample: LabelledSample, outputs: np.ndarray, activations: ActivationA
         activations=activations.result(), filter_examples=filter_examples,
         class_activations=by_class.result() if kept else None, traits=traits.result(),
         representation=by_class.kept() if kept else None,
-        predicted=_predicted(outputs) if evaluation is not None else None)
+        predicted=predicted_classes(outputs) if evaluation is not None else None)
 
 
-def _predicted(outputs: np.ndarray) -> np.ndarray:
+def predicted_classes(outputs: np.ndarray) -> np.ndarray:
     """Each input's predicted class (one sigmoid unit: above 0.5)."""
     return (outputs[:, 0] > 0.5).astype(np.int64) if outputs.shape[1] == 1 \
         else np.argmax(outputs, axis=1)

@@ -15,6 +15,7 @@ from reportgen.draw.figures import picture
 from reportgen.errors import one_line
 from reportgen.i18n import N_, _, msg
 from reportgen.sections.base import GRADIENTS, Evidence, Page, Section
+from reportgen.sections.cam import top_class
 
 ATTRIBUTED = 4
 TOP_POSITIONS = 5
@@ -74,11 +75,7 @@ def _sequences(evidence: Evidence) -> tuple[list, list[int]]:
     samples = [s for s in outputs.samples[:ATTRIBUTED] if s.arrays[0].ndim in (1, 2)]
     if not samples or len({s.arrays[0].shape for s in samples}) != 1:
         return [], []
-    return samples, [_top(row) for row in outputs.scores[0][:len(samples)]]
-
-
-def _top(row) -> int:
-    return int(np.argmax(row)) if np.size(row) > 1 else int(np.ravel(row)[0] > 0.5)
+    return samples, [top_class(row) for row in outputs.scores[0][:len(samples)]]
 
 
 def _attributed(name: str, top: int, tokens: bool, values: np.ndarray, attribution,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, asdict
 import numpy as np
 
 from reportgen.analyse.activation_ranges import ActivationRange, activation_ranges
-from reportgen.analyse.data_run import joined
+from reportgen.analyse.data_run import joined, predicted_classes
 from reportgen.analyse.evaluation import RateInterval, wilson_interval
 from reportgen.analyse.quant_variants import (PRUNING_LEVELS, float16_weights, int8_weights,
                                               magnitude_threshold, pruned_weights)
@@ -119,8 +119,7 @@ LABELS = {"int8_tensor": (N_("int8 weights, per tensor"), N_("reportgen's fake q
 def _scored(key: str, outputs: np.ndarray, labels: np.ndarray,
             reference: np.ndarray) -> VariantAccuracy:
     """A variant's accuracy and agreement from its outputs."""
-    predicted = (outputs[:, 0] > 0.5).astype(np.int64) if outputs.shape[1] == 1 \
-        else np.argmax(outputs, axis=1)
+    predicted = predicted_classes(outputs)
     label, path = LABELS[key]
     return VariantAccuracy(key, label, path,
                            wilson_interval(int(np.sum(predicted == labels)), len(labels)),
