@@ -12,6 +12,7 @@ from typing import Callable
 
 from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import _, language, localised, msg
+from reportgen.process import was_interrupted
 from reportgen.text import visible
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -34,17 +35,30 @@ def _guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
         warnings.simplefilter("ignore")
     try:
         return work()
-    except ReportInputError as exc:
-        return _fail(args, exc, EXIT_INPUT)
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("reportgen"):
-            return _fail(args, exc, EXIT_INTERNAL, prefix=_("internal error: "))
-        return _fail(args, MissingPackage(exc.name), EXIT_INPUT)  # installation, not a bug
     except KeyboardInterrupt:
-        print("reportgen: " + _("interrupted"), file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # Anything else is our bug: say so in one line.
-        return _fail(args, exc, EXIT_INTERNAL, prefix=_("internal error: "))
+        return _say_interrupted()
+    except Exception as exc:
+        # Ctrl-C landing inside a library's C code can come out as another error (h5py's
+        # lock turned it into "SystemError: ... returned a result with an exception set",
+        # read as an unreadable file): once it was pressed, the run was interrupted.
+        if was_interrupted():
+            return _say_interrupted()
+        return _failure(args, exc)
+
+
+def _say_interrupted() -> int:
+    print("reportgen: " + _("interrupted"), file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _failure(args: argparse.Namespace, exc: Exception) -> int:
+    """The exit code for what work() raised, said in one line."""
+    if isinstance(exc, ReportInputError):
+        return _fail(args, exc, EXIT_INPUT)
+    if isinstance(exc, ModuleNotFoundError) and not (exc.name or "").startswith("reportgen"):
+        return _fail(args, MissingPackage(exc.name), EXIT_INPUT)  # installation, not a bug
+    # Anything else is our bug: say so in one line.
+    return _fail(args, exc, EXIT_INTERNAL, prefix=_("internal error: "))
 
 
 class MissingPackage(Exception):

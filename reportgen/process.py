@@ -52,6 +52,11 @@ def interrupt_on_ctrl_c() -> None:
     sys.unraisablehook = quiet_about_it
 
 
+def was_interrupted() -> bool:
+    """Whether Ctrl-C was pressed (and perhaps lost) since the start."""
+    return _interrupted
+
+
 def raise_if_interrupted() -> None:
     """Raise KeyboardInterrupt if Ctrl-C was pressed (and perhaps lost) since the start."""
     if _interrupted:

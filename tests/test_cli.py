@@ -266,3 +266,22 @@ def test_ctrl_c_exits_130_with_nothing_half_written(tmp_path, after, wait):
     assert not out.exists() and not out.with_suffix(".json").exists()
     assert not out.parent.exists() or not [p.name for p in out.parent.iterdir()
                                             if "reportgen-tmp" in p.name]
+
+
+def test_an_error_after_ctrl_c_is_the_interrupt(monkeypatch, capsys):
+    # Ctrl-C that landed in h5py's lock came out as a SystemError, read as an unreadable
+    # file (exit 2): once Ctrl-C was pressed, whatever fails next is the interrupt.
+    import argparse
+
+    from reportgen import commands, process
+    from reportgen.errors import ReportInputError
+
+    def unreadable():
+        raise ReportInputError("model.h5: unreadable HDF5 structure: <FastRLock> returned a "
+                               "result with an exception set")
+
+    args = argparse.Namespace(quiet=True, debug=False, lang=None)
+    assert commands.run_guarded(args, unreadable) == commands.EXIT_INPUT
+    monkeypatch.setattr(process, "_interrupted", True)
+    assert commands.run_guarded(args, unreadable) == commands.EXIT_INTERRUPTED
+    assert capsys.readouterr().err.splitlines()[-1] == "reportgen: interrupted"
