@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from reportgen.load.keras.base import unwrap
+from reportgen.load.keras import seeds
 from reportgen.load.keras.gradients import _placed_layers
 from reportgen.load.keras.runtime import import_keras
 
@@ -52,16 +53,16 @@ def randomised_cascade(model, stages: Sequence[int] | None = None,
     by their own initialisers and the others hold the original weights.
 
     `stages` are the counts k, increasing; by default the top layer, the top third, two
-    thirds and all (default_stages). Each clone is made after
-    keras.utils.set_random_seed(seed), so a layer gets the same random weights at every
-    stage and in every run; that call also reseeds Python's, numpy's global and
-    TensorFlow's generators. The model given is only read (get_weights)."""
+    thirds and all (default_stages). Each layer of a clone has its seeds fixed from `seed`
+    and its name (seeds.seeded_clone), so a layer gets the same random weights at every
+    stage and in every run, whatever other threads draw meanwhile. The model given is only
+    read (get_weights)."""
     keras = import_keras()
     model = unwrap(model)
     leaves = _weighted_leaves(model)
     for k in checked_stages(stages, len(leaves)):
-        keras.utils.set_random_seed(seed)
-        clone = keras.models.clone_model(model)
+        clone = keras.models.clone_model(
+            model, clone_function=lambda layer: seeds.seeded_clone(layer, seed))
         copies = _weighted_leaves(clone)
         if [p.path for p in copies] != [p.path for p in leaves]:
             raise ValueError("the clone's weighted layers do not match the model's")

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 
+from reportgen.load.keras import seeds
 from reportgen.load.keras.base import walk
 from reportgen.load.keras.runtime import import_keras
 from reportgen.load.keras.snapshot import VariableArray
@@ -29,7 +30,7 @@ class FreshWeights:
     """
 
     def __init__(self, model, corner: int = 64):
-        # The seed is global: two threads rebuilding layers at once would mix their draws.
+        # One rebuild or draw at a time, even from threads: one extra layer in memory at most.
         self.lock = threading.Lock()
         self.corner = corner
         self.kept: dict[str, list[VariableArray]] = {}
@@ -108,11 +109,9 @@ class FreshWeights:
 
     def _rebuilt(self, layer, seed: int):
         """The layer built again from its config under a seed; None when it cannot be."""
-        keras = import_keras()
         try:
             with self.lock:
-                keras.utils.set_random_seed(seed)
-                fresh = type(layer).from_config(layer.get_config())
+                fresh = seeds.seeded_clone(layer, seed)
                 if not fresh.built:
                     fresh.build(layer.input.shape)
                 return fresh
