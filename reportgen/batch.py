@@ -33,7 +33,7 @@ from reportgen.load.sample_index import index_sample
 from reportgen.load.batch_files import find_models, report_names
 from reportgen.load.model_file import check_model_file, file_sha256
 from reportgen.load.weights_file import open_weights
-from reportgen.pipeline.request import generation_time
+from reportgen.pipeline.request import card_path, generation_time
 from reportgen.progress import Progress
 from reportgen.page.index_view import write_index
 from reportgen.page.write import check_writable
@@ -163,7 +163,8 @@ def plan(models: list[Path], names: list[str], report_dir: Path, args: argparse.
     for model, name in zip(models, names):
         html = report_dir / f"{name}.html"
         if args.resume and before.get(str(model)) == wanted and \
-                up_to_date(model, html, settings(vars(args))):
+                up_to_date(model, html, settings(vars(args))) and \
+                (not args.card or card_path(html).is_file()):
             reused[model] = Outcome(str(model), name, "reused", "", None,
                                     relative(html, args.output))
         else:

@@ -209,8 +209,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("jobs", ("--jobs",), N_("worker processes (default: the number of cores)"),
            frozenset((BATCH,)), positive, metavar="N"),
     Option("resume", ("--resume",),
-           N_("skip a model whose report exists for the same file contents (SHA-256) and "
-              "settings"), frozenset((BATCH,)), action="store_true", default=False),
+           N_("skip a model whose report (and, with --card, its card) exists for the same "
+              "file contents (SHA-256) and settings"), frozenset((BATCH,)), action="store_true", default=False),
     Option("scheduler", ("--scheduler",),
            N_("make the reports on the Dask cluster whose scheduler is at ADDRESS "
               "(tcp://host:8786) instead of local processes; needs pip install "

@@ -201,6 +201,16 @@ def test_resume_keeps_the_reports_of_unchanged_models_and_redoes_a_changed_one(t
     assert main([str(folder), "-o", str(out), "--resume", "-q", "--lang", "ko"]) == 0
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert [row["status"] for row in index["models"]] == ["reused", "reused"]
+    # --card asks for a file the reports lack: they are made again, with their cards.
+    assert main([str(folder), "-o", str(out), "--resume", "-q", "--lang", "ko",
+                 "--card"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in index["models"]] == ["report", "report"]
+    assert all(path.with_suffix(".card.md").is_file() for path in reports.values())
+    assert main([str(folder), "-o", str(out), "--resume", "-q", "--lang", "ko",
+                 "--card"]) == 0
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in index["models"]] == ["reused", "reused"]
     # Without -q: one line per model, with the count, and an estimate for the rest.
     lines = [line for line in capfd.readouterr().err.splitlines()
              if re.search(r"\[\d+/\d+\]", line)]
