@@ -107,6 +107,28 @@ def test_a_report_with_data_measures_variants_and_its_card_parses_on_the_hub(tmp
 
 
 @pytest.mark.slow
+def test_a_korean_card_says_its_readiness_in_korean_and_the_sidecar_in_english(tmp_path):
+    small_cnn().save(tmp_path / "m.keras")
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "x.npy", rng.uniform(0, 1, (30, 8, 8, 1)).astype(np.float32))
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, 30))
+    out = tmp_path / "r.html"
+    assert main([str(tmp_path / "m.keras"), "-q", "-o", str(out), "--card", "--lang", "ko",
+                 "--data", str(tmp_path / "x.npy"), "--data-labels", str(tmp_path / "y.npy")]) == 0
+    readiness = json.loads(out.with_suffix(".json").read_text("utf-8"))["card"]["readiness"]
+    assert readiness[0].startswith("2 weight tensors audited for int8; 0 need per-channel")
+    assert any(line.startswith("int8 weights, per channel: accuracy ") for line in readiness)
+    card = (tmp_path / "r.card.md").read_text("utf-8")
+    section = card.split("## ")[[h.split("\n")[0] for h in card.split("## ")].index(
+        "양자화 준비 상태")]
+    lines = [line for line in section.splitlines() if line.startswith("- ")]
+    assert len(lines) == len(readiness)
+    assert lines[0].startswith("- int8로 점검한 가중치 텐서 2개 중 0개는")
+    assert any(line.startswith("- int8 가중치, 채널별: 정확도 ") for line in lines)
+    assert not any("accuracy" in line or "agree" in line for line in lines)
+
+
+@pytest.mark.slow
 def test_the_books_int8_accuracy_on_the_test_set_is_within_a_point_of_float(tmp_path):
     from conftest import BOOK
 

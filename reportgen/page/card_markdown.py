@@ -35,7 +35,8 @@ def card_markdown(card, to_fill, lang: str | None = None) -> str:
     lines += _section(tr(N_("Architecture")), [md_text(card.architecture)])
     lines += _section(tr(N_("Evaluation")), _evaluation(card.evaluation, tr))
     lines += _section(tr(N_("Quantisation readiness")),
-                      [f"- {md_text(line)}" for line in card.readiness]
+                      [f"- {md_text(line if lang == 'en' else localised(line))}"
+                       for line in card.readiness]
                       or [tr(N_("Not audited (no weights were read)."))])
     lines += _section(tr(N_("Limitations found by the audit")),
                       [f"- {_limitation(layer, message, lang)}"

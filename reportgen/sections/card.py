@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from reportgen.analyse.alert import NOTE
-from reportgen.i18n import N_
+from reportgen.i18n import N_, Message, msg, nmsg
 from reportgen.load.snapshot import all_layers
 from reportgen.page.card_markdown import card_markdown
 from reportgen.sections.base import Evidence, Page, Section
@@ -37,7 +37,7 @@ class CardFacts:
     identity: tuple[tuple[str, str], ...]
     architecture: str
     evaluation: dict | None
-    readiness: tuple[str, ...]
+    readiness: tuple[Message, ...]  # English in the JSON
     limitations: tuple[tuple[str, str], ...]  # (layer, Message): English in the JSON
     image_input: bool
 
@@ -84,20 +84,26 @@ def _evaluation(evidence: Evidence) -> dict | None:
                         for c in evaluation.classes]}
 
 
-def _readiness(evidence: Evidence) -> tuple[str, ...]:
-    """int8 readiness in sentences: the SQNRs, and the measured accuracies."""
+def _readiness(evidence: Evidence) -> tuple[Message, ...]:
+    """int8 readiness in sentences (Messages: English in the JSON, the card's language in
+    the card): the SQNRs, and the measured accuracies."""
     lines = []
     quant = evidence.facts.get("quantisation")
     if quant is not None:
         kinds = Counter(a.kind for a in evidence.alerts if a.kind.startswith("int8"))
-        lines.append(f"{len(quant.tensors)} weight tensors audited for int8; "
-                     f"{kinds.get('int8_per_tensor', 0)} need per-channel scales, "
-                     f"{kinds.get('int8_poor', 0)} lose too much even per channel.")
+        lines.append(nmsg("{n} weight tensor audited for int8; {per_channel} need per-channel "
+                          "scales, {poor} lose too much even per channel.",
+                          "{n} weight tensors audited for int8; {per_channel} need "
+                          "per-channel scales, {poor} lose too much even per channel.",
+                          len(quant.tensors), per_channel=kinds.get("int8_per_tensor", 0),
+                          poor=kinds.get("int8_poor", 0)))
     shipping = evidence.facts.get("shipping")
     for v in (shipping.quantised if shipping is not None else ()):
-        lines.append(f"{v.label}: accuracy {v.accuracy.value:.4f} "
-                     f"({v.accuracy.low:.4f}–{v.accuracy.high:.4f}), "
-                     f"{v.agreement:.1%} agree with float ({v.path}).")
+        lines.append(msg("{variant}: accuracy {value} ({low}–{high}), {agreement} agree with "
+                         "float ({path}).", variant=msg(v.label),
+                         value=f"{v.accuracy.value:.4f}", low=f"{v.accuracy.low:.4f}",
+                         high=f"{v.accuracy.high:.4f}", agreement=f"{v.agreement:.1%}",
+                         path=msg(v.path)))
     return tuple(lines)
 
 
