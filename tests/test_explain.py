@@ -107,3 +107,23 @@ def test_a_planted_trigger_token_gets_the_largest_attribution_and_its_word(tmp_p
         top = int(np.argmax(np.abs(item["attributions"])))
         assert row[top] == 7
     assert ">TRIGGER</span>" in page
+
+
+def test_the_sanity_marks_only_the_map_it_checked():
+    # The check runs IG from black: its verdict once marked the sample-mean map too.
+    from types import SimpleNamespace
+
+    from reportgen.sections.attribution.attribution_run import (AttributedInput,
+                                                                 AttributionFacts, MethodCheck)
+    from reportgen.sections.attribution.attribution_view import attribution_view
+
+    methods = ("IG (black)", "IG (sample mean)", "SmoothGrad")
+    checks = (MethodCheck("IG", (("all 3", 0.8),), 0.8, True),
+              MethodCheck("SmoothGrad", (("all 3", 0.1),), 0.1, False))
+    facts = AttributionFacts((AttributedInput("a", 1, "cat", (32, 64), (0.01, 0.02)),),
+                             ("black", "sample mean"), methods, checks, 3, 1, 25, 256, "p")
+    drawn = [SimpleNamespace(plain="input", overlays=("m1", "m2", "m3"))]
+    view = attribution_view(facts, drawn, [])
+    assert [(m["method"], m["warn"]) for m in view["inputs"][0]["maps"]] == [
+        ("IG (black)", True), ("IG (sample mean)", False), ("SmoothGrad", False)]
+    assert [c["method"] for c in view["checks"]] == ["IG (black)", "SmoothGrad"]

@@ -108,7 +108,7 @@ def _attributed(model, evidence: Evidence, items) -> AttributionRun:
     baselines = _baselines(evidence.outputs.sample)
     ig = {name: attribution.integrated_gradients(model, batch, tops, base, max_steps)
           for name, base in baselines.items()}
-    maps = {f"IG ({name})": np.stack([unit_map(a) for a in result.attributions])
+    maps = {ig_map_name(name): np.stack([unit_map(a) for a in result.attributions])
             for name, result in ig.items()}
     maps["SmoothGrad"] = np.stack([unit_map(a) for a in attribution.smoothgrad(
         model, batch, tops, n=n_noisy, absolute=True)])
@@ -122,6 +122,11 @@ def _attributed(model, evidence: Evidence, items) -> AttributionRun:
     facts = AttributionFacts(inputs, tuple(baselines), tuple(maps), checks, n_weighted,
                              n_checked, n_noisy, max_steps, ig["black"].score)
     return AttributionRun(facts, tuple(item.image for item in items), maps)
+
+
+def ig_map_name(baseline: str) -> str:
+    """The name of IG's map from `baseline` ("black", "sample mean")."""
+    return f"IG ({baseline})"
 
 
 def _baselines(sample) -> dict:

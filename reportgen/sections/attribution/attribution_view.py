@@ -7,15 +7,33 @@ from dataclasses import asdict
 
 from reportgen.analyse.attribution_maps import SURVIVES_SPEARMAN
 from reportgen.i18n import _, ngettext
+from reportgen.sections.attribution.attribution_run import ig_map_name
 
 
 def _rho(value: float) -> str:
     return f"{value:.2f}" if math.isfinite(value) else "—"
 
 
+# The sanity check runs IG from its black baseline: its verdict is that map's alone (the
+# sample-mean map, drawn beside it, is not checked and gets no mark from it).
+CHECKED_MAP = {"IG": ig_map_name("black")}
+
+
+def checked_map(method: str) -> str:
+    """The map (as the section names its maps) a check's method was run on."""
+    return CHECKED_MAP.get(method, method)
+
+
+def shown(method: str) -> str:
+    """A map's name on the page: IG's baseline in the run's language."""
+    if method.startswith("IG (") and method.endswith(")"):
+        return f"IG ({_(method[4:-1])})"
+    return method
+
+
 def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
     """The lede, each input's maps, and the sanity table."""
-    surviving = {check.method for check in facts.checks if check.survives}
+    surviving = {checked_map(check.method) for check in facts.checks if check.survives}
     return {
         "lede": _("Integrated Gradients (IG) adds up the gradient of {score} along a straight "
                   "path from a baseline ({baselines}) to the input, in up to {steps} steps "
@@ -28,8 +46,8 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
         "inputs": [{"title": f"{item.name} → {item.label or item.top}",
                     "id": f"attribution-{k}",
                     "plain": pics.plain,
-                    "maps": [{"method": method, "picture": pic,
-                              "warn": method.split(" ")[0] in surviving}
+                    "maps": [{"method": shown(method), "picture": pic,
+                              "warn": method in surviving}
                              for method, pic in zip(facts.methods, pics.overlays)],
                     "ig": "; ".join(_("IG ({baseline}): {steps} steps, completeness error "
                                       "{error}").format(
@@ -46,7 +64,7 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
             "correlation. Above {limit:g} with every layer random, a method's maps show the "
             "input more than the model.", facts.n_checked).format(
             n=facts.n_checked, layers=facts.n_weighted, limit=SURVIVES_SPEARMAN),
-        "checks": [{"method": check.method,
+        "checks": [{"method": shown(checked_map(check.method)),
                     "stages": [_rho(median) for _label, median in check.stages],
                     "survives": bool(check.survives)} for check in facts.checks],
         "stage_labels": _stage_headers(facts),
