@@ -152,7 +152,8 @@ def data_samples(index: SampleIndex, snapshot: ModelSnapshot
     if len(snapshot.inputs) != 1:
         raise ReportInputError(msg("--data needs a model with one input; this one has {n}",
                                    n=len(snapshot.inputs)))
-    sample = bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes)
+    sample = bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes,
+                  token_limit=snapshot.inputs[0].token_limit)
     # Evenly spaced through the sample: samples are often stored class by class.
     chosen = np.unique(np.linspace(0, sample.n_images - 1,
                                    min(sample.n_images, COMPARE_DATA_IMAGES)).astype(np.int64))

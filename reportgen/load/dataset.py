@@ -17,7 +17,7 @@ import numpy as np
 from reportgen.errors import ReportInputError, one_line
 from reportgen.i18n import msg, nmsg
 from reportgen.load.guards import require_regular_file
-from reportgen.load.inputs import MAX_IMAGE_PIXELS, conform, read_image, scaled
+from reportgen.load.inputs import MAX_IMAGE_PIXELS, conform, read_image, scaled, token_ids
 from reportgen.load.sample_index import SampleIndex, Skipped, index_sample
 
 __all__ = ["DEFAULT_BATCH", "MAX_IMAGE_PIXELS", "LabelledSample", "bind", "read_sample"]
@@ -41,6 +41,7 @@ class LabelledSample:
     batch_size: int
     read_image: Callable[[int], np.ndarray]
     skipped: tuple[Skipped, ...] = ()
+    token_limit: int | None = None  # a model that reads token ids: they are not scaled
 
     @property
     def n_images(self) -> int:
@@ -53,7 +54,12 @@ class LabelledSample:
             yield start, self.conformed(range(start, min(start + self.batch_size, self.n_images)))
 
     def conformed(self, indices: Iterable[int]) -> np.ndarray:
-        """The images at these indices, scaled and conformed like --input files, stacked."""
+        """The images at these indices, scaled and conformed like --input files, stacked;
+        for a model that reads token ids, the ids as they are (checked like --input's: they
+        were once divided by 255 as if pixels, and a perfect text model scored 50 %)."""
+        if self.token_limit is not None:
+            return np.stack([token_ids(np.asarray(self.read_image(i)), self.input_shape,
+                                       self.token_limit, self.sources[i]) for i in indices])
         images = [(i, conform(scaled(self.read_image(i), self.scale), self.input_shape,
                               self.sources[i])) for i in indices]
         for i, image in images:
@@ -80,9 +86,10 @@ def read_sample(data: Path, data_labels: Path | None, input_shape: tuple, n_clas
 
 
 def bind(index: SampleIndex, input_shape: tuple, n_classes: int, scale: str = "auto",
-         batch_size: int = DEFAULT_BATCH) -> LabelledSample:
+         batch_size: int = DEFAULT_BATCH, token_limit: int | None = None) -> LabelledSample:
     """An indexed sample read for a model: its classes checked against the model's, its
-    images conformed to the model's input."""
+    images conformed to the model's input (`token_limit`: the model reads token ids below
+    it, and the sample's rows are sequences of them)."""
     if index.npy_shape is None and not index.names_given and index.class_names and \
             len(index.class_names) != n_classes:
         # Sorted names stand for class indices only when every class is named.
@@ -94,13 +101,16 @@ def bind(index: SampleIndex, input_shape: tuple, n_classes: int, scale: str = "a
                                     n_classes=n_classes))
     _check_labels(index.labels, n_classes, index.labels_path or index.path)
     return LabelledSample(
-        description=_description(index), labels=index.labels, class_names=index.class_names,
-        sources=index.sources, input_shape=input_shape, scale=scale, batch_size=batch_size,
-        read_image=_reader(index), skipped=index.skipped)
+        description=_description(index, token_limit is not None), labels=index.labels,
+        class_names=index.class_names, sources=index.sources, input_shape=input_shape,
+        scale=scale, batch_size=batch_size, read_image=_reader(index), skipped=index.skipped,
+        token_limit=token_limit)
 
 
-def _description(index: SampleIndex) -> str:
+def _description(index: SampleIndex, sequences: bool = False) -> str:
     """What the sample is, in a few words."""
+    if sequences:
+        return msg("{name}: {n:,} sequences", name=index.path.name, n=index.n_images)
     if index.npy_shape is not None:
         return msg("{name}: {n:,} images", name=index.path.name, n=index.n_images)
     return nmsg("{name}: {n_images:,} images in {n} class",

@@ -61,7 +61,8 @@ def labelled_sample_of(snapshot: ModelSnapshot, request: ReportRequest, index):
                                    "(this one has {n})", path=str(request.data_path),
                                    n=len(snapshot.inputs)))
     return bind(index, snapshot.inputs[0].shape or (), snapshot.n_classes, request.input_scale,
-                batch_size_for(layer.output_shape for layer in snapshot.layers))
+                batch_size_for(layer.output_shape for layer in snapshot.layers),
+                snapshot.inputs[0].token_limit)
 
 
 def prepare_sections(model, evidence: Evidence) -> None:

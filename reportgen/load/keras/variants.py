@@ -133,11 +133,10 @@ def tflite_int8_outputs(model, representative: np.ndarray,
         try:
             interpreter = lite.Interpreter(model_content=_converted(lite, unwrap(model),
                                                                     representative))
-        except Exception:  # the converter's failures are many and undocumented
-            return None
-        # The interpreter says which delegate it made, on stderr, at its first run.
-        return np.concatenate([_interpret(interpreter, np.asarray(b, np.float32))
-                               for b in batches()])
+            # The interpreter says which delegate it made, on stderr, at its first run.
+            return np.concatenate([_interpret(interpreter, b) for b in batches()])
+        except Exception:  # the converter's and interpreter's failures are many and
+            return None    # undocumented: the row is left out, the report goes on
 
 
 def _converted(lite, model, representative: np.ndarray) -> bytes:
@@ -153,6 +152,7 @@ def _interpret(interpreter, batch: np.ndarray) -> np.ndarray:
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     interpreter.resize_tensor_input(source["index"], batch.shape)
     interpreter.allocate_tensors()
-    interpreter.set_tensor(source["index"], batch)
+    # In the input's own type: token ids stay integers (a float batch was refused).
+    interpreter.set_tensor(source["index"], np.asarray(batch, source["dtype"]))
     interpreter.invoke()
     return np.asarray(interpreter.get_tensor(target["index"]), np.float32)
