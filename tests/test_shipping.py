@@ -42,6 +42,23 @@ def test_a_kernel_whose_values_defeat_int8_even_per_channel_is_poor():
     assert kinds_of(kernel, "Dense", "kernel") == ["int8_poor"]
 
 
+def test_an_int8_warning_whose_scheme_kept_the_predictions_is_a_note():
+    # Measured: the sample run with every tensor int8 per tensor agreed with float. The risk
+    # the SQNR shows did not reach the predictions; too few inputs, or less agreement, and
+    # it stays a warning. The per-channel measurement says nothing about per tensor.
+    audit = tensor_audit("dw", "depthwise_kernel", "DepthwiseConv2D", depthwise(50.0))
+
+    def rated(measured):
+        (alert,) = quant_alerts((audit,), (), measured)
+        return alert.severity, dict(alert.values).get("measured_agreement")
+    assert rated({"int8_tensor": (0.995, 400)}) == ("note", 0.995)
+    assert rated({"int8_tensor": (0.98, 400)}) == ("warning", None)
+    assert rated({"int8_tensor": (1.0, 60)}) == ("warning", None)
+    assert rated({"int8_channel": (1.0, 400)}) == ("warning", None)
+    (note,) = quant_alerts((audit,), (), {"int8_tensor": (0.995, 400)})
+    assert note.message.endswith("agrees with float on 99.5% of 400 inputs")
+
+
 def test_a_pruning_wrapper_is_held_to_its_schedule():
     claims = (PruningClaim("fc", 0.8, 0.12), PruningClaim("fc2", 0.8, 0.79))
     alerts = quant_alerts((), claims)

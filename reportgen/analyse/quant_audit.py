@@ -11,6 +11,11 @@ Rules (docs/alerts.md holds them with the measurements behind the thresholds):
   keeps 35 dB overall while its small channels keep 4-11 dB).
 - `int8_poor` (warning): even per-channel int8 stays below SQNR_WARN_DB: the kernel's values
   are spread too widely for 8 bits (outliers within channels); keep it in float16.
+- Either int8 warning is a note instead when the labelled sample was run with the scheme it
+  names (every tensor int8 per tensor, or per channel) and that model's top-1 agreed with the
+  float model's on at least MEASURED_AGREEMENT of at least MEASURED_MIN inputs: the risk the
+  SQNR shows did not reach the predictions (an embedding whose few deciding rows set the
+  range, say), and the note says what was measured.
 - `pruning_not_applied` (warning): a layer wrapped for pruning (tfmot's PruneLowMagnitude)
   whose kernel holds fewer zeros than its schedule's final sparsity, less PRUNING_SLACK: the
   file holds the weights before pruning (or pruning was never stripped and applied).
@@ -18,9 +23,10 @@ Rules (docs/alerts.md holds them with the measurements behind the thresholds):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from reportgen.analyse.alert import WARNING, Alert, AlertKind
+from reportgen.analyse.alert import NOTE, WARNING, Alert, AlertKind
 from reportgen.analyse.quantise import QuantFacts, SparsityFacts, quant_facts, sparsity_facts
 from reportgen.i18n import msg
 
@@ -32,6 +38,12 @@ SQNR_WARN_DB = 25.0
 # 24-39 dB; the planted depthwise outlier: ratio about 40, small channels 4-11 dB.
 RANGE_RATIO_WARN = 10.0
 CHANNEL_WARN_DB = 15.0
+# A measured int8 model that agrees with float this often, over this many inputs, shows that
+# the SQNR's risk did not reach the predictions (the shipping section measures it).
+MEASURED_AGREEMENT = 0.99
+MEASURED_MIN = 100
+# The variant (shipping section's key) that measures each warning's scheme.
+MEASURED_BY = {"int8_per_tensor": "int8_tensor", "int8_poor": "int8_channel"}
 PRUNING_SLACK = 0.05
 PRUNE_WRAPPERS = frozenset({"PruneLowMagnitude"})
 
@@ -62,12 +74,16 @@ class PruningClaim:
 QUANT_KINDS = (
     AlertKind("int8_per_tensor", msg("int8 needs per-channel scales"),
               msg("a channel's range {ratio:g}× the median's, leaving a channel below {low:g} dB "
-                  "per tensor, while per-channel int8 reaches {db:g} dB",
-                  ratio=RANGE_RATIO_WARN, low=CHANNEL_WARN_DB, db=SQNR_WARN_DB),
+                  "per tensor, while per-channel int8 reaches {db:g} dB; a note when the "
+                  "sample run with int8 per tensor agrees with float on {agree:.0%} of {n} "
+                  "inputs or more", ratio=RANGE_RATIO_WARN, low=CHANNEL_WARN_DB,
+                  db=SQNR_WARN_DB, agree=MEASURED_AGREEMENT, n=MEASURED_MIN),
               msg("One output channel's range sets the scale of the whole tensor, so the other "
                   "channels keep only a few int8 levels; per-channel quantisation fixes it.")),
     AlertKind("int8_poor", msg("int8 loses this kernel"),
-              msg("per-channel int8 SQNR below {db:g} dB", db=SQNR_WARN_DB),
+              msg("per-channel int8 SQNR below {db:g} dB; a note when the sample run with int8 "
+                  "per channel agrees with float on {agree:.0%} of {n} inputs or more",
+                  db=SQNR_WARN_DB, agree=MEASURED_AGREEMENT, n=MEASURED_MIN),
               msg("Even with a scale per output channel, outliers within channels leave the "
                   "other weights a few int8 levels; keep this layer in float16.")),
     AlertKind("pruning_not_applied", msg("Pruning not applied"),
@@ -125,9 +141,29 @@ def _claim(config: dict) -> list[tuple[str, float]]:
     return [(str(name), float(target))] if isinstance(target, (int, float)) and name else []
 
 
-def quant_alerts(tensors: tuple[TensorAudit, ...],
-                 claims: tuple[PruningClaim, ...]) -> list[Alert]:
-    """The audit's alerts (the rules in the module's docstring)."""
+def quant_alerts(tensors: tuple[TensorAudit, ...], claims: tuple[PruningClaim, ...],
+                 measured: dict[str, tuple[float, int]] | None = None) -> list[Alert]:
+    """The audit's alerts (the rules in the module's docstring). `measured`: the shipping
+    section's variants that ran, by key, as (agreement with float, inputs)."""
+    return [_as_measured(alert, (measured or {}).get(MEASURED_BY.get(alert.kind, "")))
+            for alert in _sqnr_alerts(tensors)] + \
+        [_claim_alert(c) for c in claims if c.found < c.target - PRUNING_SLACK]
+
+
+def _as_measured(alert: Alert, measured: tuple[float, int] | None) -> Alert:
+    """A warning made a note where its scheme, measured, kept the predictions."""
+    if measured is None or measured[0] < MEASURED_AGREEMENT or measured[1] < MEASURED_MIN:
+        return alert
+    agreement, n = measured
+    return dataclasses.replace(alert, severity=NOTE, message=msg(
+        "{warning}; measured: the sample's int8 model agrees with float on {agreement:.1%} of "
+        "{n} inputs", warning=alert.message, agreement=agreement, n=n),
+        values=alert.values + (("measured_agreement", round(agreement, 4)),
+                               ("measured_inputs", n)))
+
+
+def _sqnr_alerts(tensors: tuple[TensorAudit, ...]) -> list[Alert]:
+    """int8_poor and int8_per_tensor, from each tensor's SQNRs."""
     found = []
     for t in tensors:
         q = t.quant
@@ -152,7 +188,7 @@ def quant_alerts(tensors: tuple[TensorAudit, ...],
                 values + (("worst_channel", q.worst_channel),
                           ("sqnr_worst_channel_db", round(q.sqnr_worst_channel_db, 2))),
                 CHANNEL_WARN_DB))
-    return found + [_claim_alert(c) for c in claims if c.found < c.target - PRUNING_SLACK]
+    return found
 
 
 def _one_channel_sets_range(q: QuantFacts) -> bool:

@@ -3,9 +3,11 @@ the run has what it needs for collects its facts, then raises its alerts from th
 order the sections read each other's facts; then each draws its pictures.
 
 The sections that need nothing from a model run (the layers and weights, the heavy part of
-a big model) can be built beforehand, beside the model run (`prebuild`): their facts, alerts
-and notes are kept apart and joined in at their turn, so that the report is the same as when
-everything is built in one go."""
+a big model) can be built beforehand, beside the model run (`prebuild`): their facts,
+pictures and notes are kept apart and joined in at their turn, and their alerts are raised
+at that turn, from the facts of every section before them and the model run's measurements
+(an int8 warning reads the accuracy measured after int8), so that the report is the same as
+when everything is built in one go."""
 
 from __future__ import annotations
 
@@ -20,10 +22,9 @@ from reportgen.sections.registry import ALERT_KINDS, SECTIONS, collection_order
 
 @dataclass
 class Built:
-    """Sections built ahead: their facts, alerts and pictures by section, and their notes."""
+    """Sections built ahead: their facts and pictures by section, and their notes."""
 
     facts: dict[str, Any] = field(default_factory=dict)
-    alerts: dict[str, tuple] = field(default_factory=dict)
     pictures: dict[str, Any] = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
@@ -35,10 +36,7 @@ def prebuild(evidence: Evidence, names: tuple[str, ...]) -> Built:
     built = Built()
     for section in collection_order():
         if section.name in names and section.runs_with(own.has):
-            before = len(own.alerts)
             built.facts[section.name] = own.facts[section.name] = section.collect(own)
-            own.alerts.extend(section.alerts(own.facts[section.name], own))
-            built.alerts[section.name] = tuple(own.alerts[before:])
     for section in SECTIONS:
         if section.name in built.facts:
             built.pictures[section.name] = section.pictures(built.facts[section.name], own)
@@ -57,11 +55,9 @@ def build_facts(evidence: Evidence, built: Built | None = None) -> ReportFacts:
             built.notes = []
         if not section.runs_with(evidence.has):
             continue
-        if section.name in built.facts:
-            evidence.facts[section.name] = built.facts[section.name]
-            evidence.alerts.extend(built.alerts[section.name])
-            continue
-        evidence.facts[section.name] = facts = section.collect(evidence)
+        facts = built.facts[section.name] if section.name in built.facts else \
+            section.collect(evidence)
+        evidence.facts[section.name] = facts
         evidence.alerts.extend(section.alerts(facts, evidence))
     return ReportFacts(
         mode=evidence.mode, model=evidence.model, sections=dict(evidence.facts),

@@ -90,7 +90,8 @@ def _readiness(evidence: Evidence) -> tuple[Message, ...]:
     lines = []
     quant = evidence.facts.get("quantisation")
     if quant is not None:
-        kinds = Counter(a.kind for a in evidence.alerts if a.kind.startswith("int8"))
+        kinds = Counter(a.kind for a in evidence.alerts
+                        if a.kind.startswith("int8") and a.severity != NOTE)
         lines.append(nmsg("{n} weight tensor audited for int8; {per_channel} need per-channel "
                           "scales, {poor} lose too much even per channel.",
                           "{n} weight tensors audited for int8; {per_channel} need "

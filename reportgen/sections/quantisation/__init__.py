@@ -57,8 +57,15 @@ def _audit(layer, weight, fold: Fold | None) -> TensorAudit | None:
                         folded(weight.values, layer.class_name, weight.name, fold), fold.norm)
 
 
-def alerts(facts: QuantisationFacts | None, _evidence: Evidence):
-    return quant_alerts(facts.tensors, facts.claims) if facts is not None else ()
+def alerts(facts: QuantisationFacts | None, evidence: Evidence):
+    """The audit's alerts, an int8 warning made a note where the shipping section's run of
+    that scheme on the labelled sample kept the predictions (quant_audit's rules)."""
+    if facts is None:
+        return ()
+    shipping = evidence.measured.get("shipping")
+    measured = {v.key: (v.agreement, v.accuracy.n)
+                for v in getattr(shipping, "quantised", ())}
+    return quant_alerts(facts.tensors, facts.claims, measured)
 
 
 def pictures(facts: QuantisationFacts | None, _evidence: Evidence):
