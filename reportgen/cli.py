@@ -18,7 +18,7 @@ from reportgen.progress import Progress
 
 # What --demo makes itself, so cannot be given with it (the model is the positional MODEL).
 DEMO_MAKES = ("model", "inputs", "labels", "data", "data_labels", "data_root", "architecture",
-              "trust_model", "weights_only")
+              "trust_model", "weights_only", "vocabulary", "see_also")
 # `reportgen compare A B`, `reportgen batch PATH...`: each its own module.
 SUBCOMMANDS = {"compare": "reportgen.compare", "batch": "reportgen.batch"}
 

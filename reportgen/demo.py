@@ -84,10 +84,44 @@ def run_demo(output: Path | None, options: Options, progress: Progress) -> tuple
     data_path, data_labels_path = folder / "demo-sample.npy", folder / "demo-sample-labels.npy"
     np.save(data_path, (held_out[..., 0] * 255).round().astype(np.uint8))
     np.save(data_labels_path, held_labels)
-    return api.write(model_path, output or folder / "demo-model.html",
-                     inputs=[str(path) for path in inputs], labels=labels_path, data=data_path,
-                     data_labels=data_labels_path, progress=progress,
-                     **{f.name: getattr(options, f.name) for f in fields(Options)})
+    html = output or folder / "demo-model.html"
+    drawing = {f.name: getattr(options, f.name) for f in fields(Options)}
+    # Each page links the other: the text model's shows the section an image model cannot.
+    text_html = folder / "demo-text-model.html"
+    write_text_report(folder, text_html, html, drawing, progress)
+    return api.write(model_path, html, inputs=[str(path) for path in inputs],
+                     labels=labels_path, data=data_path, data_labels=data_labels_path,
+                     progress=progress, see_also=[text_html], **drawing)
+
+
+def write_text_report(folder: Path, html: Path, image_html: Path, drawing: dict,
+                      progress: Progress) -> None:
+    """Train the demo's text model and write its report: three held-out sentences drawn,
+    their tokens shown as words, and a labelled sample of held-out sentences for the data
+    sections."""
+    from reportgen import api
+    from reportgen.demo_text import (TEXT_CLASSES, TEXT_SAMPLE, TEXT_SEED, VOCABULARY,
+                                     sentences, train_text_model)
+
+    progress.step(_("training a small text model on generated sentences (for the section "
+                    "on which words decided)"))
+    tokens, labels = sentences()
+    model_path = folder / "demo-text-model.keras"
+    accuracy = train_text_model(tokens, labels, model_path)
+    progress.step(_("trained: accuracy {accuracy:.3f} on held-out sentences; saved {path}")
+                  .format(accuracy=accuracy, path=model_path))
+    vocabulary, classes = folder / "demo-vocabulary.txt", folder / "demo-text-labels.txt"
+    vocabulary.write_text("\n".join(VOCABULARY) + "\n", encoding="utf-8")
+    classes.write_text("\n".join(TEXT_CLASSES) + "\n", encoding="utf-8")
+    drawn = folder / "demo-sentences.npy"
+    np.save(drawn, sentences(3, seed=TEXT_SEED + 1)[0])
+    data, data_labels = folder / "demo-text-sample.npy", folder / "demo-text-sample-labels.npy"
+    held_out, held_labels = sentences(TEXT_SAMPLE, seed=TEXT_SEED + 2)
+    np.save(data, held_out)
+    np.save(data_labels, held_labels)
+    api.write(model_path, html, inputs=[str(drawn)], labels=classes, vocabulary=vocabulary,
+              data=data, data_labels=data_labels, progress=progress, see_also=[image_html],
+              **drawing)
 
 
 def sample_pictures(images: np.ndarray, labels: np.ndarray, folder: Path) -> list[Path]:

@@ -189,6 +189,11 @@ OPTIONS: tuple[Option, ...] = (
            N_("also write a model card, OUT.card.md (Markdown with the YAML front matter the "
               "Hugging Face Hub reads), filled from the audit"),
            DRAWING, action="store_true", default=False, api="card"),
+    Option("see_also", ("--see-also",),
+           N_("link another report (its HTML file) from this report's header, as a path "
+              "relative to this report (repeatable; the file may be written later)"),
+           frozenset((REPORT,)), action="append", default=(), metavar="REPORT",
+           api="see_also"),
     Option("architecture", ("--architecture",),
            N_("take the architecture from FILE (a .keras, an .h5 with a model config, or a "
               "model.to_json() file) and the weights from MODEL (a save_weights file, say); "

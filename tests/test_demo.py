@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from conftest import run_cli
 from reportgen.demo import CLASSES, shapes_dataset
+from reportgen.demo_text import DECIDING, VOCABULARY
+from reportgen.sections.registry import SECTIONS
 
 
 def test_generated_shapes_are_deterministic_and_balanced():
@@ -40,3 +43,16 @@ def test_demo_trains_visibly_and_writes_its_report(tmp_path):
     html = (out / "demo-model.html").read_text(encoding="utf-8")
     for section in ("overview", "architecture", "evaluation", "responses", "activations"):
         assert f'id="{section}"' in html
+    # The text model's page shows what an image model cannot (which words decided); each
+    # page links the other, and between them every section is shown (but the chapter, for
+    # --style book, and the notes, for a run that has some).
+    text = (out / "demo-text-model.html").read_text(encoding="utf-8")
+    assert 'href="demo-text-model.html"' in html and 'href="demo-model.html"' in text
+    shown = set(re.findall(r'<section[^>]* id="([^"]+)"', html + text))
+    assert {section.name for section in SECTIONS} - shown == {"chapter", "notes"}
+    words = json.loads((out / "demo-text-model.json").read_text(encoding="utf-8"))
+    deciding = {word for group in DECIDING.values() for word in group}
+    for item in words["sequence_attribution"]["inputs"]:
+        top = int(np.argmax(np.abs(item["attributions"])))
+        assert item["tokens"] and VOCABULARY[item["values"][top]] in deciding, item
+    assert words["evaluation"]["accuracy"]["value"] > 0.9

@@ -58,8 +58,10 @@ def checks(facts: ReportFacts, has: frozenset[str]) -> tuple:
         facts.section(declared[kind.name]))) for kind in ALERT_KINDS)
 
 
-def report_view(facts: ReportFacts, page: Page, has: frozenset[str]) -> dict:
-    """Everything report.html.j2 shows: the page's own words and each section's view."""
+def report_view(facts: ReportFacts, page: Page, has: frozenset[str],
+                see_also: tuple[dict, ...] = ()) -> dict:
+    """Everything report.html.j2 shows: the page's own words, each section's view, and the
+    header's links to other reports (`see_also`: text and href each)."""
     sections, toc = [], []
     for section in SECTIONS:
         if not section.runs_with(has):
@@ -74,7 +76,7 @@ def report_view(facts: ReportFacts, page: Page, has: frozenset[str]) -> dict:
     return {"title": f"reportgen: {facts.model.file_name}", "model_name": facts.model.file_name,
             "mode": _(MODE_NAMES.get(facts.mode, facts.mode)), "html_lang": html_lang(),
             "banner": banner(facts), "sections": sections, "toc": toc,
-            "generator": f"reportgen {facts.model.reportgen_version}"}
+            "generator": f"reportgen {facts.model.reportgen_version}", "see_also": see_also}
 
 
 def banner(facts: ReportFacts) -> dict | None:

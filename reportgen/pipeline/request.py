@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import quote
 
 from reportgen.errors import ReportInputError
 from reportgen.i18n import msg
@@ -97,6 +98,15 @@ class Given:
     labels: tuple[str, ...] = ()
     sample: SampleIndex | None = None
     vocabulary: tuple[str, ...] = ()  # --vocabulary: token k's text is line k
+
+
+def see_also_links(reports, output: Path) -> tuple[dict, ...]:
+    """--see-also's reports as the page's header links: each file's name, and its path
+    relative to the report's folder as a URL."""
+    folder = output.resolve().parent
+    return tuple({"text": Path(report).name,
+                  "href": quote(Path(os.path.relpath(Path(report).resolve(), folder))
+                                .as_posix())} for report in reports or ())
 
 
 def card_path(output: Path) -> Path:

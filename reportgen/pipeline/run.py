@@ -17,7 +17,7 @@ from reportgen.pipeline.build import Built, build_facts, draw_pictures
 from reportgen.pipeline.modes import file_evidence, full_evidence, memory_weights_evidence
 from reportgen.pipeline.output import Output
 from reportgen.pipeline.page import page_context, render, report_view, sidecar_text
-from reportgen.pipeline.request import Given, ReportRequest
+from reportgen.pipeline.request import Given, ReportRequest, see_also_links
 from reportgen.page.card_markdown import card_markdown
 from reportgen.sections.base import MODEL, Evidence
 from reportgen.sections.card import TO_FILL
@@ -54,13 +54,14 @@ def build_report(request: ReportRequest, progress: Progress, model=None,
     with one_blas_thread():
         given = request.read_given()
         with gathered(request, given, progress, model, initial) as (evidence, built):
-            return rendered(evidence, built, request.settings, progress)
+            return rendered(evidence, built, request.settings, progress,
+                            see_also_links(request.value("see_also"), request.output))
 
 
 def rendered(evidence: Evidence, built: Built | None, settings: dict,
-             progress: Progress | None = None) -> Rendered:
-    """The report the evidence makes: every section's facts and pictures, the page and the
-    JSON."""
+             progress: Progress | None = None, links: tuple[dict, ...] = ()) -> Rendered:
+    """The report the evidence makes: every section's facts and pictures, the page (with
+    `links` to other reports in its header) and the JSON."""
     progress = progress or Progress(quiet=True)
     progress.step(_("computing statistics"))
     facts = build_facts(evidence, built)
@@ -69,7 +70,7 @@ def rendered(evidence: Evidence, built: Built | None, settings: dict,
     pictures = draw_pictures(evidence, built)
     progress.step(_("rendering the page"))
     page = page_context(facts, pictures, evidence.has)
-    html = render(report_view(facts, page, evidence.has))
+    html = render(report_view(facts, page, evidence.has, links))
     card = facts.section("card")
     return Rendered(html, sidecar_text(facts, evidence, settings, pictures), facts,
                     card_markdown(card, TO_FILL) if card is not None else "")

@@ -155,6 +155,7 @@ def sidecar(facts: SequenceFacts | None, _evidence: Evidence) -> dict:
         "score": facts.score, "baseline": "token 0 / zeros",
         "inputs": [{"input": i.name, "class_index": i.top, "tokens": i.tokens,
                     "steps": i.steps, "completeness_error": i.error,
+                    "values": [int(v) if i.tokens else round(v, 6) for v in i.values],
                     "attributions": [round(a, 6) for a in i.attributions]}
                    for i in facts.inputs]}}
 
