@@ -285,3 +285,17 @@ def test_an_error_after_ctrl_c_is_the_interrupt(monkeypatch, capsys):
     monkeypatch.setattr(process, "_interrupted", True)
     assert commands.run_guarded(args, unreadable) == commands.EXIT_INTERRUPTED
     assert capsys.readouterr().err.splitlines()[-1] == "reportgen: interrupted"
+
+
+def test_see_also_links_another_report_relative_to_this_one(tmp_path, tiny_files):
+    from reportgen.pipeline.request import see_also_links
+
+    out = tmp_path / "audits" / "v2" / "r.html"
+    other = tmp_path / "audits" / "v1 & old" / "<r>.html"
+    assert see_also_links([other], out) == (
+        {"text": "<r>.html", "href": "../v1%20%26%20old/%3Cr%3E.html"},)
+    assert main([str(tiny_files["keras"]), "-q", "-o", str(out), "--see-also", str(other)]) == 0
+    page = out.read_text("utf-8")
+    assert '<p class="see-also">See also: <a href="../v1%20%26%20old/%3Cr%3E.html">' \
+           '&lt;r&gt;.html</a></p>' in page
+    assert "see_also" not in json.loads(out.with_suffix(".json").read_text("utf-8"))["settings"]
