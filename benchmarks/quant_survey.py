@@ -49,7 +49,7 @@ def survey(name: str, model) -> None:
 
 
 def depthwise_cnn(keras, x: np.ndarray, y: np.ndarray):
-    """Conv, BN, depthwise, BN, pointwise, separable: trained on x[:8000]."""
+    """Conv, BN, depthwise, BN, pointwise, separable, dense: trained on x[:8000]."""
     keras.utils.set_random_seed(0)
     layers = keras.layers
     model = keras.Sequential([
@@ -57,9 +57,9 @@ def depthwise_cnn(keras, x: np.ndarray, y: np.ndarray):
         layers.BatchNormalization(), layers.ReLU(), layers.DepthwiseConv2D(3, padding="same"),
         layers.BatchNormalization(), layers.ReLU(), layers.Conv2D(32, 1, activation="relu"),
         layers.MaxPooling2D(), layers.SeparableConv2D(32, 3, padding="same", activation="relu"),
-        layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])
+        layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:8000], y[:8000], epochs=15, batch_size=64, verbose=0)
+    model.fit(x[:8000], y[:8000], epochs=12, batch_size=64, verbose=0)
     print(f"depthwise CNN: accuracy {model.evaluate(x[8000:], y[8000:], verbose=0)[1]:.4f} "
           "on the test set's last 2,000 images")
     return model
