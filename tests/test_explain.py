@@ -99,14 +99,17 @@ def test_a_planted_trigger_token_gets_the_largest_attribution_and_its_word(tmp_p
     words = ["<pad>"] + [f"w{k}" for k in range(1, 30)]
     words[7] = "TRIGGER"
     (tmp_path / "vocab.txt").write_text("\n".join(words), encoding="utf-8")
+    (tmp_path / "classes.txt").write_text("plain\nhas the trigger\n", encoding="utf-8")
     sidecar, page, _ = report(tmp_path, model, "--input", str(tmp_path / "tokens.npy"),
-                              "--vocabulary", str(tmp_path / "vocab.txt"))
+                              "--vocabulary", str(tmp_path / "vocab.txt"),
+                              "--labels", str(tmp_path / "classes.txt"))
     found = sidecar["sequence_attribution"]["inputs"]
     for row, item in zip(trigger_rows, found):
         assert item["class_index"] == 1
         top = int(np.argmax(np.abs(item["attributions"])))
         assert row[top] == 7
     assert ">TRIGGER</span>" in page
+    assert "tokens.npy → has the trigger</h3>" in page  # the class by its name
 
 
 def test_the_sanity_marks_only_the_map_it_checked():

@@ -34,6 +34,14 @@ def test_one_outlier_channel_needs_per_channel_scales_and_nothing_more():
     assert kinds_of(depthwise(1.0)) == []
 
 
+def test_an_embedding_row_that_sets_the_range_is_named_by_its_token():
+    table = np.random.default_rng(5).normal(0, 0.1, (30, 8)).astype(np.float32)
+    table[5] *= 50.0
+    (alert,) = quant_alerts((tensor_audit("embed", "embeddings", "Embedding", table),), ())
+    assert alert.kind == "int8_per_tensor" and dict(alert.values)["range_channel"] == 5
+    assert alert.message.startswith("embeddings: the row of token 5 spans ")
+
+
 def test_a_kernel_whose_values_defeat_int8_even_per_channel_is_poor():
     # Per channel one weight of 1 and 4,095 within half an int8 step of 0 (1 / 254): they all
     # round to 0, losing 0.0218 of the channel's energy of 1.0218, an SQNR of 16.7 dB.

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from reportgen.analyse.alert import NOTE, WARNING, Alert, AlertKind
 from reportgen.analyse.quantise import QuantFacts, SparsityFacts, quant_facts, sparsity_facts
-from reportgen.i18n import msg
+from reportgen.i18n import N_, msg
 
 # Below this SQNR int8 weights lose accuracy measurably. Healthy trained kernels measured
 # 35-42 dB per tensor and 39-48 dB per channel (docs/alerts.md).
@@ -70,6 +70,14 @@ class PruningClaim:
     target: float
     found: float
 
+
+PER_TENSOR_CHANNELS = N_("{weight}: channel {channel_index} spans {ratio:.1f} times the median "
+                         "channel's range, so per-tensor int8 leaves channel {worst} "
+                         "{worst_db:.1f} dB; per channel: {channel:.1f} dB")
+# An embedding's channels are its rows, one per token.
+PER_TENSOR_ROWS = N_("{weight}: the row of token {channel_index} spans {ratio:.1f} times the "
+                     "median row's range, so per-tensor int8 leaves the row of token {worst} "
+                     "{worst_db:.1f} dB; per row: {channel:.1f} dB")
 
 QUANT_KINDS = (
     AlertKind("int8_per_tensor", msg("int8 needs per-channel scales"),
@@ -179,11 +187,10 @@ def _sqnr_alerts(tensors: tuple[TensorAudit, ...]) -> list[Alert]:
                 "(below {limit:g} dB)", weight=t.weight, channel=q.sqnr_channel_db,
                 tensor=q.sqnr_tensor_db, limit=SQNR_WARN_DB), t.weight, values, SQNR_WARN_DB))
         elif _one_channel_sets_range(q):
+            text = PER_TENSOR_ROWS if t.class_name == "Embedding" else PER_TENSOR_CHANNELS
             found.append(Alert("int8_per_tensor", WARNING, t.layer, msg(
-                "{weight}: channel {channel_index} spans {ratio:.1f} times the median channel's "
-                "range, so per-tensor int8 leaves channel {worst} {worst_db:.1f} dB; per "
-                "channel: {channel:.1f} dB", weight=t.weight, channel_index=q.range_channel,
-                ratio=q.range_ratio, worst=q.worst_channel, worst_db=q.sqnr_worst_channel_db,
+                text, weight=t.weight, channel_index=q.range_channel, ratio=q.range_ratio,
+                worst=q.worst_channel, worst_db=q.sqnr_worst_channel_db,
                 channel=q.sqnr_channel_db), t.weight,
                 values + (("worst_channel", q.worst_channel),
                           ("sqnr_worst_channel_db", round(q.sqnr_worst_channel_db, 2))),

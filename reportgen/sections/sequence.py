@@ -46,6 +46,7 @@ class SequenceFacts:
     inputs: tuple[SequenceInput, ...]
     score: str
     vocabulary: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()  # --labels: class k's name
 
 
 def measure(model, evidence: Evidence):
@@ -64,7 +65,8 @@ def measure(model, evidence: Evidence):
     found = tuple(_attributed(sample.name, tops[k], tokens, batch[k], ig.attributions[k],
                               int(ig.steps[k]), ig.errors[k])
                   for k, sample in enumerate(samples))
-    return SequenceFacts(found, ig.score, evidence.vocabulary if tokens else ())
+    return SequenceFacts(found, ig.score, evidence.vocabulary if tokens else (),
+                         tuple(evidence.labels))
 
 
 def _sequences(evidence: Evidence) -> tuple[list, list[int]]:
@@ -123,11 +125,11 @@ def view(facts: SequenceFacts | None, drawn, _page: Page) -> dict | None:
     if facts is None:
         return None
     return {"score": facts.score,
-            "inputs": [_input_view(item, pic, facts.vocabulary) for item, pic in
-                       zip(facts.inputs, drawn)]}
+            "inputs": [_input_view(item, pic, facts.vocabulary, facts.classes)
+                       for item, pic in zip(facts.inputs, drawn)]}
 
 
-def _input_view(item: SequenceInput, pic, vocabulary) -> dict:
+def _input_view(item: SequenceInput, pic, vocabulary, classes) -> dict:
     """Tokens with a shade each (or the strip), and the top positions."""
     weights = np.asarray(item.attributions)
     top = np.argsort(-np.abs(weights), kind="stable")[:TOP_POSITIONS]
@@ -136,7 +138,9 @@ def _input_view(item: SequenceInput, pic, vocabulary) -> dict:
     def word(k: int) -> str:
         token = int(item.values[k])
         return vocabulary[token] if 0 <= token < len(vocabulary) else str(token)
-    return {"name": item.name, "top_class": item.top, "strip": pic,
+    named = 0 <= item.top < len(classes)
+    return {"name": item.name, "top_class": classes[item.top] if named else item.top,
+            "strip": pic,
             "error": "—" if item.error is None else f"{item.error:.1%}", "steps": item.steps,
             "tokens": [{"text": word(k),
                         "shade": f"shade-{min(SHADES - 1, int(abs(w) / peak * SHADES))}",
