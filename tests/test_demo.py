@@ -24,8 +24,15 @@ def test_generated_shapes_are_deterministic_and_balanced():
 
 @pytest.mark.slow
 def test_demo_trains_visibly_and_writes_its_report(tmp_path):
-    result = run_cli("--demo", "-q", cwd=tmp_path)
+    result = run_cli("--demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    # Each report says what it measures, and only that: no Grad-CAM for the text model.
+    said = result.stderr.split("loading demo-model.keras")
+    assert len(said) == 2
+    assert "attributing the sequence inputs" in said[0] and "Grad-CAM" not in said[0]
+    assert "finding the input each filter looks for" not in said[0]
+    assert "explaining the predictions (Grad-CAM)" in said[1]
+    assert "attributing the sequence inputs" not in said[1]
     out = tmp_path / "output"
     assert (out / "demo-model.keras").is_file() and (out / "demo-model.html").is_file()
     data = json.loads((out / "demo-model.json").read_text(encoding="utf-8"))

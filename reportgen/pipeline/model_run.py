@@ -91,7 +91,10 @@ def run_model(model, evidence: Evidence, request: ReportRequest, sample,
                                     run.summaries, run.error, sample, data)
     for section in SECTIONS:
         if section.measure is not None and section.runs_with(evidence.has):
-            if section.measuring:
+            # A section whose prepare found nothing to do says nothing (a text model is not
+            # told that Grad-CAM is explaining it).
+            if section.measuring and (section.prepare is None or
+                                      evidence.prepared.get(section.name)):
                 progress.step(_(section.measuring))
             evidence.measured[section.name] = section.measure(model, evidence)
 
@@ -136,7 +139,7 @@ def labelled_sample(model, snapshot: ModelSnapshot, sample, progress: Progress):
     one."""
     if sample is None:
         return None
-    progress.step(_("evaluating the model on {n} labelled images").format(n=sample.n_images))
+    progress.step(_("evaluating the model on {n} labelled inputs").format(n=sample.n_images))
     named = [(layer.name, layer.class_name) for layer in snapshot.layers]
     examples, note = example_layers(named)
     counted = _("evaluated {done} of {total} images")

@@ -9,7 +9,9 @@ raises, and its functions:
     view(facts, pictures, page) -> dict the plain strings and pictures its template places
     sidecar(facts, evidence) -> dict    its keys of the JSON sidecar
     prepare(model, evidence) -> ...     (optional) checks against the loaded model before
-                                        any heavy work (a bad --cam-layer is refused there)
+                                        any heavy work (a bad --cam-layer is refused there);
+                                        a false value says there is nothing to measure (its
+                                        progress line is not printed)
     measure(model, evidence) -> ...     (optional) what it must compute with the model itself
                                         (gradients, say), after the forward passes
 
@@ -113,6 +115,13 @@ class Page:
         number a badge shows."""
         rows = self.alert_rows if layer is None else self.alerts_of(layer)
         return sum(1 for row in rows if row["severity"] != "note")
+
+
+def input_rank(evidence: Evidence) -> int | None:
+    """The rank (without the batch axis) of a model's one input; None for several or
+    unknown: 3 for an image, 1 or 2 for token ids or a signal."""
+    inputs = evidence.snapshot.inputs if evidence.snapshot is not None else ()
+    return len(inputs[0].shape) if len(inputs) == 1 and inputs[0].shape is not None else None
 
 
 def nothing(*_args) -> None:

@@ -14,7 +14,7 @@ from reportgen.draw import images
 from reportgen.draw.figures import picture
 from reportgen.errors import one_line
 from reportgen.i18n import N_, _, msg
-from reportgen.sections.base import GRADIENTS, Evidence, Page, Section
+from reportgen.sections.base import GRADIENTS, Evidence, Page, Section, input_rank
 from reportgen.sections.cam import top_class
 
 ATTRIBUTED = 4
@@ -47,6 +47,11 @@ class SequenceFacts:
     score: str
     vocabulary: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()  # --labels: class k's name
+
+
+def prepare(_model, evidence: Evidence) -> bool:
+    """Whether the model reads one sequence (token ids, or a signal): the section has work."""
+    return input_rank(evidence) in (1, 2)
 
 
 def measure(model, evidence: Evidence):
@@ -167,4 +172,5 @@ def sidecar(facts: SequenceFacts | None, _evidence: Evidence) -> dict:
 SECTION = Section(name="sequence", title=N_("Which time steps or tokens decided"),
                   template="sequence.html.j2", needs=frozenset({GRADIENTS}),
                   collect=collect, pictures=pictures, view=view, sidecar=sidecar,
-                  measure=measure, measuring=N_("attributing the sequence inputs"))
+                  prepare=prepare, measure=measure,
+                  measuring=N_("attributing the sequence inputs"))

@@ -21,7 +21,7 @@ from reportgen.i18n import N_, _, msg
 from reportgen.sections.attribution.attribution_run import (AttributionFacts, AttributionRun,
                                                             measure)
 from reportgen.sections.attribution.attribution_view import attribution_sidecar, attribution_view
-from reportgen.sections.base import GRADIENTS, Evidence, Page, Section
+from reportgen.sections.base import GRADIENTS, Evidence, Page, Section, input_rank
 
 MAX_SIDE = 75  # inputs larger than this are drawn averaged down (ResNet's 224: a third)
 ATTRIBUTION_KINDS = (
@@ -42,6 +42,11 @@ class _Drawn:
 
     plain: object
     overlays: tuple
+
+
+def prepare(_model, evidence: Evidence) -> bool:
+    """Whether the model reads one image: the section has work."""
+    return input_rank(evidence) == 3
 
 
 def collect(evidence: Evidence) -> AttributionFacts | None:
@@ -94,7 +99,7 @@ def sidecar(facts: AttributionFacts | None, evidence: Evidence) -> dict:
 SECTION = Section(name="attribution", title=N_("Which pixels decided"),
                   template="attribution.html.j2", needs=frozenset({GRADIENTS}),
                   kinds=ATTRIBUTION_KINDS, collect=collect, alerts=alerts, pictures=pictures,
-                  view=view, sidecar=sidecar, measure=measure,
+                  view=view, sidecar=sidecar, prepare=prepare, measure=measure,
                   measuring=N_("attributing the predictions (Integrated Gradients, SmoothGrad) "
                                "and checking the maps against randomised weights"))
 
