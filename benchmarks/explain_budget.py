@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.analyse import attribution_maps as sanity
-from reportgen.analyse.cam import GRAD_CAM, GRAD_CAM_PP
 from reportgen.analyse.quant_audit import tensor_audit
 from reportgen.analyse.quant_variants import float16_weights, int8_weights
 from reportgen.analyse.representation import representation_facts
@@ -35,7 +34,7 @@ from reportgen.load.keras.gradients import cam_target, visualised_layers
 from reportgen.load.keras.model import KerasModel
 from reportgen.load.keras.runtime import import_keras
 from reportgen.sections.attribution.attribution_run import (SANITY_IG_BIG_STEPS,
-                                                             SANITY_IG_STEPS)
+                                                             SANITY_IG_STEPS, sanity_methods)
 from reportgen.sections.features import BUDGET_SHARE
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -48,8 +47,7 @@ BUDGETS = {"explain book": 10.0, "explain resnet50": 60.0, "map": 3.0, "int8 res
 def explain(model, x: np.ndarray) -> tuple[float, float]:
     """Seconds for the features section's and the attribution section's work on inputs x."""
     started = time.perf_counter()
-    twin = next(iter(cascade.randomised_cascade(
-        model, [len(cascade.weighted_layer_paths(model))], 0)))[1]
+    twin = cascade.fully_randomised(model, 0)
     for layer in visualised_layers(model):
         filters = list(range(min(8, feature_vis.channel_count(model, layer))))
         steps = feature_vis.steps_within(model, layer, len(filters),
@@ -72,15 +70,8 @@ def attribution_seconds(model, x: np.ndarray) -> float:
     attribution.smoothgrad(model, x, top, n=noisy, absolute=True)
     checked = x[:1] if big else x
     n = len(cascade.weighted_layer_paths(model))
-    layer = cam_target(model)
-    sanity_steps = SANITY_IG_BIG_STEPS if big else SANITY_IG_STEPS
-    methods = {"IG": (lambda m, a, c: attribution.integrated_gradients(
-                   m, a, c, "black", sanity_steps).attributions,
-                      sanity.differs_from_baseline(checked)),
-               "SmoothGrad": (lambda m, a, c: attribution.smoothgrad(m, a, c, n=noisy,
-                                                                     absolute=True), None),
-               "Grad-CAM": (sanity.cam_map_fn(layer, GRAD_CAM), None),
-               "Grad-CAM++": (sanity.cam_map_fn(layer, GRAD_CAM_PP), None)}
+    methods = sanity_methods(checked, cam_target(model),
+                             SANITY_IG_BIG_STEPS if big else SANITY_IG_STEPS, noisy)
     sanity.sanity_checks(model, checked, top[:len(checked)], methods, sorted({1, n}))
     return time.perf_counter() - started
 

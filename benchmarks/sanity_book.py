@@ -13,26 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.analyse import attribution_maps as sanity
-from reportgen.analyse.cam import GRAD_CAM, GRAD_CAM_PP
 from reportgen.load.keras import attribution, cascade
 from reportgen.load.keras.gradients import cam_target
 from reportgen.load.keras.runtime import import_keras
-from reportgen.sections.attribution.attribution_run import SANITY_IG_STEPS
+from reportgen.sections.attribution.attribution_run import SANITY_IG_STEPS, sanity_methods
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-
-
-def methods(layer, x: np.ndarray) -> dict:
-    """The four methods the report checks, as sanity_checks takes them."""
-    def ig(model, inputs, classes):
-        return attribution.integrated_gradients(model, inputs, classes, "black",
-                                                SANITY_IG_STEPS).attributions
-
-    def smoothgrad(model, inputs, classes):
-        return attribution.smoothgrad(model, inputs, classes, absolute=True)
-    return {"IG": (ig, sanity.differs_from_baseline(x)), "SmoothGrad": (smoothgrad, None),
-            "Grad-CAM": (sanity.cam_map_fn(layer, GRAD_CAM), None),
-            "Grad-CAM++": (sanity.cam_map_fn(layer, GRAD_CAM_PP), None)}
 
 
 def main() -> int:
@@ -46,8 +32,9 @@ def main() -> int:
     top = [int(np.argmax(row)) for row in model(x, training=False)]
     everything = [len(cascade.weighted_layer_paths(model))]
     for count in (8, 30):
-        found = sanity.sanity_checks(model, x[:count], top[:count],
-                                     methods(cam_target(model), x[:count]), everything)
+        methods = sanity_methods(x[:count], cam_target(model), SANITY_IG_STEPS,
+                                 attribution.SMOOTHGRAD_N)
+        found = sanity.sanity_checks(model, x[:count], top[:count], methods, everything)
         print(f"{count} inputs: " + ", ".join(f"{name} {check.stages[-1].median:.2f}"
                                               for name, check in found.items()))
     return 0

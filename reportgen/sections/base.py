@@ -124,6 +124,12 @@ def input_rank(evidence: Evidence) -> int | None:
     return len(inputs[0].shape) if len(inputs) == 1 and inputs[0].shape is not None else None
 
 
+def class_label(evidence: Evidence, index: int) -> str:
+    """Class `index`'s name from --labels; "" when it has none."""
+    labels = evidence.labels
+    return labels[index] if 0 <= index < len(labels) else ""
+
+
 def nothing(*_args) -> None:
     """A section function with nothing to give."""
     return None

@@ -74,8 +74,7 @@ def measure(model, evidence: Evidence) -> FeaturesRun | None:
         return None
     real = _real_images(outputs)
     low, high = (float(real.min()), float(real.max())) if real is not None else (0.0, 1.0)
-    twin = next(iter(cascade.randomised_cascade(
-        model, [len(cascade.weighted_layer_paths(model))], SEED)))[1]
+    twin = cascade.fully_randomised(model, SEED)
     n = int(evidence.values.get("max_visualised") or 8)
     looks, drawn = [], []
     for layer in layers:

@@ -14,7 +14,8 @@ from reportgen.draw import images
 from reportgen.draw.figures import picture
 from reportgen.errors import one_line
 from reportgen.i18n import N_, _, msg
-from reportgen.sections.base import GRADIENTS, Evidence, Page, Section, input_rank
+from reportgen.sections.base import (GRADIENTS, Evidence, Page, Section, class_label,
+                                     input_rank)
 from reportgen.sections.cam import top_class
 
 ATTRIBUTED = 4
@@ -25,12 +26,13 @@ SHOWN_TOKENS = 400
 
 @dataclass(frozen=True)
 class SequenceInput:
-    """One input: its name, top class, per-position values (token ids or the signal's
-    first channel), the attributions (signed, per position), IG's steps and completeness
-    error."""
+    """One input: its name, top class (with its --labels name), per-position values (token
+    ids or the signal's first channel), the attributions (signed, per position), IG's steps
+    and completeness error."""
 
     name: str
     top: int
+    label: str
     tokens: bool
     values: tuple[float, ...]
     attributions: tuple[float, ...]
@@ -46,7 +48,6 @@ class SequenceFacts:
     inputs: tuple[SequenceInput, ...]
     score: str
     vocabulary: tuple[str, ...] = ()
-    classes: tuple[str, ...] = ()  # --labels: class k's name
 
 
 def prepare(_model, evidence: Evidence) -> bool:
@@ -67,11 +68,10 @@ def measure(model, evidence: Evidence):
     except ValueError as exc:
         return msg("the model cannot be attributed: {error}", error=one_line(exc))
     tokens = "int" in str(batch.dtype)
-    found = tuple(_attributed(sample.name, tops[k], tokens, batch[k], ig.attributions[k],
-                              int(ig.steps[k]), ig.errors[k])
+    found = tuple(_attributed(sample.name, tops[k], class_label(evidence, tops[k]), tokens,
+                              batch[k], ig.attributions[k], int(ig.steps[k]), ig.errors[k])
                   for k, sample in enumerate(samples))
-    return SequenceFacts(found, ig.score, evidence.vocabulary if tokens else (),
-                         tuple(evidence.labels))
+    return SequenceFacts(found, ig.score, evidence.vocabulary if tokens else ())
 
 
 def _sequences(evidence: Evidence) -> tuple[list, list[int]]:
@@ -85,15 +85,15 @@ def _sequences(evidence: Evidence) -> tuple[list, list[int]]:
     return samples, [top_class(row) for row in outputs.scores[0][:len(samples)]]
 
 
-def _attributed(name: str, top: int, tokens: bool, values: np.ndarray, attribution,
-                steps: int, error: float | None) -> SequenceInput:
+def _attributed(name: str, top: int, label: str, tokens: bool, values: np.ndarray,
+                attribution, steps: int, error: float | None) -> SequenceInput:
     """One input's facts: per position its value (a signal's first channel) and its
     attribution (summed over channels)."""
     attribution = np.asarray(attribution, np.float64)
     if attribution.ndim == 2:
         attribution = attribution.sum(axis=-1)
     shown = values if values.ndim == 1 else values[:, 0]
-    return SequenceInput(name, top, tokens, tuple(float(v) for v in shown),
+    return SequenceInput(name, top, label, tokens, tuple(float(v) for v in shown),
                          tuple(float(a) for a in attribution), steps, error)
 
 
@@ -130,11 +130,11 @@ def view(facts: SequenceFacts | None, drawn, _page: Page) -> dict | None:
     if facts is None:
         return None
     return {"score": facts.score,
-            "inputs": [_input_view(item, pic, facts.vocabulary, facts.classes)
-                       for item, pic in zip(facts.inputs, drawn)]}
+            "inputs": [_input_view(item, pic, facts.vocabulary) for item, pic in
+                       zip(facts.inputs, drawn)]}
 
 
-def _input_view(item: SequenceInput, pic, vocabulary, classes) -> dict:
+def _input_view(item: SequenceInput, pic, vocabulary) -> dict:
     """Tokens with a shade each (or the strip), and the top positions."""
     weights = np.asarray(item.attributions)
     top = np.argsort(-np.abs(weights), kind="stable")[:TOP_POSITIONS]
@@ -143,9 +143,7 @@ def _input_view(item: SequenceInput, pic, vocabulary, classes) -> dict:
     def word(k: int) -> str:
         token = int(item.values[k])
         return vocabulary[token] if 0 <= token < len(vocabulary) else str(token)
-    named = 0 <= item.top < len(classes)
-    return {"name": item.name, "top_class": classes[item.top] if named else item.top,
-            "strip": pic,
+    return {"name": item.name, "top_class": item.label or item.top, "strip": pic,
             "error": "—" if item.error is None else f"{item.error:.1%}", "steps": item.steps,
             "tokens": [{"text": word(k),
                         "shade": f"shade-{min(SHADES - 1, int(abs(w) / peak * SHADES))}",

@@ -71,6 +71,12 @@ def randomised_cascade(model, stages: Sequence[int] | None = None,
         yield _stage_label(leaves, k), clone
 
 
+def fully_randomised(model, seed: int = 0):
+    """The clone with every weighted layer re-initialised (the cascade's last stage): the
+    chapter's freshly initialised twin of the whole model."""
+    return next(iter(randomised_cascade(model, [len(weighted_layer_paths(model))], seed)))[1]
+
+
 def _stage_label(leaves: list, k: int) -> str:
     """The stage in words: how many weighted layers are randomised, down to which."""
     down_to = leaves[len(leaves) - k].path

@@ -7,6 +7,7 @@ layer's name."""
 
 from __future__ import annotations
 
+import itertools
 import zlib
 
 SEED_RANGE = 2 ** 31  # what every backend takes as a seed
@@ -16,7 +17,7 @@ def seeded_config(config, seed: int, name: str = ""):
     """A copy of a layer's config (nested layers' configs included) whose every `seed` entry
     (initializers, dropout) is an integer drawn from (seed, name) and the entry's place."""
     base = zlib.crc32(f"{seed}/{name}".encode())
-    places = iter(range(1 << 30))
+    places = itertools.count()
 
     def walk(node):
         if isinstance(node, dict):

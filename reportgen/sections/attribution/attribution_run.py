@@ -16,7 +16,7 @@ import numpy as np
 
 from reportgen.errors import one_line
 from reportgen.i18n import N_, msg
-from reportgen.sections.base import Evidence
+from reportgen.sections.base import Evidence, class_label
 
 ATTRIBUTED = 4          # drawn inputs attributed (the first ones)
 SANITY_INPUTS = 2
@@ -115,7 +115,7 @@ def _attributed(model, evidence: Evidence, items) -> AttributionRun:
     n_checked = min(len(items), 1 if big else SANITY_INPUTS)
     checks, n_weighted = _checks(model, evidence, batch[:n_checked], tops[:n_checked],
                                  SANITY_IG_BIG_STEPS if big else SANITY_IG_STEPS, n_noisy)
-    inputs = tuple(AttributedInput(item.name, item.top, _label(evidence, item.top),
+    inputs = tuple(AttributedInput(item.name, item.top, class_label(evidence, item.top),
                                    tuple(int(r.steps[k]) for r in ig.values()),
                                    tuple(r.errors[k] for r in ig.values()))
                    for k, item in enumerate(items))
@@ -142,11 +142,26 @@ def _checks(model, evidence: Evidence, batch: np.ndarray, tops: list[int], ig_st
             n_noisy: int) -> tuple[tuple[MethodCheck, ...], int]:
     """The sanity check of each method: stages the top weighted layer, then all of them."""
     from reportgen.analyse import attribution_maps as sanity
-    from reportgen.analyse.cam import GRAD_CAM, GRAD_CAM_PP
-    from reportgen.load.keras import attribution, cascade
+    from reportgen.load.keras import cascade
 
     n_weighted = len(cascade.weighted_layer_paths(model))
     stages = tuple(sorted({1, n_weighted}))
+    methods = sanity_methods(batch, evidence.prepared.get("cam"), ig_steps, n_noisy)
+    found = [MethodCheck(name, tuple((s.label, s.median) for s in check.stages),
+                         check.stages[-1].median, check.survives)
+             for name, check in sanity.sanity_checks(model, batch, tops, methods,
+                                                     stages).items()]
+    return tuple(found), n_weighted
+
+
+def sanity_methods(batch: np.ndarray, cam_layer: str | None, ig_steps: int,
+                   n_noisy: int) -> dict:
+    """The methods the sanity check compares, as attribution_maps.sanity_checks takes them
+    (name -> (map_fn, mask)): IG from black over the positions that differ from it,
+    SmoothGrad, and with a Grad-CAM layer Grad-CAM and Grad-CAM++."""
+    from reportgen.analyse import attribution_maps as sanity
+    from reportgen.analyse.cam import GRAD_CAM, GRAD_CAM_PP
+    from reportgen.load.keras import attribution
 
     def ig(m, x, c):
         return attribution.integrated_gradients(m, x, c, "black", ig_steps).attributions
@@ -155,15 +170,10 @@ def _checks(model, evidence: Evidence, batch: np.ndarray, tops: list[int], ig_st
         return attribution.smoothgrad(m, x, c, n=n_noisy, absolute=True)
 
     methods = {"IG": (ig, sanity.differs_from_baseline(batch)), "SmoothGrad": (smooth, None)}
-    layer = evidence.prepared.get("cam")
-    if layer is not None:
-        methods |= {"Grad-CAM": (sanity.cam_map_fn(layer, GRAD_CAM), None),
-                    "Grad-CAM++": (sanity.cam_map_fn(layer, GRAD_CAM_PP), None)}
-    found = [MethodCheck(name, tuple((s.label, s.median) for s in check.stages),
-                         check.stages[-1].median, check.survives)
-             for name, check in sanity.sanity_checks(model, batch, tops, methods,
-                                                     stages).items()]
-    return tuple(found), n_weighted
+    if cam_layer is not None:
+        methods |= {"Grad-CAM": (sanity.cam_map_fn(cam_layer, GRAD_CAM), None),
+                    "Grad-CAM++": (sanity.cam_map_fn(cam_layer, GRAD_CAM_PP), None)}
+    return methods
 
 
 def unit_map(values: np.ndarray) -> np.ndarray:
@@ -175,7 +185,3 @@ def unit_map(values: np.ndarray) -> np.ndarray:
     top = float(np.percentile(magnitude, 99)) or float(magnitude.max()) or 1.0
     return np.clip(magnitude / top, 0.0, 1.0)
 
-
-def _label(evidence: Evidence, index: int) -> str:
-    labels = evidence.labels
-    return labels[index] if 0 <= index < len(labels) else ""

@@ -24,16 +24,15 @@ def checked_map(method: str) -> str:
     return CHECKED_MAP.get(method, method)
 
 
-def shown(method: str) -> str:
-    """A map's name on the page: IG's baseline in the run's language."""
-    if method.startswith("IG (") and method.endswith(")"):
-        return f"IG ({_(method[4:-1])})"
-    return method
+def map_names(baselines) -> dict[str, str]:
+    """Each IG map's name on the page: its baseline in the run's language."""
+    return {ig_map_name(b): ig_map_name(_(b)) for b in baselines}
 
 
 def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
     """The lede, each input's maps, and the sanity table."""
     surviving = {checked_map(check.method) for check in facts.checks if check.survives}
+    shown = map_names(facts.baselines)
     return {
         "lede": _("Integrated Gradients (IG) adds up the gradient of {score} along a straight "
                   "path from a baseline ({baselines}) to the input, in up to {steps} steps "
@@ -46,7 +45,7 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
         "inputs": [{"title": f"{item.name} → {item.label or item.top}",
                     "id": f"attribution-{k}",
                     "plain": pics.plain,
-                    "maps": [{"method": shown(method), "picture": pic,
+                    "maps": [{"method": shown.get(method, method), "picture": pic,
                               "warn": method in surviving}
                              for method, pic in zip(facts.methods, pics.overlays)],
                     "ig": "; ".join(_("IG ({baseline}): {steps} steps, completeness error "
@@ -64,7 +63,7 @@ def attribution_view(facts, drawn, alerts: list[dict]) -> dict:
             "correlation. Above {limit:g} with every layer random, a method's maps show the "
             "input more than the model.", facts.n_checked).format(
             n=facts.n_checked, layers=facts.n_weighted, limit=SURVIVES_SPEARMAN),
-        "checks": [{"method": shown(checked_map(check.method)),
+        "checks": [{"method": shown.get(checked_map(check.method), check.method),
                     "stages": [_rho(median) for _label, median in check.stages],
                     "survives": bool(check.survives)} for check in facts.checks],
         "stage_labels": _stage_headers(facts),
